@@ -1,0 +1,16 @@
+//! The front end of infra: source files, spans, the YAML loader and emitter,
+//! plain values, and diagnostics.
+//!
+//! Everything that touches YAML text lives here, so the compiler works on two
+//! plain data types: spanned [`Node`]s as loaded from files, and [`Value`]s,
+//! the evaluated objects it emits.
+
+pub mod diagnostic;
+pub mod source;
+pub mod value;
+pub mod yaml;
+
+pub use diagnostic::{Diagnostic, Diagnostics, Label, Severity};
+pub use source::{FileId, Pos, SourceFile, Sources, Span};
+pub use value::{Map, Value};
+pub use yaml::{Key, Node, NodeKind, ScalarStyle};

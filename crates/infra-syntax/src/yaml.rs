@@ -1,0 +1,606 @@
+//! YAML in and out. [`load`] parses text into spanned [`Node`]s with the
+//! limits hostile input needs (depth, alias expansion, duplicate keys);
+//! [`emit`] writes a [`Value`] as deterministic, review-friendly YAML.
+
+use crate::diagnostic::Diagnostic;
+use crate::source::{FileId, Pos, Span};
+use crate::value::{Map, Value};
+use saphyr_parser::{Event, Parser, ScalarStyle as YamlStyle};
+use std::collections::HashMap;
+
+/// Nesting deeper than this is refused: no real manifest comes close, and
+/// it keeps every recursive walk of a tree within the stack.
+pub const MAX_DEPTH: usize = 200;
+/// Nodes one file may expand to, aliases included ("billion laughs").
+pub const MAX_NODES: usize = 2_000_000;
+
+/// How a string scalar was written: it decides whether `${{ x }}` yields
+/// a typed value (plain) or a string (quoted or block).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScalarStyle {
+    Plain,
+    Quoted,
+    Block,
+}
+
+#[derive(Debug, Clone)]
+pub struct Key {
+    pub name: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub kind: NodeKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum NodeKind {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String, ScalarStyle),
+    Seq(Vec<Node>),
+    Map(Vec<(Key, Node)>),
+}
+
+impl Node {
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entries()?.iter().find(|(k, _)| k.name == key).map(|(_, v)| v)
+    }
+
+    pub fn entries(&self) -> Option<&[(Key, Node)]> {
+        match &self.kind {
+            NodeKind::Map(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    pub fn items(&self) -> Option<&[Node]> {
+        match &self.kind {
+            NodeKind::Seq(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Str(s, _) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.kind, NodeKind::Null)
+    }
+
+    /// The node as a plain value, strings taken literally.
+    pub fn to_value(&self) -> Value {
+        match &self.kind {
+            NodeKind::Null => Value::Null,
+            NodeKind::Bool(b) => Value::Bool(*b),
+            NodeKind::Int(i) => Value::Int(*i),
+            NodeKind::Float(f) => Value::Float(*f),
+            NodeKind::Str(s, _) => Value::String(s.clone()),
+            NodeKind::Seq(items) => Value::Seq(items.iter().map(Node::to_value).collect()),
+            NodeKind::Map(entries) => {
+                Value::Map(entries.iter().map(|(k, v)| (k.name.clone(), v.to_value())).collect())
+            }
+        }
+    }
+
+    /// A word for the node's type, as in [`Value::type_name`].
+    pub fn type_name(&self) -> &'static str {
+        match &self.kind {
+            NodeKind::Null => "null",
+            NodeKind::Bool(_) => "bool",
+            NodeKind::Int(_) => "integer",
+            NodeKind::Float(_) => "number",
+            NodeKind::Str(..) => "string",
+            NodeKind::Seq(_) => "list",
+            NodeKind::Map(_) => "map",
+        }
+    }
+
+    fn size(&self) -> usize {
+        match &self.kind {
+            NodeKind::Seq(items) => 1 + items.iter().map(Node::size).sum::<usize>(),
+            NodeKind::Map(entries) => 1 + entries.iter().map(|(_, v)| 1 + v.size()).sum::<usize>(),
+            _ => 1,
+        }
+    }
+}
+
+fn pos(m: saphyr_parser::Marker) -> Pos {
+    Pos { line: m.line() as u32, col: m.col() as u32 + 1 }
+}
+
+enum Frame {
+    Seq { items: Vec<Node>, start: Pos, anchor: usize },
+    Map { entries: Vec<(Key, Node)>, merges: Vec<Node>, key: Option<Key>, start: Pos, anchor: usize },
+}
+
+/// Parses every document of a YAML stream. Empty documents are `Null`.
+pub fn load(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
+    let mut parser = Parser::new_from_str(text);
+    let mut docs = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
+    let mut nodes = 0usize;
+    let mut root: Option<Node> = None;
+    let span_of = |s: saphyr_parser::Span| Span::new(file, pos(s.start), pos(s.end));
+    let err = |p: Pos, msg: String| {
+        let span = Span::new(file, p, Pos { line: p.line, col: p.col + 1 });
+        Diagnostic::error("L001", format!("invalid YAML: {msg}")).at(span, "here")
+    };
+
+    while let Some(event) = parser.next_event() {
+        let (event, span) = event.map_err(|e| {
+            let info = match e.info() {
+                "recursion limit exceeded" => "nesting too deep",
+                info => info,
+            };
+            err(pos(*e.marker()), info.to_string())
+        })?;
+        let sp = span_of(span);
+        let finished: Node = match event {
+            Event::DocumentStart(_) => {
+                root = None;
+                continue;
+            }
+            Event::DocumentEnd => {
+                docs.push(root.take().unwrap_or(Node { kind: NodeKind::Null, span: sp }));
+                continue;
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(err(
+                        sp.start,
+                        format!("nesting deeper than {MAX_DEPTH} levels"),
+                    ));
+                }
+                stack.push(if matches!(event, Event::SequenceStart(..)) {
+                    Frame::Seq { items: Vec::new(), start: sp.start, anchor }
+                } else {
+                    Frame::Map { entries: Vec::new(), merges: Vec::new(), key: None, start: sp.start, anchor }
+                });
+                continue;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (node, anchor) = match stack.pop() {
+                    Some(Frame::Seq { items, start, anchor }) => {
+                        (Node { kind: NodeKind::Seq(items), span: Span::new(file, start, sp.end) }, anchor)
+                    }
+                    Some(Frame::Map { mut entries, merges, start, anchor, .. }) => {
+                        for m in merges {
+                            merge_into(&mut entries, m)?;
+                        }
+                        (Node { kind: NodeKind::Map(entries), span: Span::new(file, start, sp.end) }, anchor)
+                    }
+                    None => return Err(err(sp.start, "unbalanced collection".into())),
+                };
+                if anchor > 0 {
+                    let size = node.size();
+                    anchors.insert(anchor, (node.clone(), size));
+                }
+                node
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                let forced_string = tag.as_ref().is_some_and(|t| t.suffix == "str");
+                let kind = scalar(&text, style, forced_string);
+                let node = Node { kind, span: sp };
+                if anchor > 0 {
+                    anchors.insert(anchor, (node.clone(), 1));
+                }
+                node
+            }
+            Event::Alias(id) => {
+                let Some((node, size)) = anchors.get(&id) else {
+                    return Err(err(sp.start, "alias to an unknown anchor".into()));
+                };
+                nodes += size;
+                if nodes > MAX_NODES {
+                    return Err(err(
+                        sp.start,
+                        format!("aliases expand to more than {MAX_NODES} nodes (an alias bomb?)"),
+                    ));
+                }
+                Node { kind: node.kind.clone(), span: sp }
+            }
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => continue,
+        };
+        nodes += 1;
+        if nodes > MAX_NODES {
+            return Err(err(sp.start, format!("more than {MAX_NODES} nodes in one file")));
+        }
+        match stack.last_mut() {
+            None => root = Some(finished),
+            Some(Frame::Seq { items, .. }) => items.push(finished),
+            Some(Frame::Map { entries, merges, key, .. }) => match key.take() {
+                None => {
+                    let name = match &finished.kind {
+                        NodeKind::Str(s, _) => s.clone(),
+                        NodeKind::Int(i) => i.to_string(),
+                        NodeKind::Bool(b) => b.to_string(),
+                        NodeKind::Float(f) => f.to_string(),
+                        NodeKind::Null => String::new(),
+                        _ => {
+                            return Err(Diagnostic::error("L002", "a mapping key must be a scalar")
+                                .at(finished.span, "complex key"));
+                        }
+                    };
+                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == name && name != "<<") {
+                        return Err(Diagnostic::error("L003", format!("duplicate key `{name}`"))
+                            .at(finished.span, "second definition")
+                            .at(first.span, "first defined here"));
+                    }
+                    *key = Some(Key { name, span: finished.span });
+                }
+                Some(k) if k.name == "<<" => merges.push(finished),
+                Some(k) => entries.push((k, finished)),
+            },
+        }
+    }
+    Ok(docs)
+}
+
+/// YAML 1.1 merge keys (`<<: *defaults`): keys already present win.
+fn merge_into(entries: &mut Vec<(Key, Node)>, node: Node) -> Result<(), Diagnostic> {
+    let sources = match node.kind {
+        NodeKind::Map(_) => vec![node],
+        NodeKind::Seq(items) => items,
+        _ => {
+            return Err(Diagnostic::error("L002", "`<<` merges a mapping or a list of mappings")
+                .at(node.span, "not a mapping"));
+        }
+    };
+    for source in sources {
+        let NodeKind::Map(more) = source.kind else {
+            return Err(Diagnostic::error("L002", "`<<` merges a mapping or a list of mappings")
+                .at(source.span, "not a mapping"));
+        };
+        for (k, v) in more {
+            if !entries.iter().any(|(e, _)| e.name == k.name) {
+                entries.push((k, v));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn scalar(text: &str, style: YamlStyle, forced_string: bool) -> NodeKind {
+    let style = match style {
+        YamlStyle::Plain => ScalarStyle::Plain,
+        YamlStyle::SingleQuoted | YamlStyle::DoubleQuoted => ScalarStyle::Quoted,
+        YamlStyle::Literal | YamlStyle::Folded => ScalarStyle::Block,
+    };
+    if style != ScalarStyle::Plain || forced_string {
+        return NodeKind::Str(text.to_string(), style);
+    }
+    resolve_plain(text).unwrap_or_else(|| NodeKind::Str(text.to_string(), style))
+}
+
+/// The YAML 1.2 core schema: null, bool, int (decimal, 0o, 0x), float.
+fn resolve_plain(t: &str) -> Option<NodeKind> {
+    match t {
+        "" | "~" | "null" | "Null" | "NULL" => return Some(NodeKind::Null),
+        "true" | "True" | "TRUE" => return Some(NodeKind::Bool(true)),
+        "false" | "False" | "FALSE" => return Some(NodeKind::Bool(false)),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Some(NodeKind::Float(f64::INFINITY)),
+        "-.inf" | "-.Inf" | "-.INF" => return Some(NodeKind::Float(f64::NEG_INFINITY)),
+        ".nan" | ".NaN" | ".NAN" => return Some(NodeKind::Float(f64::NAN)),
+        _ => {}
+    }
+    let first = t.as_bytes()[0];
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+        return None;
+    }
+    if let Some(oct) = t.strip_prefix("0o") {
+        return i64::from_str_radix(oct, 8).ok().map(NodeKind::Int);
+    }
+    if let Some(hex) = t.strip_prefix("0x") {
+        return i64::from_str_radix(hex, 16).ok().map(NodeKind::Int);
+    }
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(t.parse::<i64>().map(NodeKind::Int).unwrap_or_else(|_| {
+            NodeKind::Float(t.parse().unwrap_or(f64::NAN))
+        }));
+    }
+    if is_float(digits) {
+        return t.parse::<f64>().ok().map(NodeKind::Float);
+    }
+    None
+}
+
+/// `(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`
+fn is_float(t: &str) -> bool {
+    let (mant, exp) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], Some(&t[i + 1..])),
+        None => (t, None),
+    };
+    let mant_ok = match mant.split_once('.') {
+        Some((a, b)) => {
+            a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit())
+                && !(a.is_empty() && b.is_empty())
+        }
+        None => !mant.is_empty() && mant.bytes().all(|c| c.is_ascii_digit()),
+    };
+    let exp_ok = exp.is_none_or(|e| {
+        let d = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !d.is_empty() && d.bytes().all(|c| c.is_ascii_digit())
+    });
+    mant_ok && exp_ok
+}
+
+// ---------------------------------------------------------------------------
+// Emitter
+// ---------------------------------------------------------------------------
+
+/// Writes one value as a YAML document (no `---`). Maps and lists are in
+/// block style, empty ones in flow style; multi-line strings are literal
+/// blocks so that a one-line change stays a one-line diff.
+pub fn emit(value: &Value) -> String {
+    let mut out = String::new();
+    match value {
+        Value::Map(m) if !m.is_empty() => emit_map(&mut out, m, 0, false),
+        Value::Seq(s) if !s.is_empty() => emit_seq(&mut out, s, 0, false),
+        other => {
+            emit_inline(&mut out, other, 0);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn indent(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
+fn emit_map(out: &mut String, map: &Map, n: usize, inline_first: bool) {
+    for (i, (k, v)) in map.iter().enumerate() {
+        if !(i == 0 && inline_first) {
+            indent(out, n);
+        }
+        write_plain_or_quoted(out, k);
+        out.push(':');
+        emit_value_after_key(out, v, n);
+    }
+}
+
+fn emit_value_after_key(out: &mut String, v: &Value, n: usize) {
+    match v {
+        Value::Map(m) if !m.is_empty() => {
+            out.push('\n');
+            emit_map(out, m, n + 2, false);
+        }
+        Value::Seq(s) if !s.is_empty() => {
+            out.push('\n');
+            emit_seq(out, s, n + 2, false);
+        }
+        other => {
+            out.push(' ');
+            emit_inline(out, other, n);
+            out.push('\n');
+        }
+    }
+}
+
+fn emit_seq(out: &mut String, seq: &[Value], n: usize, inline_first: bool) {
+    for (i, v) in seq.iter().enumerate() {
+        if !(i == 0 && inline_first) {
+            indent(out, n);
+        }
+        out.push_str("- ");
+        match v {
+            Value::Map(m) if !m.is_empty() => emit_map(out, m, n + 2, true),
+            Value::Seq(s) if !s.is_empty() => emit_seq(out, s, n + 2, true),
+            other => {
+                emit_inline(out, other, n);
+                out.push('\n');
+            }
+        }
+    }
+}
+
+/// A scalar or empty collection; `n` is the indentation of its parent, for
+/// literal blocks.
+fn emit_inline(out: &mut String, v: &Value, n: usize) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Float(f) => out.push_str(&format_float(*f)),
+        Value::String(s) => write_string(out, s, n),
+        Value::Seq(_) => out.push_str("[]"),
+        Value::Map(_) => out.push_str("{}"),
+    }
+}
+
+/// Floats always read back as floats: `1.0`, `.inf`, `.nan`.
+pub fn format_float(f: f64) -> String {
+    if f.is_nan() {
+        ".nan".into()
+    } else if f.is_infinite() {
+        if f > 0.0 { ".inf".into() } else { "-.inf".into() }
+    } else {
+        let s = f.to_string();
+        if s.contains(['.', 'e', 'E']) { s } else { format!("{s}.0") }
+    }
+}
+
+fn write_string(out: &mut String, s: &str, n: usize) {
+    if s.contains('\n') && literal_safe(s) {
+        let trailing = s.len() - s.trim_end_matches('\n').len();
+        out.push('|');
+        if s.starts_with(' ') {
+            out.push('2');
+        }
+        out.push_str(match trailing {
+            0 => "-",
+            1 => "",
+            _ => "+",
+        });
+        let body = s.strip_suffix('\n').unwrap_or(s);
+        for line in body.split('\n') {
+            out.push('\n');
+            if !line.is_empty() {
+                indent(out, n + 2);
+                out.push_str(line);
+            }
+        }
+        // The caller ends the line.
+        return;
+    }
+    write_plain_or_quoted(out, s);
+}
+
+fn literal_safe(s: &str) -> bool {
+    !s.trim().is_empty()
+        && !s.starts_with('\n')
+        && s.chars().all(|c| c == '\n' || (printable(c) && c != '\r'))
+        // A line of only spaces before the first text line would confuse
+        // indentation detection; such rare strings are double-quoted.
+        && !s.split('\n').next().is_some_and(|l| l.trim().is_empty())
+}
+
+fn printable(c: char) -> bool {
+    c == '\t'
+        || !(c.is_control() || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{fffe}' | '\u{ffff}'))
+}
+
+fn write_plain_or_quoted(out: &mut String, s: &str) {
+    if plain_safe(s) {
+        out.push_str(s);
+    } else if s.chars().all(|c| printable(c) && c != '\t') {
+        out.push('\'');
+        out.push_str(&s.replace('\'', "''"));
+        out.push('\'');
+    } else {
+        write_double_quoted(out, s);
+    }
+}
+
+fn write_double_quoted(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if !printable(c) => {
+                let code = c as u32;
+                if code <= 0xff {
+                    out.push_str(&format!("\\x{code:02x}"));
+                } else {
+                    out.push_str(&format!("\\u{code:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Whether `s` can be written plain and reads back as the same string under
+/// both YAML 1.1 (Kubernetes' parsers) and 1.2.
+fn plain_safe(s: &str) -> bool {
+    let Some(first) = s.chars().next() else { return false };
+    if "-?:,[]{}#&*!|>'\"%@`".contains(first) || first.is_whitespace() {
+        return false;
+    }
+    if s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #") || s.contains('\t') {
+        return false;
+    }
+    if !s.chars().all(|c| printable(c) && c != '\n') {
+        return false;
+    }
+    if first.is_ascii_digit() || (matches!(first, '+' | '.') && s.len() > 1) {
+        return false;
+    }
+    let lower = s.to_ascii_lowercase();
+    !matches!(
+        lower.as_str(),
+        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~" | "<<" | "="
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(v: &Value) -> Value {
+        let text = emit(v);
+        let docs = load(FileId(0), &text).unwrap_or_else(|e| panic!("{text}\n{e:?}"));
+        docs[0].to_value()
+    }
+
+    #[test]
+    fn strings_that_look_like_other_types_are_quoted() {
+        for s in ["true", "no", "On", "1.0", "0x1f", "007", "1e3", ".5", "", " x", "x ", "a: b", "a #b",
+            "-", "- x", "null", "~", "@x", "'q'", "\"dq\"", "tab\there", "bell\u{7}", "2024-01-01"]
+        {
+            let mut m = Map::new();
+            m.insert("k".into(), Value::String(s.into()));
+            let v = Value::Map(m);
+            assert_eq!(round_trip(&v), v, "{s:?} emitted as {}", emit(&v));
+        }
+    }
+
+    #[test]
+    fn multi_line_strings_are_literal_blocks_and_round_trip() {
+        for s in ["a\nb\n", "a\nb", "a\nb\n\n\n", "  indented\nnext\n", "x\n\n  y\n", "{{ $labels.instance }}\n"] {
+            let mut m = Map::new();
+            m.insert("k".into(), Value::String(s.into()));
+            m.insert("after".into(), Value::Int(1));
+            let v = Value::Seq(vec![Value::Map(m.clone()), Value::Map(m)]);
+            let text = emit(&v);
+            assert!(text.contains("k: |"), "{text}");
+            assert_eq!(round_trip(&v), v, "{s:?} emitted as\n{text}");
+        }
+    }
+
+    #[test]
+    fn nested_collections_round_trip() {
+        let text = "a:\n  - b: 1\n    c: [1, 2]\n  - - x\n    - y\n  - {}\nd: []\ne: 1.0\nf: -3\n";
+        let v = load(FileId(0), text).unwrap()[0].to_value();
+        assert_eq!(round_trip(&v), v);
+        assert_eq!(emit(&v), "a:\n  - b: 1\n    c:\n      - 1\n      - 2\n  - - x\n    - 'y'\n  - {}\nd: []\ne: 1.0\nf: -3\n");
+    }
+
+    #[test]
+    fn plain_scalars_resolve_by_the_core_schema() {
+        let v = load(FileId(0), "[1, -2, 0x10, 0o7, 1.5, .inf, true, yes, null, ~, '1', 1.2.3]").unwrap()[0].to_value();
+        let expected = Value::Seq(vec![
+            Value::Int(1), Value::Int(-2), Value::Int(16), Value::Int(7), Value::Float(1.5),
+            Value::Float(f64::INFINITY), Value::Bool(true), "yes".into(), Value::Null, Value::Null,
+            "1".into(), "1.2.3".into(),
+        ]);
+        assert_eq!(v, expected);
+    }
+
+    #[test]
+    fn hostile_input_is_refused_with_a_position() {
+        let deep = "[".repeat(100_000);
+        let e = load(FileId(0), &deep).unwrap_err();
+        assert!(e.message.contains("nesting"), "{}", e.message);
+        let bomb = "a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\n";
+        let e = load(FileId(0), bomb).unwrap_err();
+        assert!(e.message.contains("alias bomb"), "{}", e.message);
+        let e = load(FileId(0), "a: 1\na: 2\n").unwrap_err();
+        assert_eq!(e.code, "L003");
+        assert_eq!(e.labels[0].span.start, Pos { line: 2, col: 1 });
+    }
+
+    #[test]
+    fn merge_keys_merge() {
+        let v = load(FileId(0), "base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\n").unwrap()[0].to_value();
+        assert_eq!(v.pointer(&["m", "x"]), Some(&Value::Int(1)));
+        assert_eq!(v.pointer(&["m", "y"]), Some(&Value::Int(3)));
+    }
+}
