@@ -1,1 +1,85 @@
+//! The infra compiler: a pipeline of plain data.
+//!
+//! ```text
+//! files --load--> Project --eval--> Resources --link--> ResourceGraph --emit--> Output
+//! ```
+//!
+//! Each stage pushes diagnostics into one [`Diagnostics`] collector and keeps
+//! going where it can, so a run reports every error it finds. [`compile`]
+//! runs the stages for a set of environments; the CLI is a thin layer on it.
 
+pub mod emit;
+pub mod eval;
+pub mod expr;
+pub mod graph;
+pub mod hash;
+pub mod kinds;
+pub mod params;
+pub mod patch;
+pub mod paths;
+pub mod project;
+pub mod suggest;
+
+use infra_syntax::{Diagnostic, Diagnostics, Sources};
+use std::path::Path;
+
+pub use emit::Output;
+pub use graph::ResourceGraph;
+pub use project::Project;
+
+/// What to compile.
+#[derive(Debug, Default, Clone)]
+pub struct Options {
+    /// Environments to build; empty means all.
+    pub envs: Vec<String>,
+    /// Unresolved references are errors, not warnings.
+    pub strict: bool,
+}
+
+/// The result of compiling a project: the graphs of the environments that
+/// compiled, every diagnostic, and the sources they point into.
+pub struct Compilation {
+    pub sources: Sources,
+    pub diagnostics: Diagnostics,
+    pub graphs: Vec<ResourceGraph>,
+}
+
+impl Compilation {
+    pub fn failed(&self) -> bool {
+        self.diagnostics.has_errors()
+    }
+}
+
+/// Loads, evaluates and links the project in `dir`.
+pub fn compile(dir: &Path, options: &Options) -> Compilation {
+    let mut sources = Sources::new();
+    let mut diagnostics = Diagnostics::new();
+    let mut graphs = Vec::new();
+    if let Some(project) = project::load(dir, &mut sources, &mut diagnostics) {
+        for name in &options.envs {
+            if !project.environments.iter().any(|e| &e.name == name) {
+                let known: Vec<&str> = project.environments.iter().map(|e| e.name.as_str()).collect();
+                let mut d = Diagnostic::error("L024", format!("no environment `{name}` in this project"))
+                    .note(format!("environments: {}", known.join(", ")));
+                if let Some(h) = suggest::hint(name, known.iter().copied()) {
+                    d = d.note(h);
+                }
+                diagnostics.push(d);
+            }
+        }
+        if !diagnostics.has_errors() {
+            let engine = expr::Engine::new();
+            let link = graph::LinkOptions { strict: options.strict, hashing_suffix: project.hashing_suffix };
+            for env in &project.environments {
+                if !options.envs.is_empty() && !options.envs.contains(&env.name) {
+                    continue;
+                }
+                let Some(resources) = eval::evaluate(&project, env, &engine, &mut diagnostics) else { continue };
+                if let Some(g) = graph::link(resources, &link, &mut diagnostics) {
+                    graphs.push(g);
+                }
+            }
+        }
+    }
+    Compilation { sources, diagnostics, graphs }
+}

@@ -1,0 +1,465 @@
+//! Expressions: `${{ ... }}` inside YAML strings, evaluated with minijinja's
+//! expression language. This module splits strings into text and
+//! expressions, compiles each distinct expression once, and converts values
+//! between minijinja and [`Value`].
+
+use infra_syntax::{Map, Value};
+use minijinja::value::{Object, ObjectRepr, Value as MjValue, ValueKind};
+use minijinja::{Environment, Error, ErrorKind, Expression, State, UndefinedBehavior};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// Work one expression may do before it is stopped (minijinja fuel): enough
+/// for any real expression, small enough that a runaway loop ends quickly.
+const FUEL: u64 = 200_000;
+/// The largest file `file()` reads.
+pub const MAX_FILE_BYTES: u64 = 4 << 20;
+
+/// One piece of a string: literal text, or an expression with its position
+/// (in characters from the start of the string) and length.
+#[derive(Debug, PartialEq)]
+pub enum Segment<'a> {
+    Text(String),
+    Expr { source: &'a str, offset: usize, len: usize },
+}
+
+/// Splits `s` into text and `${{ ... }}` expressions; `None` when the string
+/// holds no expression (the common case, kept allocation-free). `$${{` is a
+/// literal `${{`. Plain `{{ }}` is text.
+pub fn segments(s: &str) -> Option<Result<Vec<Segment<'_>>, (usize, String)>> {
+    if !s.contains("${{") {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut text = String::new();
+    let mut rest = s;
+    let char_offset = |rest: &str| s[..s.len() - rest.len()].chars().count();
+    while let Some(i) = rest.find("${{") {
+        if rest[..i].ends_with('$') {
+            text.push_str(&rest[..i - 1]);
+            text.push_str("${{");
+            rest = &rest[i + 3..];
+            continue;
+        }
+        text.push_str(&rest[..i]);
+        let start = char_offset(&rest[i..]);
+        let body = &rest[i + 3..];
+        let Some(end) = find_close(body) else {
+            return Some(Err((start, "`${{` is not closed by `}}`".into())));
+        };
+        if !text.is_empty() {
+            out.push(Segment::Text(std::mem::take(&mut text)));
+        }
+        let source = body[..end].trim();
+        if source.is_empty() {
+            return Some(Err((start, "empty expression `${{ }}`".into())));
+        }
+        let len = body[..end + 2].chars().count() + 3;
+        out.push(Segment::Expr { source, offset: start, len });
+        rest = &body[end + 2..];
+    }
+    text.push_str(rest);
+    if !text.is_empty() {
+        out.push(Segment::Text(text));
+    }
+    Some(Ok(out))
+}
+
+/// The byte index of the `}}` closing an expression, skipping string
+/// literals and nested braces (`${{ {'a': {'b': 1}} }}`).
+fn find_close(body: &str) -> Option<usize> {
+    let bytes = body.as_bytes();
+    let mut depth = 0usize;
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(q) => {
+                if b == b'\\' {
+                    i += 1;
+                } else if b == q {
+                    quote = None;
+                }
+            }
+            None => match b {
+                b'\'' | b'"' => quote = Some(b),
+                b'{' => depth += 1,
+                b'}' if depth > 0 => depth -= 1,
+                b'}' if bytes.get(i + 1) == Some(&b'}') => return Some(i),
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    None
+}
+
+/// What an expression sees: `params`, `env`, `module`, `item`, `key`.
+#[derive(Clone)]
+pub struct Scope {
+    pub params: MjValue,
+    pub env_name: MjValue,
+    pub module_name: MjValue,
+    pub item: Option<(MjValue, MjValue)>,
+    /// The folder `file()` paths are relative to, and the root they must stay in.
+    pub dir: Arc<Path>,
+    pub root: Arc<Path>,
+}
+
+impl Scope {
+    fn context(&self) -> MjValue {
+        let mut ctx = vec![
+            ("params", self.params.clone()),
+            ("env", MjValue::from_iter([("name", self.env_name.clone())])),
+            ("module", MjValue::from_iter([("name", self.module_name.clone())])),
+            ("__infra_dir", MjValue::from(self.dir.to_string_lossy().as_ref())),
+            ("__infra_root", MjValue::from(self.root.to_string_lossy().as_ref())),
+        ];
+        if let Some((item, key)) = &self.item {
+            ctx.push(("item", item.clone()));
+            ctx.push(("key", key.clone()));
+        }
+        MjValue::from_iter(ctx)
+    }
+
+    pub fn with_item(&self, item: MjValue, key: MjValue) -> Scope {
+        Scope { item: Some((item, key)), ..self.clone() }
+    }
+}
+
+/// The configured minijinja environment: strict undefined, fuel, and
+/// infra's functions and filters.
+pub struct Engine {
+    env: Environment<'static>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
+}
+
+impl Engine {
+    pub fn new() -> Engine {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_fuel(Some(FUEL));
+        env.set_recursion_limit(100);
+        env.add_function("ref", ref_function);
+        env.add_function("file", file_function);
+        env.add_filter("b64encode", |s: String| base64_encode(s.as_bytes()));
+        env.add_filter("b64decode", |s: String| -> Result<String, Error> {
+            let bytes = base64_decode(&s)
+                .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "b64decode: not base64"))?;
+            String::from_utf8(bytes)
+                .map_err(|_| Error::new(ErrorKind::InvalidOperation, "b64decode: not UTF-8 text"))
+        });
+        env.add_filter("sha256", |s: String| crate::hash::sha256_hex(s.as_bytes()));
+        env.add_filter("toyaml", |v: MjValue| -> Result<String, Error> {
+            let v = from_minijinja(&v).map_err(|e| Error::new(ErrorKind::InvalidOperation, e))?;
+            Ok(infra_syntax::yaml::emit(&v).trim_end_matches('\n').to_string())
+        });
+        Engine { env }
+    }
+
+    pub fn evaluator(&self) -> Evaluator<'_> {
+        Evaluator { env: &self.env, cache: RefCell::new(HashMap::new()) }
+    }
+}
+
+/// Compiles and caches expressions: a `for_each` over a thousand items
+/// compiles each expression once.
+pub struct Evaluator<'env> {
+    env: &'env Environment<'static>,
+    cache: RefCell<HashMap<String, Rc<Expression<'env, 'static>>>>,
+}
+
+/// A failed expression: the message, and where in the expression it failed
+/// (byte range), when minijinja knows.
+#[derive(Debug)]
+pub struct ExprError {
+    pub message: String,
+}
+
+impl From<Error> for ExprError {
+    fn from(e: Error) -> Self {
+        let mut message = match e.detail() {
+            Some(d) => format!("{}: {d}", e.kind()),
+            None => e.kind().to_string(),
+        };
+        if e.kind() == ErrorKind::OutOfFuel {
+            message = "expression does too much work (a runaway loop?)".into();
+        }
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            message.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        ExprError { message }
+    }
+}
+
+impl Evaluator<'_> {
+    /// Evaluates one expression to a minijinja value.
+    pub fn eval(&self, source: &str, scope: &Scope) -> Result<MjValue, ExprError> {
+        let expr = self.compiled(source)?;
+        Ok(expr.eval(scope.context())?)
+    }
+
+    fn compiled(&self, source: &str) -> Result<Rc<Expression<'_, 'static>>, ExprError> {
+        if let Some(e) = self.cache.borrow().get(source) {
+            return Ok(e.clone());
+        }
+        let e = Rc::new(self.env.compile_expression_owned(source.to_string())?);
+        self.cache.borrow_mut().insert(source.to_string(), e.clone());
+        Ok(e)
+    }
+}
+
+/// Converts a minijinja result into a plain value.
+pub fn from_minijinja(v: &MjValue) -> Result<Value, String> {
+    from_minijinja_at(v, 0)
+}
+
+fn from_minijinja_at(v: &MjValue, depth: usize) -> Result<Value, String> {
+    if depth > infra_syntax::yaml::MAX_DEPTH {
+        return Err("value nested too deeply".into());
+    }
+    Ok(match v.kind() {
+        ValueKind::Undefined => return Err("the expression is undefined".into()),
+        ValueKind::None => Value::Null,
+        ValueKind::Bool => Value::Bool(v.is_true()),
+        ValueKind::Number => match v.as_i64() {
+            Some(i) if v.is_integer() => Value::Int(i),
+            _ => Value::Float(f64::try_from(v.clone()).map_err(|e| e.to_string())?),
+        },
+        ValueKind::String => Value::String(v.as_str().unwrap_or_default().to_string()),
+        ValueKind::Bytes => Value::String(String::from_utf8_lossy(v.as_bytes().unwrap_or_default()).into()),
+        ValueKind::Seq | ValueKind::Iterable => Value::Seq(
+            v.try_iter()
+                .map_err(|e| e.to_string())?
+                .map(|x| from_minijinja_at(&x, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
+        ValueKind::Map => {
+            let mut map = Map::new();
+            for k in v.try_iter().map_err(|e| e.to_string())? {
+                let item = v.get_item(&k).map_err(|e| e.to_string())?;
+                let key = match k.as_str() {
+                    Some(s) => s.to_string(),
+                    None => k.to_string(),
+                };
+                map.insert(key, from_minijinja_at(&item, depth + 1)?);
+            }
+            Value::Map(map)
+        }
+        ValueKind::Plain => Value::String(v.to_string()),
+        ValueKind::Invalid => return Err(format!("invalid value: {v}")),
+        _ => Value::String(v.to_string()),
+    })
+}
+
+/// Converts a plain value for use in expressions.
+pub fn to_minijinja(v: &Value) -> MjValue {
+    MjValue::from_serialize(SerValue(v))
+}
+
+struct SerValue<'a>(&'a Value);
+
+impl serde::Serialize for SerValue<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
+            Value::Null => s.serialize_none(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Int(i) => s.serialize_i64(*i),
+            Value::Float(f) => s.serialize_f64(*f),
+            Value::String(x) => s.serialize_str(x),
+            Value::Seq(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for i in items {
+                    seq.serialize_element(&SerValue(i))?;
+                }
+                seq.end()
+            }
+            Value::Map(m) => {
+                let mut map = s.serialize_map(Some(m.len()))?;
+                for (k, v) in m {
+                    map.serialize_entry(k, &SerValue(v))?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// ref(): resolved after evaluation, when final names are known
+// ---------------------------------------------------------------------------
+
+/// Marks in a string where `ref()` put a name or namespace that the graph
+/// stage fills in. Private-use characters cannot appear in manifests by
+/// accident.
+pub const REF_OPEN: char = '\u{E000}';
+pub const REF_CLOSE: char = '\u{E001}';
+
+/// Which part of the referenced object a marker stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefField {
+    Name,
+    Namespace,
+}
+
+pub fn ref_marker(target: &str, field: RefField) -> String {
+    let f = match field {
+        RefField::Name => "name",
+        RefField::Namespace => "namespace",
+    };
+    format!("{REF_OPEN}{f}:{target}{REF_CLOSE}")
+}
+
+/// Parses the markers in `s`: (byte range, field, target).
+pub fn ref_markers(s: &str) -> Vec<(std::ops::Range<usize>, RefField, &str)> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = s[from..].find(REF_OPEN) {
+        let start = from + i;
+        let body_start = start + REF_OPEN.len_utf8();
+        let Some(j) = s[body_start..].find(REF_CLOSE) else { break };
+        let body = &s[body_start..body_start + j];
+        let end = body_start + j + REF_CLOSE.len_utf8();
+        let (field, target) = match body.split_once(':') {
+            Some(("namespace", t)) => (RefField::Namespace, t),
+            Some((_, t)) => (RefField::Name, t),
+            None => (RefField::Name, body),
+        };
+        out.push((start..end, field, target));
+        from = end;
+    }
+    out
+}
+
+#[derive(Debug)]
+struct RefTarget(String);
+
+impl Object for RefTarget {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn get_value(self: &Arc<Self>, key: &MjValue) -> Option<MjValue> {
+        match key.as_str()? {
+            "name" => Some(ref_marker(&self.0, RefField::Name).into()),
+            "namespace" => Some(ref_marker(&self.0, RefField::Namespace).into()),
+            _ => None,
+        }
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&ref_marker(&self.0, RefField::Name))
+    }
+}
+
+fn ref_function(target: String) -> Result<MjValue, Error> {
+    let parts = target.split('/').count();
+    if !(2..=3).contains(&parts) || target.split('/').any(str::is_empty) {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("ref(\"{target}\"): expected \"Kind/name\" or \"Kind/namespace/name\""),
+        ));
+    }
+    Ok(MjValue::from_object(RefTarget(target)))
+}
+
+fn file_function(state: &State, path: String) -> Result<String, Error> {
+    let lookup = |name: &str| state.lookup(name).and_then(|v| v.as_str().map(PathBuf::from));
+    let (Some(dir), Some(root)) = (lookup("__infra_dir"), lookup("__infra_root")) else {
+        return Err(Error::new(ErrorKind::InvalidOperation, "file() is not available here"));
+    };
+    crate::paths::read_text_inside(&root, &dir, &path)
+        .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("file(\"{path}\"): {e}")))
+}
+
+// ---------------------------------------------------------------------------
+// base64 (RFC 4648, standard alphabet, padded)
+// ---------------------------------------------------------------------------
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+pub fn base64_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (*b as u32) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if s.len() % 4 != 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(s.len() / 4 * 3);
+    for chunk in s.chunks(4) {
+        let mut n = 0u32;
+        let mut pad = 0;
+        for (i, &c) in chunk.iter().enumerate() {
+            let v = match c {
+                b'=' if i >= 2 => {
+                    pad += 1;
+                    0
+                }
+                _ if pad > 0 => return None,
+                _ => B64.iter().position(|&x| x == c)? as u32,
+            };
+            n |= v << (18 - 6 * i);
+        }
+        out.extend_from_slice(&n.to_be_bytes()[1..4 - pad]);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_split_text_and_expressions() {
+        let s = "a ${{ x }} b $${{ lit }} {{ go }} ${{ {'k': {'n': 1}} }}";
+        let segs = segments(s).unwrap().unwrap();
+        assert_eq!(
+            segs,
+            vec![
+                Segment::Text("a ".into()),
+                Segment::Expr { source: "x", offset: 2, len: 8 },
+                Segment::Text(" b ${{ lit }} {{ go }} ".into()),
+                Segment::Expr { source: "{'k': {'n': 1}}", offset: 34, len: 22 },
+            ]
+        );
+        assert!(segments("{{ $labels.instance }}").is_none());
+        assert!(segments("x ${{ y").unwrap().is_err());
+    }
+
+    #[test]
+    fn base64_round_trips() {
+        for s in ["", "f", "fo", "foo", "foob", "fooba", "foobar", "héllo\n"] {
+            let e = base64_encode(s.as_bytes());
+            assert_eq!(base64_decode(&e).unwrap(), s.as_bytes(), "{e}");
+        }
+        assert_eq!(base64_encode(b"foobar"), "Zm9vYmFy");
+        assert_eq!(base64_encode(b"fo"), "Zm8=");
+        assert!(base64_decode("Zm9=v").is_none());
+    }
+}

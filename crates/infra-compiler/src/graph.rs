@@ -1,0 +1,559 @@
+//! The graph stage: objects become nodes identified by
+//! `group/kind/namespace/name`, references become edges (explicit
+//! `depends_on` and `ref()`, and those inferred from well-known fields),
+//! ConfigMaps and Secrets get hash suffixes with every reference rewritten,
+//! content hashes are stamped, and a deterministic apply order is computed.
+
+use crate::eval::{Object, Resources};
+use crate::expr::{self, RefField};
+use crate::hash;
+use crate::kinds::{ObjectId, pod_template_path};
+use infra_syntax::{Diagnostic, Diagnostics, Map, Span, Value};
+use petgraph::graph::{DiGraph, NodeIndex};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+
+pub const HASH_ANNOTATION: &str = "infra.dev/hash";
+pub const CONFIG_HASH_ANNOTATION: &str = "infra.dev/config-hash";
+
+/// Namespaces every cluster has; referring to them is never unresolved.
+const BUILTIN_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// One resource of the graph.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub id: ObjectId,
+    pub value: Value,
+    pub origin: Span,
+    pub external: bool,
+    pub protect: Option<bool>,
+    /// The sha256 of the canonical content (also in the hash annotation).
+    pub hash: String,
+}
+
+/// Why one resource depends on another.
+#[derive(Debug, Clone)]
+pub struct Edge {
+    pub reason: String,
+}
+
+/// The linked resources of one environment.
+pub struct ResourceGraph {
+    pub env: String,
+    pub graph: DiGraph<Resource, Edge>,
+    /// A topological order, ties broken by id.
+    pub order: Vec<NodeIndex>,
+}
+
+impl ResourceGraph {
+    /// Resources in apply order.
+    pub fn ordered(&self) -> impl Iterator<Item = &Resource> {
+        self.order.iter().map(|i| &self.graph[*i])
+    }
+}
+
+pub struct LinkOptions {
+    pub strict: bool,
+    pub hashing_suffix: bool,
+}
+
+/// A reference found in an object: target kind, namespace and name.
+struct Reference {
+    kind: &'static str,
+    namespace: String,
+    name: String,
+    reason: &'static str,
+    /// `optional: true` references are not reported when missing.
+    optional: bool,
+}
+
+pub fn link(resources: Resources, opts: &LinkOptions, diags: &mut Diagnostics) -> Option<ResourceGraph> {
+    let errors_before = diags.error_count();
+    let Resources { env, objects, .. } = resources;
+    let mut objects = objects;
+
+    // Ids and duplicates.
+    let mut by_id: BTreeMap<ObjectId, usize> = BTreeMap::new();
+    for (i, o) in objects.iter().enumerate() {
+        let id = ObjectId::of(&o.value);
+        if let Some(&first) = by_id.get(&id) {
+            diags.push(
+                Diagnostic::error("G200", format!("{} is defined twice", id.short()))
+                    .at(o.origin, "second definition")
+                    .at(objects[first].origin, "first definition")
+                    .note("help: names must be unique per kind and namespace; inside modules use `${{ module.name }}`"),
+            );
+            continue;
+        }
+        by_id.insert(id, i);
+    }
+    if diags.error_count() > errors_before {
+        return None;
+    }
+
+    // Hash suffixes: ConfigMaps and Secrets renamed after their content.
+    let mut renames: HashMap<(String, String, String), String> = HashMap::new();
+    for o in &mut objects {
+        let kind = o.value.str_at(&["kind"]).unwrap_or_default();
+        let wants = o.directives.hash_suffix.unwrap_or(opts.hashing_suffix);
+        if !wants || o.directives.external || !matches!(kind, "ConfigMap" | "Secret") {
+            continue;
+        }
+        let mut content = o.value.clone();
+        if let Some(m) = content.as_map_mut() {
+            m.shift_remove("metadata");
+        }
+        let id = ObjectId::of(&o.value);
+        let new_name = format!("{}-{}", id.name, &hash::content_hash(&content)[..10]);
+        if let Some(meta) = o.value.get("metadata").is_some().then(|| o.value.map_entry("metadata")) {
+            meta.insert("name".into(), Value::String(new_name.clone()));
+        }
+        renames.insert((id.kind, id.namespace, id.name), new_name);
+    }
+
+    // Index by final id; the original names of renamed objects resolve too.
+    let mut index: HashMap<(String, String, String), usize> = HashMap::new();
+    let mut ids = Vec::with_capacity(objects.len());
+    for (i, o) in objects.iter().enumerate() {
+        let id = ObjectId::of(&o.value);
+        index.insert((id.kind.clone(), id.namespace.clone(), id.name.clone()), i);
+        ids.push(id);
+    }
+    for ((kind, ns, old), new) in &renames {
+        if let Some(&i) = index.get(&(kind.clone(), ns.clone(), new.clone())) {
+            index.insert((kind.clone(), ns.clone(), old.clone()), i);
+        }
+    }
+
+    let crds: HashMap<(String, String), usize> = objects
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.value.str_at(&["kind"]) == Some("CustomResourceDefinition"))
+        .filter_map(|(i, o)| {
+            let group = o.value.str_at(&["spec", "group"])?;
+            let kind = o.value.str_at(&["spec", "names", "kind"])?;
+            Some(((group.to_string(), kind.to_string()), i))
+        })
+        .collect();
+
+    let mut edges: Vec<(usize, usize, String)> = Vec::new();
+    let mut unresolved: BTreeMap<String, (usize, Span, usize)> = BTreeMap::new();
+    let mut note_unresolved = |target: String, from: usize, span: Span| {
+        let e = unresolved.entry(target).or_insert((from, span, 0));
+        e.2 += 1;
+    };
+
+    for i in 0..objects.len() {
+        let own_ns = ids[i].namespace.clone();
+        // Inferred references, rewritten to final names.
+        let refs = visit_references(&mut objects[i].value, &own_ns, &mut |kind, ns, name| {
+            if let Some(new) = renames.get(&(kind.to_string(), ns.to_string(), name.clone())) {
+                *name = new.clone();
+            }
+        });
+        for r in refs {
+            match index.get(&(r.kind.to_string(), r.namespace.clone(), r.name.clone())) {
+                Some(&j) => edges.push((j, i, r.reason.to_string())),
+                None if r.optional || objects[i].directives.external => {}
+                None if r.kind == "Namespace" && BUILTIN_NAMESPACES.contains(&r.name.as_str()) => {}
+                None if r.kind == "ServiceAccount" && r.name == "default" => {}
+                None => {
+                    let target = if r.namespace.is_empty() {
+                        format!("{}/{}", r.kind, r.name)
+                    } else {
+                        format!("{}/{}/{}", r.kind, r.namespace, r.name)
+                    };
+                    note_unresolved(target, i, objects[i].origin);
+                }
+            }
+        }
+        // Custom resources depend on their CRD when the project defines it.
+        if let Some(&j) = crds.get(&(ids[i].group.clone(), ids[i].kind.clone())) {
+            edges.push((j, i, "custom resource of this CRD".into()));
+        }
+        // depends_on
+        for (target, span) in objects[i].directives.depends_on.clone() {
+            match resolve_target(&target, &own_ns, &index, &ids) {
+                Ok(j) => edges.push((j, i, "depends_on".into())),
+                Err(TargetError::Missing) => note_unresolved(target, i, span),
+                Err(TargetError::Invalid(msg)) => diags.push(Diagnostic::error("G203", msg).at(span, "in depends_on")),
+            }
+        }
+        // ref() markers: resolved to final names and namespaces.
+        let mut failures = Vec::new();
+        let mut found = Vec::new();
+        objects[i].value.for_each_string_mut(&mut |s| {
+            if !s.contains(expr::REF_OPEN) {
+                return;
+            }
+            let mut out = String::new();
+            let mut last = 0;
+            for (range, field, target) in expr::ref_markers(s) {
+                out.push_str(&s[last..range.start]);
+                last = range.end;
+                match resolve_target(target, &own_ns, &index, &ids) {
+                    Ok(j) => {
+                        found.push((j, target.to_string()));
+                        out.push_str(match field {
+                            RefField::Name => &ids[j].name,
+                            RefField::Namespace => &ids[j].namespace,
+                        });
+                    }
+                    Err(e) => {
+                        failures.push((target.to_string(), e));
+                        // Unresolved: the name as written, in the referrer's namespace.
+                        let written = target.rsplit('/').next().unwrap_or(target);
+                        out.push_str(match field {
+                            RefField::Name => written,
+                            RefField::Namespace => &own_ns,
+                        });
+                    }
+                }
+            }
+            out.push_str(&s[last..]);
+            *s = out;
+        });
+        for (j, target) in found {
+            edges.push((j, i, format!("ref(\"{target}\")")));
+        }
+        for (target, e) in failures {
+            match e {
+                TargetError::Missing => note_unresolved(target, i, objects[i].origin),
+                TargetError::Invalid(msg) => {
+                    diags.push(Diagnostic::error("G203", msg).at(objects[i].origin, "in a ref() of this document"))
+                }
+            }
+        }
+    }
+
+    for (target, (from, span, count)) in &unresolved {
+        let more = if *count > 1 { format!(" (and {} more references)", count - 1) } else { String::new() };
+        let msg = format!("{} refers to {target}, which is not in the project{more}", ids[*from].short());
+        let d = if opts.strict { Diagnostic::error("G202", msg) } else { Diagnostic::warning("G202", msg) };
+        diags.push(d.at(*span, "referenced here").note(format!(
+            "help: define {target} in the project, or declare it with `infra: {{external: true}}` if it exists in the cluster"
+        )));
+    }
+
+    // Config hashes: each pod template digests the ConfigMaps and Secrets it uses.
+    let content: Vec<String> = objects.iter().map(|o| content_digest(&o.value)).collect();
+    let mut config_refs: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (from, to, _) in &edges {
+        let kind = ids[*from].kind.as_str();
+        if matches!(kind, "ConfigMap" | "Secret") && pod_template_path(&ids[*to].kind).is_some() {
+            config_refs.entry(*to).or_default().push(*from);
+        }
+    }
+    for (workload, mut used) in config_refs {
+        used.sort_by(|a, b| ids[*a].cmp(&ids[*b]));
+        used.dedup();
+        let mut digest_input = String::new();
+        for j in used {
+            let part = if objects[j].directives.external { String::new() } else { content[j].clone() };
+            digest_input.push_str(&format!("{} {part}\n", ids[j]));
+        }
+        let digest = hash::sha256_hex(digest_input.as_bytes());
+        let kind = ids[workload].kind.clone();
+        if let Some(path) = pod_template_path(&kind) {
+            set_annotation_at(&mut objects[workload].value, path, CONFIG_HASH_ANNOTATION, digest);
+        }
+    }
+
+    // Build the graph and order it.
+    let mut graph: DiGraph<Resource, Edge> = DiGraph::with_capacity(objects.len(), edges.len());
+    for (o, id) in objects.into_iter().zip(ids) {
+        let Object { mut value, origin, directives } = o;
+        let hash = stamp_hash(&mut value);
+        graph.add_node(Resource { id, value, origin, external: directives.external, protect: directives.protect, hash });
+    }
+    edges.sort();
+    edges.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+    for (from, to, reason) in edges {
+        if from != to {
+            graph.add_edge(NodeIndex::new(from), NodeIndex::new(to), Edge { reason });
+        }
+    }
+    let order = match topological_order(&graph) {
+        Ok(order) => order,
+        Err(cycle) => {
+            let names: Vec<String> = cycle.iter().map(|i| graph[*i].id.short()).collect();
+            let mut d = Diagnostic::error("G201", format!("dependency cycle: {} -> {}", names.join(" -> "), names[0]));
+            for w in cycle.windows(2).chain(std::iter::once(&[cycle[cycle.len() - 1], cycle[0]][..])) {
+                let e = graph.find_edge(w[0], w[1]).map(|e| graph[e].reason.clone()).unwrap_or_default();
+                d = d.at(graph[w[1]].origin, format!("{} depends on {} ({e})", graph[w[1]].id.short(), graph[w[0]].id.short()));
+            }
+            diags.push(d);
+            return None;
+        }
+    };
+    if diags.error_count() > errors_before {
+        return None;
+    }
+    Some(ResourceGraph { env, graph, order })
+}
+
+enum TargetError {
+    Missing,
+    Invalid(String),
+}
+
+/// Resolves `Kind/name` (preferring the referrer's namespace, then a unique
+/// match) or `Kind/namespace/name`.
+fn resolve_target(
+    target: &str,
+    own_ns: &str,
+    index: &HashMap<(String, String, String), usize>,
+    ids: &[ObjectId],
+) -> Result<usize, TargetError> {
+    let parts: Vec<&str> = target.split('/').collect();
+    match parts.as_slice() {
+        [kind, ns, name] => index
+            .get(&(kind.to_string(), ns.to_string(), name.to_string()))
+            .copied()
+            .ok_or(TargetError::Missing),
+        [kind, name] => {
+            if let Some(&i) = index.get(&(kind.to_string(), own_ns.to_string(), name.to_string())) {
+                return Ok(i);
+            }
+            if let Some(&i) = index.get(&(kind.to_string(), String::new(), name.to_string())) {
+                return Ok(i);
+            }
+            let matches: Vec<usize> =
+                ids.iter().enumerate().filter(|(_, id)| id.kind == *kind && id.name == *name).map(|(i, _)| i).collect();
+            match matches.as_slice() {
+                [] => Err(TargetError::Missing),
+                [one] => Ok(*one),
+                _ => Err(TargetError::Invalid(format!(
+                    "`{target}` is ambiguous: it exists in several namespaces; write Kind/namespace/name"
+                ))),
+            }
+        }
+        _ => Err(TargetError::Invalid(format!("`{target}` is not \"Kind/name\" or \"Kind/namespace/name\""))),
+    }
+}
+
+/// Kahn's algorithm with a min-heap on ids, so equal inputs give equal
+/// orders. On a cycle, returns one cycle.
+fn topological_order(graph: &DiGraph<Resource, Edge>) -> Result<Vec<NodeIndex>, Vec<NodeIndex>> {
+    let mut indegree: Vec<usize> = graph.node_indices().map(|n| graph.neighbors_directed(n, petgraph::Incoming).count()).collect();
+    let mut ready: BinaryHeap<Reverse<(&ObjectId, NodeIndex)>> = graph
+        .node_indices()
+        .filter(|n| indegree[n.index()] == 0)
+        .map(|n| Reverse((&graph[n].id, n)))
+        .collect();
+    let mut order = Vec::with_capacity(graph.node_count());
+    while let Some(Reverse((_, n))) = ready.pop() {
+        order.push(n);
+        for m in graph.neighbors_directed(n, petgraph::Outgoing) {
+            indegree[m.index()] -= 1;
+            if indegree[m.index()] == 0 {
+                ready.push(Reverse((&graph[m].id, m)));
+            }
+        }
+    }
+    if order.len() == graph.node_count() {
+        return Ok(order);
+    }
+    // Walk backwards along unfinished edges until a node repeats.
+    let start = graph.node_indices().filter(|n| indegree[n.index()] > 0).min_by_key(|n| &graph[*n].id).expect("a node in a cycle");
+    let mut path = vec![start];
+    let mut current = start;
+    loop {
+        let prev = graph
+            .neighbors_directed(current, petgraph::Incoming)
+            .filter(|p| indegree[p.index()] > 0)
+            .min_by_key(|p| &graph[*p].id)
+            .expect("a node in a cycle has an unfinished predecessor");
+        if let Some(pos) = path.iter().position(|p| *p == prev) {
+            let mut cycle: Vec<NodeIndex> = path[pos..].to_vec();
+            cycle.reverse();
+            return Err(cycle);
+        }
+        path.push(prev);
+        current = prev;
+    }
+}
+
+/// The content hash that config hashes are made of: the object without its
+/// metadata, so that a rename alone does not roll pods.
+fn content_digest(v: &Value) -> String {
+    let mut c = v.clone();
+    if let Some(m) = c.as_map_mut() {
+        m.shift_remove("metadata");
+    }
+    hash::content_hash(&c)
+}
+
+/// Sets `infra.dev/hash` to the hash of everything else, and returns it.
+fn stamp_hash(value: &mut Value) -> String {
+    if let Some(Value::Map(a)) = value.get("metadata").and_then(|m| m.get("annotations")).cloned().as_ref() {
+        if a.contains_key(HASH_ANNOTATION) {
+            let meta = value.map_entry("metadata");
+            if let Some(Value::Map(a)) = meta.get_mut("annotations") {
+                a.shift_remove(HASH_ANNOTATION);
+            }
+        }
+    }
+    let h = hash::content_hash(value);
+    set_annotation_at(value, &[], HASH_ANNOTATION, h.clone());
+    h
+}
+
+fn set_annotation_at(value: &mut Value, path: &[&str], key: &str, v: String) {
+    let mut target = value;
+    for k in path {
+        let Some(next) = target.as_map_mut().and_then(|m| m.get_mut(*k)) else { return };
+        target = next;
+    }
+    if target.as_map().is_none() {
+        return;
+    }
+    let meta = target.map_entry("metadata");
+    let slot = meta.entry("annotations".to_string()).or_insert_with(|| Value::Map(Map::new()));
+    if !matches!(slot, Value::Map(_)) {
+        *slot = Value::Map(Map::new());
+    }
+    if let Value::Map(a) = slot {
+        a.insert(key.to_string(), Value::String(v));
+    }
+}
+
+/// Walks the well-known reference fields of an object, lets `rewrite`
+/// change each referenced name, and returns the references (after rewrite).
+fn visit_references(
+    object: &mut Value,
+    own_ns: &str,
+    rewrite: &mut impl FnMut(&str, &str, &mut String),
+) -> Vec<Reference> {
+    let mut refs = Vec::new();
+    let kind = object.str_at(&["kind"]).unwrap_or_default().to_string();
+    let mut push = |refs: &mut Vec<Reference>, kind: &'static str, ns: &str, slot: Option<&mut Value>, reason: &'static str, optional: bool| {
+        if let Some(Value::String(name)) = slot {
+            rewrite(kind, ns, name);
+            refs.push(Reference { kind, namespace: ns.to_string(), name: name.clone(), reason, optional });
+        }
+    };
+    if !own_ns.is_empty() {
+        let mut ns = Value::String(own_ns.to_string());
+        push(&mut refs, "Namespace", "", Some(&mut ns), "in namespace", false);
+    }
+    let template_spec = match kind.as_str() {
+        "Pod" => Some(vec!["spec"]),
+        k => pod_template_path(k).map(|p| p.iter().copied().chain(["spec"]).collect()),
+    };
+    if let Some(path) = template_spec {
+        if let Some(spec) = get_mut_path(object, &path) {
+            pod_spec_refs(spec, own_ns, &mut refs, &mut push);
+        }
+    }
+    match kind.as_str() {
+        "RoleBinding" | "ClusterRoleBinding" => {
+            if let Some(role) = object.get("roleRef").cloned() {
+                let role_kind = match role.str_at(&["kind"]) {
+                    Some("ClusterRole") => "ClusterRole",
+                    _ => "Role",
+                };
+                let ns = if role_kind == "Role" { own_ns } else { "" };
+                let mut r = role.clone();
+                push(&mut refs, role_kind, ns, r.as_map_mut().and_then(|m| m.get_mut("name")), "roleRef", false);
+            }
+            if let Some(Value::Seq(subjects)) = object.as_map_mut().and_then(|m| m.get_mut("subjects")) {
+                for s in subjects {
+                    if s.str_at(&["kind"]) == Some("ServiceAccount") {
+                        let ns = s.str_at(&["namespace"]).unwrap_or(own_ns).to_string();
+                        push(&mut refs, "ServiceAccount", &ns, s.as_map_mut().and_then(|m| m.get_mut("name")), "subject", false);
+                    }
+                }
+            }
+        }
+        "Ingress" => {
+            if let Some(spec) = object.as_map_mut().and_then(|m| m.get_mut("spec")) {
+                if let Some(b) = get_mut_path(spec, &["defaultBackend", "service", "name"]) {
+                    push(&mut refs, "Service", own_ns, Some(b), "ingress backend", false);
+                }
+                for rule in seq_mut(spec, "rules") {
+                    if let Some(paths) = get_mut_path(rule, &["http"]) {
+                        for p in seq_mut(paths, "paths") {
+                            push(&mut refs, "Service", own_ns, get_mut_path(p, &["backend", "service", "name"]), "ingress backend", false);
+                        }
+                    }
+                }
+                for tls in seq_mut(spec, "tls") {
+                    push(&mut refs, "Secret", own_ns, get_mut_path(tls, &["secretName"]), "ingress TLS", false);
+                }
+            }
+        }
+        _ => {}
+    }
+    refs
+}
+
+
+fn pod_spec_refs<F>(spec: &mut Value, ns: &str, refs: &mut Vec<Reference>, push: &mut F)
+where
+    F: FnMut(&mut Vec<Reference>, &'static str, &str, Option<&mut Value>, &'static str, bool),
+{
+    let optional = |v: &Value| v.get("optional") == Some(&Value::Bool(true));
+    for vol in seq_mut(spec, "volumes") {
+        if let Some(cm) = get_mut_path(vol, &["configMap"]) {
+            let o = optional(cm);
+            push(refs, "ConfigMap", ns, get_mut_path(cm, &["name"]), "volume", o);
+        }
+        if let Some(s) = get_mut_path(vol, &["secret"]) {
+            let o = optional(s);
+            push(refs, "Secret", ns, get_mut_path(s, &["secretName"]), "volume", o);
+        }
+        push(refs, "PersistentVolumeClaim", ns, get_mut_path(vol, &["persistentVolumeClaim", "claimName"]), "volume", false);
+        if let Some(projected) = get_mut_path(vol, &["projected"]) {
+            for source in seq_mut(projected, "sources") {
+                if let Some(cm) = get_mut_path(source, &["configMap"]) {
+                    let o = optional(cm);
+                    push(refs, "ConfigMap", ns, get_mut_path(cm, &["name"]), "projected volume", o);
+                }
+                if let Some(s) = get_mut_path(source, &["secret"]) {
+                    let o = optional(s);
+                    push(refs, "Secret", ns, get_mut_path(s, &["name"]), "projected volume", o);
+                }
+            }
+        }
+    }
+    for list in ["containers", "initContainers", "ephemeralContainers"] {
+        for c in seq_mut(spec, list) {
+            for from in seq_mut(c, "envFrom") {
+                if let Some(cm) = get_mut_path(from, &["configMapRef"]) {
+                    let o = optional(cm);
+                    push(refs, "ConfigMap", ns, get_mut_path(cm, &["name"]), "envFrom", o);
+                }
+                if let Some(s) = get_mut_path(from, &["secretRef"]) {
+                    let o = optional(s);
+                    push(refs, "Secret", ns, get_mut_path(s, &["name"]), "envFrom", o);
+                }
+            }
+            for env in seq_mut(c, "env") {
+                if let Some(cm) = get_mut_path(env, &["valueFrom", "configMapKeyRef"]) {
+                    let o = optional(cm);
+                    push(refs, "ConfigMap", ns, get_mut_path(cm, &["name"]), "env valueFrom", o);
+                }
+                if let Some(s) = get_mut_path(env, &["valueFrom", "secretKeyRef"]) {
+                    let o = optional(s);
+                    push(refs, "Secret", ns, get_mut_path(s, &["name"]), "env valueFrom", o);
+                }
+            }
+        }
+    }
+    push(refs, "ServiceAccount", ns, get_mut_path(spec, &["serviceAccountName"]), "serviceAccountName", false);
+    for s in seq_mut(spec, "imagePullSecrets") {
+        push(refs, "Secret", ns, get_mut_path(s, &["name"]), "imagePullSecrets", false);
+    }
+}
+
+fn get_mut_path<'v>(v: &'v mut Value, path: &[&str]) -> Option<&'v mut Value> {
+    path.iter().try_fold(v, |v, k| v.as_map_mut()?.get_mut(*k))
+}
+
+fn seq_mut<'v>(v: &'v mut Value, key: &str) -> impl Iterator<Item = &'v mut Value> {
+    match v.as_map_mut().and_then(|m| m.get_mut(key)) {
+        Some(Value::Seq(items)) => items.iter_mut(),
+        _ => [].iter_mut(),
+    }
+}

@@ -1,0 +1,112 @@
+//! Content hashes over a canonical encoding that this crate owns: JSON with
+//! keys sorted by bytes, no spaces, and infra's own float formatting. No
+//! dependency feature can change it, so hashes are stable across builds.
+
+use infra_syntax::Value;
+use infra_syntax::yaml::format_float;
+use sha2::{Digest, Sha256};
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}
+
+/// The canonical encoding of a value.
+pub fn canonical_json(v: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(&mut out, v);
+    out
+}
+
+/// The sha256 of the canonical encoding.
+pub fn content_hash(v: &Value) -> String {
+    sha256_hex(canonical_json(v).as_bytes())
+}
+
+fn write_canonical(out: &mut String, v: &Value) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Float(f) => out.push_str(&format_float(*f)),
+        Value::String(s) => write_json_string(out, s),
+        Value::Seq(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(out, item);
+            }
+            out.push(']');
+        }
+        Value::Map(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json_string(out, k);
+                out.push(':');
+                write_canonical(out, &m[k]);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn write_json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use infra_syntax::{FileId, yaml};
+
+    fn v(s: &str) -> Value {
+        yaml::load(FileId(0), s).unwrap()[0].to_value()
+    }
+
+    #[test]
+    fn key_order_never_changes_the_hash() {
+        let a = v("{b: 1, a: {y: [1, 2.5, x], x: null}, c: \"q\\\"\"}");
+        let b = v("{a: {x: null, y: [1, 2.5, x]}, c: \"q\\\"\", b: 1}");
+        assert_eq!(content_hash(&a), content_hash(&b));
+        assert_eq!(canonical_json(&a), r#"{"a":{"x":null,"y":[1,2.5,"x"]},"b":1,"c":"q\""}"#);
+    }
+
+    #[test]
+    fn different_content_different_hash() {
+        assert_ne!(content_hash(&v("{a: 1}")), content_hash(&v("{a: '1'}")));
+        assert_ne!(content_hash(&v("[1, 2]")), content_hash(&v("[2, 1]")));
+    }
+
+    #[test]
+    fn sha256_matches_the_standard_vector() {
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+}

@@ -1,0 +1,255 @@
+//! Parameters: the defaults fix each parameter's type; environments and
+//! module instances may only set known keys with values of the same type.
+//! `schema` constraints are checked on the result.
+
+use crate::eval::{Renderer, YamlPath};
+use crate::expr::Scope;
+use crate::project::Module;
+use crate::suggest;
+use infra_syntax::{Diagnostic, Node, NodeKind, Span, Value};
+use std::collections::HashMap;
+
+/// Merges `overrides` (evaluated in `scope`) into `defaults`, checking keys
+/// and types, then checks the module's schema. `context` names who sets the
+/// values ("lab", "module grafana") in messages.
+pub fn resolve(
+    r: &mut Renderer,
+    module: &Module,
+    defaults: &Value,
+    overrides: Option<&Node>,
+    scope: &Scope,
+    context: &str,
+) -> Value {
+    let mut origins = HashMap::new();
+    let params = match overrides {
+        Some(node) => {
+            let mut m = Merger { r, scope, origins: &mut origins };
+            m.merge_node(defaults, node, YamlPath::Root("params"))
+        }
+        None => defaults.clone(),
+    };
+    check_schema(r, module, defaults, &params, &origins, context);
+    params
+}
+
+struct Merger<'a, 'r> {
+    r: &'a mut Renderer<'r>,
+    scope: &'a Scope,
+    origins: &'a mut HashMap<String, Span>,
+}
+
+impl Merger<'_, '_> {
+    fn merge_node(&mut self, default: &Value, node: &Node, path: YamlPath) -> Value {
+        if let (Value::Map(dm), NodeKind::Map(entries)) = (default, &node.kind) {
+            if !dm.is_empty() {
+                let mut out = dm.clone();
+                for (k, v) in entries {
+                    let Some(d) = dm.get(&k.name) else {
+                        let shown = YamlPath::Key(&path, &k.name).render();
+                        let mut diag = Diagnostic::error("E100", format!("unknown parameter `{}`", strip_root(&shown)))
+                            .at(k.span, "not in the defaults");
+                        diag = diag.note(match suggest::hint(&k.name, dm.keys().map(String::as_str)) {
+                            Some(h) => h,
+                            None => format!("help: known keys here: {}", dm.keys().cloned().collect::<Vec<_>>().join(", ")),
+                        });
+                        self.r.diags.push(diag);
+                        continue;
+                    };
+                    let merged = self.merge_node(d, v, YamlPath::Key(&path, &k.name));
+                    out.insert(k.name.clone(), merged);
+                }
+                return Value::Map(out);
+            }
+        }
+        let shown = path.render();
+        self.origins.insert(strip_root(&shown).to_string(), node.span);
+        let Some(value) = self.r.render(node, self.scope, path) else { return default.clone() };
+        match check_type(default, &value, &shown) {
+            Ok(()) => value,
+            Err((at, msg)) => {
+                self.r.diags.push(Diagnostic::error("E101", msg).at(node.span, format!("at {}", strip_root(&at))));
+                default.clone()
+            }
+        }
+    }
+}
+
+fn strip_root(path: &str) -> &str {
+    path.strip_prefix("params.").unwrap_or(path)
+}
+
+/// Checks that `value` has the type `default` fixes; the error names the
+/// path of the first mismatch.
+fn check_type(default: &Value, value: &Value, path: &str) -> Result<(), (String, String)> {
+    let mismatch = || {
+        Err((
+            path.to_string(),
+            format!(
+                "parameter `{}` is a {} (from its default), not a {}",
+                strip_root(path),
+                default.type_name(),
+                value.type_name()
+            ),
+        ))
+    };
+    match (default, value) {
+        (Value::Null, _) => Ok(()),
+        (Value::Map(d), Value::Map(v)) => {
+            if d.is_empty() {
+                return Ok(());
+            }
+            for (k, x) in v {
+                let p = format!("{path}.{k}");
+                match d.get(k) {
+                    Some(dk) => check_type(dk, x, &p)?,
+                    None => {
+                        let hint = suggest::did_you_mean(k, d.keys().map(String::as_str))
+                            .map(|c| format!(" (did you mean `{c}`?)"))
+                            .unwrap_or_default();
+                        return Err((p.clone(), format!("unknown parameter `{}`{hint}", strip_root(&p))));
+                    }
+                }
+            }
+            Ok(())
+        }
+        (Value::Seq(_), Value::Seq(_))
+        | (Value::String(_), Value::String(_))
+        | (Value::Bool(_), Value::Bool(_))
+        | (Value::Int(_), Value::Int(_))
+        | (Value::Float(_), Value::Float(_) | Value::Int(_)) => Ok(()),
+        _ => mismatch(),
+    }
+}
+
+fn lookup<'v>(params: &'v Value, dotted: &str) -> Option<&'v Value> {
+    dotted.split('.').try_fold(params, |v, k| v.get(k))
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Seq(s) => s.is_empty(),
+        Value::Map(m) => m.is_empty(),
+        _ => false,
+    }
+}
+
+fn check_schema(
+    r: &mut Renderer,
+    module: &Module,
+    defaults: &Value,
+    params: &Value,
+    origins: &HashMap<String, Span>,
+    context: &str,
+) {
+    for rule in &module.schema {
+        if lookup(defaults, &rule.path).is_none() {
+            let last = rule.path.rsplit('.').next().unwrap_or_default();
+            let parent = rule.path.rsplit_once('.').map_or("", |(p, _)| p);
+            let siblings = if parent.is_empty() { Some(defaults) } else { lookup(defaults, parent) };
+            let mut d = Diagnostic::error("E102", format!("schema names `{}`, which is not a parameter", rule.path))
+                .at(rule.span, "no such parameter");
+            if let Some(h) = siblings
+                .and_then(Value::as_map)
+                .and_then(|m| suggest::hint(last, m.keys().map(String::as_str)))
+            {
+                d = d.note(h);
+            }
+            r.diags.push(d);
+            continue;
+        }
+        let value = lookup(params, &rule.path).unwrap_or(&Value::Null);
+        let at = origins.get(&rule.path).copied().unwrap_or(rule.span);
+        let fail = |msg: String| {
+            let mut d = Diagnostic::error("E102", format!("parameter `{}` {msg} (in {context})", rule.path))
+                .at(at, "value set here");
+            if at != rule.span {
+                d = d.at(rule.span, "constraint declared here");
+            }
+            if let Some(doc) = &rule.doc {
+                d = d.note(format!("note: {}: {doc}", rule.path));
+            }
+            d
+        };
+        let required_by = match &rule.required_when {
+            Some((cond, span)) => match lookup(params, cond) {
+                Some(Value::Bool(b)) => *b,
+                Some(other) => {
+                    r.diags.push(
+                        Diagnostic::error("E102", format!("required_when names `{cond}`, a {}, not a bool", other.type_name()))
+                            .at(*span, "not a bool parameter"),
+                    );
+                    false
+                }
+                None => {
+                    r.diags.push(
+                        Diagnostic::error("E102", format!("required_when names `{cond}`, which is not a parameter"))
+                            .at(*span, "no such parameter"),
+                    );
+                    false
+                }
+            },
+            None => false,
+        };
+        if (rule.required || required_by) && is_empty(value) {
+            let why = match &rule.required_when {
+                Some((cond, _)) if required_by => format!("is required when `{cond}` is true"),
+                _ => "is required".into(),
+            };
+            r.diags.push(fail(why));
+            continue;
+        }
+        if is_empty(value) && !rule.required {
+            // An unset optional value is not checked against pattern or enum.
+            if matches!(value, Value::Null) || rule.pattern.is_none() {
+                continue;
+            }
+        }
+        if let Some((pattern, span)) = &rule.pattern {
+            match regex::Regex::new(pattern) {
+                Err(e) => r.diags.push(
+                    Diagnostic::error("E102", format!("invalid pattern: {e}")).at(*span, "this regular expression"),
+                ),
+                Ok(re) => {
+                    let text = match value {
+                        Value::String(s) => s.clone(),
+                        Value::Int(i) => i.to_string(),
+                        Value::Float(f) => f.to_string(),
+                        other => other.type_name().to_string(),
+                    };
+                    if !re.is_match(&text) {
+                        r.diags.push(fail(format!("= {text:?} does not match the pattern `{pattern}`")));
+                    }
+                }
+            }
+        }
+        if let Some(allowed) = &rule.allowed {
+            if !allowed.contains(value) {
+                let shown: Vec<String> = allowed.iter().map(short).collect();
+                r.diags.push(fail(format!("= {} is not one of {}", short(value), shown.join(", "))));
+            }
+        }
+        let number = match value {
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(f) => Some(*f),
+            _ => None,
+        };
+        for (bound, is_min) in [(rule.min, true), (rule.max, false)] {
+            let Some(bound) = bound else { continue };
+            match number {
+                None => r.diags.push(fail(format!("is a {}, but min/max need a number", value.type_name()))),
+                Some(n) if is_min && n < bound => r.diags.push(fail(format!("= {n} is below the minimum {bound}"))),
+                Some(n) if !is_min && n > bound => r.diags.push(fail(format!("= {n} is above the maximum {bound}"))),
+                _ => {}
+            }
+        }
+    }
+}
+
+fn short(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("{s:?}"),
+        other => crate::hash::canonical_json(other),
+    }
+}

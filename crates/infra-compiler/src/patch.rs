@@ -1,0 +1,207 @@
+//! Patches: merge patches that merge lists of named objects by `name`
+//! (containers, env, volumes, ports), and RFC 6902 JSON patch operations.
+
+use infra_syntax::Value;
+
+/// Merges `patch` into `target`. Maps merge key by key and `null` deletes a
+/// key; lists whose items all have a `name` merge item by item; anything
+/// else is replaced.
+pub fn merge(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Map(t), Value::Map(p)) => {
+            for (k, pv) in p {
+                if matches!(pv, Value::Null) {
+                    t.shift_remove(k);
+                } else if let Some(tv) = t.get_mut(k) {
+                    merge(tv, pv);
+                } else {
+                    let mut fresh = pv.clone();
+                    strip_nulls(&mut fresh);
+                    t.insert(k.clone(), fresh);
+                }
+            }
+        }
+        (Value::Seq(t), Value::Seq(p)) if named_items(t) && named_items(p) => {
+            for pv in p {
+                let name = pv.get("name");
+                match t.iter_mut().find(|tv| tv.get("name") == name) {
+                    Some(tv) => merge(tv, pv),
+                    None => t.push(pv.clone()),
+                }
+            }
+        }
+        (t, p) => {
+            *t = p.clone();
+            strip_nulls(t);
+        }
+    }
+}
+
+fn named_items(items: &[Value]) -> bool {
+    !items.is_empty() && items.iter().all(|i| i.get("name").is_some())
+}
+
+/// A new map from a merge patch holds no `null` "deletions".
+fn strip_nulls(v: &mut Value) {
+    if let Value::Map(m) = v {
+        m.retain(|_, v| !matches!(v, Value::Null));
+        m.values_mut().for_each(strip_nulls);
+    }
+}
+
+/// Applies one RFC 6902 operation. One deliberate difference: `add`
+/// creates missing parent maps, so that `/metadata/annotations/x` works on
+/// an object without annotations.
+pub fn apply_op(doc: &mut Value, op: &Value) -> Result<(), String> {
+    let kind = op.get("op").and_then(Value::as_str).ok_or("an operation needs `op`")?;
+    let path = op.get("path").and_then(Value::as_str).ok_or("an operation needs `path`")?;
+    let pointer = parse_pointer(path)?;
+    let value = || op.get("value").cloned().ok_or_else(|| format!("`{kind}` needs `value`"));
+    let from = || -> Result<Vec<String>, String> {
+        parse_pointer(op.get("from").and_then(Value::as_str).ok_or_else(|| format!("`{kind}` needs `from`"))?)
+    };
+    match kind {
+        "add" => add(doc, &pointer, value()?, true),
+        "remove" => remove(doc, &pointer).map(drop),
+        "replace" => {
+            remove(doc, &pointer)?;
+            add(doc, &pointer, value()?, false)
+        }
+        "move" => {
+            let moved = remove(doc, &from()?)?;
+            add(doc, &pointer, moved, false)
+        }
+        "copy" => {
+            let copied = get(doc, &from()?).ok_or("`from` does not exist")?.clone();
+            add(doc, &pointer, copied, false)
+        }
+        "test" => {
+            let expected = value()?;
+            match get(doc, &pointer) {
+                Some(v) if *v == expected => Ok(()),
+                _ => Err(format!("test failed: {path} is not the expected value")),
+            }
+        }
+        other => Err(format!("unknown op `{other}` (add, remove, replace, move, copy, test)")),
+    }
+}
+
+fn parse_pointer(p: &str) -> Result<Vec<String>, String> {
+    if p.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(rest) = p.strip_prefix('/') else {
+        return Err(format!("`{p}` is not a JSON pointer (it starts with `/`)"));
+    };
+    Ok(rest.split('/').map(|s| s.replace("~1", "/").replace("~0", "~")).collect())
+}
+
+fn get<'a>(doc: &'a Value, pointer: &[String]) -> Option<&'a Value> {
+    pointer.iter().try_fold(doc, |v, seg| match v {
+        Value::Map(m) => m.get(seg),
+        Value::Seq(s) => s.get(seg.parse::<usize>().ok()?),
+        _ => None,
+    })
+}
+
+fn parent<'a>(doc: &'a mut Value, pointer: &[String], create: bool) -> Result<&'a mut Value, String> {
+    let mut v = doc;
+    for (i, seg) in pointer.iter().enumerate() {
+        let shown = || format!("/{}", pointer[..=i].join("/"));
+        v = match v {
+            Value::Map(m) => {
+                if create && !m.contains_key(seg) {
+                    m.insert(seg.clone(), Value::Map(Default::default()));
+                }
+                m.get_mut(seg).ok_or_else(|| format!("{} does not exist", shown()))?
+            }
+            Value::Seq(s) => {
+                let idx: usize = seg.parse().map_err(|_| format!("{} is not a list index", shown()))?;
+                s.get_mut(idx).ok_or_else(|| format!("{} is out of range", shown()))?
+            }
+            _ => return Err(format!("{} is not a map or list", shown())),
+        };
+    }
+    Ok(v)
+}
+
+fn add(doc: &mut Value, pointer: &[String], value: Value, create: bool) -> Result<(), String> {
+    let Some((last, head)) = pointer.split_last() else {
+        *doc = value;
+        return Ok(());
+    };
+    match parent(doc, head, create)? {
+        Value::Map(m) => {
+            m.insert(last.clone(), value);
+            Ok(())
+        }
+        Value::Seq(s) => {
+            let idx = if last == "-" { s.len() } else { last.parse().map_err(|_| format!("`{last}` is not a list index"))? };
+            if idx > s.len() {
+                return Err(format!("index {idx} is out of range"));
+            }
+            s.insert(idx, value);
+            Ok(())
+        }
+        _ => Err("the parent is not a map or list".into()),
+    }
+}
+
+fn remove(doc: &mut Value, pointer: &[String]) -> Result<Value, String> {
+    let (last, head) = pointer.split_last().ok_or("cannot remove the whole object")?;
+    let shown = format!("/{}", pointer.join("/"));
+    match parent(doc, head, false)? {
+        Value::Map(m) => m.shift_remove(last).ok_or(format!("{shown} does not exist")),
+        Value::Seq(s) => {
+            let idx: usize = last.parse().map_err(|_| format!("`{last}` is not a list index"))?;
+            if idx >= s.len() {
+                return Err(format!("{shown} is out of range"));
+            }
+            Ok(s.remove(idx))
+        }
+        _ => Err(format!("{shown}: the parent is not a map or list")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use infra_syntax::{FileId, yaml};
+
+    fn v(s: &str) -> Value {
+        yaml::load(FileId(0), s).unwrap()[0].to_value()
+    }
+
+    #[test]
+    fn merge_merges_named_lists_and_deletes_with_null() {
+        let mut t = v("spec:\n  replicas: 1\n  paused: true\n  containers:\n    - {name: a, image: a:1, env: [{name: X, value: '1'}]}\n    - {name: b, image: b:1}\n");
+        merge(&mut t, &v("spec:\n  replicas: 2\n  paused: null\n  containers:\n    - {name: b, image: b:2}\n    - {name: c, image: c:1}\n    - {name: a, env: [{name: Y, value: '2'}]}\n"));
+        assert_eq!(
+            t,
+            v("spec:\n  replicas: 2\n  containers:\n    - {name: a, image: a:1, env: [{name: X, value: '1'}, {name: Y, value: '2'}]}\n    - {name: b, image: b:2}\n    - {name: c, image: c:1}\n")
+        );
+    }
+
+    #[test]
+    fn merge_replaces_plain_lists() {
+        let mut t = v("args: [a, b]\n");
+        merge(&mut t, &v("args: [c]\n"));
+        assert_eq!(t, v("args: [c]\n"));
+    }
+
+    #[test]
+    fn json_patch_ops() {
+        let mut t = v("metadata: {name: x}\nspec: {ports: [{port: 80}]}\n");
+        apply_op(&mut t, &v("{op: add, path: /metadata/annotations/team, value: obs}")).unwrap();
+        apply_op(&mut t, &v("{op: add, path: /spec/ports/-, value: {port: 443}}")).unwrap();
+        apply_op(&mut t, &v("{op: replace, path: /spec/ports/0/port, value: 8080}")).unwrap();
+        apply_op(&mut t, &v("{op: copy, from: /metadata/name, path: /metadata/labels~1x}")).unwrap();
+        apply_op(&mut t, &v("{op: test, path: /metadata/name, value: x}")).unwrap();
+        assert_eq!(
+            t,
+            v("metadata: {name: x, annotations: {team: obs}, labels/x: x}\nspec: {ports: [{port: 8080}, {port: 443}]}\n")
+        );
+        assert!(apply_op(&mut t, &v("{op: remove, path: /spec/nope}")).unwrap_err().contains("does not exist"));
+        assert!(apply_op(&mut t, &v("{op: test, path: /metadata/name, value: y}")).is_err());
+    }
+}

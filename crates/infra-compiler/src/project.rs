@@ -1,0 +1,586 @@
+//! The load stage: reads `infra.yaml`, its modules, environments and
+//! resource files into a [`Project`] of spanned nodes. Nothing is evaluated
+//! here; shapes are checked so that later stages can trust them.
+
+use crate::paths::{self, MAX_SOURCE_BYTES};
+use crate::suggest;
+use infra_syntax::{Diagnostic, Diagnostics, FileId, Node, NodeKind, Sources, Span, Value, yaml};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// A loaded project: the top-level module plus environments.
+pub struct Project {
+    pub root: PathBuf,
+    pub main: Rc<Module>,
+    pub environments: Vec<Environment>,
+    /// `hashing: suffix`: every ConfigMap and Secret gets a hash suffix.
+    pub hashing_suffix: bool,
+}
+
+/// A directory with an `infra.yaml`: the project itself or a module.
+pub struct Module {
+    pub dir: Arc<Path>,
+    pub name: String,
+    pub file: FileId,
+    pub params: Node,
+    pub schema: Vec<SchemaRule>,
+    pub resources: Vec<ResourceFile>,
+    pub modules: Vec<ModuleUse>,
+    pub dashboards: Vec<Node>,
+    pub common: Option<Node>,
+}
+
+pub struct ResourceFile {
+    pub file: FileId,
+    pub docs: Vec<Node>,
+}
+
+/// `modules: {name: {source, params}}`.
+pub struct ModuleUse {
+    pub name: String,
+    pub span: Span,
+    pub module: Rc<Module>,
+    pub params: Option<Node>,
+}
+
+/// One `schema:` entry: constraints on the parameter at a dotted path.
+pub struct SchemaRule {
+    pub path: String,
+    pub span: Span,
+    pub pattern: Option<(String, Span)>,
+    pub allowed: Option<Vec<Value>>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub required: bool,
+    pub required_when: Option<(String, Span)>,
+    pub doc: Option<String>,
+}
+
+pub struct Environment {
+    pub name: String,
+    pub span: Span,
+    pub params: Option<Node>,
+    pub patches: Vec<Patch>,
+    pub common: Option<Node>,
+}
+
+/// One patch of an environment; its parts are evaluated when applied.
+pub struct Patch {
+    pub span: Span,
+    pub target: Option<Node>,
+    pub body: PatchBody,
+}
+
+pub enum PatchBody {
+    Merge(Node),
+    Ops(Node),
+}
+
+const PROJECT_KEYS: &[&str] =
+    &["name", "params", "schema", "resources", "modules", "dashboards", "common", "environments", "hashing"];
+const ENV_KEYS: &[&str] = &["params", "patches", "common"];
+const SCHEMA_KEYS: &[&str] = &["pattern", "enum", "min", "max", "required", "required_when", "doc"];
+pub const TARGET_KEYS: &[&str] = &["kind", "name", "namespace", "labels"];
+
+/// Loads the project in `dir`. Errors are pushed into `diags`; `None` when
+/// the project cannot be loaded far enough to evaluate.
+pub fn load(dir: &Path, sources: &mut Sources, diags: &mut Diagnostics) -> Option<Project> {
+    let root = match dir.canonicalize() {
+        Ok(r) => r,
+        Err(e) => {
+            diags.push(Diagnostic::error(
+                "L010",
+                format!("cannot open project directory {}: {}", dir.display(), paths::io_reason(&e)),
+            ));
+            return None;
+        }
+    };
+    let mut loader = Loader { root: root.clone(), sources, diags, stack: Vec::new() };
+    let (main, doc) = loader.module(&root, None)?;
+    let mut environments = Vec::new();
+    let mut hashing_suffix = false;
+    if let Some(h) = doc.get("hashing") {
+        match h.as_str() {
+            Some("suffix") => hashing_suffix = true,
+            Some("none") => {}
+            _ => loader.diags.push(
+                Diagnostic::error("L021", "`hashing` is `suffix` or `none`").at(h.span, "not `suffix` or `none`"),
+            ),
+        }
+    }
+    if let Some(envs) = doc.get("environments") {
+        if let Some(entries) = loader.map_of(envs, "environments") {
+            for (key, node) in entries {
+                if !valid_name(&key.name) {
+                    loader.diags.push(
+                        Diagnostic::error("L023", format!("invalid environment name `{}`", key.name))
+                            .at(key.span, "use lowercase letters, digits and `-`"),
+                    );
+                    continue;
+                }
+                if let Some(env) = loader.environment(&key.name, key.span, node) {
+                    environments.push(env);
+                }
+            }
+        }
+    }
+    if environments.is_empty() {
+        let span = Span::file(main.file);
+        environments.push(Environment {
+            name: "default".into(),
+            span,
+            params: None,
+            patches: Vec::new(),
+            common: None,
+        });
+    }
+    Some(Project { root, main, environments, hashing_suffix })
+}
+
+/// `[a-z0-9-]+`, as names of projects, modules and environments are.
+pub fn valid_name(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+struct Loader<'a> {
+    root: PathBuf,
+    sources: &'a mut Sources,
+    diags: &'a mut Diagnostics,
+    /// Modules being loaded, to refuse a module that includes itself.
+    stack: Vec<PathBuf>,
+}
+
+impl Loader<'_> {
+    /// Reads and parses a YAML file (once per path), returning its documents.
+    fn yaml_file(&mut self, path: &Path, used_at: Option<Span>) -> Option<(FileId, Vec<Node>)> {
+        let shown = paths::display(&self.root, path);
+        let text = match paths::read_text(path, MAX_SOURCE_BYTES) {
+            Ok(t) => t,
+            Err(e) => {
+                let mut d = Diagnostic::error("L010", format!("cannot read {shown}: {e}"));
+                if let Some(span) = used_at {
+                    d = d.at(span, "named here");
+                }
+                self.diags.push(d);
+                return None;
+            }
+        };
+        let file = self.sources.add(path, shown, Arc::from(text));
+        match yaml::load(file, &self.sources.get(file).text) {
+            Ok(docs) => Some((file, docs)),
+            Err(d) => {
+                self.diags.push(d);
+                None
+            }
+        }
+    }
+
+    fn module(&mut self, dir: &Path, used_at: Option<Span>) -> Option<(Rc<Module>, Node)> {
+        if self.stack.iter().any(|d| d == dir) {
+            let chain: Vec<String> = self
+                .stack
+                .iter()
+                .chain(std::iter::once(&dir.to_path_buf()))
+                .map(|d| paths::display(&self.root, d))
+                .map(|d| if d.is_empty() { ".".into() } else { d })
+                .collect();
+            let mut d = Diagnostic::error("L030", format!("module cycle: {}", chain.join(" -> ")));
+            if let Some(span) = used_at {
+                d = d.at(span, "includes a module that includes it");
+            }
+            self.diags.push(d);
+            return None;
+        }
+        let path = dir.join("infra.yaml");
+        if !path.is_file() {
+            let what = if used_at.is_some() { "module" } else { "project" };
+            let mut d = Diagnostic::error("L010", format!("no infra.yaml in {what} directory {}", dir.display()));
+            if let Some(span) = used_at {
+                d = d.at(span, "module source named here");
+            } else {
+                d = d.note("help: `infra init` creates a starter project");
+            }
+            self.diags.push(d);
+            return None;
+        }
+        let (file, docs) = self.yaml_file(&path, used_at)?;
+        let doc = match docs.into_iter().next() {
+            Some(d @ Node { kind: NodeKind::Map(_), .. }) => d,
+            Some(d) if d.is_null() => Node { kind: NodeKind::Map(Vec::new()), span: d.span },
+            Some(d) => {
+                self.diags.push(Diagnostic::error("L021", "infra.yaml must be a mapping").at(d.span, "not a mapping"));
+                return None;
+            }
+            None => Node { kind: NodeKind::Map(Vec::new()), span: Span::file(file) },
+        };
+        let is_module = used_at.is_some();
+        for (k, _) in doc.entries().unwrap_or_default() {
+            let allowed = if is_module { &PROJECT_KEYS[..7] } else { PROJECT_KEYS };
+            if !allowed.contains(&k.name.as_str()) {
+                let mut d = Diagnostic::error("L020", format!("unknown key `{}` in infra.yaml", k.name))
+                    .at(k.span, "not a project key");
+                if is_module && PROJECT_KEYS.contains(&k.name.as_str()) {
+                    d = d.note("help: environments and hashing belong to the project, not to a module");
+                } else if let Some(h) = suggest::hint(&k.name, allowed.iter().copied()) {
+                    d = d.note(h);
+                }
+                self.diags.push(d);
+            }
+        }
+        let name = match doc.get("name") {
+            Some(n) => match n.as_str() {
+                Some(s) if valid_name(s) => s.to_string(),
+                _ => {
+                    self.diags.push(
+                        Diagnostic::error("L023", "the project name must match [a-z0-9-]+")
+                            .at(n.span, "invalid name"),
+                    );
+                    String::new()
+                }
+            },
+            None if is_module => String::new(),
+            None => {
+                self.diags.push(
+                    Diagnostic::error("L022", "infra.yaml has no `name`")
+                        .at(doc.span, "add `name: <project>`"),
+                );
+                String::new()
+            }
+        };
+        let params = match doc.get("params") {
+            Some(p) if matches!(p.kind, NodeKind::Map(_)) => p.clone(),
+            Some(p) if p.is_null() => Node { kind: NodeKind::Map(Vec::new()), span: p.span },
+            Some(p) => {
+                self.diags.push(Diagnostic::error("L021", "`params` must be a mapping").at(p.span, "not a mapping"));
+                Node { kind: NodeKind::Map(Vec::new()), span: p.span }
+            }
+            None => Node { kind: NodeKind::Map(Vec::new()), span: doc.span },
+        };
+        self.stack.push(dir.to_path_buf());
+        let schema = doc.get("schema").map(|s| self.schema(s)).unwrap_or_default();
+        let resources = doc.get("resources").map(|r| self.resources(dir, r)).unwrap_or_default();
+        let modules = doc.get("modules").map(|m| self.module_uses(dir, m)).unwrap_or_default();
+        let dashboards = match doc.get("dashboards") {
+            Some(d) => self.list_of(d, "dashboards").map(<[Node]>::to_vec).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        self.stack.pop();
+        let common = doc.get("common").cloned();
+        if let Some(c) = &common {
+            self.check_common(c);
+        }
+        let module = Module {
+            dir: Arc::from(dir),
+            name,
+            file,
+            params,
+            schema,
+            resources,
+            modules,
+            dashboards,
+            common,
+        };
+        Some((Rc::new(module), doc))
+    }
+
+    fn map_of<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n [(infra_syntax::Key, Node)]> {
+        match &node.kind {
+            NodeKind::Map(entries) => Some(entries),
+            NodeKind::Null => Some(&[]),
+            _ => {
+                self.diags.push(
+                    Diagnostic::error("L021", format!("`{what}` must be a mapping"))
+                        .at(node.span, format!("found a {}", node.type_name())),
+                );
+                None
+            }
+        }
+    }
+
+    fn list_of<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n [Node]> {
+        match &node.kind {
+            NodeKind::Seq(items) => Some(items),
+            NodeKind::Null => Some(&[]),
+            _ => {
+                self.diags.push(
+                    Diagnostic::error("L021", format!("`{what}` must be a list"))
+                        .at(node.span, format!("found a {}", node.type_name())),
+                );
+                None
+            }
+        }
+    }
+
+    fn check_common(&mut self, node: &Node) {
+        let Some(entries) = self.map_of(node, "common") else { return };
+        for (k, v) in entries {
+            match k.name.as_str() {
+                "namespace" => {}
+                "labels" | "annotations" => {
+                    self.map_of(v, &format!("common.{}", k.name));
+                }
+                other => {
+                    let mut d = Diagnostic::error("L020", format!("unknown key `{other}` in `common`"))
+                        .at(k.span, "expected namespace, labels or annotations");
+                    if let Some(h) = suggest::hint(other, ["namespace", "labels", "annotations"]) {
+                        d = d.note(h);
+                    }
+                    self.diags.push(d);
+                }
+            }
+        }
+    }
+
+    fn resources(&mut self, dir: &Path, node: &Node) -> Vec<ResourceFile> {
+        let mut out = Vec::new();
+        let Some(items) = self.list_of(node, "resources") else { return out };
+        let mut seen = Vec::new();
+        for item in items {
+            let Some(pattern) = item.as_str() else {
+                self.diags.push(
+                    Diagnostic::error("L021", "a resources entry is a file path or glob").at(item.span, "not a string"),
+                );
+                continue;
+            };
+            let matches = match paths::glob_inside(&self.root, dir, pattern) {
+                Ok(m) => m,
+                Err(e) => {
+                    self.diags.push(Diagnostic::error("L011", e).at(item.span, "in this resources entry"));
+                    continue;
+                }
+            };
+            if matches.is_empty() {
+                self.diags.push(
+                    Diagnostic::error("L012", format!("`{pattern}` matches no file"))
+                        .at(item.span, "no file matches"),
+                );
+            }
+            for path in matches {
+                if seen.contains(&path) {
+                    continue;
+                }
+                seen.push(path.clone());
+                if let Some((file, docs)) = self.yaml_file(&path, Some(item.span)) {
+                    out.push(ResourceFile { file, docs });
+                }
+            }
+        }
+        out
+    }
+
+    fn module_uses(&mut self, dir: &Path, node: &Node) -> Vec<ModuleUse> {
+        let mut out = Vec::new();
+        let Some(entries) = self.map_of(node, "modules") else { return out };
+        for (key, spec) in entries {
+            if !valid_name(&key.name) {
+                self.diags.push(
+                    Diagnostic::error("L023", format!("invalid module instance name `{}`", key.name))
+                        .at(key.span, "use lowercase letters, digits and `-`"),
+                );
+                continue;
+            }
+            let Some(fields) = self.map_of(spec, &format!("modules.{}", key.name)) else { continue };
+            for (k, _) in fields {
+                if !["source", "params"].contains(&k.name.as_str()) {
+                    let mut d = Diagnostic::error("L020", format!("unknown key `{}` in a module instance", k.name))
+                        .at(k.span, "expected `source` or `params`");
+                    if let Some(h) = suggest::hint(&k.name, ["source", "params"]) {
+                        d = d.note(h);
+                    }
+                    self.diags.push(d);
+                }
+            }
+            let Some(source) = spec.get("source") else {
+                self.diags.push(
+                    Diagnostic::error("L022", format!("module `{}` has no `source`", key.name))
+                        .at(key.span, "add `source: <directory>`"),
+                );
+                continue;
+            };
+            let Some(rel) = source.as_str() else {
+                self.diags.push(Diagnostic::error("L021", "`source` is a directory path").at(source.span, "not a string"));
+                continue;
+            };
+            let module_dir = match paths::resolve_inside(&self.root, dir, rel) {
+                Ok(d) => d,
+                Err(e) => {
+                    self.diags.push(Diagnostic::error("L011", e).at(source.span, "module source"));
+                    continue;
+                }
+            };
+            if let Some((module, _)) = self.module(&module_dir, Some(source.span)) {
+                out.push(ModuleUse {
+                    name: key.name.clone(),
+                    span: key.span,
+                    module,
+                    params: spec.get("params").cloned(),
+                });
+            }
+        }
+        out
+    }
+
+    fn schema(&mut self, node: &Node) -> Vec<SchemaRule> {
+        let mut out = Vec::new();
+        let Some(entries) = self.map_of(node, "schema") else { return out };
+        for (key, spec) in entries {
+            let Some(fields) = self.map_of(spec, &format!("schema.{}", key.name)) else { continue };
+            let mut rule = SchemaRule {
+                path: key.name.clone(),
+                span: key.span,
+                pattern: None,
+                allowed: None,
+                min: None,
+                max: None,
+                required: false,
+                required_when: None,
+                doc: None,
+            };
+            for (k, v) in fields {
+                let bad = |what: &str| {
+                    Diagnostic::error("L021", format!("schema `{}`: `{}` must be {what}", key.name, k.name))
+                        .at(v.span, format!("found a {}", v.type_name()))
+                };
+                match k.name.as_str() {
+                    "pattern" => match v.as_str() {
+                        Some(p) => rule.pattern = Some((p.to_string(), v.span)),
+                        None => self.diags.push(bad("a regular expression string")),
+                    },
+                    "enum" => match v.items() {
+                        Some(items) => rule.allowed = Some(items.iter().map(Node::to_value).collect()),
+                        None => self.diags.push(bad("a list")),
+                    },
+                    "min" | "max" => {
+                        let n = match v.kind {
+                            NodeKind::Int(i) => Some(i as f64),
+                            NodeKind::Float(f) => Some(f),
+                            _ => None,
+                        };
+                        match n {
+                            None => self.diags.push(bad("a number")),
+                            Some(n) if k.name == "min" => rule.min = Some(n),
+                            Some(n) => rule.max = Some(n),
+                        }
+                    }
+                    "required" => match v.kind {
+                        NodeKind::Bool(b) => rule.required = b,
+                        _ => self.diags.push(bad("true or false")),
+                    },
+                    "required_when" => match v.as_str() {
+                        Some(p) => rule.required_when = Some((p.to_string(), v.span)),
+                        None => self.diags.push(bad("the dotted path of a bool parameter")),
+                    },
+                    "doc" => match v.as_str() {
+                        Some(d) => rule.doc = Some(d.to_string()),
+                        None => self.diags.push(bad("a string")),
+                    },
+                    other => {
+                        let mut d = Diagnostic::error("L020", format!("unknown schema constraint `{other}`"))
+                            .at(k.span, "not a constraint");
+                        if let Some(h) = suggest::hint(other, SCHEMA_KEYS.iter().copied()) {
+                            d = d.note(h);
+                        }
+                        self.diags.push(d);
+                    }
+                }
+            }
+            out.push(rule);
+        }
+        out
+    }
+
+    fn environment(&mut self, name: &str, span: Span, node: &Node) -> Option<Environment> {
+        let doc = match &node.kind {
+            NodeKind::Str(rel, _) => {
+                let path = match paths::resolve_inside(&self.root, &self.root, rel) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        self.diags.push(Diagnostic::error("L011", e).at(node.span, "environment file"));
+                        return None;
+                    }
+                };
+                let (file, docs) = self.yaml_file(&path, Some(node.span))?;
+                docs.into_iter().next().unwrap_or(Node { kind: NodeKind::Null, span: Span::file(file) })
+            }
+            _ => node.clone(),
+        };
+        let entries = self.map_of(&doc, &format!("environments.{name}"))?;
+        for (k, _) in entries {
+            if !ENV_KEYS.contains(&k.name.as_str()) {
+                let mut d = Diagnostic::error("L020", format!("unknown key `{}` in environment `{name}`", k.name))
+                    .at(k.span, "expected params, patches or common");
+                if let Some(h) = suggest::hint(&k.name, ENV_KEYS.iter().copied()) {
+                    d = d.note(h);
+                }
+                self.diags.push(d);
+            }
+        }
+        let mut patches = Vec::new();
+        if let Some(list) = doc.get("patches") {
+            for p in self.list_of(list, "patches").unwrap_or_default() {
+                if let Some(patch) = self.patch(p) {
+                    patches.push(patch);
+                }
+            }
+        }
+        let common = doc.get("common").cloned();
+        if let Some(c) = &common {
+            self.check_common(c);
+        }
+        let params = doc.get("params").cloned();
+        if let Some(p) = &params {
+            self.map_of(p, "params");
+        }
+        Some(Environment { name: name.to_string(), span, params, patches, common })
+    }
+
+    fn patch(&mut self, node: &Node) -> Option<Patch> {
+        let entries = self.map_of(node, "a patch")?;
+        let mut target = None;
+        let mut body = None;
+        for (k, v) in entries {
+            match k.name.as_str() {
+                "target" => {
+                    if let Some(fields) = self.map_of(v, "target") {
+                        for (tk, _) in fields {
+                            if !TARGET_KEYS.contains(&tk.name.as_str()) {
+                                let mut d = Diagnostic::error("L020", format!("unknown target key `{}`", tk.name))
+                                    .at(tk.span, "expected kind, name, namespace or labels");
+                                if let Some(h) = suggest::hint(&tk.name, TARGET_KEYS.iter().copied()) {
+                                    d = d.note(h);
+                                }
+                                self.diags.push(d);
+                            }
+                        }
+                    }
+                    target = Some(v.clone());
+                }
+                "merge" | "ops" if body.is_some() => {
+                    self.diags.push(
+                        Diagnostic::error("L021", "a patch has either `merge` or `ops`, not both")
+                            .at(k.span, "second patch body"),
+                    );
+                }
+                "merge" => body = Some(PatchBody::Merge(v.clone())),
+                "ops" => {
+                    self.list_of(v, "ops");
+                    body = Some(PatchBody::Ops(v.clone()));
+                }
+                other => {
+                    let mut d = Diagnostic::error("L020", format!("unknown key `{other}` in a patch"))
+                        .at(k.span, "expected target, merge or ops");
+                    if let Some(h) = suggest::hint(other, ["target", "merge", "ops"]) {
+                        d = d.note(h);
+                    }
+                    self.diags.push(d);
+                }
+            }
+        }
+        let Some(body) = body else {
+            self.diags.push(Diagnostic::error("L022", "a patch needs `merge` or `ops`").at(node.span, "no patch body"));
+            return None;
+        };
+        Some(Patch { span: node.span, target, body })
+    }
+}
