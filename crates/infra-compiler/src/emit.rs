@@ -34,7 +34,11 @@ impl Output {
 
 /// The path of an object's file: `<namespace or _cluster>/<kind>-<name>.yaml`.
 pub fn file_name(r: &Resource) -> String {
-    let dir = if r.id.namespace.is_empty() { "_cluster" } else { &r.id.namespace };
+    let dir = if r.id.namespace.is_empty() {
+        "_cluster"
+    } else {
+        &r.id.namespace
+    };
     format!("{dir}/{}-{}.yaml", r.id.kind.to_lowercase(), r.id.name)
 }
 
@@ -45,7 +49,10 @@ pub fn emit(graph: &ResourceGraph) -> Result<Output, String> {
     for r in graph.ordered().filter(|r| !r.external) {
         let name = file_name(r);
         if !seen.insert(name.clone()) {
-            return Err(format!("two objects would be written to {name} ({}); rename one", r.id));
+            return Err(format!(
+                "two objects would be written to {name} ({}); rename one",
+                r.id
+            ));
         }
         files.push((name.clone(), yaml::emit(&ordered(&r.value))));
         let mut entry = Map::new();
@@ -58,14 +65,23 @@ pub fn emit(graph: &ResourceGraph) -> Result<Output, String> {
     lock.insert("tool".into(), Value::String(format!("infra {VERSION}")));
     lock.insert("env".into(), Value::String(graph.env.clone()));
     lock.insert("objects".into(), Value::Seq(lock_objects));
-    let lock = format!("# Written by `infra build`; do not edit.\n{}", yaml::emit(&Value::Map(lock)));
-    Ok(Output { env: graph.env.clone(), files, lock })
+    let lock = format!(
+        "# Written by `infra build`; do not edit.\n{}",
+        yaml::emit(&Value::Map(lock))
+    );
+    Ok(Output {
+        env: graph.env.clone(),
+        files,
+        lock,
+    })
 }
 
 /// `apiVersion`, `kind`, `metadata` (name and namespace first) lead; the
 /// rest keeps source order.
 fn ordered(v: &Value) -> Value {
-    let Some(m) = v.as_map() else { return v.clone() };
+    let Some(m) = v.as_map() else {
+        return v.clone();
+    };
     let mut out = Map::with_capacity(m.len());
     for k in ["apiVersion", "kind"] {
         if let Some(x) = m.get(k) {
@@ -98,13 +114,23 @@ fn ordered(v: &Value) -> Value {
 
 /// The files a previous build wrote, from its lock.
 fn previous_files(dir: &Path) -> Vec<String> {
-    let Ok(text) = fs::read_to_string(dir.join(LOCK_FILE)) else { return Vec::new() };
-    let Ok(docs) = yaml::load(infra_syntax::FileId(0), &text) else { return Vec::new() };
-    let Some(doc) = docs.first() else { return Vec::new() };
+    let Ok(text) = fs::read_to_string(dir.join(LOCK_FILE)) else {
+        return Vec::new();
+    };
+    let Ok(docs) = yaml::load(infra_syntax::FileId(0), &text) else {
+        return Vec::new();
+    };
+    let Some(doc) = docs.first() else {
+        return Vec::new();
+    };
     doc.to_value()
         .get("objects")
         .and_then(Value::as_seq)
-        .map(|objs| objs.iter().filter_map(|o| o.str_at(&["file"]).map(String::from)).collect())
+        .map(|objs| {
+            objs.iter()
+                .filter_map(|o| o.str_at(&["file"]).map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -112,7 +138,11 @@ fn previous_files(dir: &Path) -> Vec<String> {
 pub fn check(dir: &Path, out: &Output) -> Vec<String> {
     let mut diffs = Vec::new();
     let current: BTreeSet<&str> = out.files.iter().map(|(n, _)| n.as_str()).collect();
-    for (name, text) in out.files.iter().chain(std::iter::once(&(LOCK_FILE.to_string(), out.lock.clone()))) {
+    for (name, text) in out
+        .files
+        .iter()
+        .chain(std::iter::once(&(LOCK_FILE.to_string(), out.lock.clone())))
+    {
         match fs::read_to_string(dir.join(name)) {
             Ok(old) if old == *text => {}
             Ok(_) => diffs.push(format!("changed: {name}")),
@@ -132,8 +162,12 @@ pub fn check(dir: &Path, out: &Output) -> Vec<String> {
 /// an interrupted write leaves whole files. Files of an earlier build that
 /// are no longer produced are removed; files infra never wrote are kept.
 pub fn write(dir: &Path, out: &Output) -> Result<(), String> {
-    let io = |what: &str, p: &Path, e: std::io::Error| format!("cannot {what} {}: {e}", p.display());
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let io =
+        |what: &str, p: &Path, e: std::io::Error| format!("cannot {what} {}: {e}", p.display());
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(|e| io("create", parent, e))?;
     let staging = parent.join(format!(
         ".{}.infra-staging-{}",
@@ -142,7 +176,11 @@ pub fn write(dir: &Path, out: &Output) -> Result<(), String> {
     ));
     let _ = fs::remove_dir_all(&staging);
     let result = (|| {
-        for (name, text) in out.files.iter().chain(std::iter::once(&(LOCK_FILE.to_string(), out.lock.clone()))) {
+        for (name, text) in out
+            .files
+            .iter()
+            .chain(std::iter::once(&(LOCK_FILE.to_string(), out.lock.clone())))
+        {
             let path = staging.join(name);
             if let Some(p) = path.parent() {
                 fs::create_dir_all(p).map_err(|e| io("create", p, e))?;
@@ -164,7 +202,8 @@ pub fn write(dir: &Path, out: &Output) -> Result<(), String> {
         }
         let current: BTreeSet<&str> = out.files.iter().map(|(n, _)| n.as_str()).collect();
         for old in stale.iter().filter(|o| !current.contains(o.as_str())) {
-            crate::paths::check_relative(old).map_err(|e| format!("{LOCK_FILE} names {old}: {e}"))?;
+            crate::paths::check_relative(old)
+                .map_err(|e| format!("{LOCK_FILE} names {old}: {e}"))?;
             let path = dir.join(old);
             if path.is_file() {
                 fs::remove_file(&path).map_err(|e| io("remove", &path, e))?;
@@ -174,7 +213,8 @@ pub fn write(dir: &Path, out: &Output) -> Result<(), String> {
             }
         }
         // The lock goes last: it says what the directory holds.
-        fs::rename(staging.join(LOCK_FILE), dir.join(LOCK_FILE)).map_err(|e| io("write", &dir.join(LOCK_FILE), e))
+        fs::rename(staging.join(LOCK_FILE), dir.join(LOCK_FILE))
+            .map_err(|e| io("write", &dir.join(LOCK_FILE), e))
     })();
     let _ = fs::remove_dir_all(&staging);
     result

@@ -24,7 +24,11 @@ pub const MAX_FILE_BYTES: u64 = 4 << 20;
 #[derive(Debug, PartialEq)]
 pub enum Segment<'a> {
     Text(String),
-    Expr { source: &'a str, offset: usize, len: usize },
+    Expr {
+        source: &'a str,
+        offset: usize,
+        len: usize,
+    },
 }
 
 /// Splits `s` into text and `${{ ... }}` expressions; `None` when the string
@@ -59,7 +63,11 @@ pub fn segments(s: &str) -> Option<Result<Vec<Segment<'_>>, (usize, String)>> {
             return Some(Err((start, "empty expression `${{ }}`".into())));
         }
         let len = body[..end + 2].chars().count() + 3;
-        out.push(Segment::Expr { source, offset: start, len });
+        out.push(Segment::Expr {
+            source,
+            offset: start,
+            len,
+        });
         rest = &body[end + 2..];
     }
     text.push_str(rest);
@@ -116,9 +124,18 @@ impl Scope {
         let mut ctx = vec![
             ("params", self.params.clone()),
             ("env", MjValue::from_iter([("name", self.env_name.clone())])),
-            ("module", MjValue::from_iter([("name", self.module_name.clone())])),
-            ("__infra_dir", MjValue::from(self.dir.to_string_lossy().as_ref())),
-            ("__infra_root", MjValue::from(self.root.to_string_lossy().as_ref())),
+            (
+                "module",
+                MjValue::from_iter([("name", self.module_name.clone())]),
+            ),
+            (
+                "__infra_dir",
+                MjValue::from(self.dir.to_string_lossy().as_ref()),
+            ),
+            (
+                "__infra_root",
+                MjValue::from(self.root.to_string_lossy().as_ref()),
+            ),
         ];
         if let Some((item, key)) = &self.item {
             ctx.push(("item", item.clone()));
@@ -128,7 +145,10 @@ impl Scope {
     }
 
     pub fn with_item(&self, item: MjValue, key: MjValue) -> Scope {
-        Scope { item: Some((item, key)), ..self.clone() }
+        Scope {
+            item: Some((item, key)),
+            ..self.clone()
+        }
     }
 }
 
@@ -162,13 +182,18 @@ impl Engine {
         env.add_filter("sha256", |s: String| crate::hash::sha256_hex(s.as_bytes()));
         env.add_filter("toyaml", |v: MjValue| -> Result<String, Error> {
             let v = from_minijinja(&v).map_err(|e| Error::new(ErrorKind::InvalidOperation, e))?;
-            Ok(infra_syntax::yaml::emit(&v).trim_end_matches('\n').to_string())
+            Ok(infra_syntax::yaml::emit(&v)
+                .trim_end_matches('\n')
+                .to_string())
         });
         Engine { env }
     }
 
     pub fn evaluator(&self) -> Evaluator<'_> {
-        Evaluator { env: &self.env, cache: RefCell::new(HashMap::new()) }
+        Evaluator {
+            env: &self.env,
+            cache: RefCell::new(HashMap::new()),
+        }
     }
 }
 
@@ -216,7 +241,9 @@ impl Evaluator<'_> {
             return Ok(e.clone());
         }
         let e = Rc::new(self.env.compile_expression_owned(source.to_string())?);
-        self.cache.borrow_mut().insert(source.to_string(), e.clone());
+        self.cache
+            .borrow_mut()
+            .insert(source.to_string(), e.clone());
         Ok(e)
     }
 }
@@ -239,7 +266,9 @@ fn from_minijinja_at(v: &MjValue, depth: usize) -> Result<Value, String> {
             _ => Value::Float(f64::try_from(v.clone()).map_err(|e| e.to_string())?),
         },
         ValueKind::String => Value::String(v.as_str().unwrap_or_default().to_string()),
-        ValueKind::Bytes => Value::String(String::from_utf8_lossy(v.as_bytes().unwrap_or_default()).into()),
+        ValueKind::Bytes => {
+            Value::String(String::from_utf8_lossy(v.as_bytes().unwrap_or_default()).into())
+        }
         ValueKind::Seq | ValueKind::Iterable => Value::Seq(
             v.try_iter()
                 .map_err(|e| e.to_string())?
@@ -330,7 +359,9 @@ pub fn ref_markers(s: &str) -> Vec<(std::ops::Range<usize>, RefField, &str)> {
     while let Some(i) = s[from..].find(REF_OPEN) {
         let start = from + i;
         let body_start = start + REF_OPEN.len_utf8();
-        let Some(j) = s[body_start..].find(REF_CLOSE) else { break };
+        let Some(j) = s[body_start..].find(REF_CLOSE) else {
+            break;
+        };
         let body = &s[body_start..body_start + j];
         let end = body_start + j + REF_CLOSE.len_utf8();
         let (field, target) = match body.split_once(':') {
@@ -377,12 +408,23 @@ fn ref_function(target: String) -> Result<MjValue, Error> {
 }
 
 fn file_function(state: &State, path: String) -> Result<String, Error> {
-    let lookup = |name: &str| state.lookup(name).and_then(|v| v.as_str().map(PathBuf::from));
-    let (Some(dir), Some(root)) = (lookup("__infra_dir"), lookup("__infra_root")) else {
-        return Err(Error::new(ErrorKind::InvalidOperation, "file() is not available here"));
+    let lookup = |name: &str| {
+        state
+            .lookup(name)
+            .and_then(|v| v.as_str().map(PathBuf::from))
     };
-    crate::paths::read_text_inside(&root, &dir, &path)
-        .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("file(\"{path}\"): {e}")))
+    let (Some(dir), Some(root)) = (lookup("__infra_dir"), lookup("__infra_root")) else {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "file() is not available here",
+        ));
+    };
+    crate::paths::read_text_inside(&root, &dir, &path).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("file(\"{path}\"): {e}"),
+        )
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -394,7 +436,10 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 pub fn base64_encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (*b as u32) << (16 - 8 * i));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (*b as u32) << (16 - 8 * i));
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
@@ -443,9 +488,17 @@ mod tests {
             segs,
             vec![
                 Segment::Text("a ".into()),
-                Segment::Expr { source: "x", offset: 2, len: 8 },
+                Segment::Expr {
+                    source: "x",
+                    offset: 2,
+                    len: 8
+                },
                 Segment::Text(" b ${{ lit }} {{ go }} ".into()),
-                Segment::Expr { source: "{'k': {'n': 1}}", offset: 34, len: 22 },
+                Segment::Expr {
+                    source: "{'k': {'n': 1}}",
+                    offset: 34,
+                    len: 22
+                },
             ]
         );
         assert!(segments("{{ $labels.instance }}").is_none());

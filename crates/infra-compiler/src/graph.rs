@@ -10,6 +10,7 @@ use crate::hash;
 use crate::kinds::{ObjectId, pod_template_path};
 use infra_syntax::{Diagnostic, Diagnostics, Map, Span, Value};
 use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
@@ -45,10 +46,103 @@ pub struct ResourceGraph {
     pub order: Vec<NodeIndex>,
 }
 
+/// How `infra graph` prints a graph.
+#[derive(Debug, Clone, Copy)]
+pub enum Format {
+    Text,
+    Dot,
+    Mermaid,
+}
+
 impl ResourceGraph {
     /// Resources in apply order.
     pub fn ordered(&self) -> impl Iterator<Item = &Resource> {
         self.order.iter().map(|i| &self.graph[*i])
+    }
+
+    /// The resources `i` depends on, with the reason, sorted by id.
+    pub fn dependencies(&self, i: NodeIndex) -> Vec<(NodeIndex, &str)> {
+        let mut d: Vec<_> = self
+            .graph
+            .edges_directed(i, petgraph::Incoming)
+            .map(|e| (e.source(), e.weight().reason.as_str()))
+            .collect();
+        d.sort_by(|a, b| self.graph[a.0].id.cmp(&self.graph[b.0].id));
+        d
+    }
+
+    /// The graph as text (apply order with dependencies), Graphviz or Mermaid.
+    pub fn render(&self, format: Format) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let label = |i: NodeIndex| {
+            let r = &self.graph[i];
+            if r.external {
+                format!("{} (external)", r.id.short())
+            } else {
+                r.id.short()
+            }
+        };
+        match format {
+            Format::Text => {
+                for (n, &i) in self.order.iter().enumerate() {
+                    let _ = writeln!(out, "{:>3}. {}", n + 1, label(i));
+                    for (d, reason) in self.dependencies(i) {
+                        let _ = writeln!(out, "       <- {} ({reason})", self.graph[d].id.short());
+                    }
+                }
+            }
+            Format::Dot => {
+                let _ = writeln!(
+                    out,
+                    "digraph \"{}\" {{\n  rankdir=LR;\n  node [shape=box];",
+                    self.env
+                );
+                for &i in &self.order {
+                    let _ = writeln!(
+                        out,
+                        "  n{} [label=\"{}\"];",
+                        i.index(),
+                        label(i).replace('"', "\\\"")
+                    );
+                }
+                for &i in &self.order {
+                    for (d, reason) in self.dependencies(i) {
+                        let _ = writeln!(
+                            out,
+                            "  n{} -> n{} [label=\"{}\"];",
+                            d.index(),
+                            i.index(),
+                            reason.replace('"', "\\\"")
+                        );
+                    }
+                }
+                out.push_str("}\n");
+            }
+            Format::Mermaid => {
+                out.push_str("graph LR\n");
+                for &i in &self.order {
+                    let _ = writeln!(
+                        out,
+                        "  n{}[\"{}\"]",
+                        i.index(),
+                        label(i).replace('"', "#quot;")
+                    );
+                }
+                for &i in &self.order {
+                    for (d, reason) in self.dependencies(i) {
+                        let _ = writeln!(
+                            out,
+                            "  n{} -->|{}| n{}",
+                            d.index(),
+                            reason.replace(['"', '|'], "'"),
+                            i.index()
+                        );
+                    }
+                }
+            }
+        }
+        out
     }
 }
 
@@ -67,7 +161,11 @@ struct Reference {
     optional: bool,
 }
 
-pub fn link(resources: Resources, opts: &LinkOptions, diags: &mut Diagnostics) -> Option<ResourceGraph> {
+pub fn link(
+    resources: Resources,
+    opts: &LinkOptions,
+    diags: &mut Diagnostics,
+) -> Option<ResourceGraph> {
     let errors_before = diags.error_count();
     let Resources { env, objects, .. } = resources;
     let mut objects = objects;
@@ -105,7 +203,12 @@ pub fn link(resources: Resources, opts: &LinkOptions, diags: &mut Diagnostics) -
         }
         let id = ObjectId::of(&o.value);
         let new_name = format!("{}-{}", id.name, &hash::content_hash(&content)[..10]);
-        if let Some(meta) = o.value.get("metadata").is_some().then(|| o.value.map_entry("metadata")) {
+        if let Some(meta) = o
+            .value
+            .get("metadata")
+            .is_some()
+            .then(|| o.value.map_entry("metadata"))
+        {
             meta.insert("name".into(), Value::String(new_name.clone()));
         }
         renames.insert((id.kind, id.namespace, id.name), new_name);
@@ -176,7 +279,9 @@ pub fn link(resources: Resources, opts: &LinkOptions, diags: &mut Diagnostics) -
             match resolve_target(&target, &own_ns, &index, &ids) {
                 Ok(j) => edges.push((j, i, "depends_on".into())),
                 Err(TargetError::Missing) => note_unresolved(target, i, span),
-                Err(TargetError::Invalid(msg)) => diags.push(Diagnostic::error("G203", msg).at(span, "in depends_on")),
+                Err(TargetError::Invalid(msg)) => {
+                    diags.push(Diagnostic::error("G203", msg).at(span, "in depends_on"))
+                }
             }
         }
         // ref() markers: resolved to final names and namespaces.
@@ -219,17 +324,29 @@ pub fn link(resources: Resources, opts: &LinkOptions, diags: &mut Diagnostics) -
         for (target, e) in failures {
             match e {
                 TargetError::Missing => note_unresolved(target, i, objects[i].origin),
-                TargetError::Invalid(msg) => {
-                    diags.push(Diagnostic::error("G203", msg).at(objects[i].origin, "in a ref() of this document"))
-                }
+                TargetError::Invalid(msg) => diags.push(
+                    Diagnostic::error("G203", msg)
+                        .at(objects[i].origin, "in a ref() of this document"),
+                ),
             }
         }
     }
 
     for (target, (from, span, count)) in &unresolved {
-        let more = if *count > 1 { format!(" (and {} more references)", count - 1) } else { String::new() };
-        let msg = format!("{} refers to {target}, which is not in the project{more}", ids[*from].short());
-        let d = if opts.strict { Diagnostic::error("G202", msg) } else { Diagnostic::warning("G202", msg) };
+        let more = if *count > 1 {
+            format!(" (and {} more references)", count - 1)
+        } else {
+            String::new()
+        };
+        let msg = format!(
+            "{} refers to {target}, which is not in the project{more}",
+            ids[*from].short()
+        );
+        let d = if opts.strict {
+            Diagnostic::error("G202", msg)
+        } else {
+            Diagnostic::warning("G202", msg)
+        };
         diags.push(d.at(*span, "referenced here").note(format!(
             "help: define {target} in the project, or declare it with `infra: {{external: true}}` if it exists in the cluster"
         )));
@@ -249,22 +366,42 @@ pub fn link(resources: Resources, opts: &LinkOptions, diags: &mut Diagnostics) -
         used.dedup();
         let mut digest_input = String::new();
         for j in used {
-            let part = if objects[j].directives.external { String::new() } else { content[j].clone() };
+            let part = if objects[j].directives.external {
+                String::new()
+            } else {
+                content[j].clone()
+            };
             digest_input.push_str(&format!("{} {part}\n", ids[j]));
         }
         let digest = hash::sha256_hex(digest_input.as_bytes());
         let kind = ids[workload].kind.clone();
         if let Some(path) = pod_template_path(&kind) {
-            set_annotation_at(&mut objects[workload].value, path, CONFIG_HASH_ANNOTATION, digest);
+            set_annotation_at(
+                &mut objects[workload].value,
+                path,
+                CONFIG_HASH_ANNOTATION,
+                digest,
+            );
         }
     }
 
     // Build the graph and order it.
     let mut graph: DiGraph<Resource, Edge> = DiGraph::with_capacity(objects.len(), edges.len());
     for (o, id) in objects.into_iter().zip(ids) {
-        let Object { mut value, origin, directives } = o;
+        let Object {
+            mut value,
+            origin,
+            directives,
+        } = o;
         let hash = stamp_hash(&mut value);
-        graph.add_node(Resource { id, value, origin, external: directives.external, protect: directives.protect, hash });
+        graph.add_node(Resource {
+            id,
+            value,
+            origin,
+            external: directives.external,
+            protect: directives.protect,
+            hash,
+        });
     }
     edges.sort();
     edges.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
@@ -277,10 +414,26 @@ pub fn link(resources: Resources, opts: &LinkOptions, diags: &mut Diagnostics) -
         Ok(order) => order,
         Err(cycle) => {
             let names: Vec<String> = cycle.iter().map(|i| graph[*i].id.short()).collect();
-            let mut d = Diagnostic::error("G201", format!("dependency cycle: {} -> {}", names.join(" -> "), names[0]));
-            for w in cycle.windows(2).chain(std::iter::once(&[cycle[cycle.len() - 1], cycle[0]][..])) {
-                let e = graph.find_edge(w[0], w[1]).map(|e| graph[e].reason.clone()).unwrap_or_default();
-                d = d.at(graph[w[1]].origin, format!("{} depends on {} ({e})", graph[w[1]].id.short(), graph[w[0]].id.short()));
+            let mut d = Diagnostic::error(
+                "G201",
+                format!("dependency cycle: {} -> {}", names.join(" -> "), names[0]),
+            );
+            for w in cycle
+                .windows(2)
+                .chain(std::iter::once(&[cycle[cycle.len() - 1], cycle[0]][..]))
+            {
+                let e = graph
+                    .find_edge(w[0], w[1])
+                    .map(|e| graph[e].reason.clone())
+                    .unwrap_or_default();
+                d = d.at(
+                    graph[w[1]].origin,
+                    format!(
+                        "{} depends on {} ({e})",
+                        graph[w[1]].id.short(),
+                        graph[w[0]].id.short()
+                    ),
+                );
             }
             diags.push(d);
             return None;
@@ -318,8 +471,12 @@ fn resolve_target(
             if let Some(&i) = index.get(&(kind.to_string(), String::new(), name.to_string())) {
                 return Ok(i);
             }
-            let matches: Vec<usize> =
-                ids.iter().enumerate().filter(|(_, id)| id.kind == *kind && id.name == *name).map(|(i, _)| i).collect();
+            let matches: Vec<usize> = ids
+                .iter()
+                .enumerate()
+                .filter(|(_, id)| id.kind == *kind && id.name == *name)
+                .map(|(i, _)| i)
+                .collect();
             match matches.as_slice() {
                 [] => Err(TargetError::Missing),
                 [one] => Ok(*one),
@@ -328,14 +485,19 @@ fn resolve_target(
                 ))),
             }
         }
-        _ => Err(TargetError::Invalid(format!("`{target}` is not \"Kind/name\" or \"Kind/namespace/name\""))),
+        _ => Err(TargetError::Invalid(format!(
+            "`{target}` is not \"Kind/name\" or \"Kind/namespace/name\""
+        ))),
     }
 }
 
 /// Kahn's algorithm with a min-heap on ids, so equal inputs give equal
 /// orders. On a cycle, returns one cycle.
 fn topological_order(graph: &DiGraph<Resource, Edge>) -> Result<Vec<NodeIndex>, Vec<NodeIndex>> {
-    let mut indegree: Vec<usize> = graph.node_indices().map(|n| graph.neighbors_directed(n, petgraph::Incoming).count()).collect();
+    let mut indegree: Vec<usize> = graph
+        .node_indices()
+        .map(|n| graph.neighbors_directed(n, petgraph::Incoming).count())
+        .collect();
     let mut ready: BinaryHeap<Reverse<(&ObjectId, NodeIndex)>> = graph
         .node_indices()
         .filter(|n| indegree[n.index()] == 0)
@@ -355,7 +517,11 @@ fn topological_order(graph: &DiGraph<Resource, Edge>) -> Result<Vec<NodeIndex>, 
         return Ok(order);
     }
     // Walk backwards along unfinished edges until a node repeats.
-    let start = graph.node_indices().filter(|n| indegree[n.index()] > 0).min_by_key(|n| &graph[*n].id).expect("a node in a cycle");
+    let start = graph
+        .node_indices()
+        .filter(|n| indegree[n.index()] > 0)
+        .min_by_key(|n| &graph[*n].id)
+        .expect("a node in a cycle");
     let mut path = vec![start];
     let mut current = start;
     loop {
@@ -386,7 +552,12 @@ fn content_digest(v: &Value) -> String {
 
 /// Sets `infra.dev/hash` to the hash of everything else, and returns it.
 fn stamp_hash(value: &mut Value) -> String {
-    if let Some(Value::Map(a)) = value.get("metadata").and_then(|m| m.get("annotations")).cloned().as_ref() {
+    if let Some(Value::Map(a)) = value
+        .get("metadata")
+        .and_then(|m| m.get("annotations"))
+        .cloned()
+        .as_ref()
+    {
         if a.contains_key(HASH_ANNOTATION) {
             let meta = value.map_entry("metadata");
             if let Some(Value::Map(a)) = meta.get_mut("annotations") {
@@ -402,14 +573,18 @@ fn stamp_hash(value: &mut Value) -> String {
 fn set_annotation_at(value: &mut Value, path: &[&str], key: &str, v: String) {
     let mut target = value;
     for k in path {
-        let Some(next) = target.as_map_mut().and_then(|m| m.get_mut(*k)) else { return };
+        let Some(next) = target.as_map_mut().and_then(|m| m.get_mut(*k)) else {
+            return;
+        };
         target = next;
     }
     if target.as_map().is_none() {
         return;
     }
     let meta = target.map_entry("metadata");
-    let slot = meta.entry("annotations".to_string()).or_insert_with(|| Value::Map(Map::new()));
+    let slot = meta
+        .entry("annotations".to_string())
+        .or_insert_with(|| Value::Map(Map::new()));
     if !matches!(slot, Value::Map(_)) {
         *slot = Value::Map(Map::new());
     }
@@ -427,15 +602,33 @@ fn visit_references(
 ) -> Vec<Reference> {
     let mut refs = Vec::new();
     let kind = object.str_at(&["kind"]).unwrap_or_default().to_string();
-    let mut push = |refs: &mut Vec<Reference>, kind: &'static str, ns: &str, slot: Option<&mut Value>, reason: &'static str, optional: bool| {
+    let mut push = |refs: &mut Vec<Reference>,
+                    kind: &'static str,
+                    ns: &str,
+                    slot: Option<&mut Value>,
+                    reason: &'static str,
+                    optional: bool| {
         if let Some(Value::String(name)) = slot {
             rewrite(kind, ns, name);
-            refs.push(Reference { kind, namespace: ns.to_string(), name: name.clone(), reason, optional });
+            refs.push(Reference {
+                kind,
+                namespace: ns.to_string(),
+                name: name.clone(),
+                reason,
+                optional,
+            });
         }
     };
     if !own_ns.is_empty() {
         let mut ns = Value::String(own_ns.to_string());
-        push(&mut refs, "Namespace", "", Some(&mut ns), "in namespace", false);
+        push(
+            &mut refs,
+            "Namespace",
+            "",
+            Some(&mut ns),
+            "in namespace",
+            false,
+        );
     }
     let template_spec = match kind.as_str() {
         "Pod" => Some(vec!["spec"]),
@@ -455,13 +648,29 @@ fn visit_references(
                 };
                 let ns = if role_kind == "Role" { own_ns } else { "" };
                 let mut r = role.clone();
-                push(&mut refs, role_kind, ns, r.as_map_mut().and_then(|m| m.get_mut("name")), "roleRef", false);
+                push(
+                    &mut refs,
+                    role_kind,
+                    ns,
+                    r.as_map_mut().and_then(|m| m.get_mut("name")),
+                    "roleRef",
+                    false,
+                );
             }
-            if let Some(Value::Seq(subjects)) = object.as_map_mut().and_then(|m| m.get_mut("subjects")) {
+            if let Some(Value::Seq(subjects)) =
+                object.as_map_mut().and_then(|m| m.get_mut("subjects"))
+            {
                 for s in subjects {
                     if s.str_at(&["kind"]) == Some("ServiceAccount") {
                         let ns = s.str_at(&["namespace"]).unwrap_or(own_ns).to_string();
-                        push(&mut refs, "ServiceAccount", &ns, s.as_map_mut().and_then(|m| m.get_mut("name")), "subject", false);
+                        push(
+                            &mut refs,
+                            "ServiceAccount",
+                            &ns,
+                            s.as_map_mut().and_then(|m| m.get_mut("name")),
+                            "subject",
+                            false,
+                        );
                     }
                 }
             }
@@ -469,17 +678,38 @@ fn visit_references(
         "Ingress" => {
             if let Some(spec) = object.as_map_mut().and_then(|m| m.get_mut("spec")) {
                 if let Some(b) = get_mut_path(spec, &["defaultBackend", "service", "name"]) {
-                    push(&mut refs, "Service", own_ns, Some(b), "ingress backend", false);
+                    push(
+                        &mut refs,
+                        "Service",
+                        own_ns,
+                        Some(b),
+                        "ingress backend",
+                        false,
+                    );
                 }
                 for rule in seq_mut(spec, "rules") {
                     if let Some(paths) = get_mut_path(rule, &["http"]) {
                         for p in seq_mut(paths, "paths") {
-                            push(&mut refs, "Service", own_ns, get_mut_path(p, &["backend", "service", "name"]), "ingress backend", false);
+                            push(
+                                &mut refs,
+                                "Service",
+                                own_ns,
+                                get_mut_path(p, &["backend", "service", "name"]),
+                                "ingress backend",
+                                false,
+                            );
                         }
                     }
                 }
                 for tls in seq_mut(spec, "tls") {
-                    push(&mut refs, "Secret", own_ns, get_mut_path(tls, &["secretName"]), "ingress TLS", false);
+                    push(
+                        &mut refs,
+                        "Secret",
+                        own_ns,
+                        get_mut_path(tls, &["secretName"]),
+                        "ingress TLS",
+                        false,
+                    );
                 }
             }
         }
@@ -487,7 +717,6 @@ fn visit_references(
     }
     refs
 }
-
 
 fn pod_spec_refs<F>(spec: &mut Value, ns: &str, refs: &mut Vec<Reference>, push: &mut F)
 where
@@ -497,22 +726,57 @@ where
     for vol in seq_mut(spec, "volumes") {
         if let Some(cm) = get_mut_path(vol, &["configMap"]) {
             let o = optional(cm);
-            push(refs, "ConfigMap", ns, get_mut_path(cm, &["name"]), "volume", o);
+            push(
+                refs,
+                "ConfigMap",
+                ns,
+                get_mut_path(cm, &["name"]),
+                "volume",
+                o,
+            );
         }
         if let Some(s) = get_mut_path(vol, &["secret"]) {
             let o = optional(s);
-            push(refs, "Secret", ns, get_mut_path(s, &["secretName"]), "volume", o);
+            push(
+                refs,
+                "Secret",
+                ns,
+                get_mut_path(s, &["secretName"]),
+                "volume",
+                o,
+            );
         }
-        push(refs, "PersistentVolumeClaim", ns, get_mut_path(vol, &["persistentVolumeClaim", "claimName"]), "volume", false);
+        push(
+            refs,
+            "PersistentVolumeClaim",
+            ns,
+            get_mut_path(vol, &["persistentVolumeClaim", "claimName"]),
+            "volume",
+            false,
+        );
         if let Some(projected) = get_mut_path(vol, &["projected"]) {
             for source in seq_mut(projected, "sources") {
                 if let Some(cm) = get_mut_path(source, &["configMap"]) {
                     let o = optional(cm);
-                    push(refs, "ConfigMap", ns, get_mut_path(cm, &["name"]), "projected volume", o);
+                    push(
+                        refs,
+                        "ConfigMap",
+                        ns,
+                        get_mut_path(cm, &["name"]),
+                        "projected volume",
+                        o,
+                    );
                 }
                 if let Some(s) = get_mut_path(source, &["secret"]) {
                     let o = optional(s);
-                    push(refs, "Secret", ns, get_mut_path(s, &["name"]), "projected volume", o);
+                    push(
+                        refs,
+                        "Secret",
+                        ns,
+                        get_mut_path(s, &["name"]),
+                        "projected volume",
+                        o,
+                    );
                 }
             }
         }
@@ -522,7 +786,14 @@ where
             for from in seq_mut(c, "envFrom") {
                 if let Some(cm) = get_mut_path(from, &["configMapRef"]) {
                     let o = optional(cm);
-                    push(refs, "ConfigMap", ns, get_mut_path(cm, &["name"]), "envFrom", o);
+                    push(
+                        refs,
+                        "ConfigMap",
+                        ns,
+                        get_mut_path(cm, &["name"]),
+                        "envFrom",
+                        o,
+                    );
                 }
                 if let Some(s) = get_mut_path(from, &["secretRef"]) {
                     let o = optional(s);
@@ -532,18 +803,46 @@ where
             for env in seq_mut(c, "env") {
                 if let Some(cm) = get_mut_path(env, &["valueFrom", "configMapKeyRef"]) {
                     let o = optional(cm);
-                    push(refs, "ConfigMap", ns, get_mut_path(cm, &["name"]), "env valueFrom", o);
+                    push(
+                        refs,
+                        "ConfigMap",
+                        ns,
+                        get_mut_path(cm, &["name"]),
+                        "env valueFrom",
+                        o,
+                    );
                 }
                 if let Some(s) = get_mut_path(env, &["valueFrom", "secretKeyRef"]) {
                     let o = optional(s);
-                    push(refs, "Secret", ns, get_mut_path(s, &["name"]), "env valueFrom", o);
+                    push(
+                        refs,
+                        "Secret",
+                        ns,
+                        get_mut_path(s, &["name"]),
+                        "env valueFrom",
+                        o,
+                    );
                 }
             }
         }
     }
-    push(refs, "ServiceAccount", ns, get_mut_path(spec, &["serviceAccountName"]), "serviceAccountName", false);
+    push(
+        refs,
+        "ServiceAccount",
+        ns,
+        get_mut_path(spec, &["serviceAccountName"]),
+        "serviceAccountName",
+        false,
+    );
     for s in seq_mut(spec, "imagePullSecrets") {
-        push(refs, "Secret", ns, get_mut_path(s, &["name"]), "imagePullSecrets", false);
+        push(
+            refs,
+            "Secret",
+            ns,
+            get_mut_path(s, &["name"]),
+            "imagePullSecrets",
+            false,
+        );
     }
 }
 

@@ -96,7 +96,10 @@ mod tests {
         let a = v("{b: 1, a: {y: [1, 2.5, x], x: null}, c: \"q\\\"\"}");
         let b = v("{a: {x: null, y: [1, 2.5, x]}, c: \"q\\\"\", b: 1}");
         assert_eq!(content_hash(&a), content_hash(&b));
-        assert_eq!(canonical_json(&a), r#"{"a":{"x":null,"y":[1,2.5,"x"]},"b":1,"c":"q\""}"#);
+        assert_eq!(
+            canonical_json(&a),
+            r#"{"a":{"x":null,"y":[1,2.5,"x"]},"b":1,"c":"q\""}"#
+        );
     }
 
     #[test]
@@ -107,6 +110,9 @@ mod tests {
 
     #[test]
     fn sha256_matches_the_standard_vector() {
-        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

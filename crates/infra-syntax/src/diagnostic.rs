@@ -42,11 +42,17 @@ impl Diagnostic {
     }
 
     pub fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message)
+        }
     }
 
     pub fn at(mut self, span: Span, text: impl Into<String>) -> Diagnostic {
-        self.labels.push(Label { span, text: text.into() });
+        self.labels.push(Label {
+            span,
+            text: text.into(),
+        });
         self
     }
 
@@ -89,7 +95,11 @@ impl Diagnostic {
                 (Some(p), 0) => format!(" (at {p})"),
                 _ => String::new(),
             };
-            let _ = writeln!(out, "{pad}--> {}:{}:{}{at_path}", file.display, start.line, start.col);
+            let _ = writeln!(
+                out,
+                "{pad}--> {}:{}:{}{at_path}",
+                file.display, start.line, start.col
+            );
             let Some(text) = file.line(start.line) else {
                 if !label.text.is_empty() {
                     let _ = writeln!(out, "{pad} = {}", label.text);

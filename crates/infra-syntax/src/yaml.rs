@@ -48,7 +48,10 @@ pub enum NodeKind {
 
 impl Node {
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.entries()?.iter().find(|(k, _)| k.name == key).map(|(_, v)| v)
+        self.entries()?
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(_, v)| v)
     }
 
     pub fn entries(&self) -> Option<&[(Key, Node)]> {
@@ -85,9 +88,12 @@ impl Node {
             NodeKind::Float(f) => Value::Float(*f),
             NodeKind::Str(s, _) => Value::String(s.clone()),
             NodeKind::Seq(items) => Value::Seq(items.iter().map(Node::to_value).collect()),
-            NodeKind::Map(entries) => {
-                Value::Map(entries.iter().map(|(k, v)| (k.name.clone(), v.to_value())).collect())
-            }
+            NodeKind::Map(entries) => Value::Map(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.name.clone(), v.to_value()))
+                    .collect(),
+            ),
         }
     }
 
@@ -114,12 +120,25 @@ impl Node {
 }
 
 fn pos(m: saphyr_parser::Marker) -> Pos {
-    Pos { line: m.line() as u32, col: m.col() as u32 + 1 }
+    Pos {
+        line: m.line() as u32,
+        col: m.col() as u32 + 1,
+    }
 }
 
 enum Frame {
-    Seq { items: Vec<Node>, start: Pos, anchor: usize },
-    Map { entries: Vec<(Key, Node)>, merges: Vec<Node>, key: Option<Key>, start: Pos, anchor: usize },
+    Seq {
+        items: Vec<Node>,
+        start: Pos,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<(Key, Node)>,
+        merges: Vec<Node>,
+        key: Option<Key>,
+        start: Pos,
+        anchor: usize,
+    },
 }
 
 /// Parses every document of a YAML stream. Empty documents are `Null`.
@@ -132,7 +151,14 @@ pub fn load(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
     let mut root: Option<Node> = None;
     let span_of = |s: saphyr_parser::Span| Span::new(file, pos(s.start), pos(s.end));
     let err = |p: Pos, msg: String| {
-        let span = Span::new(file, p, Pos { line: p.line, col: p.col + 1 });
+        let span = Span::new(
+            file,
+            p,
+            Pos {
+                line: p.line,
+                col: p.col + 1,
+            },
+        );
         Diagnostic::error("L001", format!("invalid YAML: {msg}")).at(span, "here")
     };
 
@@ -151,7 +177,10 @@ pub fn load(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
                 continue;
             }
             Event::DocumentEnd => {
-                docs.push(root.take().unwrap_or(Node { kind: NodeKind::Null, span: sp }));
+                docs.push(root.take().unwrap_or(Node {
+                    kind: NodeKind::Null,
+                    span: sp,
+                }));
                 continue;
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
@@ -162,22 +191,52 @@ pub fn load(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
                     ));
                 }
                 stack.push(if matches!(event, Event::SequenceStart(..)) {
-                    Frame::Seq { items: Vec::new(), start: sp.start, anchor }
+                    Frame::Seq {
+                        items: Vec::new(),
+                        start: sp.start,
+                        anchor,
+                    }
                 } else {
-                    Frame::Map { entries: Vec::new(), merges: Vec::new(), key: None, start: sp.start, anchor }
+                    Frame::Map {
+                        entries: Vec::new(),
+                        merges: Vec::new(),
+                        key: None,
+                        start: sp.start,
+                        anchor,
+                    }
                 });
                 continue;
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let (node, anchor) = match stack.pop() {
-                    Some(Frame::Seq { items, start, anchor }) => {
-                        (Node { kind: NodeKind::Seq(items), span: Span::new(file, start, sp.end) }, anchor)
-                    }
-                    Some(Frame::Map { mut entries, merges, start, anchor, .. }) => {
+                    Some(Frame::Seq {
+                        items,
+                        start,
+                        anchor,
+                    }) => (
+                        Node {
+                            kind: NodeKind::Seq(items),
+                            span: Span::new(file, start, sp.end),
+                        },
+                        anchor,
+                    ),
+                    Some(Frame::Map {
+                        mut entries,
+                        merges,
+                        start,
+                        anchor,
+                        ..
+                    }) => {
                         for m in merges {
                             merge_into(&mut entries, m)?;
                         }
-                        (Node { kind: NodeKind::Map(entries), span: Span::new(file, start, sp.end) }, anchor)
+                        (
+                            Node {
+                                kind: NodeKind::Map(entries),
+                                span: Span::new(file, start, sp.end),
+                            },
+                            anchor,
+                        )
                     }
                     None => return Err(err(sp.start, "unbalanced collection".into())),
                 };
@@ -207,18 +266,29 @@ pub fn load(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
                         format!("aliases expand to more than {MAX_NODES} nodes (an alias bomb?)"),
                     ));
                 }
-                Node { kind: node.kind.clone(), span: sp }
+                Node {
+                    kind: node.kind.clone(),
+                    span: sp,
+                }
             }
             Event::StreamStart | Event::StreamEnd | Event::Nothing => continue,
         };
         nodes += 1;
         if nodes > MAX_NODES {
-            return Err(err(sp.start, format!("more than {MAX_NODES} nodes in one file")));
+            return Err(err(
+                sp.start,
+                format!("more than {MAX_NODES} nodes in one file"),
+            ));
         }
         match stack.last_mut() {
             None => root = Some(finished),
             Some(Frame::Seq { items, .. }) => items.push(finished),
-            Some(Frame::Map { entries, merges, key, .. }) => match key.take() {
+            Some(Frame::Map {
+                entries,
+                merges,
+                key,
+                ..
+            }) => match key.take() {
                 None => {
                     let name = match &finished.kind {
                         NodeKind::Str(s, _) => s.clone(),
@@ -227,16 +297,24 @@ pub fn load(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
                         NodeKind::Float(f) => f.to_string(),
                         NodeKind::Null => String::new(),
                         _ => {
-                            return Err(Diagnostic::error("L002", "a mapping key must be a scalar")
-                                .at(finished.span, "complex key"));
+                            return Err(Diagnostic::error(
+                                "L002",
+                                "a mapping key must be a scalar",
+                            )
+                            .at(finished.span, "complex key"));
                         }
                     };
-                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == name && name != "<<") {
+                    if let Some((first, _)) =
+                        entries.iter().find(|(k, _)| k.name == name && name != "<<")
+                    {
                         return Err(Diagnostic::error("L003", format!("duplicate key `{name}`"))
                             .at(finished.span, "second definition")
                             .at(first.span, "first defined here"));
                     }
-                    *key = Some(Key { name, span: finished.span });
+                    *key = Some(Key {
+                        name,
+                        span: finished.span,
+                    });
                 }
                 Some(k) if k.name == "<<" => merges.push(finished),
                 Some(k) => entries.push((k, finished)),
@@ -252,14 +330,18 @@ fn merge_into(entries: &mut Vec<(Key, Node)>, node: Node) -> Result<(), Diagnost
         NodeKind::Map(_) => vec![node],
         NodeKind::Seq(items) => items,
         _ => {
-            return Err(Diagnostic::error("L002", "`<<` merges a mapping or a list of mappings")
-                .at(node.span, "not a mapping"));
+            return Err(
+                Diagnostic::error("L002", "`<<` merges a mapping or a list of mappings")
+                    .at(node.span, "not a mapping"),
+            );
         }
     };
     for source in sources {
         let NodeKind::Map(more) = source.kind else {
-            return Err(Diagnostic::error("L002", "`<<` merges a mapping or a list of mappings")
-                .at(source.span, "not a mapping"));
+            return Err(
+                Diagnostic::error("L002", "`<<` merges a mapping or a list of mappings")
+                    .at(source.span, "not a mapping"),
+            );
         };
         for (k, v) in more {
             if !entries.iter().any(|(e, _)| e.name == k.name) {
@@ -288,7 +370,9 @@ fn resolve_plain(t: &str) -> Option<NodeKind> {
         "" | "~" | "null" | "Null" | "NULL" => return Some(NodeKind::Null),
         "true" | "True" | "TRUE" => return Some(NodeKind::Bool(true)),
         "false" | "False" | "FALSE" => return Some(NodeKind::Bool(false)),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Some(NodeKind::Float(f64::INFINITY)),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Some(NodeKind::Float(f64::INFINITY));
+        }
         "-.inf" | "-.Inf" | "-.INF" => return Some(NodeKind::Float(f64::NEG_INFINITY)),
         ".nan" | ".NaN" | ".NAN" => return Some(NodeKind::Float(f64::NAN)),
         _ => {}
@@ -305,9 +389,11 @@ fn resolve_plain(t: &str) -> Option<NodeKind> {
     }
     let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(t.parse::<i64>().map(NodeKind::Int).unwrap_or_else(|_| {
-            NodeKind::Float(t.parse().unwrap_or(f64::NAN))
-        }));
+        return Some(
+            t.parse::<i64>()
+                .map(NodeKind::Int)
+                .unwrap_or_else(|_| NodeKind::Float(t.parse().unwrap_or(f64::NAN))),
+        );
     }
     if is_float(digits) {
         return t.parse::<f64>().ok().map(NodeKind::Float);
@@ -425,10 +511,18 @@ pub fn format_float(f: f64) -> String {
     if f.is_nan() {
         ".nan".into()
     } else if f.is_infinite() {
-        if f > 0.0 { ".inf".into() } else { "-.inf".into() }
+        if f > 0.0 {
+            ".inf".into()
+        } else {
+            "-.inf".into()
+        }
     } else {
         let s = f.to_string();
-        if s.contains(['.', 'e', 'E']) { s } else { format!("{s}.0") }
+        if s.contains(['.', 'e', 'E']) {
+            s
+        } else {
+            format!("{s}.0")
+        }
     }
 }
 
@@ -469,7 +563,11 @@ fn literal_safe(s: &str) -> bool {
 
 fn printable(c: char) -> bool {
     c == '\t'
-        || !(c.is_control() || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{fffe}' | '\u{ffff}'))
+        || !(c.is_control()
+            || matches!(
+                c,
+                '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{fffe}' | '\u{ffff}'
+            ))
 }
 
 fn write_plain_or_quoted(out: &mut String, s: &str) {
@@ -509,8 +607,30 @@ fn write_double_quoted(out: &mut String, s: &str) {
 
 /// Whether `s` can be written plain and reads back as the same string under
 /// both YAML 1.1 (Kubernetes' parsers) and 1.2.
+/// Whether a YAML 1.1 or 1.2 parser could read `s` as a number or a
+/// timestamp: ints, floats, `0x`/`0o`/`0b` forms, sexagesimal `1:30`, dates.
+fn looks_numeric(s: &str) -> bool {
+    let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let Some(first) = unsigned.chars().next() else {
+        return false;
+    };
+    if !(first.is_ascii_digit() || first == '.') {
+        return false;
+    }
+    let b = unsigned.as_bytes();
+    if b.len() > 1 && b[0] == b'0' && matches!(b[1], b'x' | b'o' | b'b' | b'X' | b'O' | b'B') {
+        return true;
+    }
+    let date = b.len() >= 8 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-';
+    date || unsigned
+        .chars()
+        .all(|c| c.is_ascii_digit() || "_.:eE+-".contains(c))
+}
+
 fn plain_safe(s: &str) -> bool {
-    let Some(first) = s.chars().next() else { return false };
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
     if "-?:,[]{}#&*!|>'\"%@`".contains(first) || first.is_whitespace() {
         return false;
     }
@@ -520,7 +640,7 @@ fn plain_safe(s: &str) -> bool {
     if !s.chars().all(|c| printable(c) && c != '\n') {
         return false;
     }
-    if first.is_ascii_digit() || (matches!(first, '+' | '.') && s.len() > 1) {
+    if looks_numeric(s) {
         return false;
     }
     let lower = s.to_ascii_lowercase();
@@ -542,9 +662,40 @@ mod tests {
 
     #[test]
     fn strings_that_look_like_other_types_are_quoted() {
-        for s in ["true", "no", "On", "1.0", "0x1f", "007", "1e3", ".5", "", " x", "x ", "a: b", "a #b",
-            "-", "- x", "null", "~", "@x", "'q'", "\"dq\"", "tab\there", "bell\u{7}", "2024-01-01"]
-        {
+        for s in [
+            "true",
+            "no",
+            "On",
+            "1.0",
+            "0x1f",
+            "007",
+            "1e3",
+            ".5",
+            "",
+            " x",
+            "x ",
+            "a: b",
+            "a #b",
+            "-",
+            "- x",
+            "null",
+            "~",
+            "@x",
+            "'q'",
+            "\"dq\"",
+            "tab\there",
+            "bell\u{7}",
+            "2024-01-01",
+            "2001-12-14t21:59:43.10-05:00",
+            "1:30",
+            "0b101",
+            "+1",
+            "-.5",
+            "1_000",
+            "50m",
+            "7bca76",
+            "1.2.3",
+        ] {
             let mut m = Map::new();
             m.insert("k".into(), Value::String(s.into()));
             let v = Value::Map(m);
@@ -553,8 +704,24 @@ mod tests {
     }
 
     #[test]
+    fn strings_that_cannot_be_numbers_stay_plain() {
+        for s in ["50m", "64Mi", "7bca76ff", "nginx:1.27", "v1", "a-b", "x.y"] {
+            let mut out = String::new();
+            write_plain_or_quoted(&mut out, s);
+            assert_eq!(out, s);
+        }
+    }
+
+    #[test]
     fn multi_line_strings_are_literal_blocks_and_round_trip() {
-        for s in ["a\nb\n", "a\nb", "a\nb\n\n\n", "  indented\nnext\n", "x\n\n  y\n", "{{ $labels.instance }}\n"] {
+        for s in [
+            "a\nb\n",
+            "a\nb",
+            "a\nb\n\n\n",
+            "  indented\nnext\n",
+            "x\n\n  y\n",
+            "{{ $labels.instance }}\n",
+        ] {
             let mut m = Map::new();
             m.insert("k".into(), Value::String(s.into()));
             m.insert("after".into(), Value::Int(1));
@@ -570,16 +737,33 @@ mod tests {
         let text = "a:\n  - b: 1\n    c: [1, 2]\n  - - x\n    - y\n  - {}\nd: []\ne: 1.0\nf: -3\n";
         let v = load(FileId(0), text).unwrap()[0].to_value();
         assert_eq!(round_trip(&v), v);
-        assert_eq!(emit(&v), "a:\n  - b: 1\n    c:\n      - 1\n      - 2\n  - - x\n    - 'y'\n  - {}\nd: []\ne: 1.0\nf: -3\n");
+        assert_eq!(
+            emit(&v),
+            "a:\n  - b: 1\n    c:\n      - 1\n      - 2\n  - - x\n    - 'y'\n  - {}\nd: []\ne: 1.0\nf: -3\n"
+        );
     }
 
     #[test]
     fn plain_scalars_resolve_by_the_core_schema() {
-        let v = load(FileId(0), "[1, -2, 0x10, 0o7, 1.5, .inf, true, yes, null, ~, '1', 1.2.3]").unwrap()[0].to_value();
+        let v = load(
+            FileId(0),
+            "[1, -2, 0x10, 0o7, 1.5, .inf, true, yes, null, ~, '1', 1.2.3]",
+        )
+        .unwrap()[0]
+            .to_value();
         let expected = Value::Seq(vec![
-            Value::Int(1), Value::Int(-2), Value::Int(16), Value::Int(7), Value::Float(1.5),
-            Value::Float(f64::INFINITY), Value::Bool(true), "yes".into(), Value::Null, Value::Null,
-            "1".into(), "1.2.3".into(),
+            Value::Int(1),
+            Value::Int(-2),
+            Value::Int(16),
+            Value::Int(7),
+            Value::Float(1.5),
+            Value::Float(f64::INFINITY),
+            Value::Bool(true),
+            "yes".into(),
+            Value::Null,
+            Value::Null,
+            "1".into(),
+            "1.2.3".into(),
         ]);
         assert_eq!(v, expected);
     }
@@ -599,7 +783,8 @@ mod tests {
 
     #[test]
     fn merge_keys_merge() {
-        let v = load(FileId(0), "base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\n").unwrap()[0].to_value();
+        let v =
+            load(FileId(0), "base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\n").unwrap()[0].to_value();
         assert_eq!(v.pointer(&["m", "x"]), Some(&Value::Int(1)));
         assert_eq!(v.pointer(&["m", "y"]), Some(&Value::Int(3)));
     }
