@@ -228,8 +228,12 @@ impl Renderer<'_> {
                 } => {
                     let v =
                         self.eval(source, scope, expr_span(span, style, *offset, *len), path)?;
+                    // Interpolated values read as YAML would write them:
+                    // `true`, not Python's `True`; null is empty.
                     if let Some(s) = v.as_str() {
                         out.push_str(s);
+                    } else if v.kind() == minijinja::value::ValueKind::Bool {
+                        out.push_str(if v.is_true() { "true" } else { "false" });
                     } else if !v.is_none() {
                         let _ = write!(out, "{v}");
                     }
