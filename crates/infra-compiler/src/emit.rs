@@ -46,7 +46,9 @@ pub fn emit(graph: &ResourceGraph) -> Result<Output, String> {
     let mut files = Vec::new();
     let mut seen = BTreeSet::new();
     let mut lock_objects = Vec::new();
-    for r in graph.ordered().filter(|r| !r.external) {
+    let emitted: Vec<&Resource> = graph.ordered().filter(|r| !r.external).collect();
+    let texts = crate::parallel::map(&emitted, |r| yaml::emit(&r.value));
+    for (r, text) in emitted.into_iter().zip(texts) {
         let name = file_name(r);
         if !seen.insert(name.clone()) {
             return Err(format!(
@@ -54,7 +56,7 @@ pub fn emit(graph: &ResourceGraph) -> Result<Output, String> {
                 r.id
             ));
         }
-        files.push((name.clone(), yaml::emit(&ordered(&r.value))));
+        files.push((name.clone(), text));
         let mut entry = Map::new();
         entry.insert("id".into(), Value::String(r.id.to_string()));
         entry.insert("file".into(), Value::String(name));
@@ -74,42 +76,6 @@ pub fn emit(graph: &ResourceGraph) -> Result<Output, String> {
         files,
         lock,
     })
-}
-
-/// `apiVersion`, `kind`, `metadata` (name and namespace first) lead; the
-/// rest keeps source order.
-fn ordered(v: &Value) -> Value {
-    let Some(m) = v.as_map() else {
-        return v.clone();
-    };
-    let mut out = Map::with_capacity(m.len());
-    for k in ["apiVersion", "kind"] {
-        if let Some(x) = m.get(k) {
-            out.insert(k.into(), x.clone());
-        }
-    }
-    if let Some(meta) = m.get("metadata") {
-        let meta = match meta.as_map() {
-            Some(mm) => {
-                let mut o = Map::with_capacity(mm.len());
-                for k in ["name", "namespace"] {
-                    if let Some(x) = mm.get(k) {
-                        o.insert(k.into(), x.clone());
-                    }
-                }
-                for (k, x) in mm {
-                    o.entry(k.clone()).or_insert_with(|| x.clone());
-                }
-                Value::Map(o)
-            }
-            None => meta.clone(),
-        };
-        out.insert("metadata".into(), meta);
-    }
-    for (k, x) in m {
-        out.entry(k.clone()).or_insert_with(|| x.clone());
-    }
-    Value::Map(out)
 }
 
 /// The files a previous build wrote, from its lock.

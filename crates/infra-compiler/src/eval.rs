@@ -266,15 +266,7 @@ pub fn evaluate(
     let main = &project.main;
     let root: Arc<std::path::Path> = Arc::from(project.root.as_path());
     let defaults = main.params.to_value();
-    let env_name = MjValue::from(env.name.as_str());
-    let defaults_scope = Scope {
-        params: expr::to_minijinja(&defaults),
-        env_name: env_name.clone(),
-        module_name: MjValue::from(main.name.as_str()),
-        item: None,
-        dir: main.dir.clone(),
-        root: root.clone(),
-    };
+    let defaults_scope = Scope::new(expr::to_minijinja(&defaults), &env.name, &main.name, main.dir.clone(), root.clone());
     let mut r = Renderer { ev: &ev, diags };
     let params = params::resolve(
         &mut r,
@@ -284,10 +276,7 @@ pub fn evaluate(
         &defaults_scope,
         &env.name,
     );
-    let scope = Scope {
-        params: expr::to_minijinja(&params),
-        ..defaults_scope
-    };
+    let scope = defaults_scope.with_params(expr::to_minijinja(&params));
     let mut objects = Vec::new();
     expand_module(&mut r, main, &scope, &mut objects, &root, 0);
 
@@ -357,14 +346,8 @@ fn expand_module(
             scope,
             &format!("module {}", used.name),
         );
-        let inner = Scope {
-            params: expr::to_minijinja(&params),
-            env_name: scope.env_name.clone(),
-            module_name: MjValue::from(used.name.as_str()),
-            item: None,
-            dir: used.module.dir.clone(),
-            root: root.clone(),
-        };
+        let env_name = scope.env_name.as_str().unwrap_or_default();
+        let inner = Scope::new(expr::to_minijinja(&params), env_name, &used.name, used.module.dir.clone(), root.clone());
         expand_module(r, &used.module, &inner, out, root, depth + 1);
     }
     if depth > 0 {

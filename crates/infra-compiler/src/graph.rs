@@ -7,6 +7,7 @@
 use crate::eval::{Object, Resources};
 use crate::expr::{self, RefField};
 use crate::hash;
+use crate::parallel;
 use crate::kinds::{ObjectId, pod_template_path};
 use infra_syntax::{Diagnostic, Diagnostics, Map, Span, Value};
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -197,12 +198,8 @@ pub fn link(
         if !wants || o.directives.external || !matches!(kind, "ConfigMap" | "Secret") {
             continue;
         }
-        let mut content = o.value.clone();
-        if let Some(m) = content.as_map_mut() {
-            m.shift_remove("metadata");
-        }
         let id = ObjectId::of(&o.value);
-        let new_name = format!("{}-{}", id.name, &hash::content_hash(&content)[..10]);
+        let new_name = format!("{}-{}", id.name, &content_digest(&o.value)[..10]);
         if let Some(meta) = o
             .value
             .get("metadata")
@@ -353,7 +350,6 @@ pub fn link(
     }
 
     // Config hashes: each pod template digests the ConfigMaps and Secrets it uses.
-    let content: Vec<String> = objects.iter().map(|o| content_digest(&o.value)).collect();
     let mut config_refs: HashMap<usize, Vec<usize>> = HashMap::new();
     for (from, to, _) in &edges {
         let kind = ids[*from].kind.as_str();
@@ -369,7 +365,7 @@ pub fn link(
             let part = if objects[j].directives.external {
                 String::new()
             } else {
-                content[j].clone()
+                content_digest(&objects[j].value)
             };
             digest_input.push_str(&format!("{} {part}\n", ids[j]));
         }
@@ -387,13 +383,17 @@ pub fn link(
 
     // Build the graph and order it.
     let mut graph: DiGraph<Resource, Edge> = DiGraph::with_capacity(objects.len(), edges.len());
-    for (o, id) in objects.into_iter().zip(ids) {
+    let hashes = parallel::map_mut(&mut objects, |o| {
+        let hash = stamp_hash(&mut o.value);
+        output_order(&mut o.value);
+        hash
+    });
+    for ((o, id), hash) in objects.into_iter().zip(ids).zip(hashes) {
         let Object {
-            mut value,
+            value,
             origin,
             directives,
         } = o;
-        let hash = stamp_hash(&mut value);
         graph.add_node(Resource {
             id,
             value,
@@ -543,11 +543,27 @@ fn topological_order(graph: &DiGraph<Resource, Edge>) -> Result<Vec<NodeIndex>, 
 /// The content hash that config hashes are made of: the object without its
 /// metadata, so that a rename alone does not roll pods.
 fn content_digest(v: &Value) -> String {
-    let mut c = v.clone();
-    if let Some(m) = c.as_map_mut() {
-        m.shift_remove("metadata");
+    hash::content_hash_without(v, Some("metadata"))
+}
+
+/// `apiVersion`, `kind`, `metadata` lead, with `name` and `namespace` first
+/// in metadata; everything else keeps source order.
+fn output_order(value: &mut Value) {
+    let Some(m) = value.as_map_mut() else { return };
+    for (pos, key) in ["apiVersion", "kind", "metadata"].into_iter().enumerate() {
+        if let Some(i) = m.get_index_of(key) {
+            m.move_index(i, pos.min(m.len() - 1));
+        }
     }
-    hash::content_hash(&c)
+    if let Some(Value::Map(meta)) = m.get_mut("metadata") {
+        let mut pos = 0;
+        for key in ["name", "namespace"] {
+            if let Some(i) = meta.get_index_of(key) {
+                meta.move_index(i, pos);
+                pos += 1;
+            }
+        }
+    }
 }
 
 /// Sets `infra.dev/hash` to the hash of everything else, and returns it.

@@ -20,66 +20,101 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// Where canonical bytes go: a string (for messages and tests) or straight
+/// into a hasher, so hashing allocates no copy of the object.
+trait Sink {
+    fn put(&mut self, s: &str);
+}
+
+impl Sink for String {
+    fn put(&mut self, s: &str) {
+        self.push_str(s);
+    }
+}
+
+impl Sink for Sha256 {
+    fn put(&mut self, s: &str) {
+        self.update(s.as_bytes());
+    }
+}
+
 /// The canonical encoding of a value.
 pub fn canonical_json(v: &Value) -> String {
     let mut out = String::new();
-    write_canonical(&mut out, v);
+    write_canonical(&mut out, v, None);
     out
 }
 
 /// The sha256 of the canonical encoding.
 pub fn content_hash(v: &Value) -> String {
-    sha256_hex(canonical_json(v).as_bytes())
+    content_hash_without(v, None)
 }
 
-fn write_canonical(out: &mut String, v: &Value) {
+/// The sha256 of the canonical encoding of `v` without its top-level key
+/// `skip` (a ConfigMap's content without its metadata).
+pub fn content_hash_without(v: &Value, skip: Option<&str>) -> String {
+    let mut hasher = Sha256::new();
+    write_canonical(&mut hasher, v, skip);
+    hex(&hasher.finalize())
+}
+
+fn write_canonical(out: &mut impl Sink, v: &Value, skip: Option<&str>) {
     match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) => out.push_str(&i.to_string()),
-        Value::Float(f) => out.push_str(&format_float(*f)),
+        Value::Null => out.put("null"),
+        Value::Bool(b) => out.put(if *b { "true" } else { "false" }),
+        Value::Int(i) => out.put(&i.to_string()),
+        Value::Float(f) => out.put(&format_float(*f)),
         Value::String(s) => write_json_string(out, s),
         Value::Seq(items) => {
-            out.push('[');
+            out.put("[");
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.put(",");
                 }
-                write_canonical(out, item);
+                write_canonical(out, item, None);
             }
-            out.push(']');
+            out.put("]");
         }
         Value::Map(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
+            let mut entries: Vec<(&String, &Value)> = m.iter().filter(|(k, _)| Some(k.as_str()) != skip).collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.put("{");
+            for (i, (k, v)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.put(",");
                 }
                 write_json_string(out, k);
-                out.push(':');
-                write_canonical(out, &m[k]);
+                out.put(":");
+                write_canonical(out, v, None);
             }
-            out.push('}');
+            out.put("}");
         }
     }
 }
 
-fn write_json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
+fn write_json_string(out: &mut impl Sink, s: &str) {
+    out.put("\"");
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        let escaped = match c {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\r' => "\\r",
+            '\t' => "\\t",
+            c if (c as u32) < 0x20 => "",
+            _ => continue,
+        };
+        out.put(&s[start..i]);
+        if escaped.is_empty() {
+            out.put(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.put(escaped);
         }
+        start = i + c.len_utf8();
     }
-    out.push('"');
+    out.put(&s[start..]);
+    out.put("\"");
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod expr;
 pub mod graph;
 pub mod hash;
 pub mod kinds;
+pub mod parallel;
 pub mod params;
 pub mod patch;
 pub mod paths;

@@ -118,10 +118,8 @@ impl Diagnostic {
             let indent = " ".repeat(start.col.saturating_sub(1) as usize);
             let _ = writeln!(out, "{pad} | {indent}{carets} {}", label.text);
         }
-        if self.labels.is_empty() {
-            if let Some(p) = &self.path {
-                let _ = writeln!(out, "{pad} = at {p}");
-            }
+        if let (true, Some(p)) = (self.labels.is_empty(), &self.path) {
+            let _ = writeln!(out, "{pad} = at {p}");
         }
         for note in &self.notes {
             let _ = writeln!(out, "{pad} = {note}");

@@ -643,11 +643,11 @@ fn plain_safe(s: &str) -> bool {
     if looks_numeric(s) {
         return false;
     }
-    let lower = s.to_ascii_lowercase();
-    !matches!(
-        lower.as_str(),
-        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~" | "<<" | "="
-    )
+    // YAML 1.1 booleans and null, in any case.
+    s.len() > 5
+        || !["true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", "<<", "="]
+            .iter()
+            .any(|w| s.eq_ignore_ascii_case(w))
 }
 
 #[cfg(test)]
