@@ -129,20 +129,18 @@ impl Renderer<'_> {
     /// minijinja value, without converting (used by `for_each`); other nodes
     /// are rendered and converted.
     pub fn render_mj(&mut self, node: &Node, scope: &Scope, path: YamlPath) -> Option<MjValue> {
-        if let NodeKind::Str(s, ScalarStyle::Plain) = &node.kind {
-            if let Some(Ok(segs)) = expr::segments(s) {
-                if let [
-                    Segment::Expr {
-                        source,
-                        offset,
-                        len,
-                    },
-                ] = segs.as_slice()
-                {
-                    let span = expr_span(node.span, ScalarStyle::Plain, *offset, *len);
-                    return self.eval(source, scope, span, path);
-                }
-            }
+        if let NodeKind::Str(s, ScalarStyle::Plain) = &node.kind
+            && let Some(Ok(segs)) = expr::segments(s)
+            && let [
+                Segment::Expr {
+                    source,
+                    offset,
+                    len,
+                },
+            ] = segs.as_slice()
+        {
+            let span = expr_span(node.span, ScalarStyle::Plain, *offset, *len);
+            return self.eval(source, scope, span, path);
         }
         self.render(node, scope, path)
             .map(|v| expr::to_minijinja(&v))
@@ -200,22 +198,21 @@ impl Renderer<'_> {
                 len,
             },
         ] = segs.as_slice()
+            && style == ScalarStyle::Plain
         {
-            if style == ScalarStyle::Plain {
-                let espan = expr_span(span, style, *offset, *len);
-                let v = self.eval(source, scope, espan, path)?;
-                return match expr::from_minijinja(&v) {
-                    Ok(v) => Some(v),
-                    Err(e) => {
-                        self.diags.push(
-                            Diagnostic::error("E110", e)
-                                .at(espan, "this expression")
-                                .path(path.render()),
-                        );
-                        None
-                    }
-                };
-            }
+            let espan = expr_span(span, style, *offset, *len);
+            let v = self.eval(source, scope, espan, path)?;
+            return match expr::from_minijinja(&v) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    self.diags.push(
+                        Diagnostic::error("E110", e)
+                            .at(espan, "this expression")
+                            .path(path.render()),
+                    );
+                    None
+                }
+            };
         }
         let mut out = String::new();
         for seg in &segs {
@@ -266,7 +263,13 @@ pub fn evaluate(
     let main = &project.main;
     let root: Arc<std::path::Path> = Arc::from(project.root.as_path());
     let defaults = main.params.to_value();
-    let defaults_scope = Scope::new(expr::to_minijinja(&defaults), &env.name, &main.name, main.dir.clone(), root.clone());
+    let defaults_scope = Scope::new(
+        expr::to_minijinja(&defaults),
+        &env.name,
+        &main.name,
+        main.dir.clone(),
+        root.clone(),
+    );
     let mut r = Renderer { ev: &ev, diags };
     let params = params::resolve(
         &mut r,
@@ -313,10 +316,9 @@ pub fn cluster_scoped_kinds(objects: &[Object]) -> Vec<String> {
     for o in objects {
         if o.value.str_at(&["kind"]) == Some("CustomResourceDefinition")
             && o.value.str_at(&["spec", "scope"]) == Some("Cluster")
+            && let Some(k) = o.value.str_at(&["spec", "names", "kind"])
         {
-            if let Some(k) = o.value.str_at(&["spec", "names", "kind"]) {
-                kinds.push(k.to_string());
-            }
+            kinds.push(k.to_string());
         }
     }
     kinds
@@ -347,7 +349,13 @@ fn expand_module(
             &format!("module {}", used.name),
         );
         let env_name = scope.env_name.as_str().unwrap_or_default();
-        let inner = Scope::new(expr::to_minijinja(&params), env_name, &used.name, used.module.dir.clone(), root.clone());
+        let inner = Scope::new(
+            expr::to_minijinja(&params),
+            env_name,
+            &used.name,
+            used.module.dir.clone(),
+            root.clone(),
+        );
         expand_module(r, &used.module, &inner, out, root, depth + 1);
     }
     if depth > 0 {
@@ -637,16 +645,15 @@ fn merged_common(
 impl Common {
     fn apply(&self, object: &mut Value, cluster_kinds: &[String]) {
         let kind = object.str_at(&["kind"]).unwrap_or_default().to_string();
-        let namespaced = !cluster_kinds.iter().any(|k| *k == kind);
+        let namespaced = !cluster_kinds.contains(&kind);
         let meta = object.map_entry("metadata");
-        if let Some(ns) = &self.namespace {
-            if namespaced
-                && meta
-                    .get("namespace")
-                    .is_none_or(|v| matches!(v, Value::Null))
-            {
-                meta.insert("namespace".into(), Value::String(ns.clone()));
-            }
+        if let Some(ns) = &self.namespace
+            && namespaced
+            && meta
+                .get("namespace")
+                .is_none_or(|v| matches!(v, Value::Null))
+        {
+            meta.insert("namespace".into(), Value::String(ns.clone()));
         }
         for (key, values) in [("labels", &self.labels), ("annotations", &self.annotations)] {
             if values.is_empty() {

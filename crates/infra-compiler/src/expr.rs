@@ -121,7 +121,13 @@ pub struct Scope {
 }
 
 impl Scope {
-    pub fn new(params: MjValue, env_name: &str, module_name: &str, dir: Arc<Path>, root: Arc<Path>) -> Scope {
+    pub fn new(
+        params: MjValue,
+        env_name: &str,
+        module_name: &str,
+        dir: Arc<Path>,
+        root: Arc<Path>,
+    ) -> Scope {
         let mut scope = Scope {
             params,
             env_name: MjValue::from(env_name),
@@ -138,9 +144,18 @@ impl Scope {
         let mut ctx = vec![
             ("params", self.params.clone()),
             ("env", MjValue::from_iter([("name", self.env_name.clone())])),
-            ("module", MjValue::from_iter([("name", self.module_name.clone())])),
-            ("__infra_dir", MjValue::from(self.dir.to_string_lossy().as_ref())),
-            ("__infra_root", MjValue::from(self.root.to_string_lossy().as_ref())),
+            (
+                "module",
+                MjValue::from_iter([("name", self.module_name.clone())]),
+            ),
+            (
+                "__infra_dir",
+                MjValue::from(self.dir.to_string_lossy().as_ref()),
+            ),
+            (
+                "__infra_root",
+                MjValue::from(self.root.to_string_lossy().as_ref()),
+            ),
         ];
         if let Some((item, key)) = item {
             ctx.push(("item", item));
@@ -151,14 +166,20 @@ impl Scope {
 
     /// The same scope with `params` replaced.
     pub fn with_params(&self, params: MjValue) -> Scope {
-        let mut scope = Scope { params, ..self.clone() };
+        let mut scope = Scope {
+            params,
+            ..self.clone()
+        };
         scope.context = scope.build_context(None);
         scope
     }
 
     /// The scope of one `for_each` item.
     pub fn with_item(&self, item: MjValue, key: MjValue) -> Scope {
-        Scope { context: self.build_context(Some((item, key))), ..self.clone() }
+        Scope {
+            context: self.build_context(Some((item, key))),
+            ..self.clone()
+        }
     }
 }
 
@@ -226,13 +247,19 @@ enum Compiled<'env> {
 fn simple_path(source: &str) -> Option<Vec<String>> {
     let ident = |s: &str| {
         let mut chars = s.chars();
-        chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
     };
     let parts: Vec<&str> = source.split('.').collect();
     // `true`, `none` and friends are literals, not variables.
-    let literal = matches!(parts[0], "true" | "false" | "none" | "True" | "False" | "None");
-    (!literal && parts.iter().all(|p| ident(p))).then(|| parts.into_iter().map(String::from).collect())
+    let literal = matches!(
+        parts[0],
+        "true" | "false" | "none" | "True" | "False" | "None"
+    );
+    (!literal && parts.iter().all(|p| ident(p)))
+        .then(|| parts.into_iter().map(String::from).collect())
 }
 
 /// A failed expression: the message, and where in the expression it failed
@@ -287,7 +314,9 @@ impl Evaluator<'_> {
             None => Compiled::Expr(self.env.compile_expression_owned(source.to_string())?),
         };
         let e = Rc::new(compiled);
-        self.cache.borrow_mut().insert(source.to_string(), e.clone());
+        self.cache
+            .borrow_mut()
+            .insert(source.to_string(), e.clone());
         Ok(e)
     }
 }
@@ -299,13 +328,19 @@ fn undefined_path(parent: &MjValue, path: &[String], i: usize) -> ExprError {
         format!("undefined value: there is no `{key}`")
     } else {
         let keys: Vec<String> = match parent.kind() {
-            ValueKind::Map => parent.try_iter().map(|it| it.map(|k| k.to_string()).collect()).unwrap_or_default(),
+            ValueKind::Map => parent
+                .try_iter()
+                .map(|it| it.map(|k| k.to_string()).collect())
+                .unwrap_or_default(),
             _ => Vec::new(),
         };
         let hint = crate::suggest::did_you_mean(key, keys.iter().map(String::as_str))
             .map(|c| format!("; did you mean `{c}`?"))
             .unwrap_or_default();
-        format!("undefined value: `{}` has no `{key}`{hint}", path[..i].join("."))
+        format!(
+            "undefined value: `{}` has no `{key}`{hint}",
+            path[..i].join(".")
+        )
     };
     ExprError { message }
 }
@@ -515,7 +550,7 @@ pub fn base64_encode(bytes: &[u8]) -> String {
 
 pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
     let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if s.len() % 4 != 0 {
+    if !s.len().is_multiple_of(4) {
         return None;
     }
     let mut out = Vec::with_capacity(s.len() / 4 * 3);

@@ -7,8 +7,8 @@
 use crate::eval::{Object, Resources};
 use crate::expr::{self, RefField};
 use crate::hash;
-use crate::parallel;
 use crate::kinds::{ObjectId, pod_template_path};
+use crate::parallel;
 use infra_syntax::{Diagnostic, Diagnostics, Map, Span, Value};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
@@ -568,18 +568,8 @@ fn output_order(value: &mut Value) {
 
 /// Sets `infra.dev/hash` to the hash of everything else, and returns it.
 fn stamp_hash(value: &mut Value) -> String {
-    if let Some(Value::Map(a)) = value
-        .get("metadata")
-        .and_then(|m| m.get("annotations"))
-        .cloned()
-        .as_ref()
-    {
-        if a.contains_key(HASH_ANNOTATION) {
-            let meta = value.map_entry("metadata");
-            if let Some(Value::Map(a)) = meta.get_mut("annotations") {
-                a.shift_remove(HASH_ANNOTATION);
-            }
-        }
+    if let Some(Value::Map(a)) = get_mut_path(value, &["metadata", "annotations"]) {
+        a.shift_remove(HASH_ANNOTATION);
     }
     let h = hash::content_hash(value);
     set_annotation_at(value, &[], HASH_ANNOTATION, h.clone());
@@ -650,10 +640,10 @@ fn visit_references(
         "Pod" => Some(vec!["spec"]),
         k => pod_template_path(k).map(|p| p.iter().copied().chain(["spec"]).collect()),
     };
-    if let Some(path) = template_spec {
-        if let Some(spec) = get_mut_path(object, &path) {
-            pod_spec_refs(spec, own_ns, &mut refs, &mut push);
-        }
+    if let Some(path) = template_spec
+        && let Some(spec) = get_mut_path(object, &path)
+    {
+        pod_spec_refs(spec, own_ns, &mut refs, &mut push);
     }
     match kind.as_str() {
         "RoleBinding" | "ClusterRoleBinding" => {

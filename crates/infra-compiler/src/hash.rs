@@ -76,7 +76,8 @@ fn write_canonical(out: &mut impl Sink, v: &Value, skip: Option<&str>) {
             out.put("]");
         }
         Value::Map(m) => {
-            let mut entries: Vec<(&String, &Value)> = m.iter().filter(|(k, _)| Some(k.as_str()) != skip).collect();
+            let mut entries: Vec<(&String, &Value)> =
+                m.iter().filter(|(k, _)| Some(k.as_str()) != skip).collect();
             entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
             out.put("{");
             for (i, (k, v)) in entries.into_iter().enumerate() {

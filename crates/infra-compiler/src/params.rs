@@ -44,34 +44,34 @@ struct Merger<'a, 'r> {
 
 impl Merger<'_, '_> {
     fn merge_node(&mut self, default: &Value, node: &Node, path: YamlPath) -> Value {
-        if let (Value::Map(dm), NodeKind::Map(entries)) = (default, &node.kind) {
-            if !dm.is_empty() {
-                let mut out = dm.clone();
-                for (k, v) in entries {
-                    let Some(d) = dm.get(&k.name) else {
-                        let shown = YamlPath::Key(&path, &k.name).render();
-                        let mut diag = Diagnostic::error(
-                            "E100",
-                            format!("unknown parameter `{}`", strip_root(&shown)),
-                        )
-                        .at(k.span, "not in the defaults");
-                        diag = diag.note(
-                            match suggest::hint(&k.name, dm.keys().map(String::as_str)) {
-                                Some(h) => h,
-                                None => format!(
-                                    "help: known keys here: {}",
-                                    dm.keys().cloned().collect::<Vec<_>>().join(", ")
-                                ),
-                            },
-                        );
-                        self.r.diags.push(diag);
-                        continue;
-                    };
-                    let merged = self.merge_node(d, v, YamlPath::Key(&path, &k.name));
-                    out.insert(k.name.clone(), merged);
-                }
-                return Value::Map(out);
+        if let (Value::Map(dm), NodeKind::Map(entries)) = (default, &node.kind)
+            && !dm.is_empty()
+        {
+            let mut out = dm.clone();
+            for (k, v) in entries {
+                let Some(d) = dm.get(&k.name) else {
+                    let shown = YamlPath::Key(&path, &k.name).render();
+                    let mut diag = Diagnostic::error(
+                        "E100",
+                        format!("unknown parameter `{}`", strip_root(&shown)),
+                    )
+                    .at(k.span, "not in the defaults");
+                    diag = diag.note(
+                        match suggest::hint(&k.name, dm.keys().map(String::as_str)) {
+                            Some(h) => h,
+                            None => format!(
+                                "help: known keys here: {}",
+                                dm.keys().cloned().collect::<Vec<_>>().join(", ")
+                            ),
+                        },
+                    );
+                    self.r.diags.push(diag);
+                    continue;
+                };
+                let merged = self.merge_node(d, v, YamlPath::Key(&path, &k.name));
+                out.insert(k.name.clone(), merged);
             }
+            return Value::Map(out);
         }
         let shown = path.render();
         self.origins
@@ -266,15 +266,15 @@ fn check_schema(
                 }
             }
         }
-        if let Some(allowed) = &rule.allowed {
-            if !allowed.contains(value) {
-                let shown: Vec<String> = allowed.iter().map(short).collect();
-                r.diags.push(fail(format!(
-                    "= {} is not one of {}",
-                    short(value),
-                    shown.join(", ")
-                )));
-            }
+        if let Some(allowed) = &rule.allowed
+            && !allowed.contains(value)
+        {
+            let shown: Vec<String> = allowed.iter().map(short).collect();
+            r.diags.push(fail(format!(
+                "= {} is not one of {}",
+                short(value),
+                shown.join(", ")
+            )));
         }
         let number = match value {
             Value::Int(i) => Some(*i as f64),

@@ -136,22 +136,19 @@ pub fn load(dir: &Path, sources: &mut Sources, diags: &mut Diagnostics) -> Optio
             ),
         }
     }
-    if let Some(envs) = doc.get("environments") {
-        if let Some(entries) = loader.map_of(envs, "environments") {
-            for (key, node) in entries {
-                if !valid_name(&key.name) {
-                    loader.diags.push(
-                        Diagnostic::error(
-                            "L023",
-                            format!("invalid environment name `{}`", key.name),
-                        )
+    if let Some(envs) = doc.get("environments")
+        && let Some(entries) = loader.map_of(envs, "environments")
+    {
+        for (key, node) in entries {
+            if !valid_name(&key.name) {
+                loader.diags.push(
+                    Diagnostic::error("L023", format!("invalid environment name `{}`", key.name))
                         .at(key.span, "use lowercase letters, digits and `-`"),
-                    );
-                    continue;
-                }
-                if let Some(env) = loader.environment(&key.name, key.span, node) {
-                    environments.push(env);
-                }
+                );
+                continue;
+            }
+            if let Some(env) = loader.environment(&key.name, key.span, node) {
+                environments.push(env);
             }
         }
     }

@@ -645,9 +645,11 @@ fn plain_safe(s: &str) -> bool {
     }
     // YAML 1.1 booleans and null, in any case.
     s.len() > 5
-        || !["true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", "<<", "="]
-            .iter()
-            .any(|w| s.eq_ignore_ascii_case(w))
+        || ![
+            "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", "<<", "=",
+        ]
+        .iter()
+        .any(|w| s.eq_ignore_ascii_case(w))
 }
 
 #[cfg(test)]
