@@ -12,11 +12,7 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(
-    name = "infra",
-    version,
-    about = "A declarative infrastructure compiler for Kubernetes"
-)]
+#[command(name = "infra", version, about = "A declarative infrastructure compiler for Kubernetes")]
 #[command(
     after_help = "Exit codes: 0 success (plan/diff: no change), 1 error, 2 changes (plan/diff), 3 a denied hazard."
 )]
@@ -87,13 +83,7 @@ enum GraphFormat {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Build {
-            dir,
-            envs,
-            output,
-            check,
-            strict,
-        } => build(&dir, envs, output, check, strict),
+        Command::Build { dir, envs, output, check, strict } => build(&dir, envs, output, check, strict),
         Command::Graph { dir, env, format } => graph(&dir, env, format),
         Command::Init { dir, name } => init(&dir, name),
     };
@@ -113,44 +103,25 @@ fn compile(dir: &Path, options: &Options) -> Option<Compilation> {
     let _ = write!(stderr, "{}", c.diagnostics.render(&c.sources));
     if c.failed() {
         let n = c.diagnostics.error_count();
-        let _ = writeln!(
-            stderr,
-            "error: build failed with {n} error{}",
-            if n == 1 { "" } else { "s" }
-        );
+        let _ = writeln!(stderr, "error: build failed with {n} error{}", if n == 1 { "" } else { "s" });
         return None;
     }
     Some(c)
 }
 
-fn build(
-    dir: &Path,
-    envs: Vec<String>,
-    output: Option<String>,
-    check: bool,
-    strict: bool,
-) -> Result<ExitCode, String> {
+fn build(dir: &Path, envs: Vec<String>, output: Option<String>, check: bool, strict: bool) -> Result<ExitCode, String> {
     let Some(c) = compile(dir, &Options { envs, strict }) else {
         return Ok(ExitCode::from(1));
     };
     if output.is_some() && c.graphs.len() != 1 {
         let names: Vec<&str> = c.graphs.iter().map(|g| g.env.as_str()).collect();
-        return Err(format!(
-            "-o needs exactly one environment; choose one with --env ({})",
-            names.join(", ")
-        ));
+        return Err(format!("-o needs exactly one environment; choose one with --env ({})", names.join(", ")));
     }
-    let outputs = c
-        .graphs
-        .iter()
-        .map(emit::emit)
-        .collect::<Result<Vec<_>, _>>()?;
+    let outputs = c.graphs.iter().map(emit::emit).collect::<Result<Vec<_>, _>>()?;
     if output.as_deref() == Some("-") {
         let mut stdout = std::io::stdout().lock();
         for out in &outputs {
-            stdout
-                .write_all(out.stream().as_bytes())
-                .map_err(|e| e.to_string())?;
+            stdout.write_all(out.stream().as_bytes()).map_err(|e| e.to_string())?;
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -163,12 +134,7 @@ fn build(
         if check {
             let diffs = emit::check(&target, out);
             if diffs.is_empty() {
-                eprintln!(
-                    "{}: up to date ({} objects in {})",
-                    out.env,
-                    out.files.len(),
-                    target.display()
-                );
+                eprintln!("{}: up to date ({} objects in {})", out.env, out.files.len(), target.display());
             } else {
                 stale = true;
                 eprintln!("{}: {} is stale:", out.env, target.display());
@@ -178,12 +144,7 @@ fn build(
             }
         } else {
             emit::write(&target, out)?;
-            eprintln!(
-                "{}: wrote {} objects to {}",
-                out.env,
-                out.files.len(),
-                target.display()
-            );
+            eprintln!("{}: wrote {} objects to {}", out.env, out.files.len(), target.display());
         }
     }
     if stale {
@@ -195,23 +156,14 @@ fn build(
 
 fn graph(dir: &Path, env: Option<String>, format: GraphFormat) -> Result<ExitCode, String> {
     let envs = env.into_iter().collect::<Vec<_>>();
-    let Some(c) = compile(
-        dir,
-        &Options {
-            envs,
-            strict: false,
-        },
-    ) else {
+    let Some(c) = compile(dir, &Options { envs, strict: false }) else {
         return Ok(ExitCode::from(1));
     };
     let Some(g) = c.graphs.first() else {
         return Ok(ExitCode::from(1));
     };
     if c.graphs.len() > 1 {
-        eprintln!(
-            "note: showing environment `{}`; choose another with --env",
-            g.env
-        );
+        eprintln!("note: showing environment `{}`; choose another with --env", g.env);
     }
     let format = match format {
         GraphFormat::Text => infra_compiler::graph::Format::Text,

@@ -34,11 +34,7 @@ impl Output {
 
 /// The path of an object's file: `<namespace or _cluster>/<kind>-<name>.yaml`.
 pub fn file_name(r: &Resource) -> String {
-    let dir = if r.id.namespace.is_empty() {
-        "_cluster"
-    } else {
-        &r.id.namespace
-    };
+    let dir = if r.id.namespace.is_empty() { "_cluster" } else { &r.id.namespace };
     format!("{dir}/{}-{}.yaml", r.id.kind.to_lowercase(), r.id.name)
 }
 
@@ -51,10 +47,7 @@ pub fn emit(graph: &ResourceGraph) -> Result<Output, String> {
     for (r, text) in emitted.into_iter().zip(texts) {
         let name = file_name(r);
         if !seen.insert(name.clone()) {
-            return Err(format!(
-                "two objects would be written to {name} ({}); rename one",
-                r.id
-            ));
+            return Err(format!("two objects would be written to {name} ({}); rename one", r.id));
         }
         files.push((name.clone(), text));
         let mut entry = Map::new();
@@ -67,15 +60,8 @@ pub fn emit(graph: &ResourceGraph) -> Result<Output, String> {
     lock.insert("tool".into(), Value::String(format!("infra {VERSION}")));
     lock.insert("env".into(), Value::String(graph.env.clone()));
     lock.insert("objects".into(), Value::Seq(lock_objects));
-    let lock = format!(
-        "# Written by `infra build`; do not edit.\n{}",
-        yaml::emit(&Value::Map(lock))
-    );
-    Ok(Output {
-        env: graph.env.clone(),
-        files,
-        lock,
-    })
+    let lock = format!("# Written by `infra build`; do not edit.\n{}", yaml::emit(&Value::Map(lock)));
+    Ok(Output { env: graph.env.clone(), files, lock })
 }
 
 /// The files a previous build wrote, from its lock.
@@ -92,11 +78,7 @@ fn previous_files(dir: &Path) -> Vec<String> {
     doc.to_value()
         .get("objects")
         .and_then(Value::as_seq)
-        .map(|objs| {
-            objs.iter()
-                .filter_map(|o| o.str_at(&["file"]).map(String::from))
-                .collect()
-        })
+        .map(|objs| objs.iter().filter_map(|o| o.str_at(&["file"]).map(String::from)).collect())
         .unwrap_or_default()
 }
 
@@ -104,11 +86,7 @@ fn previous_files(dir: &Path) -> Vec<String> {
 pub fn check(dir: &Path, out: &Output) -> Vec<String> {
     let mut diffs = Vec::new();
     let current: BTreeSet<&str> = out.files.iter().map(|(n, _)| n.as_str()).collect();
-    for (name, text) in out
-        .files
-        .iter()
-        .chain(std::iter::once(&(LOCK_FILE.to_string(), out.lock.clone())))
-    {
+    for (name, text) in out.files.iter().chain(std::iter::once(&(LOCK_FILE.to_string(), out.lock.clone()))) {
         match fs::read_to_string(dir.join(name)) {
             Ok(old) if old == *text => {}
             Ok(_) => diffs.push(format!("changed: {name}")),
@@ -128,12 +106,8 @@ pub fn check(dir: &Path, out: &Output) -> Vec<String> {
 /// an interrupted write leaves whole files. Files of an earlier build that
 /// are no longer produced are removed; files infra never wrote are kept.
 pub fn write(dir: &Path, out: &Output) -> Result<(), String> {
-    let io =
-        |what: &str, p: &Path, e: std::io::Error| format!("cannot {what} {}: {e}", p.display());
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let io = |what: &str, p: &Path, e: std::io::Error| format!("cannot {what} {}: {e}", p.display());
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(|e| io("create", parent, e))?;
     let staging = parent.join(format!(
         ".{}.infra-staging-{}",
@@ -142,11 +116,7 @@ pub fn write(dir: &Path, out: &Output) -> Result<(), String> {
     ));
     let _ = fs::remove_dir_all(&staging);
     let result = (|| {
-        for (name, text) in out
-            .files
-            .iter()
-            .chain(std::iter::once(&(LOCK_FILE.to_string(), out.lock.clone())))
-        {
+        for (name, text) in out.files.iter().chain(std::iter::once(&(LOCK_FILE.to_string(), out.lock.clone()))) {
             let path = staging.join(name);
             if let Some(p) = path.parent() {
                 fs::create_dir_all(p).map_err(|e| io("create", p, e))?;
@@ -168,8 +138,7 @@ pub fn write(dir: &Path, out: &Output) -> Result<(), String> {
         }
         let current: BTreeSet<&str> = out.files.iter().map(|(n, _)| n.as_str()).collect();
         for old in stale.iter().filter(|o| !current.contains(o.as_str())) {
-            crate::paths::check_relative(old)
-                .map_err(|e| format!("{LOCK_FILE} names {old}: {e}"))?;
+            crate::paths::check_relative(old).map_err(|e| format!("{LOCK_FILE} names {old}: {e}"))?;
             let path = dir.join(old);
             if path.is_file() {
                 fs::remove_file(&path).map_err(|e| io("remove", &path, e))?;
@@ -179,8 +148,7 @@ pub fn write(dir: &Path, out: &Output) -> Result<(), String> {
             }
         }
         // The lock goes last: it says what the directory holds.
-        fs::rename(staging.join(LOCK_FILE), dir.join(LOCK_FILE))
-            .map_err(|e| io("write", &dir.join(LOCK_FILE), e))
+        fs::rename(staging.join(LOCK_FILE), dir.join(LOCK_FILE)).map_err(|e| io("write", &dir.join(LOCK_FILE), e))
     })();
     let _ = fs::remove_dir_all(&staging);
     result

@@ -9,11 +9,8 @@ use crate::params;
 use crate::patch;
 use crate::project::{Environment, Module, PatchBody, Project};
 use crate::suggest;
-use infra_syntax::{
-    Diagnostic, Diagnostics, FileId, Map, Node, NodeKind, ScalarStyle, Span, Value,
-};
+use infra_syntax::{Diagnostic, Diagnostics, FileId, Map, Node, NodeKind, ScalarStyle, Span, Value};
 use minijinja::value::Value as MjValue;
-use std::fmt::Write;
 use std::sync::Arc;
 
 /// An evaluated object and what the project said about it.
@@ -41,14 +38,7 @@ pub struct Resources {
     pub objects: Vec<Object>,
 }
 
-pub const DIRECTIVES: &[&str] = &[
-    "when",
-    "for_each",
-    "depends_on",
-    "hash",
-    "protect",
-    "external",
-];
+pub const DIRECTIVES: &[&str] = &["when", "for_each", "depends_on", "hash", "protect", "external"];
 
 /// A YAML path built on the stack and formatted only for messages.
 #[derive(Clone, Copy)]
@@ -64,11 +54,7 @@ impl YamlPath<'_> {
             YamlPath::Root(r) => r.to_string(),
             YamlPath::Key(p, k) => {
                 let parent = p.render();
-                if parent.is_empty() {
-                    k.to_string()
-                } else {
-                    format!("{parent}.{k}")
-                }
+                if parent.is_empty() { k.to_string() } else { format!("{parent}.{k}") }
             }
             YamlPath::Index(p, i) => format!("{}[{i}]", p.render()),
         }
@@ -101,14 +87,13 @@ impl Renderer<'_> {
                 let mut out = Map::with_capacity(entries.len());
                 let mut ok = true;
                 for (k, v) in entries {
-                    let key =
-                        match self.render_str(&k.name, ScalarStyle::Quoted, k.span, scope, path) {
-                            Some(Value::String(s)) => s,
-                            _ => {
-                                ok = false;
-                                continue;
-                            }
-                        };
+                    let key = match self.render_str(&k.name, ScalarStyle::Quoted, k.span, scope, path) {
+                        Some(Value::String(s)) => s,
+                        _ => {
+                            ok = false;
+                            continue;
+                        }
+                    };
                     match self.render(v, scope, YamlPath::Key(&path, &k.name)) {
                         Some(v) => {
                             out.insert(key, v);
@@ -131,19 +116,12 @@ impl Renderer<'_> {
     pub fn render_mj(&mut self, node: &Node, scope: &Scope, path: YamlPath) -> Option<MjValue> {
         if let NodeKind::Str(s, ScalarStyle::Plain) = &node.kind
             && let Some(Ok(segs)) = expr::segments(s)
-            && let [
-                Segment::Expr {
-                    source,
-                    offset,
-                    len,
-                },
-            ] = segs.as_slice()
+            && let [Segment::Expr { source, offset, len }] = segs.as_slice()
         {
             let span = expr_span(node.span, ScalarStyle::Plain, *offset, *len);
             return self.eval(source, scope, span, path);
         }
-        self.render(node, scope, path)
-            .map(|v| expr::to_minijinja(&v))
+        self.render(node, scope, path).map(|v| expr::to_minijinja(&v))
     }
 
     fn eval(&mut self, source: &str, scope: &Scope, span: Span, path: YamlPath) -> Option<MjValue> {
@@ -162,7 +140,9 @@ impl Renderer<'_> {
                     .at(span, "in this expression")
                     .path(path.render());
                 if e.message.contains("undefined") {
-                    d = d.note("help: the context has `params`, `env.name`, `module.name`, and `item`/`key` inside `for_each`");
+                    d = d.note(
+                        "help: the context has `params`, `env.name`, `module.name`, and `item`/`key` inside `for_each`",
+                    );
                 }
                 self.diags.push(d);
                 None
@@ -170,14 +150,7 @@ impl Renderer<'_> {
         }
     }
 
-    fn render_str(
-        &mut self,
-        s: &str,
-        style: ScalarStyle,
-        span: Span,
-        scope: &Scope,
-        path: YamlPath,
-    ) -> Option<Value> {
+    fn render_str(&mut self, s: &str, style: ScalarStyle, span: Span, scope: &Scope, path: YamlPath) -> Option<Value> {
         let segs = match expr::segments(s) {
             None => return Some(Value::String(s.to_string())),
             Some(Ok(segs)) => segs,
@@ -191,13 +164,7 @@ impl Renderer<'_> {
                 return None;
             }
         };
-        if let [
-            Segment::Expr {
-                source,
-                offset,
-                len,
-            },
-        ] = segs.as_slice()
+        if let [Segment::Expr { source, offset, len }] = segs.as_slice()
             && style == ScalarStyle::Plain
         {
             let espan = expr_span(span, style, *offset, *len);
@@ -205,11 +172,7 @@ impl Renderer<'_> {
             return match expr::from_minijinja(&v) {
                 Ok(v) => Some(v),
                 Err(e) => {
-                    self.diags.push(
-                        Diagnostic::error("E110", e)
-                            .at(espan, "this expression")
-                            .path(path.render()),
-                    );
+                    self.diags.push(Diagnostic::error("E110", e).at(espan, "this expression").path(path.render()));
                     None
                 }
             };
@@ -218,21 +181,20 @@ impl Renderer<'_> {
         for seg in &segs {
             match seg {
                 Segment::Text(t) => out.push_str(t),
-                Segment::Expr {
-                    source,
-                    offset,
-                    len,
-                } => {
-                    let v =
-                        self.eval(source, scope, expr_span(span, style, *offset, *len), path)?;
+                Segment::Expr { source, offset, len } => {
+                    let v = self.eval(source, scope, expr_span(span, style, *offset, *len), path)?;
                     // Interpolated values read as YAML would write them:
                     // `true`, not Python's `True`; null is empty.
                     if let Some(s) = v.as_str() {
                         out.push_str(s);
                     } else if v.kind() == minijinja::value::ValueKind::Bool {
                         out.push_str(if v.is_true() { "true" } else { "false" });
-                    } else if !v.is_none() {
-                        let _ = write!(out, "{v}");
+                    } else if !v.is_none()
+                        && let Err(e) = expr::write_bounded(&mut out, &v)
+                    {
+                        let espan = expr_span(span, style, *offset, *len);
+                        self.diags.push(Diagnostic::error("E110", e).at(espan, "this expression").path(path.render()));
+                        return None;
                     }
                 }
             }
@@ -263,22 +225,10 @@ pub fn evaluate(
     let main = &project.main;
     let root: Arc<std::path::Path> = Arc::from(project.root.as_path());
     let defaults = main.params.to_value();
-    let defaults_scope = Scope::new(
-        expr::to_minijinja(&defaults),
-        &env.name,
-        &main.name,
-        main.dir.clone(),
-        root.clone(),
-    );
+    let defaults_scope =
+        Scope::new(expr::to_minijinja(&defaults), &env.name, &main.name, main.dir.clone(), root.clone());
     let mut r = Renderer { ev: &ev, diags };
-    let params = params::resolve(
-        &mut r,
-        main,
-        &defaults,
-        env.params.as_ref(),
-        &defaults_scope,
-        &env.name,
-    );
+    let params = params::resolve(&mut r, main, &defaults, env.params.as_ref(), &defaults_scope, &env.name);
     let scope = defaults_scope.with_params(expr::to_minijinja(&params));
     let mut objects = Vec::new();
     expand_module(&mut r, main, &scope, &mut objects, &root, 0);
@@ -287,14 +237,7 @@ pub fn evaluate(
     let common = merged_common(&mut r, main.common.as_ref(), env.common.as_ref(), &scope);
     let cluster_kinds = cluster_scoped_kinds(&objects);
     for patch in &env.patches {
-        apply_patch(
-            &mut r,
-            patch,
-            &scope,
-            &mut objects,
-            common.namespace.as_deref(),
-            &cluster_kinds,
-        );
+        apply_patch(&mut r, patch, &scope, &mut objects, common.namespace.as_deref(), &cluster_kinds);
     }
     for o in &mut objects {
         common.apply(&mut o.value, &cluster_kinds);
@@ -302,11 +245,7 @@ pub fn evaluate(
     if diags.error_count() > errors_before {
         return None;
     }
-    Some(Resources {
-        env: env.name.clone(),
-        params,
-        objects,
-    })
+    Some(Resources { env: env.name.clone(), params, objects })
 }
 
 /// Kinds without a namespace: the built-in list plus CRDs in the project
@@ -340,22 +279,11 @@ fn expand_module(
     }
     for used in &module.modules {
         let defaults = used.module.params.to_value();
-        let params = params::resolve(
-            r,
-            &used.module,
-            &defaults,
-            used.params.as_ref(),
-            scope,
-            &format!("module {}", used.name),
-        );
+        let params =
+            params::resolve(r, &used.module, &defaults, used.params.as_ref(), scope, &format!("module {}", used.name));
         let env_name = scope.env_name.as_str().unwrap_or_default();
-        let inner = Scope::new(
-            expr::to_minijinja(&params),
-            env_name,
-            &used.name,
-            used.module.dir.clone(),
-            root.clone(),
-        );
+        let inner =
+            Scope::new(expr::to_minijinja(&params), env_name, &used.name, used.module.dir.clone(), root.clone());
         expand_module(r, &used.module, &inner, out, root, depth + 1);
     }
     if depth > 0 {
@@ -367,24 +295,14 @@ fn expand_module(
     }
 }
 
-fn eval_document(
-    r: &mut Renderer,
-    file: FileId,
-    index: usize,
-    doc: &Node,
-    scope: &Scope,
-    out: &mut Vec<Object>,
-) {
+fn eval_document(r: &mut Renderer, file: FileId, index: usize, doc: &Node, scope: &Scope, out: &mut Vec<Object>) {
     let entries = match &doc.kind {
         NodeKind::Map(e) => e,
         NodeKind::Null => return,
         _ => {
             r.diags.push(
-                Diagnostic::error(
-                    "E140",
-                    format!("document {} is not a Kubernetes object", index + 1),
-                )
-                .at(doc.span, format!("a {}, not a mapping", doc.type_name())),
+                Diagnostic::error("E140", format!("document {} is not a Kubernetes object", index + 1))
+                    .at(doc.span, format!("a {}, not a mapping", doc.type_name())),
             );
             return;
         }
@@ -396,10 +314,9 @@ fn eval_document(
             Some(fields) => {
                 for (k, _) in fields {
                     if !DIRECTIVES.contains(&k.name.as_str()) {
-                        let mut d =
-                            Diagnostic::error("E120", format!("unknown directive `{}`", k.name))
-                                .at(k.span, "not a directive")
-                                .path(format!("infra.{}", k.name));
+                        let mut d = Diagnostic::error("E120", format!("unknown directive `{}`", k.name))
+                            .at(k.span, "not a directive")
+                            .path(format!("infra.{}", k.name));
                         d = d.note(match suggest::hint(&k.name, DIRECTIVES.iter().copied()) {
                             Some(h) => h,
                             None => format!("help: directives are {}", DIRECTIVES.join(", ")),
@@ -410,10 +327,8 @@ fn eval_document(
                 }
             }
             None => {
-                r.diags.push(
-                    Diagnostic::error("E121", "`infra:` is a mapping of directives")
-                        .at(b.span, "not a mapping"),
-                );
+                r.diags
+                    .push(Diagnostic::error("E121", "`infra:` is a mapping of directives").at(b.span, "not a mapping"));
                 return;
             }
         }
@@ -434,20 +349,14 @@ fn eval_document(
                     .unwrap_or_default(),
                 minijinja::value::ValueKind::Map => v
                     .try_iter()
-                    .map(|it| {
-                        it.map(|k| (v.get_item(&k).unwrap_or_default(), k))
-                            .collect()
-                    })
+                    .map(|it| it.map(|k| (v.get_item(&k).unwrap_or_default(), k)).collect())
                     .unwrap_or_default(),
                 minijinja::value::ValueKind::None => Vec::new(),
                 _ => {
                     r.diags.push(
-                        Diagnostic::error(
-                            "E121",
-                            format!("`for_each` needs a list or a map, not {}", v.kind()),
-                        )
-                        .at(node.span, "not a list or map")
-                        .path("infra.for_each"),
+                        Diagnostic::error("E121", format!("`for_each` needs a list or a map, not {}", v.kind()))
+                            .at(node.span, "not a list or map")
+                            .path("infra.for_each"),
                     );
                     return;
                 }
@@ -455,10 +364,7 @@ fn eval_document(
         }
     };
     let scopes: Vec<Scope> = if directive("for_each").is_some() {
-        items
-            .into_iter()
-            .map(|(item, key)| scope.with_item(item, key))
-            .collect()
+        items.into_iter().map(|(item, key)| scope.with_item(item, key)).collect()
     } else {
         vec![scope.clone()]
     };
@@ -504,10 +410,7 @@ fn eval_document(
                             other => r.diags.push(
                                 Diagnostic::error(
                                     "E121",
-                                    format!(
-                                        "`depends_on` lists \"Kind/name\" strings, not a {}",
-                                        other.type_name()
-                                    ),
+                                    format!("`depends_on` lists \"Kind/name\" strings, not a {}", other.type_name()),
                                 )
                                 .at(node.span, "here"),
                             ),
@@ -516,8 +419,7 @@ fn eval_document(
                 }
                 Some(Value::String(s)) => directives.depends_on.push((s, node.span)),
                 Some(_) => r.diags.push(
-                    Diagnostic::error("E121", "`depends_on` is a list of \"Kind/name\"")
-                        .at(node.span, "not a list"),
+                    Diagnostic::error("E121", "`depends_on` is a list of \"Kind/name\"").at(node.span, "not a list"),
                 ),
                 None => continue,
             }
@@ -527,19 +429,15 @@ fn eval_document(
                 Some(Value::String(s)) if s == "suffix" => directives.hash_suffix = Some(true),
                 Some(Value::String(s)) if s == "none" => directives.hash_suffix = Some(false),
                 Some(_) => r.diags.push(
-                    Diagnostic::error("E121", "`hash` is `suffix` or `none`")
-                        .at(node.span, "not `suffix` or `none`"),
+                    Diagnostic::error("E121", "`hash` is `suffix` or `none`").at(node.span, "not `suffix` or `none`"),
                 ),
                 None => continue,
             }
             let kind = value.str_at(&["kind"]).unwrap_or_default();
             if directives.hash_suffix == Some(true) && !matches!(kind, "ConfigMap" | "Secret") {
                 r.diags.push(
-                    Diagnostic::error(
-                        "E121",
-                        format!("`hash: suffix` applies to ConfigMaps and Secrets, not {kind}"),
-                    )
-                    .at(node.span, "here"),
+                    Diagnostic::error("E121", format!("`hash: suffix` applies to ConfigMaps and Secrets, not {kind}"))
+                        .at(node.span, "here"),
                 );
             }
         }
@@ -549,11 +447,7 @@ fn eval_document(
         if let Some(node) = directive("external") {
             directives.external = bool_directive(r, node, "external", scope).unwrap_or(false);
         }
-        out.push(Object {
-            value,
-            origin: doc.span,
-            directives,
-        });
+        out.push(Object { value, origin: doc.span, directives });
     }
 }
 
@@ -563,12 +457,9 @@ fn bool_directive(r: &mut Renderer, node: &Node, name: &str, scope: &Scope) -> O
         Value::Bool(b) => Some(b),
         Value::String(s) => {
             let quoted = matches!(node.kind, NodeKind::Str(_, ScalarStyle::Quoted));
-            let mut d = Diagnostic::error(
-                "E121",
-                format!("`{name}` must be a bool, but it is the string {s:?}"),
-            )
-            .at(node.span, "a string")
-            .path(path);
+            let mut d = Diagnostic::error("E121", format!("`{name}` must be a bool, but it is the string {s:?}"))
+                .at(node.span, "a string")
+                .path(path);
             if quoted {
                 d = d.note("help: a quoted expression is always a string; drop the quotes");
             }
@@ -577,12 +468,9 @@ fn bool_directive(r: &mut Renderer, node: &Node, name: &str, scope: &Scope) -> O
         }
         other => {
             r.diags.push(
-                Diagnostic::error(
-                    "E121",
-                    format!("`{name}` must be a bool, not a {}", other.type_name()),
-                )
-                .at(node.span, "not a bool")
-                .path(path),
+                Diagnostic::error("E121", format!("`{name}` must be a bool, not a {}", other.type_name()))
+                    .at(node.span, "not a bool")
+                    .path(path),
             );
             None
         }
@@ -611,12 +499,7 @@ pub struct Common {
     pub annotations: Map,
 }
 
-fn merged_common(
-    r: &mut Renderer,
-    base: Option<&Node>,
-    over: Option<&Node>,
-    scope: &Scope,
-) -> Common {
+fn merged_common(r: &mut Renderer, base: Option<&Node>, over: Option<&Node>, scope: &Scope) -> Common {
     let mut common = Common::default();
     for node in [base, over].into_iter().flatten() {
         let Some(Value::Map(m)) = r.render(node, scope, YamlPath::Root("common")) else {
@@ -630,11 +513,8 @@ fn merged_common(
                 ("annotations", Value::Map(a)) => common.annotations.extend(a),
                 (_, Value::Null) => {}
                 (key, other) => r.diags.push(
-                    Diagnostic::error(
-                        "E121",
-                        format!("common.{key} cannot be a {}", other.type_name()),
-                    )
-                    .at(node.span, "in this common block"),
+                    Diagnostic::error("E121", format!("common.{key} cannot be a {}", other.type_name()))
+                        .at(node.span, "in this common block"),
                 ),
             }
         }
@@ -649,9 +529,7 @@ impl Common {
         let meta = object.map_entry("metadata");
         if let Some(ns) = &self.namespace
             && namespaced
-            && meta
-                .get("namespace")
-                .is_none_or(|v| matches!(v, Value::Null))
+            && meta.get("namespace").is_none_or(|v| matches!(v, Value::Null))
         {
             meta.insert("namespace".into(), Value::String(ns.clone()));
         }
@@ -659,9 +537,7 @@ impl Common {
             if values.is_empty() {
                 continue;
             }
-            let slot = meta
-                .entry(key.to_string())
-                .or_insert_with(|| Value::Map(Map::new()));
+            let slot = meta.entry(key.to_string()).or_insert_with(|| Value::Map(Map::new()));
             if !matches!(slot, Value::Map(_)) {
                 *slot = Value::Map(Map::new());
             }
@@ -707,28 +583,19 @@ fn apply_patch(
                     if let Err(e) = patch::apply_op(&mut o.value, op) {
                         let id = crate::kinds::ObjectId::of(&o.value).short();
                         let span = match &patch.body {
-                            PatchBody::Ops(n) => n
-                                .items()
-                                .and_then(|items| items.get(i))
-                                .map_or(n.span, |n| n.span),
+                            PatchBody::Ops(n) => n.items().and_then(|items| items.get(i)).map_or(n.span, |n| n.span),
                             PatchBody::Merge(n) => n.span,
                         };
                         r.diags.push(
-                            Diagnostic::error(
-                                "E131",
-                                format!("patch operation failed on {id}: {e}"),
-                            )
-                            .at(span, "this operation"),
+                            Diagnostic::error("E131", format!("patch operation failed on {id}: {e}"))
+                                .at(span, "this operation"),
                         );
                         return;
                     }
                 }
             }
             (PatchBody::Ops(n), _) => {
-                r.diags.push(
-                    Diagnostic::error("E131", "`ops` is a list of operations")
-                        .at(n.span, "not a list"),
-                );
+                r.diags.push(Diagnostic::error("E131", "`ops` is a list of operations").at(n.span, "not a list"));
                 return;
             }
         }
@@ -742,12 +609,7 @@ fn apply_patch(
     }
 }
 
-fn target_matches(
-    target: &Value,
-    object: &Value,
-    default_ns: Option<&str>,
-    cluster_kinds: &[String],
-) -> bool {
+fn target_matches(target: &Value, object: &Value, default_ns: Option<&str>, cluster_kinds: &[String]) -> bool {
     let Some(t) = target.as_map() else {
         return false;
     };
@@ -761,21 +623,14 @@ fn target_matches(
     }
     if let Some(ns) = field("namespace") {
         let namespaced = !cluster_kinds.iter().any(|k| k == kind);
-        let actual = object.str_at(&["metadata", "namespace"]).or(if namespaced {
-            default_ns
-        } else {
-            None
-        });
+        let actual = object.str_at(&["metadata", "namespace"]).or(if namespaced { default_ns } else { None });
         if actual != Some(ns) {
             return false;
         }
     }
     if let Some(Value::Map(labels)) = t.get("labels") {
         let have = object.pointer(&["metadata", "labels"]);
-        if !labels
-            .iter()
-            .all(|(k, v)| have.and_then(|h| h.get(k)) == Some(v))
-        {
+        if !labels.iter().all(|(k, v)| have.and_then(|h| h.get(k)) == Some(v)) {
             return false;
         }
     }

@@ -24,11 +24,7 @@ pub const MAX_FILE_BYTES: u64 = 4 << 20;
 #[derive(Debug, PartialEq)]
 pub enum Segment<'a> {
     Text(String),
-    Expr {
-        source: &'a str,
-        offset: usize,
-        len: usize,
-    },
+    Expr { source: &'a str, offset: usize, len: usize },
 }
 
 /// Splits `s` into text and `${{ ... }}` expressions; `None` when the string
@@ -63,11 +59,7 @@ pub fn segments(s: &str) -> Option<Result<Vec<Segment<'_>>, (usize, String)>> {
             return Some(Err((start, "empty expression `${{ }}`".into())));
         }
         let len = body[..end + 2].chars().count() + 3;
-        out.push(Segment::Expr {
-            source,
-            offset: start,
-            len,
-        });
+        out.push(Segment::Expr { source, offset: start, len });
         rest = &body[end + 2..];
     }
     text.push_str(rest);
@@ -121,13 +113,7 @@ pub struct Scope {
 }
 
 impl Scope {
-    pub fn new(
-        params: MjValue,
-        env_name: &str,
-        module_name: &str,
-        dir: Arc<Path>,
-        root: Arc<Path>,
-    ) -> Scope {
+    pub fn new(params: MjValue, env_name: &str, module_name: &str, dir: Arc<Path>, root: Arc<Path>) -> Scope {
         let mut scope = Scope {
             params,
             env_name: MjValue::from(env_name),
@@ -144,18 +130,9 @@ impl Scope {
         let mut ctx = vec![
             ("params", self.params.clone()),
             ("env", MjValue::from_iter([("name", self.env_name.clone())])),
-            (
-                "module",
-                MjValue::from_iter([("name", self.module_name.clone())]),
-            ),
-            (
-                "__infra_dir",
-                MjValue::from(self.dir.to_string_lossy().as_ref()),
-            ),
-            (
-                "__infra_root",
-                MjValue::from(self.root.to_string_lossy().as_ref()),
-            ),
+            ("module", MjValue::from_iter([("name", self.module_name.clone())])),
+            ("__infra_dir", MjValue::from(self.dir.to_string_lossy().as_ref())),
+            ("__infra_root", MjValue::from(self.root.to_string_lossy().as_ref())),
         ];
         if let Some((item, key)) = item {
             ctx.push(("item", item));
@@ -166,20 +143,14 @@ impl Scope {
 
     /// The same scope with `params` replaced.
     pub fn with_params(&self, params: MjValue) -> Scope {
-        let mut scope = Scope {
-            params,
-            ..self.clone()
-        };
+        let mut scope = Scope { params, ..self.clone() };
         scope.context = scope.build_context(None);
         scope
     }
 
     /// The scope of one `for_each` item.
     pub fn with_item(&self, item: MjValue, key: MjValue) -> Scope {
-        Scope {
-            context: self.build_context(Some((item, key))),
-            ..self.clone()
-        }
+        Scope { context: self.build_context(Some((item, key))), ..self.clone() }
     }
 }
 
@@ -205,26 +176,20 @@ impl Engine {
         env.add_function("file", file_function);
         env.add_filter("b64encode", |s: String| base64_encode(s.as_bytes()));
         env.add_filter("b64decode", |s: String| -> Result<String, Error> {
-            let bytes = base64_decode(&s)
-                .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "b64decode: not base64"))?;
-            String::from_utf8(bytes)
-                .map_err(|_| Error::new(ErrorKind::InvalidOperation, "b64decode: not UTF-8 text"))
+            let bytes =
+                base64_decode(&s).ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "b64decode: not base64"))?;
+            String::from_utf8(bytes).map_err(|_| Error::new(ErrorKind::InvalidOperation, "b64decode: not UTF-8 text"))
         });
         env.add_filter("sha256", |s: String| crate::hash::sha256_hex(s.as_bytes()));
         env.add_filter("toyaml", |v: MjValue| -> Result<String, Error> {
             let v = from_minijinja(&v).map_err(|e| Error::new(ErrorKind::InvalidOperation, e))?;
-            Ok(infra_syntax::yaml::emit(&v)
-                .trim_end_matches('\n')
-                .to_string())
+            Ok(infra_syntax::yaml::emit(&v).trim_end_matches('\n').to_string())
         });
         Engine { env }
     }
 
     pub fn evaluator(&self) -> Evaluator<'_> {
-        Evaluator {
-            env: &self.env,
-            cache: RefCell::new(HashMap::new()),
-        }
+        Evaluator { env: &self.env, cache: RefCell::new(HashMap::new()) }
     }
 }
 
@@ -247,19 +212,13 @@ enum Compiled<'env> {
 fn simple_path(source: &str) -> Option<Vec<String>> {
     let ident = |s: &str| {
         let mut chars = s.chars();
-        chars
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
     };
     let parts: Vec<&str> = source.split('.').collect();
     // `true`, `none` and friends are literals, not variables.
-    let literal = matches!(
-        parts[0],
-        "true" | "false" | "none" | "True" | "False" | "None"
-    );
-    (!literal && parts.iter().all(|p| ident(p)))
-        .then(|| parts.into_iter().map(String::from).collect())
+    let literal = matches!(parts[0], "true" | "false" | "none" | "True" | "False" | "None");
+    (!literal && parts.iter().all(|p| ident(p))).then(|| parts.into_iter().map(String::from).collect())
 }
 
 /// A failed expression: the message, and where in the expression it failed
@@ -314,9 +273,7 @@ impl Evaluator<'_> {
             None => Compiled::Expr(self.env.compile_expression_owned(source.to_string())?),
         };
         let e = Rc::new(compiled);
-        self.cache
-            .borrow_mut()
-            .insert(source.to_string(), e.clone());
+        self.cache.borrow_mut().insert(source.to_string(), e.clone());
         Ok(e)
     }
 }
@@ -328,32 +285,38 @@ fn undefined_path(parent: &MjValue, path: &[String], i: usize) -> ExprError {
         format!("undefined value: there is no `{key}`")
     } else {
         let keys: Vec<String> = match parent.kind() {
-            ValueKind::Map => parent
-                .try_iter()
-                .map(|it| it.map(|k| k.to_string()).collect())
-                .unwrap_or_default(),
+            ValueKind::Map => parent.try_iter().map(|it| it.map(|k| k.to_string()).collect()).unwrap_or_default(),
             _ => Vec::new(),
         };
         let hint = crate::suggest::did_you_mean(key, keys.iter().map(String::as_str))
             .map(|c| format!("; did you mean `{c}`?"))
             .unwrap_or_default();
-        format!(
-            "undefined value: `{}` has no `{key}`{hint}",
-            path[..i].join(".")
-        )
+        format!("undefined value: `{}` has no `{key}`{hint}", path[..i].join("."))
     };
     ExprError { message }
 }
 
 /// Converts a minijinja result into a plain value.
 pub fn from_minijinja(v: &MjValue) -> Result<Value, String> {
-    from_minijinja_at(v, 0)
+    let mut budget = MAX_RESULT_NODES;
+    from_minijinja_at(v, 0, &mut budget)
 }
 
-fn from_minijinja_at(v: &MjValue, depth: usize) -> Result<Value, String> {
+/// The most values one expression may produce (`[1] * 10**9` must fail
+/// quickly instead of filling memory).
+const MAX_RESULT_NODES: usize = 1_000_000;
+/// The most text one expression may add to a string.
+pub const MAX_RESULT_BYTES: usize = 8 << 20;
+
+fn from_minijinja_at(v: &MjValue, depth: usize, budget: &mut usize) -> Result<Value, String> {
     if depth > infra_syntax::yaml::MAX_DEPTH {
         return Err("value nested too deeply".into());
     }
+    let size = 1 + v.len().unwrap_or(0);
+    if size > *budget {
+        return Err(format!("the result has more than {MAX_RESULT_NODES} values"));
+    }
+    *budget -= 1;
     Ok(match v.kind() {
         ValueKind::Undefined => return Err("the expression is undefined".into()),
         ValueKind::None => Value::Null,
@@ -362,14 +325,18 @@ fn from_minijinja_at(v: &MjValue, depth: usize) -> Result<Value, String> {
             Some(i) if v.is_integer() => Value::Int(i),
             _ => Value::Float(f64::try_from(v.clone()).map_err(|e| e.to_string())?),
         },
-        ValueKind::String => Value::String(v.as_str().unwrap_or_default().to_string()),
-        ValueKind::Bytes => {
-            Value::String(String::from_utf8_lossy(v.as_bytes().unwrap_or_default()).into())
+        ValueKind::String => {
+            let s = v.as_str().unwrap_or_default();
+            if s.len() > MAX_RESULT_BYTES {
+                return Err(format!("the result is longer than {} MiB", MAX_RESULT_BYTES >> 20));
+            }
+            Value::String(s.to_string())
         }
+        ValueKind::Bytes => Value::String(String::from_utf8_lossy(v.as_bytes().unwrap_or_default()).into()),
         ValueKind::Seq | ValueKind::Iterable => Value::Seq(
             v.try_iter()
                 .map_err(|e| e.to_string())?
-                .map(|x| from_minijinja_at(&x, depth + 1))
+                .map(|x| from_minijinja_at(&x, depth + 1, budget))
                 .collect::<Result<_, _>>()?,
         ),
         ValueKind::Map => {
@@ -380,7 +347,7 @@ fn from_minijinja_at(v: &MjValue, depth: usize) -> Result<Value, String> {
                     Some(s) => s.to_string(),
                     None => k.to_string(),
                 };
-                map.insert(key, from_minijinja_at(&item, depth + 1)?);
+                map.insert(key, from_minijinja_at(&item, depth + 1, budget)?);
             }
             Value::Map(map)
         }
@@ -388,6 +355,28 @@ fn from_minijinja_at(v: &MjValue, depth: usize) -> Result<Value, String> {
         ValueKind::Invalid => return Err(format!("invalid value: {v}")),
         _ => Value::String(v.to_string()),
     })
+}
+
+/// Appends a value's text to `out`, refusing to grow past
+/// [`MAX_RESULT_BYTES`]: formatting stops as soon as the limit is reached.
+pub fn write_bounded(out: &mut String, v: &MjValue) -> Result<(), String> {
+    struct Bounded<'a>(&'a mut String, usize);
+    impl fmt::Write for Bounded<'_> {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            if self.0.len() + s.len() > self.1 {
+                return Err(fmt::Error);
+            }
+            self.0.push_str(s);
+            Ok(())
+        }
+    }
+    // A huge list would be formatted in full before the writer could stop it.
+    if v.len().is_some_and(|n| n > MAX_RESULT_NODES) {
+        return Err(format!("the result has more than {MAX_RESULT_NODES} values"));
+    }
+    let limit = out.len() + MAX_RESULT_BYTES;
+    fmt::write(&mut Bounded(out, limit), format_args!("{v}"))
+        .map_err(|_| format!("the result is longer than {} MiB", MAX_RESULT_BYTES >> 20))
 }
 
 /// Converts a plain value for use in expressions.
@@ -505,23 +494,12 @@ fn ref_function(target: String) -> Result<MjValue, Error> {
 }
 
 fn file_function(state: &State, path: String) -> Result<String, Error> {
-    let lookup = |name: &str| {
-        state
-            .lookup(name)
-            .and_then(|v| v.as_str().map(PathBuf::from))
-    };
+    let lookup = |name: &str| state.lookup(name).and_then(|v| v.as_str().map(PathBuf::from));
     let (Some(dir), Some(root)) = (lookup("__infra_dir"), lookup("__infra_root")) else {
-        return Err(Error::new(
-            ErrorKind::InvalidOperation,
-            "file() is not available here",
-        ));
+        return Err(Error::new(ErrorKind::InvalidOperation, "file() is not available here"));
     };
-    crate::paths::read_text_inside(&root, &dir, &path).map_err(|e| {
-        Error::new(
-            ErrorKind::InvalidOperation,
-            format!("file(\"{path}\"): {e}"),
-        )
-    })
+    crate::paths::read_text_inside(&root, &dir, &path)
+        .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("file(\"{path}\"): {e}")))
 }
 
 // ---------------------------------------------------------------------------
@@ -533,10 +511,7 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 pub fn base64_encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, b)| acc | (*b as u32) << (16 - 8 * i));
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (*b as u32) << (16 - 8 * i));
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
@@ -585,17 +560,9 @@ mod tests {
             segs,
             vec![
                 Segment::Text("a ".into()),
-                Segment::Expr {
-                    source: "x",
-                    offset: 2,
-                    len: 8
-                },
+                Segment::Expr { source: "x", offset: 2, len: 8 },
                 Segment::Text(" b ${{ lit }} {{ go }} ".into()),
-                Segment::Expr {
-                    source: "{'k': {'n': 1}}",
-                    offset: 34,
-                    len: 22
-                },
+                Segment::Expr { source: "{'k': {'n': 1}}", offset: 34, len: 22 },
             ]
         );
         assert!(segments("{{ $labels.instance }}").is_none());

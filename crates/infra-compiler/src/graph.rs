@@ -78,11 +78,7 @@ impl ResourceGraph {
         let mut out = String::new();
         let label = |i: NodeIndex| {
             let r = &self.graph[i];
-            if r.external {
-                format!("{} (external)", r.id.short())
-            } else {
-                r.id.short()
-            }
+            if r.external { format!("{} (external)", r.id.short()) } else { r.id.short() }
         };
         match format {
             Format::Text => {
@@ -94,18 +90,9 @@ impl ResourceGraph {
                 }
             }
             Format::Dot => {
-                let _ = writeln!(
-                    out,
-                    "digraph \"{}\" {{\n  rankdir=LR;\n  node [shape=box];",
-                    self.env
-                );
+                let _ = writeln!(out, "digraph \"{}\" {{\n  rankdir=LR;\n  node [shape=box];", self.env);
                 for &i in &self.order {
-                    let _ = writeln!(
-                        out,
-                        "  n{} [label=\"{}\"];",
-                        i.index(),
-                        label(i).replace('"', "\\\"")
-                    );
+                    let _ = writeln!(out, "  n{} [label=\"{}\"];", i.index(), label(i).replace('"', "\\\""));
                 }
                 for &i in &self.order {
                     for (d, reason) in self.dependencies(i) {
@@ -123,22 +110,12 @@ impl ResourceGraph {
             Format::Mermaid => {
                 out.push_str("graph LR\n");
                 for &i in &self.order {
-                    let _ = writeln!(
-                        out,
-                        "  n{}[\"{}\"]",
-                        i.index(),
-                        label(i).replace('"', "#quot;")
-                    );
+                    let _ = writeln!(out, "  n{}[\"{}\"]", i.index(), label(i).replace('"', "#quot;"));
                 }
                 for &i in &self.order {
                     for (d, reason) in self.dependencies(i) {
-                        let _ = writeln!(
-                            out,
-                            "  n{} -->|{}| n{}",
-                            d.index(),
-                            reason.replace(['"', '|'], "'"),
-                            i.index()
-                        );
+                        let _ =
+                            writeln!(out, "  n{} -->|{}| n{}", d.index(), reason.replace(['"', '|'], "'"), i.index());
                     }
                 }
             }
@@ -162,11 +139,7 @@ struct Reference {
     optional: bool,
 }
 
-pub fn link(
-    resources: Resources,
-    opts: &LinkOptions,
-    diags: &mut Diagnostics,
-) -> Option<ResourceGraph> {
+pub fn link(resources: Resources, opts: &LinkOptions, diags: &mut Diagnostics) -> Option<ResourceGraph> {
     let errors_before = diags.error_count();
     let Resources { env, objects, .. } = resources;
     let mut objects = objects;
@@ -200,12 +173,7 @@ pub fn link(
         }
         let id = ObjectId::of(&o.value);
         let new_name = format!("{}-{}", id.name, &content_digest(&o.value)[..10]);
-        if let Some(meta) = o
-            .value
-            .get("metadata")
-            .is_some()
-            .then(|| o.value.map_entry("metadata"))
-        {
+        if let Some(meta) = o.value.get("metadata").is_some().then(|| o.value.map_entry("metadata")) {
             meta.insert("name".into(), Value::String(new_name.clone()));
         }
         renames.insert((id.kind, id.namespace, id.name), new_name);
@@ -276,9 +244,7 @@ pub fn link(
             match resolve_target(&target, &own_ns, &index, &ids) {
                 Ok(j) => edges.push((j, i, "depends_on".into())),
                 Err(TargetError::Missing) => note_unresolved(target, i, span),
-                Err(TargetError::Invalid(msg)) => {
-                    diags.push(Diagnostic::error("G203", msg).at(span, "in depends_on"))
-                }
+                Err(TargetError::Invalid(msg)) => diags.push(Diagnostic::error("G203", msg).at(span, "in depends_on")),
             }
         }
         // ref() markers: resolved to final names and namespaces.
@@ -321,29 +287,17 @@ pub fn link(
         for (target, e) in failures {
             match e {
                 TargetError::Missing => note_unresolved(target, i, objects[i].origin),
-                TargetError::Invalid(msg) => diags.push(
-                    Diagnostic::error("G203", msg)
-                        .at(objects[i].origin, "in a ref() of this document"),
-                ),
+                TargetError::Invalid(msg) => {
+                    diags.push(Diagnostic::error("G203", msg).at(objects[i].origin, "in a ref() of this document"))
+                }
             }
         }
     }
 
     for (target, (from, span, count)) in &unresolved {
-        let more = if *count > 1 {
-            format!(" (and {} more references)", count - 1)
-        } else {
-            String::new()
-        };
-        let msg = format!(
-            "{} refers to {target}, which is not in the project{more}",
-            ids[*from].short()
-        );
-        let d = if opts.strict {
-            Diagnostic::error("G202", msg)
-        } else {
-            Diagnostic::warning("G202", msg)
-        };
+        let more = if *count > 1 { format!(" (and {} more references)", count - 1) } else { String::new() };
+        let msg = format!("{} refers to {target}, which is not in the project{more}", ids[*from].short());
+        let d = if opts.strict { Diagnostic::error("G202", msg) } else { Diagnostic::warning("G202", msg) };
         diags.push(d.at(*span, "referenced here").note(format!(
             "help: define {target} in the project, or declare it with `infra: {{external: true}}` if it exists in the cluster"
         )));
@@ -362,22 +316,13 @@ pub fn link(
         used.dedup();
         let mut digest_input = String::new();
         for j in used {
-            let part = if objects[j].directives.external {
-                String::new()
-            } else {
-                content_digest(&objects[j].value)
-            };
+            let part = if objects[j].directives.external { String::new() } else { content_digest(&objects[j].value) };
             digest_input.push_str(&format!("{} {part}\n", ids[j]));
         }
         let digest = hash::sha256_hex(digest_input.as_bytes());
         let kind = ids[workload].kind.clone();
         if let Some(path) = pod_template_path(&kind) {
-            set_annotation_at(
-                &mut objects[workload].value,
-                path,
-                CONFIG_HASH_ANNOTATION,
-                digest,
-            );
+            set_annotation_at(&mut objects[workload].value, path, CONFIG_HASH_ANNOTATION, digest);
         }
     }
 
@@ -389,11 +334,7 @@ pub fn link(
         hash
     });
     for ((o, id), hash) in objects.into_iter().zip(ids).zip(hashes) {
-        let Object {
-            value,
-            origin,
-            directives,
-        } = o;
+        let Object { value, origin, directives } = o;
         graph.add_node(Resource {
             id,
             value,
@@ -414,25 +355,12 @@ pub fn link(
         Ok(order) => order,
         Err(cycle) => {
             let names: Vec<String> = cycle.iter().map(|i| graph[*i].id.short()).collect();
-            let mut d = Diagnostic::error(
-                "G201",
-                format!("dependency cycle: {} -> {}", names.join(" -> "), names[0]),
-            );
-            for w in cycle
-                .windows(2)
-                .chain(std::iter::once(&[cycle[cycle.len() - 1], cycle[0]][..]))
-            {
-                let e = graph
-                    .find_edge(w[0], w[1])
-                    .map(|e| graph[e].reason.clone())
-                    .unwrap_or_default();
+            let mut d = Diagnostic::error("G201", format!("dependency cycle: {} -> {}", names.join(" -> "), names[0]));
+            for w in cycle.windows(2).chain(std::iter::once(&[cycle[cycle.len() - 1], cycle[0]][..])) {
+                let e = graph.find_edge(w[0], w[1]).map(|e| graph[e].reason.clone()).unwrap_or_default();
                 d = d.at(
                     graph[w[1]].origin,
-                    format!(
-                        "{} depends on {} ({e})",
-                        graph[w[1]].id.short(),
-                        graph[w[0]].id.short()
-                    ),
+                    format!("{} depends on {} ({e})", graph[w[1]].id.short(), graph[w[0]].id.short()),
                 );
             }
             diags.push(d);
@@ -460,10 +388,9 @@ fn resolve_target(
 ) -> Result<usize, TargetError> {
     let parts: Vec<&str> = target.split('/').collect();
     match parts.as_slice() {
-        [kind, ns, name] => index
-            .get(&(kind.to_string(), ns.to_string(), name.to_string()))
-            .copied()
-            .ok_or(TargetError::Missing),
+        [kind, ns, name] => {
+            index.get(&(kind.to_string(), ns.to_string(), name.to_string())).copied().ok_or(TargetError::Missing)
+        }
         [kind, name] => {
             if let Some(&i) = index.get(&(kind.to_string(), own_ns.to_string(), name.to_string())) {
                 return Ok(i);
@@ -471,12 +398,8 @@ fn resolve_target(
             if let Some(&i) = index.get(&(kind.to_string(), String::new(), name.to_string())) {
                 return Ok(i);
             }
-            let matches: Vec<usize> = ids
-                .iter()
-                .enumerate()
-                .filter(|(_, id)| id.kind == *kind && id.name == *name)
-                .map(|(i, _)| i)
-                .collect();
+            let matches: Vec<usize> =
+                ids.iter().enumerate().filter(|(_, id)| id.kind == *kind && id.name == *name).map(|(i, _)| i).collect();
             match matches.as_slice() {
                 [] => Err(TargetError::Missing),
                 [one] => Ok(*one),
@@ -485,24 +408,17 @@ fn resolve_target(
                 ))),
             }
         }
-        _ => Err(TargetError::Invalid(format!(
-            "`{target}` is not \"Kind/name\" or \"Kind/namespace/name\""
-        ))),
+        _ => Err(TargetError::Invalid(format!("`{target}` is not \"Kind/name\" or \"Kind/namespace/name\""))),
     }
 }
 
 /// Kahn's algorithm with a min-heap on ids, so equal inputs give equal
 /// orders. On a cycle, returns one cycle.
 fn topological_order(graph: &DiGraph<Resource, Edge>) -> Result<Vec<NodeIndex>, Vec<NodeIndex>> {
-    let mut indegree: Vec<usize> = graph
-        .node_indices()
-        .map(|n| graph.neighbors_directed(n, petgraph::Incoming).count())
-        .collect();
-    let mut ready: BinaryHeap<Reverse<(&ObjectId, NodeIndex)>> = graph
-        .node_indices()
-        .filter(|n| indegree[n.index()] == 0)
-        .map(|n| Reverse((&graph[n].id, n)))
-        .collect();
+    let mut indegree: Vec<usize> =
+        graph.node_indices().map(|n| graph.neighbors_directed(n, petgraph::Incoming).count()).collect();
+    let mut ready: BinaryHeap<Reverse<(&ObjectId, NodeIndex)>> =
+        graph.node_indices().filter(|n| indegree[n.index()] == 0).map(|n| Reverse((&graph[n].id, n))).collect();
     let mut order = Vec::with_capacity(graph.node_count());
     while let Some(Reverse((_, n))) = ready.pop() {
         order.push(n);
@@ -588,9 +504,7 @@ fn set_annotation_at(value: &mut Value, path: &[&str], key: &str, v: String) {
         return;
     }
     let meta = target.map_entry("metadata");
-    let slot = meta
-        .entry("annotations".to_string())
-        .or_insert_with(|| Value::Map(Map::new()));
+    let slot = meta.entry("annotations".to_string()).or_insert_with(|| Value::Map(Map::new()));
     if !matches!(slot, Value::Map(_)) {
         *slot = Value::Map(Map::new());
     }
@@ -616,25 +530,12 @@ fn visit_references(
                     optional: bool| {
         if let Some(Value::String(name)) = slot {
             rewrite(kind, ns, name);
-            refs.push(Reference {
-                kind,
-                namespace: ns.to_string(),
-                name: name.clone(),
-                reason,
-                optional,
-            });
+            refs.push(Reference { kind, namespace: ns.to_string(), name: name.clone(), reason, optional });
         }
     };
     if !own_ns.is_empty() {
         let mut ns = Value::String(own_ns.to_string());
-        push(
-            &mut refs,
-            "Namespace",
-            "",
-            Some(&mut ns),
-            "in namespace",
-            false,
-        );
+        push(&mut refs, "Namespace", "", Some(&mut ns), "in namespace", false);
     }
     let template_spec = match kind.as_str() {
         "Pod" => Some(vec!["spec"]),
@@ -654,18 +555,9 @@ fn visit_references(
                 };
                 let ns = if role_kind == "Role" { own_ns } else { "" };
                 let mut r = role.clone();
-                push(
-                    &mut refs,
-                    role_kind,
-                    ns,
-                    r.as_map_mut().and_then(|m| m.get_mut("name")),
-                    "roleRef",
-                    false,
-                );
+                push(&mut refs, role_kind, ns, r.as_map_mut().and_then(|m| m.get_mut("name")), "roleRef", false);
             }
-            if let Some(Value::Seq(subjects)) =
-                object.as_map_mut().and_then(|m| m.get_mut("subjects"))
-            {
+            if let Some(Value::Seq(subjects)) = object.as_map_mut().and_then(|m| m.get_mut("subjects")) {
                 for s in subjects {
                     if s.str_at(&["kind"]) == Some("ServiceAccount") {
                         let ns = s.str_at(&["namespace"]).unwrap_or(own_ns).to_string();
@@ -684,14 +576,7 @@ fn visit_references(
         "Ingress" => {
             if let Some(spec) = object.as_map_mut().and_then(|m| m.get_mut("spec")) {
                 if let Some(b) = get_mut_path(spec, &["defaultBackend", "service", "name"]) {
-                    push(
-                        &mut refs,
-                        "Service",
-                        own_ns,
-                        Some(b),
-                        "ingress backend",
-                        false,
-                    );
+                    push(&mut refs, "Service", own_ns, Some(b), "ingress backend", false);
                 }
                 for rule in seq_mut(spec, "rules") {
                     if let Some(paths) = get_mut_path(rule, &["http"]) {
@@ -708,14 +593,7 @@ fn visit_references(
                     }
                 }
                 for tls in seq_mut(spec, "tls") {
-                    push(
-                        &mut refs,
-                        "Secret",
-                        own_ns,
-                        get_mut_path(tls, &["secretName"]),
-                        "ingress TLS",
-                        false,
-                    );
+                    push(&mut refs, "Secret", own_ns, get_mut_path(tls, &["secretName"]), "ingress TLS", false);
                 }
             }
         }
@@ -732,25 +610,11 @@ where
     for vol in seq_mut(spec, "volumes") {
         if let Some(cm) = get_mut_path(vol, &["configMap"]) {
             let o = optional(cm);
-            push(
-                refs,
-                "ConfigMap",
-                ns,
-                get_mut_path(cm, &["name"]),
-                "volume",
-                o,
-            );
+            push(refs, "ConfigMap", ns, get_mut_path(cm, &["name"]), "volume", o);
         }
         if let Some(s) = get_mut_path(vol, &["secret"]) {
             let o = optional(s);
-            push(
-                refs,
-                "Secret",
-                ns,
-                get_mut_path(s, &["secretName"]),
-                "volume",
-                o,
-            );
+            push(refs, "Secret", ns, get_mut_path(s, &["secretName"]), "volume", o);
         }
         push(
             refs,
@@ -764,25 +628,11 @@ where
             for source in seq_mut(projected, "sources") {
                 if let Some(cm) = get_mut_path(source, &["configMap"]) {
                     let o = optional(cm);
-                    push(
-                        refs,
-                        "ConfigMap",
-                        ns,
-                        get_mut_path(cm, &["name"]),
-                        "projected volume",
-                        o,
-                    );
+                    push(refs, "ConfigMap", ns, get_mut_path(cm, &["name"]), "projected volume", o);
                 }
                 if let Some(s) = get_mut_path(source, &["secret"]) {
                     let o = optional(s);
-                    push(
-                        refs,
-                        "Secret",
-                        ns,
-                        get_mut_path(s, &["name"]),
-                        "projected volume",
-                        o,
-                    );
+                    push(refs, "Secret", ns, get_mut_path(s, &["name"]), "projected volume", o);
                 }
             }
         }
@@ -792,14 +642,7 @@ where
             for from in seq_mut(c, "envFrom") {
                 if let Some(cm) = get_mut_path(from, &["configMapRef"]) {
                     let o = optional(cm);
-                    push(
-                        refs,
-                        "ConfigMap",
-                        ns,
-                        get_mut_path(cm, &["name"]),
-                        "envFrom",
-                        o,
-                    );
+                    push(refs, "ConfigMap", ns, get_mut_path(cm, &["name"]), "envFrom", o);
                 }
                 if let Some(s) = get_mut_path(from, &["secretRef"]) {
                     let o = optional(s);
@@ -809,46 +652,18 @@ where
             for env in seq_mut(c, "env") {
                 if let Some(cm) = get_mut_path(env, &["valueFrom", "configMapKeyRef"]) {
                     let o = optional(cm);
-                    push(
-                        refs,
-                        "ConfigMap",
-                        ns,
-                        get_mut_path(cm, &["name"]),
-                        "env valueFrom",
-                        o,
-                    );
+                    push(refs, "ConfigMap", ns, get_mut_path(cm, &["name"]), "env valueFrom", o);
                 }
                 if let Some(s) = get_mut_path(env, &["valueFrom", "secretKeyRef"]) {
                     let o = optional(s);
-                    push(
-                        refs,
-                        "Secret",
-                        ns,
-                        get_mut_path(s, &["name"]),
-                        "env valueFrom",
-                        o,
-                    );
+                    push(refs, "Secret", ns, get_mut_path(s, &["name"]), "env valueFrom", o);
                 }
             }
         }
     }
-    push(
-        refs,
-        "ServiceAccount",
-        ns,
-        get_mut_path(spec, &["serviceAccountName"]),
-        "serviceAccountName",
-        false,
-    );
+    push(refs, "ServiceAccount", ns, get_mut_path(spec, &["serviceAccountName"]), "serviceAccountName", false);
     for s in seq_mut(spec, "imagePullSecrets") {
-        push(
-            refs,
-            "Secret",
-            ns,
-            get_mut_path(s, &["name"]),
-            "imagePullSecrets",
-            false,
-        );
+        push(refs, "Secret", ns, get_mut_path(s, &["name"]), "imagePullSecrets", false);
     }
 }
 

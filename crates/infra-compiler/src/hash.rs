@@ -76,8 +76,7 @@ fn write_canonical(out: &mut impl Sink, v: &Value, skip: Option<&str>) {
             out.put("]");
         }
         Value::Map(m) => {
-            let mut entries: Vec<(&String, &Value)> =
-                m.iter().filter(|(k, _)| Some(k.as_str()) != skip).collect();
+            let mut entries: Vec<(&String, &Value)> = m.iter().filter(|(k, _)| Some(k.as_str()) != skip).collect();
             entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
             out.put("{");
             for (i, (k, v)) in entries.into_iter().enumerate() {
@@ -132,10 +131,7 @@ mod tests {
         let a = v("{b: 1, a: {y: [1, 2.5, x], x: null}, c: \"q\\\"\"}");
         let b = v("{a: {x: null, y: [1, 2.5, x]}, c: \"q\\\"\", b: 1}");
         assert_eq!(content_hash(&a), content_hash(&b));
-        assert_eq!(
-            canonical_json(&a),
-            r#"{"a":{"x":null,"y":[1,2.5,"x"]},"b":1,"c":"q\""}"#
-        );
+        assert_eq!(canonical_json(&a), r#"{"a":{"x":null,"y":[1,2.5,"x"]},"b":1,"c":"q\""}"#);
     }
 
     #[test]
@@ -146,9 +142,6 @@ mod tests {
 
     #[test]
     fn sha256_matches_the_standard_vector() {
-        assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

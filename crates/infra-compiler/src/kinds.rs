@@ -40,9 +40,7 @@ pub fn group_of(api_version: &str) -> &str {
 /// The key path to each pod template of a workload kind, or `None`.
 pub fn pod_template_path(kind: &str) -> Option<&'static [&'static str]> {
     match kind {
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
-            Some(&["spec", "template"])
-        }
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => Some(&["spec", "template"]),
         "CronJob" => Some(&["spec", "jobTemplate", "spec", "template"]),
         _ => None,
     }
@@ -89,10 +87,6 @@ impl ObjectId {
 
 impl fmt::Display for ObjectId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}/{}/{}/{}",
-            self.group, self.kind, self.namespace, self.name
-        )
+        write!(f, "{}/{}/{}/{}", self.group, self.kind, self.namespace, self.name)
     }
 }

@@ -60,14 +60,9 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
     if let Some(project) = project::load(dir, &mut sources, &mut diagnostics) {
         for name in &options.envs {
             if !project.environments.iter().any(|e| &e.name == name) {
-                let known: Vec<&str> = project
-                    .environments
-                    .iter()
-                    .map(|e| e.name.as_str())
-                    .collect();
-                let mut d =
-                    Diagnostic::error("L024", format!("no environment `{name}` in this project"))
-                        .note(format!("environments: {}", known.join(", ")));
+                let known: Vec<&str> = project.environments.iter().map(|e| e.name.as_str()).collect();
+                let mut d = Diagnostic::error("L024", format!("no environment `{name}` in this project"))
+                    .note(format!("environments: {}", known.join(", ")));
                 if let Some(h) = suggest::hint(name, known.iter().copied()) {
                     d = d.note(h);
                 }
@@ -76,16 +71,12 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
         }
         if !diagnostics.has_errors() {
             let engine = expr::Engine::new();
-            let link = graph::LinkOptions {
-                strict: options.strict,
-                hashing_suffix: project.hashing_suffix,
-            };
+            let link = graph::LinkOptions { strict: options.strict, hashing_suffix: project.hashing_suffix };
             for env in &project.environments {
                 if !options.envs.is_empty() && !options.envs.contains(&env.name) {
                     continue;
                 }
-                let Some(resources) = eval::evaluate(&project, env, &engine, &mut diagnostics)
-                else {
+                let Some(resources) = eval::evaluate(&project, env, &engine, &mut diagnostics) else {
                     continue;
                 };
                 if let Some(g) = graph::link(resources, &link, &mut diagnostics) {
@@ -94,9 +85,5 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
             }
         }
     }
-    Compilation {
-        sources,
-        diagnostics,
-        graphs,
-    }
+    Compilation { sources, diagnostics, graphs }
 }

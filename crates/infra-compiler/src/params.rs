@@ -23,11 +23,7 @@ pub fn resolve(
     let mut origins = HashMap::new();
     let params = match overrides {
         Some(node) => {
-            let mut m = Merger {
-                r,
-                scope,
-                origins: &mut origins,
-            };
+            let mut m = Merger { r, scope, origins: &mut origins };
             m.merge_node(defaults, node, YamlPath::Root("params"))
         }
         None => defaults.clone(),
@@ -51,20 +47,12 @@ impl Merger<'_, '_> {
             for (k, v) in entries {
                 let Some(d) = dm.get(&k.name) else {
                     let shown = YamlPath::Key(&path, &k.name).render();
-                    let mut diag = Diagnostic::error(
-                        "E100",
-                        format!("unknown parameter `{}`", strip_root(&shown)),
-                    )
-                    .at(k.span, "not in the defaults");
-                    diag = diag.note(
-                        match suggest::hint(&k.name, dm.keys().map(String::as_str)) {
-                            Some(h) => h,
-                            None => format!(
-                                "help: known keys here: {}",
-                                dm.keys().cloned().collect::<Vec<_>>().join(", ")
-                            ),
-                        },
-                    );
+                    let mut diag = Diagnostic::error("E100", format!("unknown parameter `{}`", strip_root(&shown)))
+                        .at(k.span, "not in the defaults");
+                    diag = diag.note(match suggest::hint(&k.name, dm.keys().map(String::as_str)) {
+                        Some(h) => h,
+                        None => format!("help: known keys here: {}", dm.keys().cloned().collect::<Vec<_>>().join(", ")),
+                    });
                     self.r.diags.push(diag);
                     continue;
                 };
@@ -74,17 +62,14 @@ impl Merger<'_, '_> {
             return Value::Map(out);
         }
         let shown = path.render();
-        self.origins
-            .insert(strip_root(&shown).to_string(), node.span);
+        self.origins.insert(strip_root(&shown).to_string(), node.span);
         let Some(value) = self.r.render(node, self.scope, path) else {
             return default.clone();
         };
         match check_type(default, &value, &shown) {
             Ok(()) => value,
             Err((at, msg)) => {
-                self.r.diags.push(
-                    Diagnostic::error("E101", msg).at(node.span, format!("at {}", strip_root(&at))),
-                );
+                self.r.diags.push(Diagnostic::error("E101", msg).at(node.span, format!("at {}", strip_root(&at))));
                 default.clone()
             }
         }
@@ -102,10 +87,10 @@ fn check_type(default: &Value, value: &Value, path: &str) -> Result<(), (String,
         Err((
             path.to_string(),
             format!(
-                "parameter `{}` is a {} (from its default), not a {}",
+                "parameter `{}` is {} (from its default), not {}",
                 strip_root(path),
-                default.type_name(),
-                value.type_name()
+                article(default.type_name()),
+                article(value.type_name())
             ),
         ))
     };
@@ -123,10 +108,7 @@ fn check_type(default: &Value, value: &Value, path: &str) -> Result<(), (String,
                         let hint = suggest::did_you_mean(k, d.keys().map(String::as_str))
                             .map(|c| format!(" (did you mean `{c}`?)"))
                             .unwrap_or_default();
-                        return Err((
-                            p.clone(),
-                            format!("unknown parameter `{}`{hint}", strip_root(&p)),
-                        ));
+                        return Err((p.clone(), format!("unknown parameter `{}`{hint}", strip_root(&p))));
                     }
                 }
             }
@@ -167,19 +149,11 @@ fn check_schema(
         if lookup(defaults, &rule.path).is_none() {
             let last = rule.path.rsplit('.').next().unwrap_or_default();
             let parent = rule.path.rsplit_once('.').map_or("", |(p, _)| p);
-            let siblings = if parent.is_empty() {
-                Some(defaults)
-            } else {
-                lookup(defaults, parent)
-            };
-            let mut d = Diagnostic::error(
-                "E102",
-                format!("schema names `{}`, which is not a parameter", rule.path),
-            )
-            .at(rule.span, "no such parameter");
-            if let Some(h) = siblings
-                .and_then(Value::as_map)
-                .and_then(|m| suggest::hint(last, m.keys().map(String::as_str)))
+            let siblings = if parent.is_empty() { Some(defaults) } else { lookup(defaults, parent) };
+            let mut d = Diagnostic::error("E102", format!("schema names `{}`, which is not a parameter", rule.path))
+                .at(rule.span, "no such parameter");
+            if let Some(h) =
+                siblings.and_then(Value::as_map).and_then(|m| suggest::hint(last, m.keys().map(String::as_str)))
             {
                 d = d.note(h);
             }
@@ -189,11 +163,8 @@ fn check_schema(
         let value = lookup(params, &rule.path).unwrap_or(&Value::Null);
         let at = origins.get(&rule.path).copied().unwrap_or(rule.span);
         let fail = |msg: String| {
-            let mut d = Diagnostic::error(
-                "E102",
-                format!("parameter `{}` {msg} (in {context})", rule.path),
-            )
-            .at(at, "value set here");
+            let mut d = Diagnostic::error("E102", format!("parameter `{}` {msg} (in {context})", rule.path))
+                .at(at, "value set here");
             if at != rule.span {
                 d = d.at(rule.span, "constraint declared here");
             }
@@ -209,10 +180,7 @@ fn check_schema(
                     r.diags.push(
                         Diagnostic::error(
                             "E102",
-                            format!(
-                                "required_when names `{cond}`, a {}, not a bool",
-                                other.type_name()
-                            ),
+                            format!("required_when names `{cond}`, a {}, not a bool", other.type_name()),
                         )
                         .at(*span, "not a bool parameter"),
                     );
@@ -220,11 +188,8 @@ fn check_schema(
                 }
                 None => {
                     r.diags.push(
-                        Diagnostic::error(
-                            "E102",
-                            format!("required_when names `{cond}`, which is not a parameter"),
-                        )
-                        .at(*span, "no such parameter"),
+                        Diagnostic::error("E102", format!("required_when names `{cond}`, which is not a parameter"))
+                            .at(*span, "no such parameter"),
                     );
                     false
                 }
@@ -248,8 +213,7 @@ fn check_schema(
         if let Some((pattern, span)) = &rule.pattern {
             match regex::Regex::new(pattern) {
                 Err(e) => r.diags.push(
-                    Diagnostic::error("E102", format!("invalid pattern: {e}"))
-                        .at(*span, "this regular expression"),
+                    Diagnostic::error("E102", format!("invalid pattern: {e}")).at(*span, "this regular expression"),
                 ),
                 Ok(re) => {
                     let text = match value {
@@ -259,9 +223,7 @@ fn check_schema(
                         other => other.type_name().to_string(),
                     };
                     if !re.is_match(&text) {
-                        r.diags.push(fail(format!(
-                            "= {text:?} does not match the pattern `{pattern}`"
-                        )));
+                        r.diags.push(fail(format!("= {text:?} does not match the pattern `{pattern}`")));
                     }
                 }
             }
@@ -270,11 +232,7 @@ fn check_schema(
             && !allowed.contains(value)
         {
             let shown: Vec<String> = allowed.iter().map(short).collect();
-            r.diags.push(fail(format!(
-                "= {} is not one of {}",
-                short(value),
-                shown.join(", ")
-            )));
+            r.diags.push(fail(format!("= {} is not one of {}", short(value), shown.join(", "))));
         }
         let number = match value {
             Value::Int(i) => Some(*i as f64),
@@ -284,16 +242,9 @@ fn check_schema(
         for (bound, is_min) in [(rule.min, true), (rule.max, false)] {
             let Some(bound) = bound else { continue };
             match number {
-                None => r.diags.push(fail(format!(
-                    "is a {}, but min/max need a number",
-                    value.type_name()
-                ))),
-                Some(n) if is_min && n < bound => r
-                    .diags
-                    .push(fail(format!("= {n} is below the minimum {bound}"))),
-                Some(n) if !is_min && n > bound => r
-                    .diags
-                    .push(fail(format!("= {n} is above the maximum {bound}"))),
+                None => r.diags.push(fail(format!("is a {}, but min/max need a number", value.type_name()))),
+                Some(n) if is_min && n < bound => r.diags.push(fail(format!("= {n} is below the minimum {bound}"))),
+                Some(n) if !is_min && n > bound => r.diags.push(fail(format!("= {n} is above the maximum {bound}"))),
                 _ => {}
             }
         }
@@ -305,4 +256,9 @@ fn short(v: &Value) -> String {
         Value::String(s) => format!("{s:?}"),
         other => crate::hash::canonical_json(other),
     }
+}
+
+/// "an integer", "a string".
+fn article(word: &str) -> String {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) { format!("an {word}") } else { format!("a {word}") }
 }

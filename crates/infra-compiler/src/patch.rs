@@ -24,8 +24,17 @@ pub fn merge(target: &mut Value, patch: &Value) {
         (Value::Seq(t), Value::Seq(p)) if named_items(t) && named_items(p) => {
             for pv in p {
                 let name = pv.get("name");
-                match t.iter_mut().find(|tv| tv.get("name") == name) {
-                    Some(tv) => merge(tv, pv),
+                let position = t.iter().position(|tv| tv.get("name") == name);
+                // `{name: x, $patch: delete}` removes the item, as in
+                // Kubernetes' strategic merge patches.
+                if pv.get("$patch").and_then(Value::as_str) == Some("delete") {
+                    if let Some(i) = position {
+                        t.remove(i);
+                    }
+                    continue;
+                }
+                match position {
+                    Some(i) => merge(&mut t[i], pv),
                     None => t.push(pv.clone()),
                 }
             }
@@ -53,26 +62,12 @@ fn strip_nulls(v: &mut Value) {
 /// creates missing parent maps, so that `/metadata/annotations/x` works on
 /// an object without annotations.
 pub fn apply_op(doc: &mut Value, op: &Value) -> Result<(), String> {
-    let kind = op
-        .get("op")
-        .and_then(Value::as_str)
-        .ok_or("an operation needs `op`")?;
-    let path = op
-        .get("path")
-        .and_then(Value::as_str)
-        .ok_or("an operation needs `path`")?;
+    let kind = op.get("op").and_then(Value::as_str).ok_or("an operation needs `op`")?;
+    let path = op.get("path").and_then(Value::as_str).ok_or("an operation needs `path`")?;
     let pointer = parse_pointer(path)?;
-    let value = || {
-        op.get("value")
-            .cloned()
-            .ok_or_else(|| format!("`{kind}` needs `value`"))
-    };
+    let value = || op.get("value").cloned().ok_or_else(|| format!("`{kind}` needs `value`"));
     let from = || -> Result<Vec<String>, String> {
-        parse_pointer(
-            op.get("from")
-                .and_then(Value::as_str)
-                .ok_or_else(|| format!("`{kind}` needs `from`"))?,
-        )
+        parse_pointer(op.get("from").and_then(Value::as_str).ok_or_else(|| format!("`{kind}` needs `from`"))?)
     };
     match kind {
         "add" => add(doc, &pointer, value()?, true),
@@ -96,9 +91,7 @@ pub fn apply_op(doc: &mut Value, op: &Value) -> Result<(), String> {
                 _ => Err(format!("test failed: {path} is not the expected value")),
             }
         }
-        other => Err(format!(
-            "unknown op `{other}` (add, remove, replace, move, copy, test)"
-        )),
+        other => Err(format!("unknown op `{other}` (add, remove, replace, move, copy, test)")),
     }
 }
 
@@ -109,10 +102,7 @@ fn parse_pointer(p: &str) -> Result<Vec<String>, String> {
     let Some(rest) = p.strip_prefix('/') else {
         return Err(format!("`{p}` is not a JSON pointer (it starts with `/`)"));
     };
-    Ok(rest
-        .split('/')
-        .map(|s| s.replace("~1", "/").replace("~0", "~"))
-        .collect())
+    Ok(rest.split('/').map(|s| s.replace("~1", "/").replace("~0", "~")).collect())
 }
 
 fn get<'a>(doc: &'a Value, pointer: &[String]) -> Option<&'a Value> {
@@ -123,11 +113,7 @@ fn get<'a>(doc: &'a Value, pointer: &[String]) -> Option<&'a Value> {
     })
 }
 
-fn parent<'a>(
-    doc: &'a mut Value,
-    pointer: &[String],
-    create: bool,
-) -> Result<&'a mut Value, String> {
+fn parent<'a>(doc: &'a mut Value, pointer: &[String], create: bool) -> Result<&'a mut Value, String> {
     let mut v = doc;
     for (i, seg) in pointer.iter().enumerate() {
         let shown = || format!("/{}", pointer[..=i].join("/"));
@@ -136,15 +122,11 @@ fn parent<'a>(
                 if create && !m.contains_key(seg) {
                     m.insert(seg.clone(), Value::Map(Default::default()));
                 }
-                m.get_mut(seg)
-                    .ok_or_else(|| format!("{} does not exist", shown()))?
+                m.get_mut(seg).ok_or_else(|| format!("{} does not exist", shown()))?
             }
             Value::Seq(s) => {
-                let idx: usize = seg
-                    .parse()
-                    .map_err(|_| format!("{} is not a list index", shown()))?;
-                s.get_mut(idx)
-                    .ok_or_else(|| format!("{} is out of range", shown()))?
+                let idx: usize = seg.parse().map_err(|_| format!("{} is not a list index", shown()))?;
+                s.get_mut(idx).ok_or_else(|| format!("{} is out of range", shown()))?
             }
             _ => return Err(format!("{} is not a map or list", shown())),
         };
@@ -166,8 +148,7 @@ fn add(doc: &mut Value, pointer: &[String], value: Value, create: bool) -> Resul
             let idx = if last == "-" {
                 s.len()
             } else {
-                last.parse()
-                    .map_err(|_| format!("`{last}` is not a list index"))?
+                last.parse().map_err(|_| format!("`{last}` is not a list index"))?
             };
             if idx > s.len() {
                 return Err(format!("index {idx} is out of range"));
@@ -180,18 +161,12 @@ fn add(doc: &mut Value, pointer: &[String], value: Value, create: bool) -> Resul
 }
 
 fn remove(doc: &mut Value, pointer: &[String]) -> Result<Value, String> {
-    let (last, head) = pointer
-        .split_last()
-        .ok_or("cannot remove the whole object")?;
+    let (last, head) = pointer.split_last().ok_or("cannot remove the whole object")?;
     let shown = format!("/{}", pointer.join("/"));
     match parent(doc, head, false)? {
-        Value::Map(m) => m
-            .shift_remove(last)
-            .ok_or(format!("{shown} does not exist")),
+        Value::Map(m) => m.shift_remove(last).ok_or(format!("{shown} does not exist")),
         Value::Seq(s) => {
-            let idx: usize = last
-                .parse()
-                .map_err(|_| format!("`{last}` is not a list index"))?;
+            let idx: usize = last.parse().map_err(|_| format!("`{last}` is not a list index"))?;
             if idx >= s.len() {
                 return Err(format!("{shown} is out of range"));
             }
@@ -230,6 +205,13 @@ mod tests {
     }
 
     #[test]
+    fn merge_deletes_named_items_with_patch_delete() {
+        let mut t = v("env: [{name: A, value: '1'}, {name: B, value: '2'}]\n");
+        merge(&mut t, &v("env: [{name: A, $patch: delete}, {name: C, $patch: delete}]\n"));
+        assert_eq!(t, v("env: [{name: B, value: '2'}]\n"));
+    }
+
+    #[test]
     fn merge_replaces_plain_lists() {
         let mut t = v("args: [a, b]\n");
         merge(&mut t, &v("args: [c]\n"));
@@ -239,26 +221,10 @@ mod tests {
     #[test]
     fn json_patch_ops() {
         let mut t = v("metadata: {name: x}\nspec: {ports: [{port: 80}]}\n");
-        apply_op(
-            &mut t,
-            &v("{op: add, path: /metadata/annotations/team, value: obs}"),
-        )
-        .unwrap();
-        apply_op(
-            &mut t,
-            &v("{op: add, path: /spec/ports/-, value: {port: 443}}"),
-        )
-        .unwrap();
-        apply_op(
-            &mut t,
-            &v("{op: replace, path: /spec/ports/0/port, value: 8080}"),
-        )
-        .unwrap();
-        apply_op(
-            &mut t,
-            &v("{op: copy, from: /metadata/name, path: /metadata/labels~1x}"),
-        )
-        .unwrap();
+        apply_op(&mut t, &v("{op: add, path: /metadata/annotations/team, value: obs}")).unwrap();
+        apply_op(&mut t, &v("{op: add, path: /spec/ports/-, value: {port: 443}}")).unwrap();
+        apply_op(&mut t, &v("{op: replace, path: /spec/ports/0/port, value: 8080}")).unwrap();
+        apply_op(&mut t, &v("{op: copy, from: /metadata/name, path: /metadata/labels~1x}")).unwrap();
         apply_op(&mut t, &v("{op: test, path: /metadata/name, value: x}")).unwrap();
         assert_eq!(
             t,
@@ -266,11 +232,7 @@ mod tests {
                 "metadata: {name: x, annotations: {team: obs}, labels/x: x}\nspec: {ports: [{port: 8080}, {port: 443}]}\n"
             )
         );
-        assert!(
-            apply_op(&mut t, &v("{op: remove, path: /spec/nope}"))
-                .unwrap_err()
-                .contains("does not exist")
-        );
+        assert!(apply_op(&mut t, &v("{op: remove, path: /spec/nope}")).unwrap_err().contains("does not exist"));
         assert!(apply_op(&mut t, &v("{op: test, path: /metadata/name, value: y}")).is_err());
     }
 }

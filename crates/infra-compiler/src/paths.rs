@@ -12,60 +12,60 @@ pub const MAX_SOURCE_BYTES: u64 = 16 << 20;
 /// leaves `root` (by `..` or by a symbolic link).
 pub fn resolve_inside(root: &Path, dir: &Path, rel: &str) -> Result<PathBuf, String> {
     check_relative(rel)?;
-    let joined = dir.join(rel);
-    let canonical = joined
-        .canonicalize()
-        .map_err(|e| format!("cannot open {}: {}", display(root, &joined), io_reason(&e)))?;
+    let joined = normalize(&dir.join(rel));
+    if !joined.starts_with(root) {
+        return Err(format!("{rel} is outside the project root; paths stay inside the project"));
+    }
+    let canonical =
+        joined.canonicalize().map_err(|e| format!("cannot open {}: {}", display(root, &joined), io_reason(&e)))?;
     if !canonical.starts_with(root) {
         return Err(format!("{rel} is outside the project root"));
     }
     Ok(canonical)
 }
 
-/// Refuses absolute paths and `..`: a project names files inside itself.
+/// Refuses absolute paths: a project names files relative to itself.
 pub fn check_relative(rel: &str) -> Result<(), String> {
-    let p = Path::new(rel);
-    if p.is_absolute() || rel.starts_with('~') {
-        return Err(format!(
-            "{rel} is an absolute path; paths are relative to the project"
-        ));
-    }
-    if p.components().any(|c| matches!(c, Component::ParentDir)) {
-        return Err(format!(
-            "{rel} leaves the project directory (`..`); paths stay inside the project root"
-        ));
+    if Path::new(rel).is_absolute() || rel.starts_with('~') {
+        return Err(format!("{rel} is an absolute path; paths are relative to the project"));
     }
     Ok(())
+}
+
+/// Resolves `.` and `..` without touching the file system, so that a path
+/// leaving the root is refused before anything is read.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Expands a glob relative to `dir`; matches are sorted and inside `root`.
 pub fn glob_inside(root: &Path, dir: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
     check_relative(pattern)?;
-    let full = dir.join(pattern);
-    let full = full
-        .to_str()
-        .ok_or_else(|| format!("{pattern}: path is not UTF-8"))?;
+    let full = normalize(&dir.join(pattern));
+    if !full.starts_with(root) {
+        return Err(format!("{pattern} is outside the project root; paths stay inside the project"));
+    }
+    let full = full.to_str().ok_or_else(|| format!("{pattern}: path is not UTF-8"))?;
     let paths = glob::glob(full).map_err(|e| format!("invalid glob `{pattern}`: {}", e.msg))?;
     let mut out = Vec::new();
     for p in paths {
-        let p = p.map_err(|e| {
-            format!(
-                "cannot read {}: {}",
-                e.path().display(),
-                io_reason(e.error())
-            )
-        })?;
+        let p = p.map_err(|e| format!("cannot read {}: {}", e.path().display(), io_reason(e.error())))?;
         if p.is_dir() {
             continue;
         }
-        let canonical = p
-            .canonicalize()
-            .map_err(|e| format!("cannot open {}: {}", p.display(), io_reason(&e)))?;
+        let canonical = p.canonicalize().map_err(|e| format!("cannot open {}: {}", p.display(), io_reason(&e)))?;
         if !canonical.starts_with(root) {
-            return Err(format!(
-                "{} is outside the project root (a symbolic link?)",
-                p.display()
-            ));
+            return Err(format!("{} is outside the project root (a symbolic link?)", p.display()));
         }
         out.push(canonical);
     }
@@ -77,22 +77,14 @@ pub fn glob_inside(root: &Path, dir: &Path, pattern: &str) -> Result<Vec<PathBuf
 pub fn read_text(path: &Path, limit: u64) -> Result<String, String> {
     let meta = fs::metadata(path).map_err(|e| io_reason(&e))?;
     if meta.len() > limit {
-        return Err(format!(
-            "file is too large ({} bytes; the limit is {} MiB)",
-            meta.len(),
-            limit >> 20
-        ));
+        return Err(format!("file is too large ({} bytes; the limit is {} MiB)", meta.len(), limit >> 20));
     }
     let bytes = fs::read(path).map_err(|e| io_reason(&e))?;
     if let Some(i) = bytes.iter().position(|&b| b == 0) {
         return Err(format!("binary file (a NUL byte at offset {i}), not text"));
     }
-    String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        )
-    })
+    String::from_utf8(bytes)
+        .map_err(|e| format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
 }
 
 /// `file("path")`: a text file relative to `dir`, inside `root`.
@@ -103,10 +95,7 @@ pub fn read_text_inside(root: &Path, dir: &Path, rel: &str) -> Result<String, St
 
 /// A path as users see it: relative to the project root when inside it.
 pub fn display(root: &Path, path: &Path) -> String {
-    path.strip_prefix(root)
-        .unwrap_or(path)
-        .display()
-        .to_string()
+    path.strip_prefix(root).unwrap_or(path).display().to_string()
 }
 
 pub fn io_reason(e: &std::io::Error) -> String {

@@ -77,27 +77,10 @@ pub enum PatchBody {
     Ops(Node),
 }
 
-const PROJECT_KEYS: &[&str] = &[
-    "name",
-    "params",
-    "schema",
-    "resources",
-    "modules",
-    "dashboards",
-    "common",
-    "environments",
-    "hashing",
-];
+const PROJECT_KEYS: &[&str] =
+    &["name", "params", "schema", "resources", "modules", "dashboards", "common", "environments", "hashing"];
 const ENV_KEYS: &[&str] = &["params", "patches", "common"];
-const SCHEMA_KEYS: &[&str] = &[
-    "pattern",
-    "enum",
-    "min",
-    "max",
-    "required",
-    "required_when",
-    "doc",
-];
+const SCHEMA_KEYS: &[&str] = &["pattern", "enum", "min", "max", "required", "required_when", "doc"];
 pub const TARGET_KEYS: &[&str] = &["kind", "name", "namespace", "labels"];
 
 /// Loads the project in `dir`. Errors are pushed into `diags`; `None` when
@@ -108,21 +91,12 @@ pub fn load(dir: &Path, sources: &mut Sources, diags: &mut Diagnostics) -> Optio
         Err(e) => {
             diags.push(Diagnostic::error(
                 "L010",
-                format!(
-                    "cannot open project directory {}: {}",
-                    dir.display(),
-                    paths::io_reason(&e)
-                ),
+                format!("cannot open project directory {}: {}", dir.display(), paths::io_reason(&e)),
             ));
             return None;
         }
     };
-    let mut loader = Loader {
-        root: root.clone(),
-        sources,
-        diags,
-        stack: Vec::new(),
-    };
+    let mut loader = Loader { root: root.clone(), sources, diags, stack: Vec::new() };
     let (main, doc) = loader.module(&root, None)?;
     let mut environments = Vec::new();
     let mut hashing_suffix = false;
@@ -131,8 +105,7 @@ pub fn load(dir: &Path, sources: &mut Sources, diags: &mut Diagnostics) -> Optio
             Some("suffix") => hashing_suffix = true,
             Some("none") => {}
             _ => loader.diags.push(
-                Diagnostic::error("L021", "`hashing` is `suffix` or `none`")
-                    .at(h.span, "not `suffix` or `none`"),
+                Diagnostic::error("L021", "`hashing` is `suffix` or `none`").at(h.span, "not `suffix` or `none`"),
             ),
         }
     }
@@ -162,19 +135,12 @@ pub fn load(dir: &Path, sources: &mut Sources, diags: &mut Diagnostics) -> Optio
             common: None,
         });
     }
-    Some(Project {
-        root,
-        main,
-        environments,
-        hashing_suffix,
-    })
+    Some(Project { root, main, environments, hashing_suffix })
 }
 
 /// `[a-z0-9-]+`, as names of projects, modules and environments are.
 pub fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 struct Loader<'a> {
@@ -228,15 +194,8 @@ impl Loader<'_> {
         }
         let path = dir.join("infra.yaml");
         if !path.is_file() {
-            let what = if used_at.is_some() {
-                "module"
-            } else {
-                "project"
-            };
-            let mut d = Diagnostic::error(
-                "L010",
-                format!("no infra.yaml in {what} directory {}", dir.display()),
-            );
+            let what = if used_at.is_some() { "module" } else { "project" };
+            let mut d = Diagnostic::error("L010", format!("no infra.yaml in {what} directory {}", dir.display()));
             if let Some(span) = used_at {
                 d = d.at(span, "module source named here");
             } else {
@@ -247,43 +206,22 @@ impl Loader<'_> {
         }
         let (file, docs) = self.yaml_file(&path, used_at)?;
         let doc = match docs.into_iter().next() {
-            Some(
-                d @ Node {
-                    kind: NodeKind::Map(_),
-                    ..
-                },
-            ) => d,
-            Some(d) if d.is_null() => Node {
-                kind: NodeKind::Map(Vec::new()),
-                span: d.span,
-            },
+            Some(d @ Node { kind: NodeKind::Map(_), .. }) => d,
+            Some(d) if d.is_null() => Node { kind: NodeKind::Map(Vec::new()), span: d.span },
             Some(d) => {
-                self.diags.push(
-                    Diagnostic::error("L021", "infra.yaml must be a mapping")
-                        .at(d.span, "not a mapping"),
-                );
+                self.diags.push(Diagnostic::error("L021", "infra.yaml must be a mapping").at(d.span, "not a mapping"));
                 return None;
             }
-            None => Node {
-                kind: NodeKind::Map(Vec::new()),
-                span: Span::file(file),
-            },
+            None => Node { kind: NodeKind::Map(Vec::new()), span: Span::file(file) },
         };
         let is_module = used_at.is_some();
         for (k, _) in doc.entries().unwrap_or_default() {
-            let allowed = if is_module {
-                &PROJECT_KEYS[..7]
-            } else {
-                PROJECT_KEYS
-            };
+            let allowed = if is_module { &PROJECT_KEYS[..7] } else { PROJECT_KEYS };
             if !allowed.contains(&k.name.as_str()) {
-                let mut d =
-                    Diagnostic::error("L020", format!("unknown key `{}` in infra.yaml", k.name))
-                        .at(k.span, "not a project key");
+                let mut d = Diagnostic::error("L020", format!("unknown key `{}` in infra.yaml", k.name))
+                    .at(k.span, "not a project key");
                 if is_module && PROJECT_KEYS.contains(&k.name.as_str()) {
-                    d = d.note(
-                        "help: environments and hashing belong to the project, not to a module",
-                    );
+                    d = d.note("help: environments and hashing belong to the project, not to a module");
                 } else if let Some(h) = suggest::hint(&k.name, allowed.iter().copied()) {
                     d = d.note(h);
                 }
@@ -295,60 +233,33 @@ impl Loader<'_> {
                 Some(s) if valid_name(s) => s.to_string(),
                 _ => {
                     self.diags.push(
-                        Diagnostic::error("L023", "the project name must match [a-z0-9-]+")
-                            .at(n.span, "invalid name"),
+                        Diagnostic::error("L023", "the project name must match [a-z0-9-]+").at(n.span, "invalid name"),
                     );
                     String::new()
                 }
             },
             None if is_module => String::new(),
             None => {
-                self.diags.push(
-                    Diagnostic::error("L022", "infra.yaml has no `name`")
-                        .at(doc.span, "add `name: <project>`"),
-                );
+                self.diags
+                    .push(Diagnostic::error("L022", "infra.yaml has no `name`").at(doc.span, "add `name: <project>`"));
                 String::new()
             }
         };
         let params = match doc.get("params") {
             Some(p) if matches!(p.kind, NodeKind::Map(_)) => p.clone(),
-            Some(p) if p.is_null() => Node {
-                kind: NodeKind::Map(Vec::new()),
-                span: p.span,
-            },
+            Some(p) if p.is_null() => Node { kind: NodeKind::Map(Vec::new()), span: p.span },
             Some(p) => {
-                self.diags.push(
-                    Diagnostic::error("L021", "`params` must be a mapping")
-                        .at(p.span, "not a mapping"),
-                );
-                Node {
-                    kind: NodeKind::Map(Vec::new()),
-                    span: p.span,
-                }
+                self.diags.push(Diagnostic::error("L021", "`params` must be a mapping").at(p.span, "not a mapping"));
+                Node { kind: NodeKind::Map(Vec::new()), span: p.span }
             }
-            None => Node {
-                kind: NodeKind::Map(Vec::new()),
-                span: doc.span,
-            },
+            None => Node { kind: NodeKind::Map(Vec::new()), span: doc.span },
         };
         self.stack.push(dir.to_path_buf());
-        let schema = doc
-            .get("schema")
-            .map(|s| self.schema(s))
-            .unwrap_or_default();
-        let resources = doc
-            .get("resources")
-            .map(|r| self.resources(dir, r))
-            .unwrap_or_default();
-        let modules = doc
-            .get("modules")
-            .map(|m| self.module_uses(dir, m))
-            .unwrap_or_default();
+        let schema = doc.get("schema").map(|s| self.schema(s)).unwrap_or_default();
+        let resources = doc.get("resources").map(|r| self.resources(dir, r)).unwrap_or_default();
+        let modules = doc.get("modules").map(|m| self.module_uses(dir, m)).unwrap_or_default();
         let dashboards = match doc.get("dashboards") {
-            Some(d) => self
-                .list_of(d, "dashboards")
-                .map(<[Node]>::to_vec)
-                .unwrap_or_default(),
+            Some(d) => self.list_of(d, "dashboards").map(<[Node]>::to_vec).unwrap_or_default(),
             None => Vec::new(),
         };
         self.stack.pop();
@@ -356,25 +267,11 @@ impl Loader<'_> {
         if let Some(c) = &common {
             self.check_common(c);
         }
-        let module = Module {
-            dir: Arc::from(dir),
-            name,
-            file,
-            params,
-            schema,
-            resources,
-            modules,
-            dashboards,
-            common,
-        };
+        let module = Module { dir: Arc::from(dir), name, file, params, schema, resources, modules, dashboards, common };
         Some((Rc::new(module), doc))
     }
 
-    fn map_of<'n>(
-        &mut self,
-        node: &'n Node,
-        what: &str,
-    ) -> Option<&'n [(infra_syntax::Key, Node)]> {
+    fn map_of<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n [(infra_syntax::Key, Node)]> {
         match &node.kind {
             NodeKind::Map(entries) => Some(entries),
             NodeKind::Null => Some(&[]),
@@ -413,9 +310,8 @@ impl Loader<'_> {
                     self.map_of(v, &format!("common.{}", k.name));
                 }
                 other => {
-                    let mut d =
-                        Diagnostic::error("L020", format!("unknown key `{other}` in `common`"))
-                            .at(k.span, "expected namespace, labels or annotations");
+                    let mut d = Diagnostic::error("L020", format!("unknown key `{other}` in `common`"))
+                        .at(k.span, "expected namespace, labels or annotations");
                     if let Some(h) = suggest::hint(other, ["namespace", "labels", "annotations"]) {
                         d = d.note(h);
                     }
@@ -434,24 +330,20 @@ impl Loader<'_> {
         for item in items {
             let Some(pattern) = item.as_str() else {
                 self.diags.push(
-                    Diagnostic::error("L021", "a resources entry is a file path or glob")
-                        .at(item.span, "not a string"),
+                    Diagnostic::error("L021", "a resources entry is a file path or glob").at(item.span, "not a string"),
                 );
                 continue;
             };
             let matches = match paths::glob_inside(&self.root, dir, pattern) {
                 Ok(m) => m,
                 Err(e) => {
-                    self.diags.push(
-                        Diagnostic::error("L011", e).at(item.span, "in this resources entry"),
-                    );
+                    self.diags.push(Diagnostic::error("L011", e).at(item.span, "in this resources entry"));
                     continue;
                 }
             };
             if matches.is_empty() {
                 self.diags.push(
-                    Diagnostic::error("L012", format!("`{pattern}` matches no file"))
-                        .at(item.span, "no file matches"),
+                    Diagnostic::error("L012", format!("`{pattern}` matches no file")).at(item.span, "no file matches"),
                 );
             }
             for path in matches {
@@ -475,11 +367,8 @@ impl Loader<'_> {
         for (key, spec) in entries {
             if !valid_name(&key.name) {
                 self.diags.push(
-                    Diagnostic::error(
-                        "L023",
-                        format!("invalid module instance name `{}`", key.name),
-                    )
-                    .at(key.span, "use lowercase letters, digits and `-`"),
+                    Diagnostic::error("L023", format!("invalid module instance name `{}`", key.name))
+                        .at(key.span, "use lowercase letters, digits and `-`"),
                 );
                 continue;
             }
@@ -488,11 +377,8 @@ impl Loader<'_> {
             };
             for (k, _) in fields {
                 if !["source", "params"].contains(&k.name.as_str()) {
-                    let mut d = Diagnostic::error(
-                        "L020",
-                        format!("unknown key `{}` in a module instance", k.name),
-                    )
-                    .at(k.span, "expected `source` or `params`");
+                    let mut d = Diagnostic::error("L020", format!("unknown key `{}` in a module instance", k.name))
+                        .at(k.span, "expected `source` or `params`");
                     if let Some(h) = suggest::hint(&k.name, ["source", "params"]) {
                         d = d.note(h);
                     }
@@ -507,17 +393,14 @@ impl Loader<'_> {
                 continue;
             };
             let Some(rel) = source.as_str() else {
-                self.diags.push(
-                    Diagnostic::error("L021", "`source` is a directory path")
-                        .at(source.span, "not a string"),
-                );
+                self.diags
+                    .push(Diagnostic::error("L021", "`source` is a directory path").at(source.span, "not a string"));
                 continue;
             };
             let module_dir = match paths::resolve_inside(&self.root, dir, rel) {
                 Ok(d) => d,
                 Err(e) => {
-                    self.diags
-                        .push(Diagnostic::error("L011", e).at(source.span, "module source"));
+                    self.diags.push(Diagnostic::error("L011", e).at(source.span, "module source"));
                     continue;
                 }
             };
@@ -555,11 +438,8 @@ impl Loader<'_> {
             };
             for (k, v) in fields {
                 let bad = |what: &str| {
-                    Diagnostic::error(
-                        "L021",
-                        format!("schema `{}`: `{}` must be {what}", key.name, k.name),
-                    )
-                    .at(v.span, format!("found a {}", v.type_name()))
+                    Diagnostic::error("L021", format!("schema `{}`: `{}` must be {what}", key.name, k.name))
+                        .at(v.span, format!("found a {}", v.type_name()))
                 };
                 match k.name.as_str() {
                     "pattern" => match v.as_str() {
@@ -567,9 +447,7 @@ impl Loader<'_> {
                         None => self.diags.push(bad("a regular expression string")),
                     },
                     "enum" => match v.items() {
-                        Some(items) => {
-                            rule.allowed = Some(items.iter().map(Node::to_value).collect())
-                        }
+                        Some(items) => rule.allowed = Some(items.iter().map(Node::to_value).collect()),
                         None => self.diags.push(bad("a list")),
                     },
                     "min" | "max" => {
@@ -597,11 +475,8 @@ impl Loader<'_> {
                         None => self.diags.push(bad("a string")),
                     },
                     other => {
-                        let mut d = Diagnostic::error(
-                            "L020",
-                            format!("unknown schema constraint `{other}`"),
-                        )
-                        .at(k.span, "not a constraint");
+                        let mut d = Diagnostic::error("L020", format!("unknown schema constraint `{other}`"))
+                            .at(k.span, "not a constraint");
                         if let Some(h) = suggest::hint(other, SCHEMA_KEYS.iter().copied()) {
                             d = d.note(h);
                         }
@@ -620,27 +495,20 @@ impl Loader<'_> {
                 let path = match paths::resolve_inside(&self.root, &self.root, rel) {
                     Ok(p) => p,
                     Err(e) => {
-                        self.diags
-                            .push(Diagnostic::error("L011", e).at(node.span, "environment file"));
+                        self.diags.push(Diagnostic::error("L011", e).at(node.span, "environment file"));
                         return None;
                     }
                 };
                 let (file, docs) = self.yaml_file(&path, Some(node.span))?;
-                docs.into_iter().next().unwrap_or(Node {
-                    kind: NodeKind::Null,
-                    span: Span::file(file),
-                })
+                docs.into_iter().next().unwrap_or(Node { kind: NodeKind::Null, span: Span::file(file) })
             }
             _ => node.clone(),
         };
         let entries = self.map_of(&doc, &format!("environments.{name}"))?;
         for (k, _) in entries {
             if !ENV_KEYS.contains(&k.name.as_str()) {
-                let mut d = Diagnostic::error(
-                    "L020",
-                    format!("unknown key `{}` in environment `{name}`", k.name),
-                )
-                .at(k.span, "expected params, patches or common");
+                let mut d = Diagnostic::error("L020", format!("unknown key `{}` in environment `{name}`", k.name))
+                    .at(k.span, "expected params, patches or common");
                 if let Some(h) = suggest::hint(&k.name, ENV_KEYS.iter().copied()) {
                     d = d.note(h);
                 }
@@ -663,13 +531,7 @@ impl Loader<'_> {
         if let Some(p) = &params {
             self.map_of(p, "params");
         }
-        Some(Environment {
-            name: name.to_string(),
-            span,
-            params,
-            patches,
-            common,
-        })
+        Some(Environment { name: name.to_string(), span, params, patches, common })
     }
 
     fn patch(&mut self, node: &Node) -> Option<Patch> {
@@ -682,14 +544,9 @@ impl Loader<'_> {
                     if let Some(fields) = self.map_of(v, "target") {
                         for (tk, _) in fields {
                             if !TARGET_KEYS.contains(&tk.name.as_str()) {
-                                let mut d = Diagnostic::error(
-                                    "L020",
-                                    format!("unknown target key `{}`", tk.name),
-                                )
-                                .at(tk.span, "expected kind, name, namespace or labels");
-                                if let Some(h) =
-                                    suggest::hint(&tk.name, TARGET_KEYS.iter().copied())
-                                {
+                                let mut d = Diagnostic::error("L020", format!("unknown target key `{}`", tk.name))
+                                    .at(tk.span, "expected kind, name, namespace or labels");
+                                if let Some(h) = suggest::hint(&tk.name, TARGET_KEYS.iter().copied()) {
                                     d = d.note(h);
                                 }
                                 self.diags.push(d);
@@ -710,9 +567,8 @@ impl Loader<'_> {
                     body = Some(PatchBody::Ops(v.clone()));
                 }
                 other => {
-                    let mut d =
-                        Diagnostic::error("L020", format!("unknown key `{other}` in a patch"))
-                            .at(k.span, "expected target, merge or ops");
+                    let mut d = Diagnostic::error("L020", format!("unknown key `{other}` in a patch"))
+                        .at(k.span, "expected target, merge or ops");
                     if let Some(h) = suggest::hint(other, ["target", "merge", "ops"]) {
                         d = d.note(h);
                     }
@@ -721,16 +577,9 @@ impl Loader<'_> {
             }
         }
         let Some(body) = body else {
-            self.diags.push(
-                Diagnostic::error("L022", "a patch needs `merge` or `ops`")
-                    .at(node.span, "no patch body"),
-            );
+            self.diags.push(Diagnostic::error("L022", "a patch needs `merge` or `ops`").at(node.span, "no patch body"));
             return None;
         };
-        Some(Patch {
-            span: node.span,
-            target,
-            body,
-        })
+        Some(Patch { span: node.span, target, body })
     }
 }

@@ -5,18 +5,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 const FILES: &[(&str, &str)] = &[
-    (
-        "infra.yaml",
-        include_str!("../../../examples/quickstart/infra.yaml"),
-    ),
-    (
-        "envs/prod.yaml",
-        include_str!("../../../examples/quickstart/envs/prod.yaml"),
-    ),
-    (
-        "manifests/app.yaml",
-        include_str!("../../../examples/quickstart/manifests/app.yaml"),
-    ),
+    ("infra.yaml", include_str!("../../../examples/quickstart/infra.yaml")),
+    ("envs/prod.yaml", include_str!("../../../examples/quickstart/envs/prod.yaml")),
+    ("manifests/app.yaml", include_str!("../../../examples/quickstart/manifests/app.yaml")),
 ];
 
 /// The starter project's files, named `name`.
@@ -36,15 +27,10 @@ pub fn starter_files(name: &str) -> Vec<(&'static str, String)> {
 /// Writes the starter project into `dir`, which must not hold a project.
 pub fn init(dir: &Path, name: &str) -> Result<Vec<PathBuf>, String> {
     if !crate::project::valid_name(name) {
-        return Err(format!(
-            "`{name}` is not a valid project name: use lowercase letters, digits and `-` (--name)"
-        ));
+        return Err(format!("`{name}` is not a valid project name: use lowercase letters, digits and `-` (--name)"));
     }
     if dir.join("infra.yaml").exists() {
-        return Err(format!(
-            "{} already holds a project (infra.yaml exists)",
-            dir.display()
-        ));
+        return Err(format!("{} already holds a project (infra.yaml exists)", dir.display()));
     }
     let mut written = Vec::new();
     for (rel, text) in starter_files(name) {
@@ -71,13 +57,7 @@ pub fn name_from_dir(dir: &Path) -> String {
     let name: String = base
         .to_lowercase()
         .chars()
-        .map(|c| {
-            if c.is_ascii_lowercase() || c.is_ascii_digit() {
-                c
-            } else {
-                '-'
-            }
-        })
+        .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() { c } else { '-' })
         .collect();
     let name = name.trim_matches('-').to_string();
     if name.is_empty() { "app".into() } else { name }

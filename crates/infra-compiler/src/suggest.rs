@@ -1,10 +1,7 @@
 //! "Did you mean" hints: the closest known word by edit distance.
 
 /// The candidate closest to `word`, if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (levenshtein(&word.to_lowercase(), &c.to_lowercase()), c))
@@ -24,9 +21,7 @@ fn levenshtein(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -39,14 +34,8 @@ mod tests {
 
     #[test]
     fn suggests_close_words_only() {
-        assert_eq!(
-            did_you_mean("storge", ["storage", "image", "smtp"]),
-            Some("storage")
-        );
-        assert_eq!(
-            did_you_mean("for_eash", ["when", "for_each"]),
-            Some("for_each")
-        );
+        assert_eq!(did_you_mean("storge", ["storage", "image", "smtp"]), Some("storage"));
+        assert_eq!(did_you_mean("for_eash", ["when", "for_each"]), Some("for_each"));
         assert_eq!(did_you_mean("xyz", ["storage", "image"]), None);
     }
 }

@@ -42,17 +42,11 @@ impl Diagnostic {
     }
 
     pub fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            severity: Severity::Warning,
-            ..Diagnostic::error(code, message)
-        }
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
     }
 
     pub fn at(mut self, span: Span, text: impl Into<String>) -> Diagnostic {
-        self.labels.push(Label {
-            span,
-            text: text.into(),
-        });
+        self.labels.push(Label { span, text: text.into() });
         self
     }
 
@@ -81,12 +75,7 @@ impl Diagnostic {
             Severity::Warning => "warning",
         };
         let _ = writeln!(out, "{word}[{}]: {}", self.code, self.message);
-        let width = self
-            .labels
-            .iter()
-            .map(|l| l.span.start.line.to_string().len())
-            .max()
-            .unwrap_or(1);
+        let width = self.labels.iter().map(|l| l.span.start.line.to_string().len()).max().unwrap_or(1);
         let pad = " ".repeat(width);
         for (i, label) in self.labels.iter().enumerate() {
             let file = sources.get(label.span.file);
@@ -95,11 +84,7 @@ impl Diagnostic {
                 (Some(p), 0) => format!(" (at {p})"),
                 _ => String::new(),
             };
-            let _ = writeln!(
-                out,
-                "{pad}--> {}:{}:{}{at_path}",
-                file.display, start.line, start.col
-            );
+            let _ = writeln!(out, "{pad}--> {}:{}:{}{at_path}", file.display, start.line, start.col);
             let Some(text) = file.line(start.line) else {
                 if !label.text.is_empty() {
                     let _ = writeln!(out, "{pad} = {}", label.text);

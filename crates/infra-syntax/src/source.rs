@@ -31,29 +31,15 @@ impl Span {
     /// A span that names a whole file (for errors about a file as such).
     pub fn file(file: FileId) -> Span {
         let p = Pos { line: 1, col: 1 };
-        Span {
-            file,
-            start: p,
-            end: p,
-        }
+        Span { file, start: p, end: p }
     }
 
     /// The span `offset..offset+len` characters into this span's first line,
     /// used to point inside a scalar (an expression within a string).
     pub fn narrow(&self, offset: u32, len: u32) -> Span {
-        let start = Pos {
-            line: self.start.line,
-            col: self.start.col + offset,
-        };
-        let end = Pos {
-            line: self.start.line,
-            col: start.col + len.max(1),
-        };
-        Span {
-            file: self.file,
-            start,
-            end,
-        }
+        let start = Pos { line: self.start.line, col: self.start.col + offset };
+        let end = Pos { line: self.start.line, col: start.col + len.max(1) };
+        Span { file: self.file, start, end }
     }
 }
 
@@ -69,10 +55,7 @@ pub struct SourceFile {
 impl SourceFile {
     /// The text of 1-based line `line`, without its line break.
     pub fn line(&self, line: u32) -> Option<&str> {
-        self.text
-            .split('\n')
-            .nth(line.checked_sub(1)? as usize)
-            .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        self.text.split('\n').nth(line.checked_sub(1)? as usize).map(|l| l.strip_suffix('\r').unwrap_or(l))
     }
 }
 
@@ -88,11 +71,7 @@ impl Sources {
     }
 
     pub fn add(&mut self, path: &Path, display: String, text: Arc<str>) -> FileId {
-        self.files.push(SourceFile {
-            path: path.to_path_buf(),
-            display,
-            text,
-        });
+        self.files.push(SourceFile { path: path.to_path_buf(), display, text });
         FileId(self.files.len() as u32 - 1)
     }
 
@@ -103,9 +82,6 @@ impl Sources {
     /// The id of an already loaded file, so that a file read twice (a module
     /// instantiated twice) is parsed once.
     pub fn find(&self, path: &Path) -> Option<FileId> {
-        self.files
-            .iter()
-            .position(|f| f.path == path)
-            .map(|i| FileId(i as u32))
+        self.files.iter().position(|f| f.path == path).map(|i| FileId(i as u32))
     }
 }

@@ -70,9 +70,7 @@ impl Value {
     /// The map at `key`, created (replacing a non-map) when missing.
     pub fn map_entry(&mut self, key: &str) -> &mut Map {
         let map = self.as_map_mut().expect("map_entry on a map");
-        let slot = map
-            .entry(key.to_string())
-            .or_insert_with(|| Value::Map(Map::new()));
+        let slot = map.entry(key.to_string()).or_insert_with(|| Value::Map(Map::new()));
         if !matches!(slot, Value::Map(_)) {
             *slot = Value::Map(Map::new());
         }

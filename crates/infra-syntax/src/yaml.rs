@@ -48,10 +48,7 @@ pub enum NodeKind {
 
 impl Node {
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.entries()?
-            .iter()
-            .find(|(k, _)| k.name == key)
-            .map(|(_, v)| v)
+        self.entries()?.iter().find(|(k, _)| k.name == key).map(|(_, v)| v)
     }
 
     pub fn entries(&self) -> Option<&[(Key, Node)]> {
@@ -88,12 +85,7 @@ impl Node {
             NodeKind::Float(f) => Value::Float(*f),
             NodeKind::Str(s, _) => Value::String(s.clone()),
             NodeKind::Seq(items) => Value::Seq(items.iter().map(Node::to_value).collect()),
-            NodeKind::Map(entries) => Value::Map(
-                entries
-                    .iter()
-                    .map(|(k, v)| (k.name.clone(), v.to_value()))
-                    .collect(),
-            ),
+            NodeKind::Map(entries) => Value::Map(entries.iter().map(|(k, v)| (k.name.clone(), v.to_value())).collect()),
         }
     }
 
@@ -120,25 +112,12 @@ impl Node {
 }
 
 fn pos(m: saphyr_parser::Marker) -> Pos {
-    Pos {
-        line: m.line() as u32,
-        col: m.col() as u32 + 1,
-    }
+    Pos { line: m.line() as u32, col: m.col() as u32 + 1 }
 }
 
 enum Frame {
-    Seq {
-        items: Vec<Node>,
-        start: Pos,
-        anchor: usize,
-    },
-    Map {
-        entries: Vec<(Key, Node)>,
-        merges: Vec<Node>,
-        key: Option<Key>,
-        start: Pos,
-        anchor: usize,
-    },
+    Seq { items: Vec<Node>, start: Pos, anchor: usize },
+    Map { entries: Vec<(Key, Node)>, merges: Vec<Node>, key: Option<Key>, start: Pos, anchor: usize },
 }
 
 /// Parses every document of a YAML stream. Empty documents are `Null`.
@@ -151,14 +130,7 @@ pub fn load(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
     let mut root: Option<Node> = None;
     let span_of = |s: saphyr_parser::Span| Span::new(file, pos(s.start), pos(s.end));
     let err = |p: Pos, msg: String| {
-        let span = Span::new(
-            file,
-            p,
-            Pos {
-                line: p.line,
-                col: p.col + 1,
-            },
-        );
+        let span = Span::new(file, p, Pos { line: p.line, col: p.col + 1 });
         Diagnostic::error("L001", format!("invalid YAML: {msg}")).at(span, "here")
     };
 
@@ -177,66 +149,30 @@ pub fn load(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
                 continue;
             }
             Event::DocumentEnd => {
-                docs.push(root.take().unwrap_or(Node {
-                    kind: NodeKind::Null,
-                    span: sp,
-                }));
+                docs.push(root.take().unwrap_or(Node { kind: NodeKind::Null, span: sp }));
                 continue;
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 if stack.len() >= MAX_DEPTH {
-                    return Err(err(
-                        sp.start,
-                        format!("nesting deeper than {MAX_DEPTH} levels"),
-                    ));
+                    return Err(err(sp.start, format!("nesting deeper than {MAX_DEPTH} levels")));
                 }
                 stack.push(if matches!(event, Event::SequenceStart(..)) {
-                    Frame::Seq {
-                        items: Vec::new(),
-                        start: sp.start,
-                        anchor,
-                    }
+                    Frame::Seq { items: Vec::new(), start: sp.start, anchor }
                 } else {
-                    Frame::Map {
-                        entries: Vec::new(),
-                        merges: Vec::new(),
-                        key: None,
-                        start: sp.start,
-                        anchor,
-                    }
+                    Frame::Map { entries: Vec::new(), merges: Vec::new(), key: None, start: sp.start, anchor }
                 });
                 continue;
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let (node, anchor) = match stack.pop() {
-                    Some(Frame::Seq {
-                        items,
-                        start,
-                        anchor,
-                    }) => (
-                        Node {
-                            kind: NodeKind::Seq(items),
-                            span: Span::new(file, start, sp.end),
-                        },
-                        anchor,
-                    ),
-                    Some(Frame::Map {
-                        mut entries,
-                        merges,
-                        start,
-                        anchor,
-                        ..
-                    }) => {
+                    Some(Frame::Seq { items, start, anchor }) => {
+                        (Node { kind: NodeKind::Seq(items), span: Span::new(file, start, sp.end) }, anchor)
+                    }
+                    Some(Frame::Map { mut entries, merges, start, anchor, .. }) => {
                         for m in merges {
                             merge_into(&mut entries, m)?;
                         }
-                        (
-                            Node {
-                                kind: NodeKind::Map(entries),
-                                span: Span::new(file, start, sp.end),
-                            },
-                            anchor,
-                        )
+                        (Node { kind: NodeKind::Map(entries), span: Span::new(file, start, sp.end) }, anchor)
                     }
                     None => return Err(err(sp.start, "unbalanced collection".into())),
                 };
@@ -266,29 +202,18 @@ pub fn load(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
                         format!("aliases expand to more than {MAX_NODES} nodes (an alias bomb?)"),
                     ));
                 }
-                Node {
-                    kind: node.kind.clone(),
-                    span: sp,
-                }
+                Node { kind: node.kind.clone(), span: sp }
             }
             Event::StreamStart | Event::StreamEnd | Event::Nothing => continue,
         };
         nodes += 1;
         if nodes > MAX_NODES {
-            return Err(err(
-                sp.start,
-                format!("more than {MAX_NODES} nodes in one file"),
-            ));
+            return Err(err(sp.start, format!("more than {MAX_NODES} nodes in one file")));
         }
         match stack.last_mut() {
             None => root = Some(finished),
             Some(Frame::Seq { items, .. }) => items.push(finished),
-            Some(Frame::Map {
-                entries,
-                merges,
-                key,
-                ..
-            }) => match key.take() {
+            Some(Frame::Map { entries, merges, key, .. }) => match key.take() {
                 None => {
                     let name = match &finished.kind {
                         NodeKind::Str(s, _) => s.clone(),
@@ -297,24 +222,16 @@ pub fn load(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
                         NodeKind::Float(f) => f.to_string(),
                         NodeKind::Null => String::new(),
                         _ => {
-                            return Err(Diagnostic::error(
-                                "L002",
-                                "a mapping key must be a scalar",
-                            )
-                            .at(finished.span, "complex key"));
+                            return Err(Diagnostic::error("L002", "a mapping key must be a scalar")
+                                .at(finished.span, "complex key"));
                         }
                     };
-                    if let Some((first, _)) =
-                        entries.iter().find(|(k, _)| k.name == name && name != "<<")
-                    {
+                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == name && name != "<<") {
                         return Err(Diagnostic::error("L003", format!("duplicate key `{name}`"))
                             .at(finished.span, "second definition")
                             .at(first.span, "first defined here"));
                     }
-                    *key = Some(Key {
-                        name,
-                        span: finished.span,
-                    });
+                    *key = Some(Key { name, span: finished.span });
                 }
                 Some(k) if k.name == "<<" => merges.push(finished),
                 Some(k) => entries.push((k, finished)),
@@ -331,17 +248,14 @@ fn merge_into(entries: &mut Vec<(Key, Node)>, node: Node) -> Result<(), Diagnost
         NodeKind::Seq(items) => items,
         _ => {
             return Err(
-                Diagnostic::error("L002", "`<<` merges a mapping or a list of mappings")
-                    .at(node.span, "not a mapping"),
+                Diagnostic::error("L002", "`<<` merges a mapping or a list of mappings").at(node.span, "not a mapping")
             );
         }
     };
     for source in sources {
         let NodeKind::Map(more) = source.kind else {
-            return Err(
-                Diagnostic::error("L002", "`<<` merges a mapping or a list of mappings")
-                    .at(source.span, "not a mapping"),
-            );
+            return Err(Diagnostic::error("L002", "`<<` merges a mapping or a list of mappings")
+                .at(source.span, "not a mapping"));
         };
         for (k, v) in more {
             if !entries.iter().any(|(e, _)| e.name == k.name) {
@@ -390,9 +304,7 @@ fn resolve_plain(t: &str) -> Option<NodeKind> {
     let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
         return Some(
-            t.parse::<i64>()
-                .map(NodeKind::Int)
-                .unwrap_or_else(|_| NodeKind::Float(t.parse().unwrap_or(f64::NAN))),
+            t.parse::<i64>().map(NodeKind::Int).unwrap_or_else(|_| NodeKind::Float(t.parse().unwrap_or(f64::NAN))),
         );
     }
     if is_float(digits) {
@@ -511,18 +423,10 @@ pub fn format_float(f: f64) -> String {
     if f.is_nan() {
         ".nan".into()
     } else if f.is_infinite() {
-        if f > 0.0 {
-            ".inf".into()
-        } else {
-            "-.inf".into()
-        }
+        if f > 0.0 { ".inf".into() } else { "-.inf".into() }
     } else {
         let s = f.to_string();
-        if s.contains(['.', 'e', 'E']) {
-            s
-        } else {
-            format!("{s}.0")
-        }
+        if s.contains(['.', 'e', 'E']) { s } else { format!("{s}.0") }
     }
 }
 
@@ -562,12 +466,7 @@ fn literal_safe(s: &str) -> bool {
 }
 
 fn printable(c: char) -> bool {
-    c == '\t'
-        || !(c.is_control()
-            || matches!(
-                c,
-                '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{fffe}' | '\u{ffff}'
-            ))
+    c == '\t' || !(c.is_control() || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{fffe}' | '\u{ffff}'))
 }
 
 fn write_plain_or_quoted(out: &mut String, s: &str) {
@@ -622,9 +521,7 @@ fn looks_numeric(s: &str) -> bool {
         return true;
     }
     let date = b.len() >= 8 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-';
-    date || unsigned
-        .chars()
-        .all(|c| c.is_ascii_digit() || "_.:eE+-".contains(c))
+    date || unsigned.chars().all(|c| c.is_ascii_digit() || "_.:eE+-".contains(c))
 }
 
 fn plain_safe(s: &str) -> bool {
@@ -645,11 +542,9 @@ fn plain_safe(s: &str) -> bool {
     }
     // YAML 1.1 booleans and null, in any case.
     s.len() > 5
-        || ![
-            "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", "<<", "=",
-        ]
-        .iter()
-        .any(|w| s.eq_ignore_ascii_case(w))
+        || !["true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", "<<", "="]
+            .iter()
+            .any(|w| s.eq_ignore_ascii_case(w))
 }
 
 #[cfg(test)]
@@ -716,14 +611,7 @@ mod tests {
 
     #[test]
     fn multi_line_strings_are_literal_blocks_and_round_trip() {
-        for s in [
-            "a\nb\n",
-            "a\nb",
-            "a\nb\n\n\n",
-            "  indented\nnext\n",
-            "x\n\n  y\n",
-            "{{ $labels.instance }}\n",
-        ] {
+        for s in ["a\nb\n", "a\nb", "a\nb\n\n\n", "  indented\nnext\n", "x\n\n  y\n", "{{ $labels.instance }}\n"] {
             let mut m = Map::new();
             m.insert("k".into(), Value::String(s.into()));
             m.insert("after".into(), Value::Int(1));
@@ -747,12 +635,7 @@ mod tests {
 
     #[test]
     fn plain_scalars_resolve_by_the_core_schema() {
-        let v = load(
-            FileId(0),
-            "[1, -2, 0x10, 0o7, 1.5, .inf, true, yes, null, ~, '1', 1.2.3]",
-        )
-        .unwrap()[0]
-            .to_value();
+        let v = load(FileId(0), "[1, -2, 0x10, 0o7, 1.5, .inf, true, yes, null, ~, '1', 1.2.3]").unwrap()[0].to_value();
         let expected = Value::Seq(vec![
             Value::Int(1),
             Value::Int(-2),
@@ -785,8 +668,7 @@ mod tests {
 
     #[test]
     fn merge_keys_merge() {
-        let v =
-            load(FileId(0), "base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\n").unwrap()[0].to_value();
+        let v = load(FileId(0), "base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\n").unwrap()[0].to_value();
         assert_eq!(v.pointer(&["m", "x"]), Some(&Value::Int(1)));
         assert_eq!(v.pointer(&["m", "y"]), Some(&Value::Int(3)));
     }
