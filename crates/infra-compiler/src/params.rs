@@ -163,10 +163,11 @@ fn check_schema(
         let value = lookup(params, &rule.path).unwrap_or(&Value::Null);
         let at = origins.get(&rule.path).copied().unwrap_or(rule.span);
         let fail = |msg: String| {
-            let mut d = Diagnostic::error("E102", format!("parameter `{}` {msg} (in {context})", rule.path))
-                .at(at, "value set here");
-            if at != rule.span {
+            let mut d = Diagnostic::error("E102", format!("parameter `{}` {msg} (in {context})", rule.path));
+            if at == rule.span {
                 d = d.at(rule.span, "constraint declared here");
+            } else {
+                d = d.at(at, "value set here").at(rule.span, "constraint declared here");
             }
             if let Some(doc) = &rule.doc {
                 d = d.note(format!("note: {}: {doc}", rule.path));

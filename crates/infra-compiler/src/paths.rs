@@ -83,8 +83,13 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, String> {
     if let Some(i) = bytes.iter().position(|&b| b == 0) {
         return Err(format!("binary file (a NUL byte at offset {i}), not text"));
     }
-    String::from_utf8(bytes)
-        .map_err(|e| format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let before = &e.as_bytes()[..at];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let col = at - before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
+        format!("not UTF-8 text (invalid byte at line {line}, column {col}); save the file as UTF-8")
+    })
 }
 
 /// `file("path")`: a text file relative to `dir`, inside `root`.

@@ -1,0 +1,103 @@
+//! Hostile input: each class gives a clear, located error and exit code 1,
+//! never a panic, a hang or unbounded memory.
+
+mod common;
+
+use common::{TempDir, infra};
+
+fn project_with_resource(name: &str, content: &[u8]) -> TempDir {
+    let dir = TempDir::new(name);
+    dir.write("infra.yaml", "name: t\nresources: [manifests/*.yaml]\n");
+    dir.write("manifests/bad.yaml", content);
+    dir
+}
+
+fn build_fails(dir: &TempDir) -> String {
+    let run = infra(&["build", dir.str(), "-o", "-"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    run.stderr
+}
+
+#[test]
+fn binary_file() {
+    let dir = project_with_resource("binary", b"apiVersion: v1\n\x00\x01\x02kind: x\n");
+    let err = build_fails(&dir);
+    assert!(err.contains("cannot read manifests/bad.yaml: binary file (a NUL byte at offset 15)"), "{err}");
+    assert!(err.contains("--> infra.yaml:2:13"), "{err}");
+}
+
+#[test]
+fn non_utf8_file() {
+    let dir = project_with_resource("latin1", b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: caf\xe9}\n");
+    let err = build_fails(&dir);
+    assert!(err.contains("not UTF-8 text (invalid byte at line 3, column 21)"), "{err}");
+}
+
+#[test]
+fn huge_file() {
+    let mut big = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n  x: \"".to_vec();
+    big.resize(17 << 20, b'a');
+    let dir = project_with_resource("huge", &big);
+    let err = build_fails(&dir);
+    assert!(err.contains("file is too large (17825792 bytes; the limit is 16 MiB)"), "{err}");
+}
+
+#[test]
+fn deep_nesting() {
+    let deep = format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: deep}}\ndata: {}", "[".repeat(100_000));
+    let dir = project_with_resource("deep", deep.as_bytes());
+    let err = build_fails(&dir);
+    assert!(err.contains("error[L001]: invalid YAML: nesting"), "{err}");
+    assert!(err.contains("--> manifests/bad.yaml:4:"), "{err}");
+}
+
+#[test]
+fn deep_nesting_in_block_style() {
+    let mut deep = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep}\ndata:\n");
+    for i in 0..1000 {
+        deep.push_str(&" ".repeat(i + 1));
+        deep.push_str("k:\n");
+    }
+    let dir = project_with_resource("deep-block", deep.as_bytes());
+    let err = build_fails(&dir);
+    assert!(err.contains("nesting deeper than 200 levels"), "{err}");
+}
+
+#[test]
+fn alias_bomb() {
+    let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    for (prev, next) in ["a", "b", "c", "d", "e", "f", "g", "h"].iter().zip(["b", "c", "d", "e", "f", "g", "h", "i"]) {
+        bomb.push_str(&format!("{next}: &{next} [{}]\n", vec![format!("*{prev}"); 10].join(", ")));
+    }
+    let dir = project_with_resource("bomb", bomb.as_bytes());
+    let err = build_fails(&dir);
+    assert!(err.contains("alias bomb"), "{err}");
+}
+
+#[test]
+fn symlink_out_of_the_project() {
+    let dir = TempDir::new("symlink");
+    dir.write("infra.yaml", "name: t\nresources: [manifests/*.yaml]\n");
+    std::fs::create_dir_all(dir.join("manifests")).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", dir.join("manifests/host.yaml")).unwrap();
+    let err = build_fails(&dir);
+    assert!(err.contains("is outside the project root (a symbolic link?)"), "{err}");
+}
+
+#[test]
+fn malformed_infra_yaml() {
+    let dir = TempDir::new("malformed");
+    dir.write("infra.yaml", "name: t\nparams: {a: [1, 2}\n");
+    let err = build_fails(&dir);
+    assert!(err.contains("error[L001]: invalid YAML"), "{err}");
+    assert!(err.contains("--> infra.yaml:2:"), "{err}");
+}
+
+#[test]
+fn missing_project() {
+    let dir = TempDir::new("empty");
+    let err = build_fails(&dir);
+    assert!(err.contains("no infra.yaml in project directory"), "{err}");
+    assert!(err.contains("infra init"), "{err}");
+}

@@ -1,0 +1,118 @@
+//! Writing output: the lock, `--check`, stale and foreign files, and the
+//! rule that a failed build changes nothing.
+
+mod common;
+
+use common::{TempDir, infra, read_tree};
+
+fn project() -> TempDir {
+    let dir = TempDir::new("project");
+    dir.write(
+        "infra.yaml",
+        "name: t\nparams: {n: 1}\nresources: [app.yaml]\nenvironments:\n  a: {}\n  b: {params: {n: 2}}\n",
+    );
+    dir.write(
+        "app.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one, namespace: x}\ndata: {n: \"${{ params.n }}\"}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: two, namespace: x}\n",
+    );
+    dir
+}
+
+#[test]
+fn build_writes_every_environment_with_a_lock() {
+    let dir = project();
+    let run = infra(&["build", dir.str()]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    for env in ["a", "b"] {
+        let lock = std::fs::read_to_string(dir.join(&format!("compiled/{env}/infra.lock"))).unwrap();
+        assert!(lock.contains(&format!("env: {env}\n")), "{lock}");
+        assert!(lock.contains("file: x/configmap-one.yaml"), "{lock}");
+        assert!(lock.starts_with("# Written by `infra build`; do not edit.\ntool: infra "));
+    }
+    let one = std::fs::read_to_string(dir.join("compiled/b/x/configmap-one.yaml")).unwrap();
+    assert!(one.contains("'n': '2'"), "{one}"); // `n` is a YAML 1.1 bool: quoted
+}
+
+#[test]
+fn check_detects_changed_missing_and_stale_files() {
+    let dir = project();
+    assert_eq!(infra(&["build", dir.str()]).code, 0);
+    let check = infra(&["build", dir.str(), "--check"]);
+    assert_eq!(check.code, 0, "{}", check.transcript());
+
+    std::fs::write(dir.join("compiled/a/x/configmap-one.yaml"), "tampered\n").unwrap();
+    std::fs::remove_file(dir.join("compiled/b/x/configmap-two.yaml")).unwrap();
+    let check = infra(&["build", dir.str(), "--check"]);
+    assert_eq!(check.code, 1);
+    assert!(check.stderr.contains("changed: x/configmap-one.yaml"), "{}", check.stderr);
+    assert!(check.stderr.contains("missing: x/configmap-two.yaml"), "{}", check.stderr);
+    // --check wrote nothing.
+    assert_eq!(std::fs::read_to_string(dir.join("compiled/a/x/configmap-one.yaml")).unwrap(), "tampered\n");
+
+    // An object removed from the code leaves a stale file behind.
+    assert_eq!(infra(&["build", dir.str()]).code, 0);
+    dir.write(
+        "app.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one, namespace: x}\ndata: {n: \"${{ params.n }}\"}\n",
+    );
+    let check = infra(&["build", dir.str(), "--check", "--env", "a"]);
+    assert_eq!(check.code, 1);
+    assert!(check.stderr.contains("stale: x/configmap-two.yaml (no longer built)"), "{}", check.stderr);
+}
+
+#[test]
+fn rebuild_removes_its_own_stale_files_and_keeps_foreign_ones() {
+    let dir = project();
+    assert_eq!(infra(&["build", dir.str(), "--env", "a"]).code, 0);
+    dir.write("compiled/a/README.md", "notes kept by a human\n");
+    dir.write("compiled/a/x/hand-made.yaml", "kept\n");
+    dir.write("app.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one, namespace: x}\n");
+    assert_eq!(infra(&["build", dir.str(), "--env", "a"]).code, 0);
+    let files: Vec<String> = read_tree(&dir.join("compiled/a")).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(files, ["README.md", "infra.lock", "x/configmap-one.yaml", "x/hand-made.yaml"]);
+}
+
+#[test]
+fn a_failed_build_changes_nothing() {
+    let dir = project();
+    assert_eq!(infra(&["build", dir.str()]).code, 0);
+    let before = read_tree(&dir.join("compiled"));
+    dir.write(
+        "app.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one, namespace: x}\ndata: {n: \"${{ params.m }}\"}\n",
+    );
+    let run = infra(&["build", dir.str()]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("`params` has no `m`"), "{}", run.stderr);
+    assert_eq!(read_tree(&dir.join("compiled")), before);
+    // A failed first build creates no output directory at all.
+    let fresh = project();
+    fresh.write("app.yaml", "kind: [\n");
+    assert_eq!(infra(&["build", fresh.str()]).code, 1);
+    assert!(!fresh.join("compiled").exists());
+}
+
+#[test]
+fn output_flag_needs_one_environment() {
+    let dir = project();
+    let run = infra(&["build", dir.str(), "-o", "-"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("-o needs exactly one environment; choose one with --env (a, b)"), "{}", run.stderr);
+    let run = infra(&["build", dir.str(), "--env", "c"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("no environment `c` in this project"), "{}", run.stderr);
+}
+
+#[test]
+fn stream_is_in_apply_order() {
+    let dir = TempDir::new("order");
+    dir.write("infra.yaml", "name: t\nresources: [app.yaml]\n");
+    dir.write(
+        "app.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a, namespace: n}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: i, envFrom: [{configMapRef: {name: z}}]}]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: z, namespace: n}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: n}\n",
+    );
+    let run = infra(&["build", dir.str(), "-o", "-"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let kinds: Vec<&str> = run.stdout.lines().filter_map(|l| l.strip_prefix("kind: ")).collect();
+    assert_eq!(kinds, ["Namespace", "ConfigMap", "Deployment"]);
+}
