@@ -20,6 +20,7 @@ pub mod patch;
 pub mod paths;
 pub mod project;
 pub mod scaffold;
+pub mod schema;
 pub mod suggest;
 
 use infra_syntax::{Diagnostic, Diagnostics, Sources};

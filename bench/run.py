@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Time infra against Helm and Kustomize on generated workloads.
+
+Standard library only. See bench/README.md.
+"""
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+KUSTOMIZE_MAX_N = 1000  # quadratic: ~84 s at N = 1000, far more above
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw).stdout
+
+
+def measure(cmd, runs):
+    """Median wall time (s) and the largest peak RSS (MiB) over `runs` runs."""
+    walls, peaks = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        walls.append(time.perf_counter() - start)
+        if status != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed with status {status}")
+        peaks.append(usage.ru_maxrss / 1024)
+    return statistics.median(walls), max(peaks)
+
+
+def objects(stream, strip_hash_suffix):
+    """(kind, name) of every document; ConfigMap hash suffixes removed."""
+    found = []
+    for doc in re.split(r"^---\s*$", stream, flags=re.M):
+        kind = name = None
+        top = None
+        for line in doc.splitlines():
+            if line.startswith("#") or not line.strip():
+                continue
+            if not line.startswith(" "):
+                top = line.split(":", 1)[0]
+                if top == "kind":
+                    kind = line.split(":", 1)[1].strip()
+            elif top == "metadata" and line.startswith("  name:"):
+                name = line.split(":", 1)[1].strip()
+        if kind:
+            if strip_hash_suffix and kind == "ConfigMap":
+                name = re.sub(r"-[0-9a-z]{10}$", "", name)
+            found.append((kind, name))
+    return sorted(found)
+
+
+def verify(work, tools):
+    """Checks that the three renders hold the same objects."""
+    infra = os.path.join(ROOT, "target", "release", "infra")
+    helm = objects(sh([os.path.join(tools, "helm"), "template", "bench", os.path.join(work, "helm")]), False)
+    kustomize = objects(sh([os.path.join(tools, "kubectl"), "kustomize",
+                            os.path.join(work, "kustomize", "overlays", "prod")]), True)
+    built = objects(sh([infra, "build", os.path.join(work, "infra"), "--env", "prod", "-o", "-"]), True)
+    expected = objects(open(os.path.join(work, "expected-plain.yaml")).read(), False)
+    for name, got in (("helm", helm), ("kustomize", kustomize), ("infra", built)):
+        if got != expected:
+            missing = sorted(set(expected) - set(got))[:5]
+            extra = sorted(set(got) - set(expected))[:5]
+            raise SystemExit(f"{name} renders other objects: missing {missing}, extra {extra}")
+    return len(expected)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="100,1000,3000")
+    ap.add_argument("--verify", type=int, metavar="N", help="only check that the renders agree at N services")
+    args = ap.parse_args()
+
+    sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
+    tools = sh(["bash", os.path.join(ROOT, "scripts", "install-k8s-tools")]).strip()
+    infra = os.path.join(ROOT, "target", "release", "infra")
+
+    if args.verify:
+        with tempfile.TemporaryDirectory() as work:
+            sh([sys.executable, os.path.join(ROOT, "bench", "gen_workload.py"), str(args.verify), work])
+            count = verify(work, tools)
+        print(f"helm, kustomize and infra render the same {count} objects")
+        return
+
+    rows = []
+    for n in [int(x) for x in args.sizes.split(",")]:
+        with tempfile.TemporaryDirectory() as work:
+            sh([sys.executable, os.path.join(ROOT, "bench", "gen_workload.py"), str(n), work])
+            count = verify(work, tools)
+            infra_t = measure([infra, "build", os.path.join(work, "infra"), "--env", "prod", "-o", "-"], 5)
+            helm_t = measure([os.path.join(tools, "helm"), "template", "bench", os.path.join(work, "helm")], 3)
+            kust_t = None
+            if n <= KUSTOMIZE_MAX_N:
+                kust_t = measure([os.path.join(tools, "kubectl"), "kustomize",
+                                  os.path.join(work, "kustomize", "overlays", "prod")], 1)
+            rows.append((n, count, infra_t, helm_t, kust_t))
+            print(f"N={n}: {count} objects; infra {infra_t[0]:.3f}s {infra_t[1]:.0f}MiB; "
+                  f"helm {helm_t[0]:.3f}s {helm_t[1]:.0f}MiB; "
+                  + (f"kustomize {kust_t[0]:.2f}s {kust_t[1]:.0f}MiB" if kust_t else "kustomize skipped"),
+                  flush=True)
+    write_report(rows)
+
+
+def write_report(rows):
+    def cell(t):
+        return "skipped (quadratic)" if t is None else f"{t[0]:.3f} s, {t[1]:.0f} MiB"
+
+    def ratio(t, base):
+        return "—" if t is None else f"{t[0] / base[0]:.1f}×"
+
+    lines = [
+        "# Benchmarks",
+        "",
+        "Rendering the workloads of `bench/gen_workload.py` (N services: a Deployment,",
+        "a Service and a ConfigMap each, a PVC for every tenth) with `infra build`,",
+        "`helm template` and `kubectl kustomize`, measured in one run of",
+        "`python3 bench/run.py` on this project's 2-core machine. Wall time is the",
+        "median of 5 runs (infra), 3 (helm) or 1 (kustomize); memory is peak RSS.",
+        "Ratios are the other tool's time over infra's: how many times faster infra is.",
+        "",
+        "| N | objects | infra | helm | kustomize | helm / infra | kustomize / infra |",
+        "|---:|---:|---|---|---|---:|---:|",
+    ]
+    for n, count, infra_t, helm_t, kust_t in rows:
+        lines.append(f"| {n} | {count} | {cell(infra_t)} | {cell(helm_t)} | {cell(kust_t)} "
+                     f"| {ratio(helm_t, infra_t)} | {ratio(kust_t, infra_t)} |")
+    lines += ["", f"Machine: {os.cpu_count()} cores; `{sh(['uname', '-srm']).strip()}`.", ""]
+    with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
+        f.write("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
