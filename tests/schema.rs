@@ -11,7 +11,10 @@ fn committed_schema_is_fresh() {
         std::fs::write(&path, &fresh).unwrap();
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(committed == fresh, "schema/infra.schema.json is stale: run `INFRA_UPDATE_SCHEMA=1 cargo test --test schema`");
+    assert!(
+        committed == fresh,
+        "schema/infra.schema.json is stale: run `INFRA_UPDATE_SCHEMA=1 cargo test --test schema`"
+    );
 }
 
 #[test]

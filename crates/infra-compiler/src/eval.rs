@@ -29,6 +29,8 @@ pub struct Directives {
     pub hash_suffix: Option<bool>,
     pub protect: Option<bool>,
     pub external: bool,
+    /// The workload's state is meant to be lost on restart: no warning.
+    pub ephemeral: bool,
 }
 
 /// Every object of one environment, before the graph.
@@ -38,7 +40,7 @@ pub struct Resources {
     pub objects: Vec<Object>,
 }
 
-pub const DIRECTIVES: &[&str] = &["when", "for_each", "depends_on", "hash", "protect", "external"];
+pub const DIRECTIVES: &[&str] = &["when", "for_each", "depends_on", "hash", "protect", "external", "ephemeral"];
 
 /// A YAML path built on the stack and formatted only for messages.
 #[derive(Clone, Copy)]
@@ -231,7 +233,9 @@ pub fn evaluate(
     let params = params::resolve(&mut r, main, &defaults, env.params.as_ref(), &defaults_scope, &env.name);
     let scope = defaults_scope.with_params(expr::to_minijinja(&params));
     let mut objects = Vec::new();
-    expand_module(&mut r, main, &scope, &mut objects, &root, 0);
+    let mut dashboards = Vec::new();
+    expand_module(&mut r, main, &scope, &mut objects, &mut dashboards, &root, 0);
+    crate::dashboards::check_unique_uids(&dashboards, r.diags);
 
     // Patches and `common` see the environment's final params.
     let common = merged_common(&mut r, main.common.as_ref(), env.common.as_ref(), &scope);
@@ -268,6 +272,7 @@ fn expand_module(
     module: &Module,
     scope: &Scope,
     out: &mut Vec<Object>,
+    dashboards: &mut Vec<crate::dashboards::Produced>,
     root: &Arc<std::path::Path>,
     depth: usize,
 ) {
@@ -277,6 +282,7 @@ fn expand_module(
             eval_document(r, file.file, i, doc, scope, out);
         }
     }
+    crate::dashboards::evaluate(r, module, scope, out, dashboards);
     for used in &module.modules {
         let defaults = used.module.params.to_value();
         let params =
@@ -284,7 +290,7 @@ fn expand_module(
         let env_name = scope.env_name.as_str().unwrap_or_default();
         let inner =
             Scope::new(expr::to_minijinja(&params), env_name, &used.name, used.module.dir.clone(), root.clone());
-        expand_module(r, &used.module, &inner, out, root, depth + 1);
+        expand_module(r, &used.module, &inner, out, dashboards, root, depth + 1);
     }
     if depth > 0 {
         let common = merged_common(r, module.common.as_ref(), None, scope);
@@ -446,6 +452,9 @@ fn eval_document(r: &mut Renderer, file: FileId, index: usize, doc: &Node, scope
         }
         if let Some(node) = directive("external") {
             directives.external = bool_directive(r, node, "external", scope).unwrap_or(false);
+        }
+        if let Some(node) = directive("ephemeral") {
+            directives.ephemeral = bool_directive(r, node, "ephemeral", scope).unwrap_or(false);
         }
         out.push(Object { value, origin: doc.span, directives });
     }

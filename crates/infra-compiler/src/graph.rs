@@ -29,6 +29,8 @@ pub struct Resource {
     pub origin: Span,
     pub external: bool,
     pub protect: Option<bool>,
+    /// Marked `ephemeral: true`: losing its state is intended.
+    pub ephemeral: bool,
     /// The sha256 of the canonical content (also in the hash annotation).
     pub hash: String,
 }
@@ -341,6 +343,7 @@ pub fn link(resources: Resources, opts: &LinkOptions, diags: &mut Diagnostics) -
             origin,
             external: directives.external,
             protect: directives.protect,
+            ephemeral: directives.ephemeral,
             hash,
         });
     }

@@ -8,6 +8,7 @@
 //! going where it can, so a run reports every error it finds. [`compile`]
 //! runs the stages for a set of environments; the CLI is a thin layer on it.
 
+pub mod dashboards;
 pub mod emit;
 pub mod eval;
 pub mod expr;
@@ -21,6 +22,7 @@ pub mod paths;
 pub mod project;
 pub mod scaffold;
 pub mod schema;
+pub mod stateful;
 pub mod suggest;
 
 use infra_syntax::{Diagnostic, Diagnostics, Sources};
@@ -81,10 +83,37 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
                     continue;
                 };
                 if let Some(g) = graph::link(resources, &link, &mut diagnostics) {
+                    warn_ephemeral_state(&g, &mut diagnostics);
                     graphs.push(g);
                 }
             }
         }
     }
     Compilation { sources, diagnostics, graphs }
+}
+
+/// Warns about stateful workloads whose data is not on a PVC.
+fn warn_ephemeral_state(g: &ResourceGraph, diagnostics: &mut Diagnostics) {
+    for r in g.ordered().filter(|r| !r.external && !r.ephemeral) {
+        for found in stateful::ephemeral_state(&r.value) {
+            diagnostics.push(
+                Diagnostic::warning(
+                    "S100",
+                    format!(
+                        "{}: {} keeps its data in {}, which is {} (environment {}): the data is lost whenever the pod is replaced",
+                        r.id.short(),
+                        stateful::image_name(&found.image),
+                        found.data_dir,
+                        found.storage,
+                        g.env
+                    ),
+                )
+                .at(r.origin, format!("container `{}`", found.container))
+                .note(format!(
+                    "help: mount a PersistentVolumeClaim at {}, or mark the object `infra: {{ephemeral: true}}` if losing the data is intended",
+                    found.data_dir
+                )),
+            );
+        }
+    }
 }

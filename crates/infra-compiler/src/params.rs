@@ -89,8 +89,8 @@ fn check_type(default: &Value, value: &Value, path: &str) -> Result<(), (String,
             format!(
                 "parameter `{}` is {} (from its default), not {}",
                 strip_root(path),
-                article(default.type_name()),
-                article(value.type_name())
+                crate::suggest::article(default.type_name()),
+                crate::suggest::article(value.type_name())
             ),
         ))
     };
@@ -257,9 +257,4 @@ fn short(v: &Value) -> String {
         Value::String(s) => format!("{s:?}"),
         other => crate::hash::canonical_json(other),
     }
-}
-
-/// "an integer", "a string".
-fn article(word: &str) -> String {
-    if word.starts_with(['a', 'e', 'i', 'o', 'u']) { format!("an {word}") } else { format!("a {word}") }
 }

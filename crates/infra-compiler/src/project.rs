@@ -27,9 +27,40 @@ pub struct Module {
     pub schema: Vec<SchemaRule>,
     pub resources: Vec<ResourceFile>,
     pub modules: Vec<ModuleUse>,
-    pub dashboards: Vec<Node>,
+    pub dashboards: Vec<DashboardEntry>,
     pub common: Option<Node>,
 }
+
+/// One `dashboards:` entry: its fields (evaluated per environment) and the
+/// JSON files it matched, parsed once.
+pub struct DashboardEntry {
+    pub node: Node,
+    pub files: Vec<DashboardFile>,
+}
+
+pub struct DashboardFile {
+    pub file: FileId,
+    /// The path relative to the project root, for stable uids and messages.
+    pub path: String,
+    pub text: Arc<str>,
+    pub json: serde_json::Value,
+}
+
+pub const DASHBOARD_KEYS: &[&str] = &[
+    "files",
+    "folder",
+    "namespace",
+    "target",
+    "datasource",
+    "labels",
+    "annotations",
+    "label",
+    "label_value",
+    "folder_annotation",
+    "instance_selector",
+    "name",
+    "key",
+];
 
 pub struct ResourceFile {
     pub file: FileId,
@@ -259,7 +290,7 @@ impl Loader<'_> {
         let resources = doc.get("resources").map(|r| self.resources(dir, r)).unwrap_or_default();
         let modules = doc.get("modules").map(|m| self.module_uses(dir, m)).unwrap_or_default();
         let dashboards = match doc.get("dashboards") {
-            Some(d) => self.list_of(d, "dashboards").map(<[Node]>::to_vec).unwrap_or_default(),
+            Some(d) => self.dashboards(dir, d),
             None => Vec::new(),
         };
         self.stack.pop();
@@ -357,6 +388,95 @@ impl Loader<'_> {
             }
         }
         out
+    }
+
+    fn dashboards(&mut self, dir: &Path, node: &Node) -> Vec<DashboardEntry> {
+        let mut out = Vec::new();
+        for entry in self.list_of(node, "dashboards").unwrap_or_default() {
+            let Some(fields) = self.map_of(entry, "a dashboards entry") else { continue };
+            for (k, _) in fields {
+                if !DASHBOARD_KEYS.contains(&k.name.as_str()) {
+                    let mut d = Diagnostic::error("L020", format!("unknown key `{}` in a dashboards entry", k.name))
+                        .at(k.span, "not a dashboards key");
+                    if let Some(h) = suggest::hint(&k.name, DASHBOARD_KEYS.iter().copied()) {
+                        d = d.note(h);
+                    }
+                    self.diags.push(d);
+                }
+            }
+            let patterns: Vec<&Node> = match entry.get("files") {
+                Some(f @ Node { kind: NodeKind::Str(..), .. }) => vec![f],
+                Some(Node { kind: NodeKind::Seq(items), .. }) => items.iter().collect(),
+                Some(other) => {
+                    self.diags.push(
+                        Diagnostic::error("L021", "`files` is a glob or a list of globs")
+                            .at(other.span, format!("found a {}", other.type_name())),
+                    );
+                    continue;
+                }
+                None => {
+                    self.diags.push(
+                        Diagnostic::error("L022", "a dashboards entry needs `files`")
+                            .at(entry.span, "add `files: dashboards/*.json`"),
+                    );
+                    continue;
+                }
+            };
+            let mut files = Vec::new();
+            for pattern_node in patterns {
+                let Some(pattern) = pattern_node.as_str() else {
+                    self.diags.push(
+                        Diagnostic::error("L021", "a `files` entry is a path or glob")
+                            .at(pattern_node.span, "not a string"),
+                    );
+                    continue;
+                };
+                let matches = match paths::glob_inside(&self.root, dir, pattern) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        self.diags.push(Diagnostic::error("L011", e).at(pattern_node.span, "in this files entry"));
+                        continue;
+                    }
+                };
+                if matches.is_empty() {
+                    self.diags.push(
+                        Diagnostic::error("L012", format!("`{pattern}` matches no file"))
+                            .at(pattern_node.span, "no file matches"),
+                    );
+                }
+                for path in matches {
+                    if let Some(f) = self.dashboard_file(&path, pattern_node.span) {
+                        files.push(f);
+                    }
+                }
+            }
+            out.push(DashboardEntry { node: entry.clone(), files });
+        }
+        out
+    }
+
+    /// Reads and parses one dashboard JSON file; a syntax error points at
+    /// its line and column.
+    fn dashboard_file(&mut self, path: &Path, used_at: Span) -> Option<DashboardFile> {
+        let shown = paths::display(&self.root, path);
+        let text = match paths::read_text(path, MAX_SOURCE_BYTES) {
+            Ok(t) => t,
+            Err(e) => {
+                self.diags
+                    .push(Diagnostic::error("L010", format!("cannot read {shown}: {e}")).at(used_at, "named here"));
+                return None;
+            }
+        };
+        let file = self.sources.add(path, shown.clone(), Arc::from(text));
+        match serde_json::from_str::<serde_json::Value>(&self.sources.get(file).text) {
+            Ok(json) => Some(DashboardFile { file, path: shown, text: self.sources.get(file).text.clone(), json }),
+            Err(e) => {
+                let at = infra_syntax::Pos { line: e.line() as u32, col: e.column().max(1) as u32 };
+                let span = Span::new(file, at, infra_syntax::Pos { line: at.line, col: at.col + 1 });
+                self.diags.push(Diagnostic::error("D100", format!("invalid dashboard JSON: {e}")).at(span, "here"));
+                None
+            }
+        }
     }
 
     fn module_uses(&mut self, dir: &Path, node: &Node) -> Vec<ModuleUse> {
