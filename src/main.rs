@@ -60,6 +60,45 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
         format: GraphFormat,
     },
+    /// Show what applying a build would change, compared with its compiled output.
+    #[command(after_help = "Examples:
+  infra plan --env prod                    against ./compiled/prod
+  infra plan --env prod --base origin/main against compiled/prod as committed on main
+  infra plan --env prod --deny data-loss   exit 3 if anything would destroy data
+  infra plan --env prod --format json      the stable JSON contract, for CI bots
+
+Exit codes: 0 no change, 2 changes, 3 a denied hazard, 1 error.")]
+    Plan {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Environments to plan (repeatable); default: all.
+        #[arg(long = "env", short = 'e', value_name = "ENV")]
+        envs: Vec<String>,
+        /// Compare with this directory instead of DIR/compiled/<env> (one environment).
+        #[arg(long, value_name = "OUT", conflicts_with = "base")]
+        against: Option<PathBuf>,
+        /// Compare with DIR/compiled/<env> as committed at this git revision.
+        #[arg(long, value_name = "GIT_REV")]
+        base: Option<String>,
+        #[command(flatten)]
+        report: ReportArgs,
+        /// Treat unresolved references as errors.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Compare two sets of manifests (files, directories or `-`) as `plan` does.
+    #[command(after_help = "Examples:
+  infra diff old.yaml new.yaml
+  helm template grafana grafana/grafana | infra diff - compiled/prod
+  infra diff releases/v1/ releases/v2/ --deny data-loss
+
+Exit codes: 0 no change, 2 changes, 3 a denied hazard, 1 error.")]
+    Diff {
+        old: String,
+        new: String,
+        #[command(flatten)]
+        report: ReportArgs,
+    },
     /// Create a starter project.
     #[command(after_help = "Examples:
   infra init                 a project in the current directory, named after it
@@ -71,6 +110,38 @@ enum Command {
         #[arg(long)]
         name: Option<String>,
     },
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    format: ReportFormat,
+    /// Exit with 3 when the change has a hazard of this kind.
+    #[arg(long, value_enum, value_name = "HAZARD")]
+    deny: Option<Deny>,
+    /// Print secret values instead of "(redacted)".
+    #[arg(long)]
+    show_secrets: bool,
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Deny {
+    DataLoss,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -86,6 +157,8 @@ fn main() -> ExitCode {
         Command::Build { dir, envs, output, check, strict } => build(&dir, envs, output, check, strict),
         Command::Graph { dir, env, format } => graph(&dir, env, format),
         Command::Init { dir, name } => init(&dir, name),
+        Command::Plan { dir, envs, against, base, report, strict } => plan(&dir, envs, against, base, &report, strict),
+        Command::Diff { old, new, report } => diff(&old, &new, &report),
     };
     match result {
         Ok(code) => code,
@@ -183,4 +256,101 @@ fn init(dir: &Path, name: Option<String>) -> Result<ExitCode, String> {
     }
     eprintln!("next: infra build {}", dir.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// A plan's exit code: 0 no change, 2 changes, 3 a denied hazard.
+fn plan_code(plan: &infra_compiler::plan::Plan, report: &ReportArgs) -> u8 {
+    if matches!(report.deny, Some(Deny::DataLoss)) && plan.has_data_loss() {
+        3
+    } else if plan.changes.is_empty() {
+        0
+    } else {
+        2
+    }
+}
+
+/// Prints plans (one per environment) and returns the exit code.
+fn report_plans(plans: &[(String, infra_compiler::plan::Plan)], report: &ReportArgs) -> ExitCode {
+    use infra_compiler::plan_render;
+    use std::io::IsTerminal;
+    let color = match report.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    match report.format {
+        ReportFormat::Text => {
+            for (title, plan) in plans {
+                print!("{}", plan_render::text(plan, title, &plan_render::Style { color }));
+            }
+        }
+        ReportFormat::Json => {
+            let docs: Vec<_> = plans.iter().map(|(_, p)| plan_render::json(p)).collect();
+            let out = if docs.len() == 1 { docs[0].clone() } else { serde_json::Value::Array(docs) };
+            println!("{}", serde_json::to_string_pretty(&out).expect("JSON serializes"));
+        }
+    }
+    ExitCode::from(plans.iter().map(|(_, p)| plan_code(p, report)).max().unwrap_or(0))
+}
+
+fn plan(
+    dir: &Path,
+    envs: Vec<String>,
+    against: Option<PathBuf>,
+    base: Option<String>,
+    report: &ReportArgs,
+    strict: bool,
+) -> Result<ExitCode, String> {
+    use infra_compiler::{manifests, plan};
+    let Some(mut c) = compile(dir, &Options { envs, strict }) else { return Ok(ExitCode::from(1)) };
+    if against.is_some() && c.graphs.len() != 1 {
+        return Err("--against needs exactly one environment; choose one with --env".into());
+    }
+    let options = plan::Options { show_secrets: report.show_secrets };
+    let mut plans = Vec::new();
+    let mut diags = infra_syntax::Diagnostics::new();
+    for g in &c.graphs {
+        let new: Vec<_> = g.ordered().filter(|r| !r.external).map(|r| r.value.clone()).collect();
+        let compiled = format!("compiled/{}", g.env);
+        let (old, what) = match (&against, &base) {
+            (Some(out), _) => {
+                (manifests::read(&out.to_string_lossy(), &mut c.sources, &mut diags), out.display().to_string())
+            }
+            (None, Some(rev)) => {
+                (manifests::read_git(dir, rev, &compiled, &mut c.sources, &mut diags), format!("{compiled} at {rev}"))
+            }
+            (None, None) => {
+                let path = dir.join(&compiled);
+                if !path.exists() {
+                    eprintln!("note: {} does not exist yet: every object is new", path.display());
+                }
+                (manifests::read(&path.to_string_lossy(), &mut c.sources, &mut diags), path.display().to_string())
+            }
+        };
+        let title = format!("infra plan: environment {} against {what}", g.env);
+        plans.push((title, plan::plan(&old, &new, &options)));
+    }
+    eprint!("{}", diags.render(&c.sources));
+    if diags.has_errors() {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(report_plans(&plans, report))
+}
+
+fn diff(old: &str, new: &str, report: &ReportArgs) -> Result<ExitCode, String> {
+    use infra_compiler::{manifests, plan};
+    if old == "-" && new == "-" {
+        return Err("only one of OLD and NEW can be `-`".into());
+    }
+    let mut sources = infra_syntax::Sources::new();
+    let mut diags = infra_syntax::Diagnostics::new();
+    let old_objects = manifests::read(old, &mut sources, &mut diags);
+    let new_objects = manifests::read(new, &mut sources, &mut diags);
+    eprint!("{}", diags.render(&sources));
+    if diags.has_errors() {
+        return Ok(ExitCode::from(1));
+    }
+    let options = plan::Options { show_secrets: report.show_secrets };
+    let result = plan::plan(&old_objects, &new_objects, &options);
+    Ok(report_plans(&[(format!("infra diff: {old} → {new}"), result)], report))
 }

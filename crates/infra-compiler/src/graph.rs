@@ -330,6 +330,9 @@ pub fn link(resources: Resources, opts: &LinkOptions, diags: &mut Diagnostics) -
 
     // Build the graph and order it.
     let mut graph: DiGraph<Resource, Edge> = DiGraph::with_capacity(objects.len(), edges.len());
+    for o in objects.iter_mut().filter(|o| o.directives.protect == Some(false)) {
+        set_annotation_at(&mut o.value, &[], crate::plan::PROTECT_ANNOTATION, "false".into());
+    }
     let hashes = parallel::map_mut(&mut objects, |o| {
         let hash = stamp_hash(&mut o.value);
         output_order(&mut o.value);

@@ -1,0 +1,287 @@
+//! Rendering a [`Plan`]: text for people (grouped by action, a summary line,
+//! rollouts, hazards last and loud) and the JSON contract for CI bots.
+
+use crate::expr::base64_decode;
+use crate::plan::{Action, Change, FieldChange, Plan, Severity};
+use infra_syntax::Value;
+use serde_json::{Value as Json, json};
+use std::fmt::Write;
+
+const REDACTED: &str = "(redacted)";
+
+/// Styling for terminals; all empty when colour is off.
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+    }
+}
+
+fn symbol(action: Action) -> &'static str {
+    match action {
+        Action::Create => "+",
+        Action::Update => "~",
+        Action::Replace => "-/+",
+        Action::Delete => "-",
+    }
+}
+
+fn color(action: Action) -> &'static str {
+    match action {
+        Action::Create => "32",
+        Action::Update => "33",
+        Action::Replace => "35",
+        Action::Delete => "31",
+    }
+}
+
+fn object_name(c: &Change) -> String {
+    let ns = if c.id.namespace.is_empty() { String::new() } else { format!("{}/", c.id.namespace) };
+    match &c.renamed_from {
+        Some(old) => format!("{} {ns}{old} → {}", c.id.kind, c.id.name),
+        None => format!("{} {ns}{}", c.id.kind, c.id.name),
+    }
+}
+
+/// The plan as text. `title` says what was compared.
+pub fn text(plan: &Plan, title: &str, style: &Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{title}\n");
+    for action in [Action::Create, Action::Update, Action::Replace, Action::Delete] {
+        for c in plan.changes.iter().filter(|c| c.action == action) {
+            let head = format!("{} {}", symbol(action), object_name(c));
+            let _ = writeln!(out, "{}", style.paint(color(action), &head));
+            if action != Action::Create {
+                let _ = writeln!(out, "    {}", c.reason);
+            }
+            for f in &c.fields {
+                write_field(&mut out, f, style);
+            }
+        }
+    }
+    let rollouts: Vec<&Change> = plan.changes.iter().filter(|c| c.rollout).collect();
+    if !rollouts.is_empty() {
+        let _ = writeln!(out, "\nPods restart:");
+        for c in rollouts {
+            let _ = writeln!(out, "  {}: {}", object_name(c), c.reason);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nPlan: {} to create, {} to update, {} to replace, {} to delete; {} unchanged.",
+        plan.count(Action::Create),
+        plan.count(Action::Update),
+        plan.count(Action::Replace),
+        plan.count(Action::Delete),
+        plan.unchanged
+    );
+    if !plan.unmanaged.is_empty() {
+        let _ = writeln!(out, "\nUnmanaged (in the cluster, not in the project — a redeploy would not recreate them):");
+        for id in &plan.unmanaged {
+            let _ = writeln!(out, "  ? {}", id.short());
+        }
+    }
+    let loss: Vec<_> = plan.hazards.iter().filter(|h| h.severity == Severity::DataLoss).collect();
+    let warnings: Vec<_> = plan.hazards.iter().filter(|h| h.severity == Severity::Warning).collect();
+    if !loss.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            style.paint(
+                "1;31",
+                &format!(
+                    "DATA LOSS: this change destroys data ({} hazard{}):",
+                    loss.len(),
+                    if loss.len() == 1 { "" } else { "s" }
+                ),
+            )
+        );
+        for h in loss {
+            let ns = if h.namespace.is_empty() { String::new() } else { format!("{}/", h.namespace) };
+            let _ = writeln!(out, "{}", style.paint("31", &format!("  ✗ {} {ns}{}: {}", h.kind, h.name, h.reason)));
+        }
+    }
+    if !warnings.is_empty() {
+        let _ = writeln!(out, "\n{}", style.paint("33", "Warnings:"));
+        for h in warnings {
+            let ns = if h.namespace.is_empty() { String::new() } else { format!("{}/", h.namespace) };
+            let _ = writeln!(out, "  ! {} {ns}{}: {}", h.kind, h.name, h.reason);
+        }
+    }
+    out
+}
+
+fn write_field(out: &mut String, f: &FieldChange, style: &Style) {
+    if f.redacted {
+        let size = |v: &Option<Value>| v.as_ref().map(secret_size);
+        let what = match (size(&f.old), size(&f.new)) {
+            (Some(a), Some(b)) => format!("changed ({a} → {b} bytes)"),
+            (None, Some(b)) => format!("added ({b} bytes)"),
+            (Some(a), None) => format!("removed ({a} bytes)"),
+            (None, None) => "changed".into(),
+        };
+        let _ = writeln!(out, "    {}: {REDACTED} {what}", f.path);
+        return;
+    }
+    match (&f.old, &f.new) {
+        (Some(Value::String(a)), Some(Value::String(b))) if a.contains('\n') || b.contains('\n') => {
+            let _ = writeln!(out, "    {}:", f.path);
+            for line in line_diff(a, b) {
+                let painted = match line.as_bytes().first() {
+                    Some(b'-') => style.paint("31", &line),
+                    Some(b'+') => style.paint("32", &line),
+                    _ => line,
+                };
+                let _ = writeln!(out, "        {painted}");
+            }
+        }
+        (old, new) => {
+            let _ = writeln!(out, "    {}: {} → {}", f.path, short(old.as_ref()), short(new.as_ref()));
+        }
+    }
+}
+
+/// Bytes of a secret value: base64 `data` decoded, `stringData` as is.
+fn secret_size(v: &Value) -> usize {
+    match v {
+        Value::String(s) => base64_decode(s).map_or(s.len(), |b| b.len()),
+        other => crate::hash::canonical_json(other).len(),
+    }
+}
+
+fn short(v: Option<&Value>) -> String {
+    let Some(v) = v else { return "(none)".into() };
+    let text = match v {
+        Value::String(s) => format!("{s:?}"),
+        other => crate::hash::canonical_json(other),
+    };
+    if text.chars().count() > 120 { format!("{}…", text.chars().take(119).collect::<String>()) } else { text }
+}
+
+/// The changed lines of a multi-line string, `-` old and `+` new, with
+/// `@@` separating distant hunks.
+pub fn line_diff(old: &str, new: &str) -> Vec<String> {
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let suffix = a[prefix..].iter().rev().zip(b[prefix..].iter().rev()).take_while(|(x, y)| x == y).count();
+    let (a_mid, b_mid) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
+    let mut out = Vec::new();
+    const MAX_CELLS: usize = 4_000_000;
+    if a_mid.len() * b_mid.len() > MAX_CELLS {
+        out.extend(a_mid.iter().take(50).map(|l| format!("- {l}")));
+        out.extend(b_mid.iter().take(50).map(|l| format!("+ {l}")));
+        if a_mid.len() > 50 || b_mid.len() > 50 {
+            out.push(format!("@@ {} lines removed, {} added in all @@", a_mid.len(), b_mid.len()));
+        }
+        return out;
+    }
+    // Longest common subsequence over the differing middle.
+    let (n, m) = (a_mid.len(), b_mid.len());
+    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if a_mid[i] == b_mid[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+        }
+    }
+    let (mut i, mut j) = (0, 0);
+    let mut gap = false;
+    while i < n || j < m {
+        if i < n && j < m && a_mid[i] == b_mid[j] {
+            gap = true;
+            i += 1;
+            j += 1;
+        } else {
+            if gap && !out.is_empty() {
+                out.push("@@".into());
+            }
+            gap = false;
+            if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
+                out.push(format!("- {}", a_mid[i]));
+                i += 1;
+            } else {
+                out.push(format!("+ {}", b_mid[j]));
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
+pub fn to_json(v: &Value) -> Json {
+    match v {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(i) => json!(i),
+        Value::Float(f) => json!(f),
+        Value::String(s) => Json::String(s.clone()),
+        Value::Seq(items) => Json::Array(items.iter().map(to_json).collect()),
+        Value::Map(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
+    }
+}
+
+/// The plan in the JSON contract of DESIGN.md (extra fields may be added).
+pub fn json(plan: &Plan) -> Json {
+    let value = |f: &FieldChange, v: &Option<Value>| match v {
+        None => Json::Null,
+        Some(_) if f.redacted => Json::String(REDACTED.into()),
+        Some(v) => to_json(v),
+    };
+    let changes: Vec<Json> = plan
+        .changes
+        .iter()
+        .map(|c| {
+            let mut o = json!({
+                "action": c.action.word(),
+                "apiVersion": c.api_version,
+                "kind": c.id.kind,
+                "namespace": c.id.namespace,
+                "name": c.id.name,
+                "rollout": c.rollout,
+                "reason": c.reason,
+                "fields": c.fields.iter().map(|f| json!({"path": f.path, "old": value(f, &f.old), "new": value(f, &f.new)})).collect::<Vec<_>>(),
+            });
+            if let Some(old) = &c.renamed_from {
+                o["renamedFrom"] = Json::String(old.clone());
+            }
+            o
+        })
+        .collect();
+    json!({
+        "summary": {
+            "create": plan.count(Action::Create),
+            "update": plan.count(Action::Update),
+            "replace": plan.count(Action::Replace),
+            "delete": plan.count(Action::Delete),
+            "unchanged": plan.unchanged,
+        },
+        "changes": changes,
+        "hazards": plan.hazards.iter().map(|h| json!({
+            "severity": h.severity.word(),
+            "kind": h.kind,
+            "namespace": h.namespace,
+            "name": h.name,
+            "reason": h.reason,
+        })).collect::<Vec<_>>(),
+        "unmanaged": plan.unmanaged.iter().map(|id| json!({"kind": id.kind, "namespace": id.namespace, "name": id.name})).collect::<Vec<_>>(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_diffs_show_only_changed_lines() {
+        let old = "[smtp]\nenabled = false\nhost = \nfrom = a\n[x]\ny = 1\nz = 2\n";
+        let new = "[smtp]\nenabled = true\nhost = smtp:587\nfrom = a\n[x]\ny = 1\nz = 3\n";
+        assert_eq!(
+            line_diff(old, new),
+            ["- enabled = false", "- host = ", "+ enabled = true", "+ host = smtp:587", "@@", "- z = 2", "+ z = 3"]
+                .map(String::from)
+        );
+    }
+}
