@@ -546,7 +546,7 @@ impl Common {
             if values.is_empty() {
                 continue;
             }
-            let slot = meta.entry(key.to_string()).or_insert_with(|| Value::Map(Map::new()));
+            let slot = meta.get_or_insert_with(key, || Value::Map(Map::new()));
             if !matches!(slot, Value::Map(_)) {
                 *slot = Value::Map(Map::new());
             }

@@ -510,7 +510,7 @@ fn set_annotation_at(value: &mut Value, path: &[&str], key: &str, v: String) {
         return;
     }
     let meta = target.map_entry("metadata");
-    let slot = meta.entry("annotations".to_string()).or_insert_with(|| Value::Map(Map::new()));
+    let slot = meta.get_or_insert_with("annotations", || Value::Map(Map::new()));
     if !matches!(slot, Value::Map(_)) {
         *slot = Value::Map(Map::new());
     }

@@ -1,0 +1,230 @@
+//! `infra plan` and `infra diff`: the apollo environments, git revisions,
+//! real Helm renders of the Grafana chart, and secret redaction.
+
+mod common;
+
+use common::{TempDir, copy_dir, infra, root};
+use serde_json::Value as Json;
+use std::process::Command;
+
+fn apollo() -> String {
+    root().join("examples/apollo").to_string_lossy().into_owned()
+}
+
+fn helm(name: &str) -> String {
+    root().join("tests/fixtures/helm").join(name).to_string_lossy().into_owned()
+}
+
+fn json(stdout: &str) -> Json {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}:\n{stdout}"))
+}
+
+fn reasons(plan: &Json, severity: &str) -> Vec<String> {
+    plan["hazards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["severity"] == severity)
+        .map(|h| format!("{} {}: {}", h["kind"].as_str().unwrap(), h["name"].as_str().unwrap(), h["reason"].as_str().unwrap()))
+        .collect()
+}
+
+#[test]
+fn committed_output_has_no_changes() {
+    let run = infra(&["plan", &apollo(), "--env", "lab"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stdout.contains("Plan: 0 to create, 0 to update, 0 to replace, 0 to delete; 16 unchanged."), "{}", run.stdout);
+}
+
+#[test]
+fn smtp_change_rolls_grafana_without_hazard() {
+    let against = format!("{}/compiled/lab", apollo());
+    let run = infra(&["plan", &apollo(), "--env", "lab-smtp", "--against", &against, "--deny", "data-loss"]);
+    assert_eq!(run.code, 2, "changes, no denied hazard:\n{}", run.transcript());
+    assert!(run.stdout.contains("~ Deployment monitoring/grafana"), "{}", run.stdout);
+    assert!(run.stdout.contains("+ enabled = true"), "line diff of grafana.ini:\n{}", run.stdout);
+    assert!(!run.stdout.contains("DATA LOSS"), "{}", run.stdout);
+
+    let run = infra(&["plan", &apollo(), "--env", "lab-smtp", "--against", &against, "--format", "json"]);
+    let plan = json(&run.stdout);
+    assert_eq!(plan["summary"], serde_json::json!({"create": 0, "update": 2, "replace": 0, "delete": 0, "unchanged": 14}));
+    let grafana = plan["changes"].as_array().unwrap().iter().find(|c| c["kind"] == "Deployment").unwrap();
+    assert_eq!(grafana["rollout"], true);
+    assert_eq!(grafana["action"], "update");
+    assert_eq!(grafana["apiVersion"], "apps/v1");
+    let config = plan["changes"].as_array().unwrap().iter().find(|c| c["kind"] == "ConfigMap").unwrap();
+    assert!(config["renamedFrom"].as_str().unwrap().starts_with("grafana-config-"));
+    assert!(reasons(&plan, "data-loss").is_empty());
+    insta::assert_json_snapshot!("plan_lab_to_lab_smtp", plan);
+}
+
+#[test]
+fn turning_persistence_off_is_data_loss() {
+    let against = format!("{}/compiled/lab", apollo());
+    let run = infra(&["plan", &apollo(), "--env", "lab-ephemeral", "--against", &against, "--format", "json"]);
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    let plan = json(&run.stdout);
+    let loss = reasons(&plan, "data-loss");
+    assert!(loss.contains(&"PersistentVolumeClaim grafana: the PVC and the data on its volume are deleted (mark it `protect: false` if intended)".to_string()), "{loss:?}");
+    assert!(loss.contains(&"Deployment grafana: /var/lib/grafana moves from PVC `grafana` to an emptyDir volume `storage`".to_string()), "{loss:?}");
+    let denied = infra(&["plan", &apollo(), "--env", "lab-ephemeral", "--against", &against, "--deny", "data-loss"]);
+    assert_eq!(denied.code, 3, "{}", denied.transcript());
+    assert!(denied.stdout.contains("DATA LOSS: this change destroys data (2 hazards):"), "{}", denied.stdout);
+}
+
+#[test]
+fn helm_upgrade_that_lost_the_dashboards_is_data_loss() {
+    let run = infra(&["diff", &helm("grafana-B-no-persistence.yaml"), &helm("grafana-C-smtp-no-persistence.yaml"), "--format", "json"]);
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    let plan = json(&run.stdout);
+    let grafana = plan["changes"].as_array().unwrap().iter().find(|c| c["kind"] == "Deployment").unwrap();
+    assert_eq!(grafana["rollout"], true);
+    assert_eq!(grafana["fields"][0]["path"], "spec.template.metadata.annotations[\"checksum/config\"]");
+    assert_eq!(
+        reasons(&plan, "data-loss"),
+        ["Deployment grafana: pods restart; /var/lib/grafana is an emptyDir volume `storage`: its current data is lost"]
+    );
+    let text = infra(&["diff", &helm("grafana-B-no-persistence.yaml"), &helm("grafana-C-smtp-no-persistence.yaml"), "--deny", "data-loss"]);
+    assert_eq!(text.code, 3);
+    assert!(text.stdout.contains("DATA LOSS"), "{}", text.stdout);
+}
+
+#[test]
+fn adding_persistence_still_loses_the_current_state() {
+    let run = infra(&["diff", &helm("grafana-C-smtp-no-persistence.yaml"), &helm("grafana-D-persistence.yaml"), "--format", "json"]);
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    let plan = json(&run.stdout);
+    let created: Vec<&str> = plan["changes"].as_array().unwrap().iter().filter(|c| c["action"] == "create").map(|c| c["kind"].as_str().unwrap()).collect();
+    assert_eq!(created, ["PersistentVolumeClaim"]);
+    let deployment = plan["changes"].as_array().unwrap().iter().find(|c| c["kind"] == "Deployment").unwrap();
+    let paths: Vec<&str> = deployment["fields"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert!(paths.contains(&"spec.template.spec.volumes[name=storage].emptyDir"), "{paths:?}");
+    assert!(paths.contains(&"spec.template.spec.volumes[name=storage].persistentVolumeClaim"), "{paths:?}");
+    assert_eq!(
+        reasons(&plan, "data-loss"),
+        ["Deployment grafana: pods restart; /var/lib/grafana is an emptyDir volume `storage`: its current data is lost (the new version adds storage, but the current data is not on it)"]
+    );
+}
+
+#[test]
+fn secrets_are_redacted_unless_asked() {
+    let dir = TempDir::new("secrets");
+    let original = std::fs::read_to_string(helm("grafana-C-smtp-no-persistence.yaml")).unwrap();
+    let admin = original.split("admin-password: \"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let changed = original.replace(&admin, "bmV3LXNlY3JldC12YWx1ZQ==");
+    dir.write("old.yaml", &original);
+    dir.write("new.yaml", &changed);
+    dir.write("a.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: made-up}\nstringData: {token: hunter2, keep: same}\n");
+    dir.write("b.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: made-up}\nstringData: {token: correct-horse, keep: same, extra: battery}\n");
+    for (old, new, secrets) in [("old.yaml", "new.yaml", [admin.as_str(), "bmV3LXNlY3JldC12YWx1ZQ=="]), ("a.yaml", "b.yaml", ["hunter2", "correct-horse"])] {
+        let (old, new) = (dir.join(old), dir.join(new));
+        let (old, new) = (old.to_str().unwrap(), new.to_str().unwrap());
+        for format in ["text", "json"] {
+            let run = infra(&["diff", old, new, "--format", format]);
+            assert_eq!(run.code, 2, "{}", run.transcript());
+            for s in secrets {
+                assert!(!run.stdout.contains(s) && !run.stderr.contains(s), "secret value printed:\n{}", run.stdout);
+            }
+            assert!(run.stdout.contains("(redacted)"), "{}", run.stdout);
+        }
+        let shown = infra(&["diff", old, new, "--show-secrets"]);
+        assert!(shown.stdout.contains(secrets[1]), "{}", shown.stdout);
+    }
+    let text = infra(&["diff", dir.join("a.yaml").to_str().unwrap(), dir.join("b.yaml").to_str().unwrap()]);
+    assert!(text.stdout.contains("stringData.token: (redacted) changed (7 → 13 bytes)"), "{}", text.stdout);
+    assert!(text.stdout.contains("stringData.extra: (redacted) added (7 bytes)"), "{}", text.stdout);
+    let b64 = infra(&["diff", dir.join("old.yaml").to_str().unwrap(), dir.join("new.yaml").to_str().unwrap()]);
+    assert!(b64.stdout.contains("data.admin-password: (redacted) changed (20 → 16 bytes)"), "{}", b64.stdout);
+}
+
+#[test]
+fn base_reads_the_compiled_output_at_a_git_revision() {
+    let dir = TempDir::new("git");
+    copy_dir(&root().join("examples/apollo"), dir.path());
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(dir.path())
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "base"]);
+    // Change the code and the compiled output in the work tree; HEAD keeps the old output.
+    let infra_yaml = std::fs::read_to_string(dir.join("infra.yaml")).unwrap();
+    std::fs::write(dir.join("infra.yaml"), infra_yaml.replace("grafana/grafana:11.3.0", "grafana/grafana:11.4.0")).unwrap();
+    assert_eq!(infra(&["build", dir.str(), "--env", "lab"]).code, 0);
+    let against_tree = infra(&["plan", dir.str(), "--env", "lab"]);
+    assert_eq!(against_tree.code, 0, "the work tree is rebuilt: no change\n{}", against_tree.transcript());
+    let run = infra(&["plan", dir.str(), "--env", "lab", "--base", "HEAD", "--format", "json"]);
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    let plan = json(&run.stdout);
+    let change = &plan["changes"][0];
+    assert_eq!(change["kind"], "Deployment");
+    assert_eq!(change["fields"][0]["path"], "spec.template.spec.containers[name=grafana].image");
+    assert_eq!(change["fields"][0]["old"], "grafana/grafana:11.3.0");
+    assert_eq!(change["fields"][0]["new"], "grafana/grafana:11.4.0");
+    assert_eq!(change["reason"], "pod template changed (image of [name=grafana])");
+    let bad = infra(&["plan", dir.str(), "--env", "lab", "--base", "no-such-rev"]);
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("cannot read compiled/lab at git revision no-such-rev"), "{}", bad.stderr);
+}
+
+#[test]
+fn diff_reads_directories_streams_and_lists() {
+    let dir = TempDir::new("lists");
+    let stream = infra(&["build", &apollo(), "--env", "lab", "-o", "-"]).stdout;
+    dir.write("stream.yaml", &stream);
+    let docs: Vec<&str> = stream.split("---\n").filter(|d| !d.is_empty()).collect();
+    let mut list = String::from("apiVersion: v1\nkind: List\nitems:\n");
+    for d in &docs {
+        for (i, line) in d.lines().enumerate() {
+            list.push_str(if i == 0 { "  - " } else { "    " });
+            list.push_str(line);
+            list.push('\n');
+        }
+    }
+    dir.write("list.yaml", list);
+    let compiled = format!("{}/compiled/lab", apollo());
+    for other in ["stream.yaml", "list.yaml"] {
+        let run = infra(&["diff", &compiled, dir.join(other).to_str().unwrap()]);
+        assert_eq!(run.code, 0, "{other}: {}", run.transcript());
+        assert!(run.stdout.contains("16 unchanged"), "{}", run.stdout);
+    }
+}
+
+#[test]
+fn immutable_fields_make_replacements() {
+    let dir = TempDir::new("immutable");
+    dir.write("old.yaml", "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db}\nspec:\n  serviceName: db\n  selector: {matchLabels: {app: db}}\n  volumeClaimTemplates: [{metadata: {name: data}, spec: {resources: {requests: {storage: 10Gi}}}}]\n  template: {spec: {containers: [{name: pg, image: 'postgres:16', volumeMounts: [{name: data, mountPath: /var/lib/postgresql/data}]}]}}\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: cache}\nspec: {storageClassName: fast, resources: {requests: {storage: 1Gi}}}\n");
+    dir.write("new.yaml", "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db}\nspec:\n  serviceName: db\n  selector: {matchLabels: {app: db}}\n  volumeClaimTemplates: [{metadata: {name: data}, spec: {resources: {requests: {storage: 20Gi}}}}]\n  template: {spec: {containers: [{name: pg, image: 'postgres:16', volumeMounts: [{name: data, mountPath: /var/lib/postgresql/data}]}]}}\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: cache}\nspec: {storageClassName: slow, resources: {requests: {storage: 1Gi}}}\n");
+    let run = infra(&["diff", dir.join("old.yaml").to_str().unwrap(), dir.join("new.yaml").to_str().unwrap(), "--format", "json"]);
+    let plan = json(&run.stdout);
+    let actions: Vec<(&str, &str)> = plan["changes"].as_array().unwrap().iter().map(|c| (c["kind"].as_str().unwrap(), c["action"].as_str().unwrap())).collect();
+    assert_eq!(actions, [("PersistentVolumeClaim", "replace"), ("StatefulSet", "replace")]);
+    let loss = reasons(&plan, "data-loss");
+    assert!(loss.iter().any(|r| r.starts_with("PersistentVolumeClaim cache: the PVC is replaced")), "{loss:?}");
+    assert!(loss.iter().any(|r| r.starts_with("StatefulSet db: the StatefulSet's volume claim templates change")), "{loss:?}");
+}
+
+#[test]
+fn deleting_protected_things_and_dashboards_is_data_loss() {
+    let dir = TempDir::new("deletes");
+    let dashboard = r#"{"uid": "homelab", "title": "Homelab", "panels": []}"#;
+    dir.write("old.yaml", format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: team}}\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: scratch, namespace: team, annotations: {{infra.dev/protect: 'false'}}}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: dash, namespace: team, labels: {{grafana_dashboard: '1'}}}}\ndata:\n  homelab.json: '{dashboard}'\n"));
+    dir.write("new.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other, namespace: team}\n");
+    let run = infra(&["diff", dir.join("old.yaml").to_str().unwrap(), dir.join("new.yaml").to_str().unwrap(), "--format", "json"]);
+    let loss = reasons(&json(&run.stdout), "data-loss");
+    assert_eq!(
+        loss,
+        [
+            "ConfigMap dash: dashboard uid homelab (\"Homelab\") disappears; Grafana deletes the dashboard",
+            "Namespace team: deleting a namespace deletes everything in it",
+        ],
+        "the PVC marked protect: false is not a hazard"
+    );
+}
