@@ -310,23 +310,23 @@ fn plan(
     let mut plans = Vec::new();
     let mut diags = infra_syntax::Diagnostics::new();
     for g in &c.graphs {
-        let new: Vec<_> = g.ordered().filter(|r| !r.external).map(|r| r.value.clone()).collect();
+        let new: Vec<_> = g.ordered().filter(|r| !r.external).collect();
+        let known: Vec<(String, &str)> = new.iter().map(|r| (r.id.to_string(), r.hash.as_str())).collect();
+        let new: Vec<&infra_syntax::Value> = new.iter().map(|r| &r.value).collect();
         let compiled = format!("compiled/{}", g.env);
-        let (old, what) = match (&against, &base) {
-            (Some(out), _) => {
-                (manifests::read(&out.to_string_lossy(), &mut c.sources, &mut diags), out.display().to_string())
-            }
-            (None, Some(rev)) => {
-                (manifests::read_git(dir, rev, &compiled, &mut c.sources, &mut diags), format!("{compiled} at {rev}"))
-            }
-            (None, None) => {
-                let path = dir.join(&compiled);
-                if !path.exists() {
-                    eprintln!("note: {} does not exist yet: every object is new", path.display());
-                }
-                (manifests::read(&path.to_string_lossy(), &mut c.sources, &mut diags), path.display().to_string())
-            }
+        let default_dir = dir.join(&compiled);
+        let (origin, what) = match (&against, &base) {
+            (Some(out), _) => (manifests::Compiled::Dir(out), out.display().to_string()),
+            (None, Some(rev)) => (manifests::Compiled::Git { dir, rev, subdir: &compiled }, format!("{compiled} at {rev}")),
+            (None, None) => (manifests::Compiled::Dir(&default_dir), default_dir.display().to_string()),
         };
+        if let manifests::Compiled::Dir(d) = &origin
+            && !d.exists()
+        {
+            eprintln!("note: {} does not exist yet: every object is new", d.display());
+        }
+        let old = manifests::read_compiled(&origin, &known, &mut c.sources, &mut diags);
+        let old: Vec<&infra_syntax::Value> = old.reused.iter().map(|&i| new[i]).chain(old.parsed.iter()).collect();
         let title = format!("infra plan: environment {} against {what}", g.env);
         plans.push((title, plan::plan(&old, &new, &options)));
     }
@@ -351,6 +351,6 @@ fn diff(old: &str, new: &str, report: &ReportArgs) -> Result<ExitCode, String> {
         return Ok(ExitCode::from(1));
     }
     let options = plan::Options { show_secrets: report.show_secrets };
-    let result = plan::plan(&old_objects, &new_objects, &options);
+    let result = plan::plan(&old_objects.iter().collect::<Vec<_>>(), &new_objects.iter().collect::<Vec<_>>(), &options);
     Ok(report_plans(&[(format!("infra diff: {old} → {new}"), result)], report))
 }

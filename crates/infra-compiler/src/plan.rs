@@ -110,8 +110,8 @@ pub struct Options {
 }
 
 /// Compares two sets of objects.
-pub fn plan(old: &[Value], new: &[Value], options: &Options) -> Plan {
-    let index = |objects: &[Value]| -> BTreeMap<ObjectId, usize> {
+pub fn plan(old: &[&Value], new: &[&Value], options: &Options) -> Plan {
+    let index = |objects: &[&Value]| -> BTreeMap<ObjectId, usize> {
         objects.iter().enumerate().map(|(i, v)| (ObjectId::of(v), i)).collect()
     };
     let old_ids = index(old);
@@ -138,17 +138,17 @@ pub fn plan(old: &[Value], new: &[Value], options: &Options) -> Plan {
 
     for (id, &j) in &new_ids {
         if let Some(&i) = old_ids.get(id) {
-            match compare(&old[i], &new[j], options) {
+            match compare(old[i], new[j], options) {
                 Some(change) => plan.changes.push(change),
                 None => plan.unchanged += 1,
             }
         }
     }
     for (from, to) in renames {
-        let mut change = compare(&old[old_ids[from]], &new[new_ids[to]], options).unwrap_or_else(|| Change {
+        let mut change = compare(old[old_ids[from]], new[new_ids[to]], options).unwrap_or_else(|| Change {
             action: Action::Update,
             id: to.clone(),
-            api_version: api_version(&new[new_ids[to]]),
+            api_version: api_version(new[new_ids[to]]),
             renamed_from: None,
             rollout: false,
             reason: String::new(),
@@ -160,7 +160,7 @@ pub fn plan(old: &[Value], new: &[Value], options: &Options) -> Plan {
         plan.changes.push(change);
     }
     for id in created {
-        let v = &new[new_ids[id]];
+        let v = new[new_ids[id]];
         plan.changes.push(Change {
             action: Action::Create,
             id: id.clone(),
@@ -172,7 +172,7 @@ pub fn plan(old: &[Value], new: &[Value], options: &Options) -> Plan {
         });
     }
     for id in deleted {
-        let v = &old[old_ids[id]];
+        let v = old[old_ids[id]];
         plan.changes.push(Change {
             action: Action::Delete,
             id: id.clone(),
@@ -185,8 +185,8 @@ pub fn plan(old: &[Value], new: &[Value], options: &Options) -> Plan {
     }
     plan.changes.sort_by(|a, b| (a.action, &a.id).cmp(&(b.action, &b.id)));
 
-    let old_by_id: HashMap<&ObjectId, &Value> = old_ids.iter().map(|(id, &i)| (id, &old[i])).collect();
-    let new_by_id: HashMap<&ObjectId, &Value> = new_ids.iter().map(|(id, &i)| (id, &new[i])).collect();
+    let old_by_id: HashMap<&ObjectId, &Value> = old_ids.iter().map(|(id, &i)| (id, old[i])).collect();
+    let new_by_id: HashMap<&ObjectId, &Value> = new_ids.iter().map(|(id, &i)| (id, new[i])).collect();
     for change in &plan.changes {
         let old_name = change.renamed_from.as_ref().map(|n| ObjectId { name: n.clone(), ..change.id.clone() });
         let before = old_by_id.get(old_name.as_ref().unwrap_or(&change.id)).copied();
@@ -333,7 +333,8 @@ fn key_segment(key: &str) -> String {
 }
 
 fn diff_values(old: &Value, new: &Value, path: &mut Vec<String>, out: &mut Vec<FieldChange>) {
-    if old == new {
+    // The same object (an unchanged one reused from the build) needs no walk.
+    if std::ptr::eq(old, new) || old == new {
         return;
     }
     match (old, new) {
@@ -669,7 +670,7 @@ fn hazards_of(change: &Change, before: Option<&Value>, after: Option<&Value>, ou
 }
 
 /// Grafana dashboards in a set of objects: uid → (title, object).
-fn dashboards(objects: &[Value]) -> BTreeMap<String, (String, ObjectId)> {
+fn dashboards(objects: &[&Value]) -> BTreeMap<String, (String, ObjectId)> {
     let mut out = BTreeMap::new();
     for v in objects {
         let texts: Vec<&str> = match v.str_at(&["kind"]) {
@@ -698,7 +699,7 @@ fn dashboards(objects: &[Value]) -> BTreeMap<String, (String, ObjectId)> {
     out
 }
 
-fn dashboard_hazards(old: &[Value], new: &[Value], out: &mut Vec<Hazard>) {
+fn dashboard_hazards(old: &[&Value], new: &[&Value], out: &mut Vec<Hazard>) {
     let before = dashboards(old);
     let after = dashboards(new);
     for (uid, (title, id)) in &before {
@@ -765,7 +766,7 @@ mod tests {
     fn renamed_configmaps_are_one_change() {
         let old = [v("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg-0123456789}\ndata: {a: '1'}")];
         let new = [v("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg-abcdefghij}\ndata: {a: '2'}")];
-        let p = plan(&old, &new, &Options::default());
+        let p = plan(&[&old[0]], &[&new[0]], &Options::default());
         assert_eq!(p.changes.len(), 1);
         assert_eq!(p.changes[0].renamed_from.as_deref(), Some("cfg-0123456789"));
         assert_eq!(p.changes[0].fields[0].path, "data.a");
