@@ -317,7 +317,9 @@ fn plan(
         let default_dir = dir.join(&compiled);
         let (origin, what) = match (&against, &base) {
             (Some(out), _) => (manifests::Compiled::Dir(out), out.display().to_string()),
-            (None, Some(rev)) => (manifests::Compiled::Git { dir, rev, subdir: &compiled }, format!("{compiled} at {rev}")),
+            (None, Some(rev)) => {
+                (manifests::Compiled::Git { dir, rev, subdir: &compiled }, format!("{compiled} at {rev}"))
+            }
             (None, None) => (manifests::Compiled::Dir(&default_dir), default_dir.display().to_string()),
         };
         if let manifests::Compiled::Dir(d) = &origin

@@ -25,7 +25,14 @@ fn reasons(plan: &Json, severity: &str) -> Vec<String> {
         .unwrap()
         .iter()
         .filter(|h| h["severity"] == severity)
-        .map(|h| format!("{} {}: {}", h["kind"].as_str().unwrap(), h["name"].as_str().unwrap(), h["reason"].as_str().unwrap()))
+        .map(|h| {
+            format!(
+                "{} {}: {}",
+                h["kind"].as_str().unwrap(),
+                h["name"].as_str().unwrap(),
+                h["reason"].as_str().unwrap()
+            )
+        })
         .collect()
 }
 
@@ -33,7 +40,11 @@ fn reasons(plan: &Json, severity: &str) -> Vec<String> {
 fn committed_output_has_no_changes() {
     let run = infra(&["plan", &apollo(), "--env", "lab"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
-    assert!(run.stdout.contains("Plan: 0 to create, 0 to update, 0 to replace, 0 to delete; 16 unchanged."), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Plan: 0 to create, 0 to update, 0 to replace, 0 to delete; 16 unchanged."),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -47,7 +58,10 @@ fn smtp_change_rolls_grafana_without_hazard() {
 
     let run = infra(&["plan", &apollo(), "--env", "lab-smtp", "--against", &against, "--format", "json"]);
     let plan = json(&run.stdout);
-    assert_eq!(plan["summary"], serde_json::json!({"create": 0, "update": 2, "replace": 0, "delete": 0, "unchanged": 14}));
+    assert_eq!(
+        plan["summary"],
+        serde_json::json!({"create": 0, "update": 2, "replace": 0, "delete": 0, "unchanged": 14})
+    );
     let grafana = plan["changes"].as_array().unwrap().iter().find(|c| c["kind"] == "Deployment").unwrap();
     assert_eq!(grafana["rollout"], true);
     assert_eq!(grafana["action"], "update");
@@ -66,7 +80,13 @@ fn turning_persistence_off_is_data_loss() {
     let plan = json(&run.stdout);
     let loss = reasons(&plan, "data-loss");
     assert!(loss.contains(&"PersistentVolumeClaim grafana: the PVC and the data on its volume are deleted (mark it `protect: false` if intended)".to_string()), "{loss:?}");
-    assert!(loss.contains(&"Deployment grafana: /var/lib/grafana moves from PVC `grafana` to an emptyDir volume `storage`".to_string()), "{loss:?}");
+    assert!(
+        loss.contains(
+            &"Deployment grafana: /var/lib/grafana moves from PVC `grafana` to an emptyDir volume `storage`"
+                .to_string()
+        ),
+        "{loss:?}"
+    );
     let denied = infra(&["plan", &apollo(), "--env", "lab-ephemeral", "--against", &against, "--deny", "data-loss"]);
     assert_eq!(denied.code, 3, "{}", denied.transcript());
     assert!(denied.stdout.contains("DATA LOSS: this change destroys data (2 hazards):"), "{}", denied.stdout);
@@ -74,7 +94,13 @@ fn turning_persistence_off_is_data_loss() {
 
 #[test]
 fn helm_upgrade_that_lost_the_dashboards_is_data_loss() {
-    let run = infra(&["diff", &helm("grafana-B-no-persistence.yaml"), &helm("grafana-C-smtp-no-persistence.yaml"), "--format", "json"]);
+    let run = infra(&[
+        "diff",
+        &helm("grafana-B-no-persistence.yaml"),
+        &helm("grafana-C-smtp-no-persistence.yaml"),
+        "--format",
+        "json",
+    ]);
     assert_eq!(run.code, 2, "{}", run.transcript());
     let plan = json(&run.stdout);
     let grafana = plan["changes"].as_array().unwrap().iter().find(|c| c["kind"] == "Deployment").unwrap();
@@ -82,27 +108,50 @@ fn helm_upgrade_that_lost_the_dashboards_is_data_loss() {
     assert_eq!(grafana["fields"][0]["path"], "spec.template.metadata.annotations[\"checksum/config\"]");
     assert_eq!(
         reasons(&plan, "data-loss"),
-        ["Deployment grafana: pods restart; /var/lib/grafana is an emptyDir volume `storage`: its current data is lost"]
+        [
+            "Deployment grafana: pods restart; /var/lib/grafana is an emptyDir volume `storage`: its current data is lost"
+        ]
     );
-    let text = infra(&["diff", &helm("grafana-B-no-persistence.yaml"), &helm("grafana-C-smtp-no-persistence.yaml"), "--deny", "data-loss"]);
+    let text = infra(&[
+        "diff",
+        &helm("grafana-B-no-persistence.yaml"),
+        &helm("grafana-C-smtp-no-persistence.yaml"),
+        "--deny",
+        "data-loss",
+    ]);
     assert_eq!(text.code, 3);
     assert!(text.stdout.contains("DATA LOSS"), "{}", text.stdout);
 }
 
 #[test]
 fn adding_persistence_still_loses_the_current_state() {
-    let run = infra(&["diff", &helm("grafana-C-smtp-no-persistence.yaml"), &helm("grafana-D-persistence.yaml"), "--format", "json"]);
+    let run = infra(&[
+        "diff",
+        &helm("grafana-C-smtp-no-persistence.yaml"),
+        &helm("grafana-D-persistence.yaml"),
+        "--format",
+        "json",
+    ]);
     assert_eq!(run.code, 2, "{}", run.transcript());
     let plan = json(&run.stdout);
-    let created: Vec<&str> = plan["changes"].as_array().unwrap().iter().filter(|c| c["action"] == "create").map(|c| c["kind"].as_str().unwrap()).collect();
+    let created: Vec<&str> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] == "create")
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(created, ["PersistentVolumeClaim"]);
     let deployment = plan["changes"].as_array().unwrap().iter().find(|c| c["kind"] == "Deployment").unwrap();
-    let paths: Vec<&str> = deployment["fields"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    let paths: Vec<&str> =
+        deployment["fields"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
     assert!(paths.contains(&"spec.template.spec.volumes[name=storage].emptyDir"), "{paths:?}");
     assert!(paths.contains(&"spec.template.spec.volumes[name=storage].persistentVolumeClaim"), "{paths:?}");
     assert_eq!(
         reasons(&plan, "data-loss"),
-        ["Deployment grafana: pods restart; /var/lib/grafana is an emptyDir volume `storage`: its current data is lost (the new version adds storage, but the current data is not on it)"]
+        [
+            "Deployment grafana: pods restart; /var/lib/grafana is an emptyDir volume `storage`: its current data is lost (the new version adds storage, but the current data is not on it)"
+        ]
     );
 }
 
@@ -114,9 +163,15 @@ fn secrets_are_redacted_unless_asked() {
     let changed = original.replace(&admin, "bmV3LXNlY3JldC12YWx1ZQ==");
     dir.write("old.yaml", &original);
     dir.write("new.yaml", &changed);
-    dir.write("a.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: made-up}\nstringData: {token: hunter2, keep: same}\n");
+    dir.write(
+        "a.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: made-up}\nstringData: {token: hunter2, keep: same}\n",
+    );
     dir.write("b.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: made-up}\nstringData: {token: correct-horse, keep: same, extra: battery}\n");
-    for (old, new, secrets) in [("old.yaml", "new.yaml", [admin.as_str(), "bmV3LXNlY3JldC12YWx1ZQ=="]), ("a.yaml", "b.yaml", ["hunter2", "correct-horse"])] {
+    for (old, new, secrets) in [
+        ("old.yaml", "new.yaml", [admin.as_str(), "bmV3LXNlY3JldC12YWx1ZQ=="]),
+        ("a.yaml", "b.yaml", ["hunter2", "correct-horse"]),
+    ] {
         let (old, new) = (dir.join(old), dir.join(new));
         let (old, new) = (old.to_str().unwrap(), new.to_str().unwrap());
         for format in ["text", "json"] {
@@ -156,7 +211,8 @@ fn base_reads_the_compiled_output_at_a_git_revision() {
     git(&["commit", "-q", "-m", "base"]);
     // Change the code and the compiled output in the work tree; HEAD keeps the old output.
     let infra_yaml = std::fs::read_to_string(dir.join("infra.yaml")).unwrap();
-    std::fs::write(dir.join("infra.yaml"), infra_yaml.replace("grafana/grafana:11.3.0", "grafana/grafana:11.4.0")).unwrap();
+    std::fs::write(dir.join("infra.yaml"), infra_yaml.replace("grafana/grafana:11.3.0", "grafana/grafana:11.4.0"))
+        .unwrap();
     assert_eq!(infra(&["build", dir.str(), "--env", "lab"]).code, 0);
     let against_tree = infra(&["plan", dir.str(), "--env", "lab"]);
     assert_eq!(against_tree.code, 0, "the work tree is rebuilt: no change\n{}", against_tree.transcript());
@@ -202,13 +258,27 @@ fn immutable_fields_make_replacements() {
     let dir = TempDir::new("immutable");
     dir.write("old.yaml", "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db}\nspec:\n  serviceName: db\n  selector: {matchLabels: {app: db}}\n  volumeClaimTemplates: [{metadata: {name: data}, spec: {resources: {requests: {storage: 10Gi}}}}]\n  template: {spec: {containers: [{name: pg, image: 'postgres:16', volumeMounts: [{name: data, mountPath: /var/lib/postgresql/data}]}]}}\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: cache}\nspec: {storageClassName: fast, resources: {requests: {storage: 1Gi}}}\n");
     dir.write("new.yaml", "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db}\nspec:\n  serviceName: db\n  selector: {matchLabels: {app: db}}\n  volumeClaimTemplates: [{metadata: {name: data}, spec: {resources: {requests: {storage: 20Gi}}}}]\n  template: {spec: {containers: [{name: pg, image: 'postgres:16', volumeMounts: [{name: data, mountPath: /var/lib/postgresql/data}]}]}}\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: cache}\nspec: {storageClassName: slow, resources: {requests: {storage: 1Gi}}}\n");
-    let run = infra(&["diff", dir.join("old.yaml").to_str().unwrap(), dir.join("new.yaml").to_str().unwrap(), "--format", "json"]);
+    let run = infra(&[
+        "diff",
+        dir.join("old.yaml").to_str().unwrap(),
+        dir.join("new.yaml").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     let plan = json(&run.stdout);
-    let actions: Vec<(&str, &str)> = plan["changes"].as_array().unwrap().iter().map(|c| (c["kind"].as_str().unwrap(), c["action"].as_str().unwrap())).collect();
+    let actions: Vec<(&str, &str)> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["kind"].as_str().unwrap(), c["action"].as_str().unwrap()))
+        .collect();
     assert_eq!(actions, [("PersistentVolumeClaim", "replace"), ("StatefulSet", "replace")]);
     let loss = reasons(&plan, "data-loss");
     assert!(loss.iter().any(|r| r.starts_with("PersistentVolumeClaim cache: the PVC is replaced")), "{loss:?}");
-    assert!(loss.iter().any(|r| r.starts_with("StatefulSet db: the StatefulSet's volume claim templates change")), "{loss:?}");
+    assert!(
+        loss.iter().any(|r| r.starts_with("StatefulSet db: the StatefulSet's volume claim templates change")),
+        "{loss:?}"
+    );
 }
 
 #[test]
@@ -217,7 +287,13 @@ fn deleting_protected_things_and_dashboards_is_data_loss() {
     let dashboard = r#"{"uid": "homelab", "title": "Homelab", "panels": []}"#;
     dir.write("old.yaml", format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: team}}\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: scratch, namespace: team, annotations: {{infra.dev/protect: 'false'}}}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: dash, namespace: team, labels: {{grafana_dashboard: '1'}}}}\ndata:\n  homelab.json: '{dashboard}'\n"));
     dir.write("new.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other, namespace: team}\n");
-    let run = infra(&["diff", dir.join("old.yaml").to_str().unwrap(), dir.join("new.yaml").to_str().unwrap(), "--format", "json"]);
+    let run = infra(&[
+        "diff",
+        dir.join("old.yaml").to_str().unwrap(),
+        dir.join("new.yaml").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     let loss = reasons(&json(&run.stdout), "data-loss");
     assert_eq!(
         loss,

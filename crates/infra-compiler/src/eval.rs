@@ -340,7 +340,6 @@ fn eval_document(r: &mut Renderer, file: FileId, index: usize, doc: &Node, scope
         }
     }
     let directive = |name: &str| block.and_then(|b| b.get(name));
-    let root = YamlPath::Root("");
     let items: Vec<(MjValue, MjValue)> = match directive("for_each") {
         None => Vec::new(),
         Some(node) => {
@@ -374,90 +373,120 @@ fn eval_document(r: &mut Renderer, file: FileId, index: usize, doc: &Node, scope
     } else {
         vec![scope.clone()]
     };
-    for scope in &scopes {
-        if let Some(when) = directive("when") {
-            match bool_directive(r, when, "when", scope) {
-                Some(true) => {}
-                _ => continue,
+    // Items are independent: large `for_each` expansions are evaluated in
+    // parallel, each worker with its own expression cache and diagnostics,
+    // merged back in item order.
+    let env = r.ev.environment();
+    let results = crate::parallel::map_chunks(&scopes, |chunk| {
+        let ev = expr::Evaluator::new(env);
+        let mut diags = Diagnostics::new();
+        let mut r = Renderer { ev: &ev, diags: &mut diags };
+        let mut objects = Vec::new();
+        for scope in chunk {
+            if let Some(o) = eval_item(&mut r, doc, entries, block, scope) {
+                objects.push(o);
             }
         }
-        let mut value = Map::with_capacity(entries.len());
-        let mut ok = true;
-        for (k, v) in entries {
-            if k.name == "infra" {
-                continue;
-            }
-            match r.render(v, scope, YamlPath::Key(&root, &k.name)) {
-                Some(v) => {
-                    value.insert(k.name.clone(), v);
-                }
-                None => ok = false,
-            }
+        (objects, diags)
+    });
+    for (objects, diags) in results {
+        out.extend(objects);
+        r.diags.extend(diags);
+    }
+}
+
+/// Evaluates one document for one `for_each` item (or once without it).
+fn eval_item(
+    r: &mut Renderer,
+    doc: &Node,
+    entries: &[(infra_syntax::Key, Node)],
+    block: Option<&Node>,
+    scope: &Scope,
+) -> Option<Object> {
+    let directive = |name: &str| block.and_then(|b| b.get(name));
+    let root = YamlPath::Root("");
+    if let Some(when) = directive("when") {
+        match bool_directive(r, when, "when", scope) {
+            Some(true) => {}
+            _ => return None,
         }
-        if !ok {
+    }
+    let mut value = Map::with_capacity(entries.len());
+    let mut ok = true;
+    for (k, v) in entries {
+        if k.name == "infra" {
             continue;
         }
-        let value = Value::Map(value);
-        if let Err(what) = check_object(&value) {
-            r.diags.push(
-                Diagnostic::error("E140", format!("not a Kubernetes object: {what}"))
-                    .at(doc.span, "this document")
-                    .note("help: every resource needs apiVersion, kind and metadata.name"),
-            );
-            continue;
+        match r.render(v, scope, YamlPath::Key(&root, &k.name)) {
+            Some(v) => {
+                value.insert(k.name.clone(), v);
+            }
+            None => ok = false,
         }
-        let mut directives = Directives::default();
-        if let Some(node) = directive("depends_on") {
-            match r.render(node, scope, YamlPath::Root("infra.depends_on")) {
-                Some(Value::Seq(items)) => {
-                    for item in items {
-                        match item {
-                            Value::String(s) => directives.depends_on.push((s, node.span)),
-                            other => r.diags.push(
-                                Diagnostic::error(
-                                    "E121",
-                                    format!("`depends_on` lists \"Kind/name\" strings, not a {}", other.type_name()),
-                                )
-                                .at(node.span, "here"),
-                            ),
-                        }
+    }
+    if !ok {
+        return None;
+    }
+    let value = Value::Map(value);
+    if let Err(what) = check_object(&value) {
+        r.diags.push(
+            Diagnostic::error("E140", format!("not a Kubernetes object: {what}"))
+                .at(doc.span, "this document")
+                .note("help: every resource needs apiVersion, kind and metadata.name"),
+        );
+        return None;
+    }
+    let mut directives = Directives::default();
+    if let Some(node) = directive("depends_on") {
+        match r.render(node, scope, YamlPath::Root("infra.depends_on")) {
+            Some(Value::Seq(items)) => {
+                for item in items {
+                    match item {
+                        Value::String(s) => directives.depends_on.push((s, node.span)),
+                        other => r.diags.push(
+                            Diagnostic::error(
+                                "E121",
+                                format!("`depends_on` lists \"Kind/name\" strings, not a {}", other.type_name()),
+                            )
+                            .at(node.span, "here"),
+                        ),
                     }
                 }
-                Some(Value::String(s)) => directives.depends_on.push((s, node.span)),
-                Some(_) => r.diags.push(
-                    Diagnostic::error("E121", "`depends_on` is a list of \"Kind/name\"").at(node.span, "not a list"),
-                ),
-                None => continue,
             }
+            Some(Value::String(s)) => directives.depends_on.push((s, node.span)),
+            Some(_) => r
+                .diags
+                .push(Diagnostic::error("E121", "`depends_on` is a list of \"Kind/name\"").at(node.span, "not a list")),
+            None => return None,
         }
-        if let Some(node) = directive("hash") {
-            match r.render(node, scope, YamlPath::Root("infra.hash")) {
-                Some(Value::String(s)) if s == "suffix" => directives.hash_suffix = Some(true),
-                Some(Value::String(s)) if s == "none" => directives.hash_suffix = Some(false),
-                Some(_) => r.diags.push(
-                    Diagnostic::error("E121", "`hash` is `suffix` or `none`").at(node.span, "not `suffix` or `none`"),
-                ),
-                None => continue,
-            }
-            let kind = value.str_at(&["kind"]).unwrap_or_default();
-            if directives.hash_suffix == Some(true) && !matches!(kind, "ConfigMap" | "Secret") {
-                r.diags.push(
-                    Diagnostic::error("E121", format!("`hash: suffix` applies to ConfigMaps and Secrets, not {kind}"))
-                        .at(node.span, "here"),
-                );
-            }
-        }
-        if let Some(node) = directive("protect") {
-            directives.protect = bool_directive(r, node, "protect", scope);
-        }
-        if let Some(node) = directive("external") {
-            directives.external = bool_directive(r, node, "external", scope).unwrap_or(false);
-        }
-        if let Some(node) = directive("ephemeral") {
-            directives.ephemeral = bool_directive(r, node, "ephemeral", scope).unwrap_or(false);
-        }
-        out.push(Object { value, origin: doc.span, directives });
     }
+    if let Some(node) = directive("hash") {
+        match r.render(node, scope, YamlPath::Root("infra.hash")) {
+            Some(Value::String(s)) if s == "suffix" => directives.hash_suffix = Some(true),
+            Some(Value::String(s)) if s == "none" => directives.hash_suffix = Some(false),
+            Some(_) => r.diags.push(
+                Diagnostic::error("E121", "`hash` is `suffix` or `none`").at(node.span, "not `suffix` or `none`"),
+            ),
+            None => return None,
+        }
+        let kind = value.str_at(&["kind"]).unwrap_or_default();
+        if directives.hash_suffix == Some(true) && !matches!(kind, "ConfigMap" | "Secret") {
+            r.diags.push(
+                Diagnostic::error("E121", format!("`hash: suffix` applies to ConfigMaps and Secrets, not {kind}"))
+                    .at(node.span, "here"),
+            );
+        }
+    }
+    if let Some(node) = directive("protect") {
+        directives.protect = bool_directive(r, node, "protect", scope);
+    }
+    if let Some(node) = directive("external") {
+        directives.external = bool_directive(r, node, "external", scope).unwrap_or(false);
+    }
+    if let Some(node) = directive("ephemeral") {
+        directives.ephemeral = bool_directive(r, node, "ephemeral", scope).unwrap_or(false);
+    }
+    Some(Object { value, origin: doc.span, directives })
 }
 
 fn bool_directive(r: &mut Renderer, node: &Node, name: &str, scope: &Scope) -> Option<bool> {

@@ -100,7 +100,8 @@ fn find_close(body: &str) -> Option<usize> {
 }
 
 /// What an expression sees: `params`, `env`, `module`, `item`, `key`. The
-/// context value is built once per scope, not once per expression.
+/// context value is built once per scope (and per `for_each` item from
+/// prebuilt parts), not once per expression.
 #[derive(Clone)]
 pub struct Scope {
     pub params: MjValue,
@@ -109,48 +110,37 @@ pub struct Scope {
     /// The folder `file()` paths are relative to, and the root they must stay in.
     pub dir: Arc<Path>,
     pub root: Arc<Path>,
+    /// Every context entry but `item` and `key`.
+    base: Arc<[(&'static str, MjValue)]>,
     context: MjValue,
 }
 
 impl Scope {
     pub fn new(params: MjValue, env_name: &str, module_name: &str, dir: Arc<Path>, root: Arc<Path>) -> Scope {
-        let mut scope = Scope {
-            params,
-            env_name: MjValue::from(env_name),
-            module_name: MjValue::from(module_name),
-            dir,
-            root,
-            context: MjValue::UNDEFINED,
-        };
-        scope.context = scope.build_context(None);
-        scope
-    }
-
-    fn build_context(&self, item: Option<(MjValue, MjValue)>) -> MjValue {
-        let mut ctx = vec![
-            ("params", self.params.clone()),
-            ("env", MjValue::from_iter([("name", self.env_name.clone())])),
-            ("module", MjValue::from_iter([("name", self.module_name.clone())])),
-            ("__infra_dir", MjValue::from(self.dir.to_string_lossy().as_ref())),
-            ("__infra_root", MjValue::from(self.root.to_string_lossy().as_ref())),
-        ];
-        if let Some((item, key)) = item {
-            ctx.push(("item", item));
-            ctx.push(("key", key));
-        }
-        MjValue::from_iter(ctx)
+        let env_name = MjValue::from(env_name);
+        let module_name = MjValue::from(module_name);
+        let base: Arc<[(&'static str, MjValue)]> = Arc::from(vec![
+            ("params", params.clone()),
+            ("env", MjValue::from_iter([("name", env_name.clone())])),
+            ("module", MjValue::from_iter([("name", module_name.clone())])),
+            ("__infra_dir", MjValue::from(dir.to_string_lossy().as_ref())),
+            ("__infra_root", MjValue::from(root.to_string_lossy().as_ref())),
+        ]);
+        let context = MjValue::from_iter(base.iter().cloned());
+        Scope { params, env_name, module_name, dir, root, base, context }
     }
 
     /// The same scope with `params` replaced.
     pub fn with_params(&self, params: MjValue) -> Scope {
-        let mut scope = Scope { params, ..self.clone() };
-        scope.context = scope.build_context(None);
-        scope
+        let env_name = self.env_name.as_str().unwrap_or_default();
+        let module_name = self.module_name.as_str().unwrap_or_default();
+        Scope::new(params, env_name, module_name, self.dir.clone(), self.root.clone())
     }
 
     /// The scope of one `for_each` item.
     pub fn with_item(&self, item: MjValue, key: MjValue) -> Scope {
-        Scope { context: self.build_context(Some((item, key))), ..self.clone() }
+        let context = MjValue::from_iter(self.base.iter().cloned().chain([("item", item), ("key", key)]));
+        Scope { context, ..self.clone() }
     }
 }
 
@@ -189,7 +179,7 @@ impl Engine {
     }
 
     pub fn evaluator(&self) -> Evaluator<'_> {
-        Evaluator { env: &self.env, cache: RefCell::new(HashMap::new()) }
+        Evaluator::new(&self.env)
     }
 }
 
@@ -246,7 +236,17 @@ impl From<Error> for ExprError {
     }
 }
 
-impl Evaluator<'_> {
+impl<'env> Evaluator<'env> {
+    /// An evaluator with an empty cache (one per worker thread).
+    pub fn new(env: &'env Environment<'static>) -> Evaluator<'env> {
+        Evaluator { env, cache: RefCell::new(HashMap::new()) }
+    }
+
+    /// The environment, to make more evaluators for other threads.
+    pub fn environment(&self) -> &'env Environment<'static> {
+        self.env
+    }
+
     /// Evaluates one expression to a minijinja value.
     pub fn eval(&self, source: &str, scope: &Scope) -> Result<MjValue, ExprError> {
         match &*self.compiled(source)? {

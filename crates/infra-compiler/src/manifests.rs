@@ -117,7 +117,9 @@ pub fn lock_entries(text: &str) -> Vec<(String, String, String)> {
         .and_then(Value::as_seq)
         .unwrap_or_default()
         .iter()
-        .filter_map(|o| Some((o.str_at(&["id"])?.to_string(), o.str_at(&["file"])?.to_string(), o.str_at(&["hash"])?.to_string())))
+        .filter_map(|o| {
+            Some((o.str_at(&["id"])?.to_string(), o.str_at(&["file"])?.to_string(), o.str_at(&["hash"])?.to_string()))
+        })
         .collect()
 }
 
@@ -185,7 +187,8 @@ pub fn read_compiled(
             }
         }
         Compiled::Git { dir, rev, subdir } => {
-            let names: Vec<String> = to_read.iter().map(|f| format!("{rev}:./{}/{f}", subdir.trim_end_matches('/'))).collect();
+            let names: Vec<String> =
+                to_read.iter().map(|f| format!("{rev}:./{}/{f}", subdir.trim_end_matches('/'))).collect();
             match git_blobs(dir, &names) {
                 Ok(blobs) => {
                     for (name, blob) in names.iter().zip(blobs) {
@@ -203,12 +206,7 @@ pub fn read_compiled(
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
+    let out = Command::new("git").arg("-C").arg(dir).args(args).output().map_err(|e| format!("cannot run git: {e}"))?;
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
     }

@@ -40,3 +40,17 @@ pub fn map_mut<T: Send, R: Send>(items: &mut [T], f: impl Fn(&mut T) -> R + Sync
         handles.into_iter().flat_map(|h| h.join().expect("worker thread panicked")).collect()
     })
 }
+
+/// Runs `f` on consecutive chunks of `items` in parallel; results in order.
+/// For work that needs per-thread state (a cache, a diagnostics collector).
+pub fn map_chunks<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
+    let n = threads(items.len());
+    if n <= 1 {
+        return vec![f(items)];
+    }
+    let chunk = items.len().div_ceil(n);
+    thread::scope(|s| {
+        let handles: Vec<_> = items.chunks(chunk).map(|c| s.spawn(|| f(c))).collect();
+        handles.into_iter().map(|h| h.join().expect("worker thread panicked")).collect()
+    })
+}
