@@ -1,0 +1,290 @@
+//! `infra import`: plain manifests (a Helm render, a Kustomize build, a
+//! `kubectl get -o yaml` dump) become a new infra project that builds the
+//! same objects. Server-populated fields are dropped, dashboard ConfigMaps
+//! become dashboard files, Secrets become `external` stubs unless kept, and
+//! text that would read as an expression is escaped.
+
+use crate::dashboards::{FOLDER_ANNOTATION, SIDECAR_LABEL};
+use crate::kinds::{CLUSTER_SCOPED, ObjectId};
+use infra_syntax::{Map, Value, yaml};
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+
+/// Metadata the API server fills in; never part of a project.
+const SERVER_FIELDS: &[&str] =
+    &["uid", "resourceVersion", "generation", "managedFields", "creationTimestamp", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds"];
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+pub struct Options {
+    pub name: String,
+    pub keep_secrets: bool,
+}
+
+/// What an import wrote, for the summary.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub files: Vec<String>,
+    pub resources: usize,
+    pub dashboards: usize,
+    pub secrets_stubbed: Vec<String>,
+    pub skipped_owned: Vec<String>,
+    pub namespace_param: Option<String>,
+}
+
+/// The project's files: (path relative to the project, content).
+pub fn project_files(objects: Vec<Value>, options: &Options) -> (Vec<(String, String)>, Report) {
+    let mut report = Report::default();
+    let mut objects: Vec<Value> = objects
+        .into_iter()
+        .filter(|o| {
+            // Objects made by controllers (a Deployment's ReplicaSets and
+            // Pods) are recreated by their owner; they are not code.
+            let owned = o.pointer(&["metadata", "ownerReferences"]).is_some();
+            if owned {
+                report.skipped_owned.push(ObjectId::of(o).short());
+            }
+            !owned
+        })
+        .map(clean)
+        .collect();
+
+    // One namespace for everything becomes a parameter.
+    let namespaces: BTreeSet<&str> = objects
+        .iter()
+        .filter(|o| !CLUSTER_SCOPED.contains(&o.str_at(&["kind"]).unwrap_or_default()))
+        .filter_map(|o| o.str_at(&["metadata", "namespace"]))
+        .collect();
+    let namespace = (namespaces.len() == 1).then(|| namespaces.into_iter().next().unwrap_or_default().to_string());
+
+    let mut files = Vec::new();
+    let mut dashboards = Vec::new();
+    let mut taken = BTreeSet::new();
+    for object in &mut objects {
+        escape_expressions(object);
+        let id = ObjectId::of(object);
+        if let Some(entries) = dashboard_files(object, &id, namespace.as_deref(), &mut taken) {
+            for (file, text, entry) in entries {
+                files.push((file, text));
+                dashboards.push(entry);
+                report.dashboards += 1;
+            }
+            continue;
+        }
+        let mut doc = Map::new();
+        if id.kind == "Secret" && !options.keep_secrets {
+            let mut infra = Map::new();
+            infra.insert("external".into(), Value::Bool(true));
+            doc.insert("infra".into(), Value::Map(infra));
+            let mut meta = Map::new();
+            meta.insert("name".into(), id.name.as_str().into());
+            if !id.namespace.is_empty() {
+                meta.insert("namespace".into(), id.namespace.as_str().into());
+            }
+            doc.insert("apiVersion".into(), object.get("apiVersion").cloned().unwrap_or(Value::Null));
+            doc.insert("kind".into(), "Secret".into());
+            doc.insert("metadata".into(), Value::Map(meta));
+            report.secrets_stubbed.push(id.short());
+        } else {
+            for (k, v) in object.as_map().into_iter().flatten() {
+                doc.insert(k.clone(), v.clone());
+            }
+        }
+        let mut doc = Value::Map(doc);
+        if let Some(ns) = &namespace {
+            parameterize_namespace(&mut doc, ns);
+        }
+        let dir = if id.namespace.is_empty() { "_cluster".to_string() } else { id.namespace.clone() };
+        let mut file = format!("manifests/{dir}/{}-{}.yaml", id.kind.to_lowercase(), id.name);
+        while !taken.insert(file.clone()) {
+            file = file.replace(".yaml", "-1.yaml");
+        }
+        let mut text = String::new();
+        if id.kind == "Secret" && !options.keep_secrets {
+            text.push_str("# The Secret's data stays in the cluster; infra only references it.\n");
+        }
+        text.push_str(&yaml::emit(&doc));
+        files.push((file, text));
+        report.resources += 1;
+    }
+
+    let mut project = Map::new();
+    project.insert("name".into(), options.name.as_str().into());
+    if let Some(ns) = &namespace {
+        let mut params = Map::new();
+        params.insert("namespace".into(), ns.as_str().into());
+        project.insert("params".into(), Value::Map(params));
+        report.namespace_param = Some(ns.clone());
+    }
+    if report.resources > 0 {
+        project.insert("resources".into(), Value::Seq(vec!["manifests/*/*.yaml".into()]));
+    }
+    if !dashboards.is_empty() {
+        project.insert("dashboards".into(), Value::Seq(dashboards));
+    }
+    let header = "# Imported by `infra import`. Build it with `infra build`; check the round\n# trip with `infra diff <source> <(infra build -o -)`.\n";
+    files.insert(0, ("infra.yaml".into(), format!("{header}{}", yaml::emit(&Value::Map(project)))));
+    report.files = files.iter().map(|(f, _)| f.clone()).collect();
+    (files, report)
+}
+
+/// Writes the files into `dir`, which must be empty or missing.
+pub fn write(dir: &Path, files: &[(String, String)]) -> Result<(), String> {
+    if dir.exists() {
+        let mut entries = fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        if entries.next().is_some() {
+            return Err(format!("{} is not empty; import writes a new project", dir.display()));
+        }
+    }
+    for (rel, text) in files {
+        let path = dir.join(rel);
+        if let Some(p) = path.parent() {
+            fs::create_dir_all(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?;
+        }
+        fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Drops server-populated fields.
+fn clean(mut object: Value) -> Value {
+    if let Some(m) = object.as_map_mut() {
+        m.shift_remove("status");
+    }
+    if let Some(Value::Map(meta)) = object.as_map_mut().and_then(|m| m.get_mut("metadata")) {
+        for f in SERVER_FIELDS {
+            meta.shift_remove(f);
+        }
+        if let Some(Value::Map(a)) = meta.get_mut("annotations") {
+            a.shift_remove(LAST_APPLIED);
+            a.retain(|k, _| !k.starts_with("infra.dev/"));
+            if a.is_empty() {
+                meta.shift_remove("annotations");
+            }
+        }
+    }
+    object
+}
+
+/// `${{` in imported text would read as an expression: write `$${{`.
+fn escape_expressions(v: &mut Value) {
+    v.for_each_string_mut(&mut |s| {
+        if s.contains("${{") {
+            *s = s.replace("${{", "$${{");
+        }
+    });
+    if let Value::Map(m) = v {
+        let keys: Vec<String> = m.keys().filter(|k| k.contains("${{")).cloned().collect();
+        for k in keys {
+            let val = m.shift_remove(&k).unwrap_or(Value::Null);
+            m.insert(k.replace("${{", "$${{"), val);
+        }
+        m.values_mut().for_each(escape_expressions_in_keys);
+    }
+}
+
+fn escape_expressions_in_keys(v: &mut Value) {
+    match v {
+        Value::Map(m) => {
+            let keys: Vec<String> = m.keys().filter(|k| k.contains("${{")).cloned().collect();
+            for k in keys {
+                let val = m.shift_remove(&k).unwrap_or(Value::Null);
+                m.insert(k.replace("${{", "$${{"), val);
+            }
+            m.values_mut().for_each(escape_expressions_in_keys);
+        }
+        Value::Seq(items) => items.iter_mut().for_each(escape_expressions_in_keys),
+        _ => {}
+    }
+}
+
+/// Replaces the shared namespace by the `namespace` parameter.
+fn parameterize_namespace(doc: &mut Value, ns: &str) {
+    let expr = Value::String("${{ params.namespace }}".into());
+    let kind = doc.str_at(&["kind"]).unwrap_or_default().to_string();
+    if let Some(Value::Map(meta)) = doc.as_map_mut().and_then(|m| m.get_mut("metadata")) {
+        if meta.get("namespace").and_then(Value::as_str) == Some(ns) {
+            meta.insert("namespace".into(), expr.clone());
+        }
+        if kind == "Namespace" && meta.get("name").and_then(Value::as_str) == Some(ns) {
+            meta.insert("name".into(), expr.clone());
+        }
+    }
+    if let Some(Value::Seq(subjects)) = doc.as_map_mut().and_then(|m| m.get_mut("subjects")) {
+        for s in subjects {
+            if let Some(Value::Map(m)) = Some(s)
+                && m.get("namespace").and_then(Value::as_str) == Some(ns)
+            {
+                m.insert("namespace".into(), expr.clone());
+            }
+        }
+    }
+}
+
+/// A ConfigMap of Grafana dashboards that a `dashboards:` entry can
+/// reproduce exactly: its one data key holds a JSON dashboard with a uid
+/// and no unresolved inputs (the build would rewrite anything else).
+#[allow(clippy::type_complexity)]
+fn dashboard_files(
+    object: &Value,
+    id: &ObjectId,
+    namespace: Option<&str>,
+    taken: &mut BTreeSet<String>,
+) -> Option<Vec<(String, String, Value)>> {
+    if id.kind != "ConfigMap" {
+        return None;
+    }
+    let labels = object.pointer(&["metadata", "labels"]).and_then(Value::as_map)?;
+    let (label, label_value) = labels.iter().find(|(k, _)| k.as_str() == SIDECAR_LABEL || k.ends_with("dashboard"))?;
+    let data = object.get("data").and_then(Value::as_map)?;
+    if data.len() != 1 || object.get("binaryData").is_some() {
+        return None;
+    }
+    let (key, text) = data.iter().next()?;
+    let text = text.as_str()?;
+    let json: serde_json::Value = serde_json::from_str(text).ok()?;
+    let model = json.as_object()?;
+    let reproducible = model.get("uid").and_then(|u| u.as_str()).is_some_and(|u| !u.is_empty())
+        && !model.contains_key("__inputs")
+        && !model.contains_key("dashboard");
+    if !reproducible {
+        return None;
+    }
+    let stem = key.strip_suffix(".json").unwrap_or(key);
+    let mut file = format!("dashboards/{}.json", crate::dashboards::kubernetes_name(stem));
+    while !taken.insert(file.clone()) {
+        file = file.replace(".json", "-1.json");
+    }
+    let mut entry = Map::new();
+    entry.insert("files".into(), file.as_str().into());
+    entry.insert("name".into(), id.name.as_str().into());
+    entry.insert("key".into(), key.as_str().into());
+    if !id.namespace.is_empty() {
+        let ns = if Some(id.namespace.as_str()) == namespace { "${{ params.namespace }}" } else { &id.namespace };
+        entry.insert("namespace".into(), ns.into());
+    }
+    if label != SIDECAR_LABEL {
+        entry.insert("label".into(), label.as_str().into());
+    }
+    if label_value.as_str() != Some("1") {
+        entry.insert("label_value".into(), label_value.clone());
+    }
+    let other_labels: Map = labels.iter().filter(|(k, _)| *k != label).map(|(k, v)| (k.clone(), v.clone())).collect();
+    if !other_labels.is_empty() {
+        entry.insert("labels".into(), Value::Map(other_labels));
+    }
+    if let Some(annotations) = object.pointer(&["metadata", "annotations"]).and_then(Value::as_map) {
+        let mut others = Map::new();
+        for (k, v) in annotations {
+            if k == FOLDER_ANNOTATION {
+                entry.insert("folder".into(), v.clone());
+            } else {
+                others.insert(k.clone(), v.clone());
+            }
+        }
+        if !others.is_empty() {
+            entry.insert("annotations".into(), Value::Map(others));
+        }
+    }
+    Some(vec![(file, text.to_string(), Value::Map(entry))])
+}
