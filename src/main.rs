@@ -78,8 +78,14 @@ Exit codes: 0 no change, 2 changes, 3 a denied hazard, 1 error.")]
         #[arg(long, value_name = "OUT", conflicts_with = "base")]
         against: Option<PathBuf>,
         /// Compare with DIR/compiled/<env> as committed at this git revision.
-        #[arg(long, value_name = "GIT_REV")]
+        #[arg(long, value_name = "GIT_REV", conflicts_with = "live")]
         base: Option<String>,
+        /// Compare with what runs: a `kubectl get -o yaml` dump (`-` reads stdin).
+        #[arg(long, value_name = "FILE", conflicts_with = "against")]
+        live: Option<String>,
+        /// Also list dashboards that exist in this Grafana but not in the project (token: GRAFANA_TOKEN).
+        #[arg(long, value_name = "URL")]
+        grafana: Option<String>,
         #[command(flatten)]
         report: ReportArgs,
         /// Treat unresolved references as errors.
@@ -98,6 +104,30 @@ Exit codes: 0 no change, 2 changes, 3 a denied hazard, 1 error.")]
         new: String,
         #[command(flatten)]
         report: ReportArgs,
+    },
+    /// Turn plain manifests (Helm or Kustomize output, a kubectl dump) or a Grafana's dashboards into a project.
+    #[command(after_help = "Examples:
+  helm template grafana grafana/grafana -n monitoring | infra import - --into grafana
+  kubectl kustomize overlays/prod | infra import - --into prod --name shop
+  kubectl get deploy,svc,cm -n monitoring -o yaml | infra import - --into monitoring
+  GRAFANA_TOKEN=... infra import --grafana http://localhost:3000 --into .
+
+Then prove the round trip: infra diff SOURCE <(infra build DIR -o -)")]
+    Import {
+        /// Files, directories or `-`.
+        sources: Vec<String>,
+        /// The project directory to create (or, with --grafana, to add dashboards to).
+        #[arg(long, value_name = "DIR")]
+        into: PathBuf,
+        /// Project name; default: the directory's name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Keep Secrets' data in the project (default: external stubs, data stays in the cluster).
+        #[arg(long)]
+        keep_secrets: bool,
+        /// Pull every dashboard of this Grafana (token: GRAFANA_TOKEN) into dashboards/<folder>/<uid>.json.
+        #[arg(long, value_name = "URL")]
+        grafana: Option<String>,
     },
     /// Create a starter project.
     #[command(after_help = "Examples:
@@ -157,7 +187,14 @@ fn main() -> ExitCode {
         Command::Build { dir, envs, output, check, strict } => build(&dir, envs, output, check, strict),
         Command::Graph { dir, env, format } => graph(&dir, env, format),
         Command::Init { dir, name } => init(&dir, name),
-        Command::Plan { dir, envs, against, base, report, strict } => plan(&dir, envs, against, base, &report, strict),
+        Command::Plan { dir, envs, against, base, live, grafana, report, strict } => {
+            plan(&dir, envs, PlanAgainst { against, base, live, grafana }, &report, strict)
+        }
+        Command::Import { sources, into, name, keep_secrets, grafana } => match grafana {
+            Some(url) if sources.is_empty() => import_grafana(&url, &into),
+            Some(_) => Err("import either manifests or --grafana dashboards, not both at once".into()),
+            None => import(&sources, &into, name, keep_secrets),
+        },
         Command::Diff { old, new, report } => diff(&old, &new, &report),
     };
     match result {
@@ -293,50 +330,183 @@ fn report_plans(plans: &[(String, infra_compiler::plan::Plan)], report: &ReportA
     ExitCode::from(plans.iter().map(|(_, p)| plan_code(p, report)).max().unwrap_or(0))
 }
 
+/// What `plan` compares the build with.
+struct PlanAgainst {
+    against: Option<PathBuf>,
+    base: Option<String>,
+    live: Option<String>,
+    grafana: Option<String>,
+}
+
 fn plan(
     dir: &Path,
     envs: Vec<String>,
-    against: Option<PathBuf>,
-    base: Option<String>,
+    with: PlanAgainst,
     report: &ReportArgs,
     strict: bool,
 ) -> Result<ExitCode, String> {
-    use infra_compiler::{manifests, plan};
+    use infra_compiler::{grafana, manifests, plan};
     let Some(mut c) = compile(dir, &Options { envs, strict }) else { return Ok(ExitCode::from(1)) };
-    if against.is_some() && c.graphs.len() != 1 {
-        return Err("--against needs exactly one environment; choose one with --env".into());
+    if (with.against.is_some() || with.live.is_some()) && c.graphs.len() != 1 {
+        return Err("--against and --live need exactly one environment; choose one with --env".into());
     }
     let options = plan::Options { show_secrets: report.show_secrets };
-    let mut plans = Vec::new();
     let mut diags = infra_syntax::Diagnostics::new();
+    let live = with.live.as_ref().map(|f| manifests::read(f, &mut c.sources, &mut diags));
+    let grafana_hits = match &with.grafana {
+        Some(url) => Some(grafana::Grafana::new(url, std::env::var("GRAFANA_TOKEN").ok())?.search()?),
+        None => None,
+    };
+    let mut plans = Vec::new();
     for g in &c.graphs {
         let new: Vec<_> = g.ordered().filter(|r| !r.external).collect();
         let known: Vec<(String, &str)> = new.iter().map(|r| (r.id.to_string(), r.hash.as_str())).collect();
         let new: Vec<&infra_syntax::Value> = new.iter().map(|r| &r.value).collect();
         let compiled = format!("compiled/{}", g.env);
         let default_dir = dir.join(&compiled);
-        let (origin, what) = match (&against, &base) {
-            (Some(out), _) => (manifests::Compiled::Dir(out), out.display().to_string()),
-            (None, Some(rev)) => {
-                (manifests::Compiled::Git { dir, rev, subdir: &compiled }, format!("{compiled} at {rev}"))
+        let (mut result, what) = if let (Some(live), Some(file)) = (&live, &with.live) {
+            (plan::plan_live(&live.iter().collect::<Vec<_>>(), &new, &options), format!("the cluster ({file})"))
+        } else {
+            let (origin, what) = match (&with.against, &with.base) {
+                (Some(out), _) => (manifests::Compiled::Dir(out), out.display().to_string()),
+                (None, Some(rev)) => {
+                    (manifests::Compiled::Git { dir, rev, subdir: &compiled }, format!("{compiled} at {rev}"))
+                }
+                (None, None) => (manifests::Compiled::Dir(&default_dir), default_dir.display().to_string()),
+            };
+            if let manifests::Compiled::Dir(d) = &origin
+                && !d.exists()
+            {
+                eprintln!("note: {} does not exist yet: every object is new", d.display());
             }
-            (None, None) => (manifests::Compiled::Dir(&default_dir), default_dir.display().to_string()),
+            let old = manifests::read_compiled(&origin, &known, &mut c.sources, &mut diags);
+            let old: Vec<&infra_syntax::Value> = old.reused.iter().map(|&i| new[i]).chain(old.parsed.iter()).collect();
+            (plan::plan(&old, &new, &options), what)
         };
-        if let manifests::Compiled::Dir(d) = &origin
-            && !d.exists()
-        {
-            eprintln!("note: {} does not exist yet: every object is new", d.display());
+        if let Some(hits) = &grafana_hits {
+            let ours = plan::dashboards(&new);
+            for hit in hits.iter().filter(|h| !ours.contains_key(&h.uid)) {
+                result.unmanaged.push(plan::Unmanaged {
+                    id: infra_compiler::kinds::ObjectId {
+                        group: "grafana".into(),
+                        kind: "Dashboard".into(),
+                        namespace: hit.folder.clone(),
+                        name: hit.uid.clone(),
+                    },
+                    note: Some(format!(
+                        "\"{}\" exists only in Grafana; `infra import --grafana URL --into DIR` saves it as code",
+                        hit.title
+                    )),
+                });
+            }
         }
-        let old = manifests::read_compiled(&origin, &known, &mut c.sources, &mut diags);
-        let old: Vec<&infra_syntax::Value> = old.reused.iter().map(|&i| new[i]).chain(old.parsed.iter()).collect();
         let title = format!("infra plan: environment {} against {what}", g.env);
-        plans.push((title, plan::plan(&old, &new, &options)));
+        plans.push((title, result));
     }
     eprint!("{}", diags.render(&c.sources));
     if diags.has_errors() {
         return Ok(ExitCode::from(1));
     }
     Ok(report_plans(&plans, report))
+}
+
+fn import(sources: &[String], into: &Path, name: Option<String>, keep_secrets: bool) -> Result<ExitCode, String> {
+    use infra_compiler::{import, manifests, scaffold};
+    if sources.is_empty() {
+        return Err("name the manifests to import (files, directories or `-`), or --grafana URL".into());
+    }
+    let mut srcs = infra_syntax::Sources::new();
+    let mut diags = infra_syntax::Diagnostics::new();
+    let mut objects = Vec::new();
+    for s in sources {
+        objects.extend(manifests::read(s, &mut srcs, &mut diags));
+    }
+    eprint!("{}", diags.render(&srcs));
+    if diags.has_errors() {
+        return Ok(ExitCode::from(1));
+    }
+    if objects.is_empty() {
+        return Err("the sources hold no Kubernetes objects".into());
+    }
+    let name = name.unwrap_or_else(|| scaffold::name_from_dir(into));
+    if !infra_compiler::project::valid_name(&name) {
+        return Err(format!("`{name}` is not a valid project name: use lowercase letters, digits and `-` (--name)"));
+    }
+    let (files, report) = import::project_files(objects, &import::Options { name, keep_secrets });
+    import::write(into, &files)?;
+    eprintln!(
+        "imported {} resources and {} dashboards into {} ({} files)",
+        report.resources,
+        report.dashboards,
+        into.display(),
+        report.files.len()
+    );
+    if let Some(ns) = &report.namespace_param {
+        eprintln!("  namespace {ns} is now the `namespace` parameter");
+    }
+    if !report.secrets_stubbed.is_empty() {
+        eprintln!(
+            "  {} Secrets became `external: true` stubs; their data stays in the cluster (--keep-secrets keeps it): {}",
+            report.secrets_stubbed.len(),
+            report.secrets_stubbed.join(", ")
+        );
+    }
+    if !report.skipped_owned.is_empty() {
+        eprintln!(
+            "  skipped {} objects made by controllers (their owners recreate them): {}",
+            report.skipped_owned.len(),
+            report.skipped_owned.join(", ")
+        );
+    }
+    eprintln!("next: infra build {}", into.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import_grafana(url: &str, into: &Path) -> Result<ExitCode, String> {
+    use infra_compiler::grafana::{Grafana, folder_dir};
+    let grafana = Grafana::new(url, std::env::var("GRAFANA_TOKEN").ok())?;
+    let hits = grafana.search()?;
+    let mut folders = std::collections::BTreeMap::new();
+    let mut written = 0;
+    for hit in &hits {
+        let model = grafana.dashboard(&hit.uid)?;
+        let dir = folder_dir(&hit.folder);
+        let rel = format!("dashboards/{dir}/{}.json", infra_compiler::dashboards::kubernetes_name(&hit.uid));
+        let path = into.join(&rel);
+        let mut text = serde_json::to_string_pretty(&model).map_err(|e| e.to_string())?;
+        text.push('\n');
+        match std::fs::read_to_string(&path) {
+            Ok(old) if old == text => {}
+            Ok(_) => eprintln!("kept {rel}: it exists and differs from Grafana's copy (compare them with a diff tool)"),
+            Err(_) => {
+                std::fs::create_dir_all(path.parent().expect("a file has a parent"))
+                    .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+                std::fs::write(&path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                written += 1;
+            }
+        }
+        folders.insert(dir, hit.folder.clone());
+    }
+    let entries: String = folders
+        .iter()
+        .map(|(dir, folder)| format!("  - files: dashboards/{dir}/*.json\n    folder: {folder:?}\n"))
+        .collect();
+    let project = into.join("infra.yaml");
+    if project.exists() {
+        eprintln!("saved {written} new dashboards of {} into {}", hits.len(), into.display());
+        if !folders.is_empty() {
+            eprintln!("add them to infra.yaml if it does not list them yet:\ndashboards:\n{entries}");
+        }
+    } else {
+        let name = infra_compiler::scaffold::name_from_dir(into);
+        std::fs::create_dir_all(into).map_err(|e| format!("cannot create {}: {e}", into.display()))?;
+        let text = format!(
+            "# Dashboards rescued from {url} by `infra import --grafana`.\nname: {name}\ndashboards:\n{entries}"
+        );
+        std::fs::write(&project, text).map_err(|e| format!("cannot write {}: {e}", project.display()))?;
+        eprintln!("saved {written} dashboards of {} into a new project in {}", hits.len(), into.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn diff(old: &str, new: &str, report: &ReportArgs) -> Result<ExitCode, String> {

@@ -501,7 +501,7 @@ fn stamp_hash(value: &mut Value) -> String {
 fn set_annotation_at(value: &mut Value, path: &[&str], key: &str, v: String) {
     let mut target = value;
     for k in path {
-        let Some(next) = target.as_map_mut().and_then(|m| m.get_mut(*k)) else {
+        let Some(next) = target.as_map_mut().and_then(|m| m.get_mut(k)) else {
             return;
         };
         target = next;
@@ -674,7 +674,7 @@ where
 }
 
 fn get_mut_path<'v>(v: &'v mut Value, path: &[&str]) -> Option<&'v mut Value> {
-    path.iter().try_fold(v, |v, k| v.as_map_mut()?.get_mut(*k))
+    path.iter().try_fold(v, |v, k| v.as_map_mut()?.get_mut(k))
 }
 
 fn seq_mut<'v>(v: &'v mut Value, key: &str) -> impl Iterator<Item = &'v mut Value> {

@@ -90,8 +90,16 @@ pub struct Plan {
     pub changes: Vec<Change>,
     pub hazards: Vec<Hazard>,
     pub unchanged: usize,
-    /// Objects that exist (in a live dump) but that the project does not define.
-    pub unmanaged: Vec<ObjectId>,
+    /// Objects that exist (in a live dump, or dashboards in Grafana) but
+    /// that the project does not define.
+    pub unmanaged: Vec<Unmanaged>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Unmanaged {
+    pub id: ObjectId,
+    /// Why it matters, when it does ("a Grafana dashboard ...").
+    pub note: Option<String>,
 }
 
 impl Plan {
@@ -222,6 +230,25 @@ pub fn plan(old: &[&Value], new: &[&Value], options: &Options) -> Plan {
     plan
 }
 
+/// The object without its `infra.dev/hash` annotation (and without an
+/// annotations map that held only that).
+fn without_hash(v: &Value) -> std::borrow::Cow<'_, Value> {
+    let has = v.pointer(&["metadata", "annotations"]).and_then(|a| a.get(HASH_ANNOTATION)).is_some();
+    if !has {
+        return std::borrow::Cow::Borrowed(v);
+    }
+    let mut v = v.clone();
+    if let Some(Value::Map(meta)) = v.as_map_mut().and_then(|m| m.get_mut("metadata")) {
+        if let Some(Value::Map(a)) = meta.get_mut("annotations") {
+            a.shift_remove(HASH_ANNOTATION);
+            if a.is_empty() {
+                meta.shift_remove("annotations");
+            }
+        }
+    }
+    std::borrow::Cow::Owned(v)
+}
+
 fn api_version(v: &Value) -> String {
     v.str_at(&["apiVersion"]).unwrap_or_default().to_string()
 }
@@ -240,8 +267,9 @@ fn compare(old: &Value, new: &Value, options: &Options) -> Option<Change> {
     let id = ObjectId::of(new);
     let secret = id.kind == "Secret";
     let mut fields = Vec::new();
+    // The content hash changes with everything; it is not a change of its own.
+    let (old, new) = (&without_hash(old), &without_hash(new));
     diff_values(old, new, &mut Vec::new(), &mut fields);
-    fields.retain(|f| f.path != format!("metadata.annotations[\"{HASH_ANNOTATION}\"]"));
     if fields.is_empty() {
         return None;
     }
@@ -302,6 +330,86 @@ fn rollout_cause(rest: &str) -> String {
             format!("pod {}", parts.get(1).map_or(field, |p| p.split('[').next().unwrap_or(p)))
         }
         _ => parts.get(1).map_or(field, |p| p.split('[').next().unwrap_or(p)).to_string(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Drift: the project against what runs
+// ---------------------------------------------------------------------------
+
+/// Kinds a cluster makes by itself; never reported as unmanaged.
+const CLUSTER_MADE: &[&str] =
+    &["Event", "Endpoints", "EndpointSlice", "ControllerRevision", "Lease", "Pod", "ReplicaSet", "Job"];
+
+/// Compares the project (`desired`) with a cluster dump (`live`): only the
+/// fields the project sets are compared, so server defaults and status are
+/// not drift; objects in the project's namespaces that the project does not
+/// define are listed as unmanaged.
+pub fn plan_live(live: &[&Value], desired: &[&Value], options: &Options) -> Plan {
+    let live_by_id: HashMap<ObjectId, &Value> = live.iter().map(|v| (ObjectId::of(v), *v)).collect();
+    let desired_ids: BTreeSet<ObjectId> = desired.iter().map(|v| ObjectId::of(v)).collect();
+    let projected: Vec<Value> =
+        desired.iter().filter_map(|d| live_by_id.get(&ObjectId::of(d)).map(|l| project_live(l, d))).collect();
+    let mut plan = plan(&projected.iter().collect::<Vec<_>>(), desired, options);
+    let namespaces: BTreeSet<&str> =
+        desired_ids.iter().map(|id| id.namespace.as_str()).filter(|n| !n.is_empty()).collect();
+    for v in live {
+        let id = ObjectId::of(v);
+        if desired_ids.contains(&id) || !namespaces.contains(id.namespace.as_str()) || made_by_cluster(v, &id) {
+            continue;
+        }
+        let note = (!dashboards(&[*v]).is_empty()).then(|| {
+            "a Grafana dashboard that exists only in the cluster: `infra import` can turn it into a dashboard file"
+                .to_string()
+        });
+        plan.unmanaged.push(Unmanaged { id, note });
+    }
+    plan.unmanaged.sort();
+    plan
+}
+
+fn made_by_cluster(v: &Value, id: &ObjectId) -> bool {
+    CLUSTER_MADE.contains(&id.kind.as_str())
+        || v.pointer(&["metadata", "ownerReferences"]).is_some()
+        || (id.kind == "ServiceAccount" && id.name == "default")
+        || (id.kind == "ConfigMap" && id.name == "kube-root-ca.crt")
+        || v.str_at(&["type"]) == Some("kubernetes.io/service-account-token")
+}
+
+/// The part of `live` that `desired` sets. Maps keep the keys the project
+/// sets; named list items are matched by name (items the cluster added,
+/// such as injected sidecars, are not drift). A map whose keys share
+/// nothing with the project's but `name` is a different variant (an
+/// `emptyDir` where the project says `persistentVolumeClaim`) and is kept
+/// whole.
+pub fn project_live(live: &Value, desired: &Value) -> Value {
+    match (live, desired) {
+        (Value::Map(l), Value::Map(d)) => {
+            let shared = d.keys().filter(|k| k.as_str() != "name").any(|k| l.contains_key(k));
+            let variant = !shared && l.keys().any(|k| k != "name") && d.keys().any(|k| k != "name");
+            if variant {
+                return live.clone();
+            }
+            let mut out = infra_syntax::Map::with_capacity(d.len());
+            for (k, dv) in d {
+                if let Some(lv) = l.get(k) {
+                    out.insert(k.clone(), project_live(lv, dv));
+                }
+            }
+            Value::Map(out)
+        }
+        (Value::Seq(l), Value::Seq(d)) if named(d) && l.iter().all(|i| i.str_at(&["name"]).is_some()) => Value::Seq(
+            d.iter()
+                .filter_map(|di| {
+                    let name = di.str_at(&["name"]);
+                    l.iter().find(|li| li.str_at(&["name"]) == name).map(|li| project_live(li, di))
+                })
+                .collect(),
+        ),
+        (Value::Seq(l), Value::Seq(d)) if l.len() == d.len() => {
+            Value::Seq(l.iter().zip(d).map(|(li, di)| project_live(li, di)).collect())
+        }
+        _ => live.clone(),
     }
 }
 
@@ -670,7 +778,7 @@ fn hazards_of(change: &Change, before: Option<&Value>, after: Option<&Value>, ou
 }
 
 /// Grafana dashboards in a set of objects: uid → (title, object).
-fn dashboards(objects: &[&Value]) -> BTreeMap<String, (String, ObjectId)> {
+pub fn dashboards(objects: &[&Value]) -> BTreeMap<String, (String, ObjectId)> {
     let mut out = BTreeMap::new();
     for v in objects {
         let texts: Vec<&str> = match v.str_at(&["kind"]) {

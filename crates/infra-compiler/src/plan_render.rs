@@ -80,8 +80,15 @@ pub fn text(plan: &Plan, title: &str, style: &Style) -> String {
     );
     if !plan.unmanaged.is_empty() {
         let _ = writeln!(out, "\nUnmanaged (in the cluster, not in the project — a redeploy would not recreate them):");
-        for id in &plan.unmanaged {
-            let _ = writeln!(out, "  ? {}", id.short());
+        for u in &plan.unmanaged {
+            match &u.note {
+                Some(note) => {
+                    let _ = writeln!(out, "  ? {}: {note}", u.id.short());
+                }
+                None => {
+                    let _ = writeln!(out, "  ? {}", u.id.short());
+                }
+            }
         }
     }
     let loss: Vec<_> = plan.hazards.iter().filter(|h| h.severity == Severity::DataLoss).collect();
@@ -266,7 +273,13 @@ pub fn json(plan: &Plan) -> Json {
             "name": h.name,
             "reason": h.reason,
         })).collect::<Vec<_>>(),
-        "unmanaged": plan.unmanaged.iter().map(|id| json!({"kind": id.kind, "namespace": id.namespace, "name": id.name})).collect::<Vec<_>>(),
+        "unmanaged": plan.unmanaged.iter().map(|u| {
+            let mut o = json!({"kind": u.id.kind, "namespace": u.id.namespace, "name": u.id.name});
+            if let Some(note) = &u.note {
+                o["note"] = Json::String(note.clone());
+            }
+            o
+        }).collect::<Vec<_>>(),
     })
 }
 

@@ -49,10 +49,12 @@ pub fn init(dir: &Path, name: &str) -> Result<Vec<PathBuf>, String> {
 
 /// A project name from a directory name: lowercase, `[a-z0-9-]`.
 pub fn name_from_dir(dir: &Path) -> String {
+    // A directory that does not exist yet is named by its last component.
     let base = dir
         .canonicalize()
-        .ok()
-        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|_| dir.to_path_buf())
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let name: String = base
         .to_lowercase()
