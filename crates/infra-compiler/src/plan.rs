@@ -238,12 +238,12 @@ fn without_hash(v: &Value) -> std::borrow::Cow<'_, Value> {
         return std::borrow::Cow::Borrowed(v);
     }
     let mut v = v.clone();
-    if let Some(Value::Map(meta)) = v.as_map_mut().and_then(|m| m.get_mut("metadata")) {
-        if let Some(Value::Map(a)) = meta.get_mut("annotations") {
-            a.shift_remove(HASH_ANNOTATION);
-            if a.is_empty() {
-                meta.shift_remove("annotations");
-            }
+    if let Some(Value::Map(meta)) = v.as_map_mut().and_then(|m| m.get_mut("metadata"))
+        && let Some(Value::Map(a)) = meta.get_mut("annotations")
+    {
+        a.shift_remove(HASH_ANNOTATION);
+        if a.is_empty() {
+            meta.shift_remove("annotations");
         }
     }
     std::borrow::Cow::Owned(v)
@@ -460,7 +460,7 @@ fn diff_values(old: &Value, new: &Value, path: &mut Vec<String>, out: &mut Vec<F
                 }
                 path.pop();
             }
-            for (k, bv) in b.iter().filter(|(k, _)| !a.contains_key(*k)) {
+            for (k, bv) in b.iter().filter(|(k, _)| !a.contains_key(k)) {
                 path.push(key_segment(k));
                 out.push(FieldChange { path: render_path(path), old: None, new: Some(bv.clone()), redacted: false });
                 path.pop();
