@@ -365,7 +365,11 @@ fn plan(
         let compiled = format!("compiled/{}", g.env);
         let default_dir = dir.join(&compiled);
         let (mut result, what) = if let (Some(live), Some(file)) = (&live, &with.live) {
-            (plan::plan_live(&live.iter().collect::<Vec<_>>(), &new, &options), format!("the cluster ({file})"))
+            let external: Vec<_> = g.ordered().filter(|r| r.external).map(|r| r.id.clone()).collect();
+            (
+                plan::plan_live(&live.iter().collect::<Vec<_>>(), &new, &external, &options),
+                format!("the cluster ({file})"),
+            )
         } else {
             let (origin, what) = match (&with.against, &with.base) {
                 (Some(out), _) => (manifests::Compiled::Dir(out), out.display().to_string()),
@@ -471,7 +475,10 @@ fn import_grafana(url: &str, into: &Path) -> Result<ExitCode, String> {
     for hit in &hits {
         let model = grafana.dashboard(&hit.uid)?;
         let dir = folder_dir(&hit.folder);
-        let rel = format!("dashboards/{dir}/{}.json", infra_compiler::dashboards::kubernetes_name(&hit.uid));
+        // Uids are case-sensitive: keep them as file names when they are safe.
+        let safe = hit.uid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        let stem = if safe { hit.uid.clone() } else { infra_compiler::dashboards::kubernetes_name(&hit.uid) };
+        let rel = format!("dashboards/{dir}/{stem}.json");
         let path = into.join(&rel);
         let mut text = serde_json::to_string_pretty(&model).map_err(|e| e.to_string())?;
         text.push('\n');

@@ -344,10 +344,12 @@ const CLUSTER_MADE: &[&str] =
 /// Compares the project (`desired`) with a cluster dump (`live`): only the
 /// fields the project sets are compared, so server defaults and status are
 /// not drift; objects in the project's namespaces that the project does not
-/// define are listed as unmanaged.
-pub fn plan_live(live: &[&Value], desired: &[&Value], options: &Options) -> Plan {
+/// define are listed as unmanaged. `external` objects are the project's
+/// too, though it does not write them.
+pub fn plan_live(live: &[&Value], desired: &[&Value], external: &[ObjectId], options: &Options) -> Plan {
     let live_by_id: HashMap<ObjectId, &Value> = live.iter().map(|v| (ObjectId::of(v), *v)).collect();
-    let desired_ids: BTreeSet<ObjectId> = desired.iter().map(|v| ObjectId::of(v)).collect();
+    let desired_ids: BTreeSet<ObjectId> =
+        desired.iter().map(|v| ObjectId::of(v)).chain(external.iter().cloned()).collect();
     let projected: Vec<Value> =
         desired.iter().filter_map(|d| live_by_id.get(&ObjectId::of(d)).map(|l| project_live(l, d))).collect();
     let mut plan = plan(&projected.iter().collect::<Vec<_>>(), desired, options);

@@ -1,0 +1,179 @@
+//! `infra import --grafana` and `infra plan --grafana`, against a local HTTP
+//! server that answers like Grafana's HTTP API (`/api/search`,
+//! `/api/dashboards/uid/<uid>`) with the real dashboards in
+//! tests/fixtures/dashboards. No Grafana server can run on the test
+//! machines; the shapes follow Grafana's HTTP API documentation.
+
+mod common;
+
+use common::{TempDir, infra_env, root};
+use serde_json::{Value as Json, json};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::thread;
+
+const TOKEN: &str = "glsa_test_token";
+
+#[derive(Clone, Copy)]
+enum Behaviour {
+    Grafana,
+    NotJson,
+    Silent,
+}
+
+/// Serves the API on a local port until the test ends; returns its URL.
+fn serve(behaviour: Behaviour) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let dashboards: Vec<(String, String, Json)> =
+        ["kps--etcd.json", "kps--nodes.json", "rfmoz--node-exporter-full.json", "dotdc--k8s-views-pods.json"]
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let model: Json = serde_json::from_str(
+                    &std::fs::read_to_string(root().join("tests/fixtures/dashboards").join(f)).unwrap(),
+                )
+                .unwrap();
+                let folder = if i < 2 { "Kubernetes" } else { "Hand Made" };
+                (model["uid"].as_str().unwrap().to_string(), folder.to_string(), model)
+            })
+            .collect();
+    thread::spawn(move || {
+        for stream in listener.incoming().take(64) {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            let mut auth = false;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if line.to_ascii_lowercase().starts_with("authorization: bearer ") && line.trim().ends_with(TOKEN) {
+                    auth = true;
+                }
+                if request.is_empty() {
+                    request = line;
+                }
+            }
+            let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let (status, body) = match behaviour {
+                Behaviour::Silent => {
+                    thread::sleep(std::time::Duration::from_secs(3));
+                    continue;
+                }
+                Behaviour::NotJson => (200, "<html>login</html>".to_string()),
+                Behaviour::Grafana if !auth => (401, json!({"message": "Unauthorized"}).to_string()),
+                Behaviour::Grafana if path.starts_with("/api/search") => (
+                    200,
+                    Json::Array(
+                        dashboards
+                            .iter()
+                            .map(|(uid, folder, model)| json!({"uid": uid, "title": model["title"], "type": "dash-db", "folderTitle": folder}))
+                            .collect(),
+                    )
+                    .to_string(),
+                ),
+                Behaviour::Grafana => match dashboards.iter().find(|(uid, ..)| path == format!("/api/dashboards/uid/{uid}")) {
+                    Some((_, folder, model)) => (200, json!({"dashboard": model, "meta": {"folderTitle": folder}}).to_string()),
+                    None => (404, json!({"message": "Dashboard not found"}).to_string()),
+                },
+            };
+            // Large answers are chunked, as Grafana's are.
+            let head = format!(
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            );
+            let mut out = head.into_bytes();
+            for chunk in body.as_bytes().chunks(4096) {
+                out.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+                out.extend_from_slice(chunk);
+                out.extend_from_slice(b"\r\n");
+            }
+            out.extend_from_slice(b"0\r\n\r\n");
+            let _ = stream.write_all(&out);
+        }
+    });
+    url
+}
+
+#[test]
+fn dashboards_are_rescued_into_a_project_that_builds() {
+    let url = serve(Behaviour::Grafana);
+    let dir = TempDir::new("rescue");
+    let project = dir.join("homelab");
+    let run =
+        infra_env(&["import", "--grafana", &url, "--into", project.to_str().unwrap()], &[("GRAFANA_TOKEN", TOKEN)]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stderr.contains("saved 4 dashboards of 4 into a new project"), "{}", run.stderr);
+    for (file, fixture) in [
+        ("kubernetes/c2f4e12cdf69feb95caa41a5a1b423d9.json", "kps--etcd.json"),
+        ("hand-made/rYdddlPWk.json", "rfmoz--node-exporter-full.json"),
+    ] {
+        let saved: Json =
+            serde_json::from_str(&std::fs::read_to_string(project.join("dashboards").join(file)).unwrap()).unwrap();
+        let original: Json = serde_json::from_str(
+            &std::fs::read_to_string(root().join("tests/fixtures/dashboards").join(fixture)).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(saved, original, "{file}");
+    }
+    let infra_yaml = std::fs::read_to_string(project.join("infra.yaml")).unwrap();
+    assert!(infra_yaml.contains("  - files: dashboards/hand-made/*.json\n    folder: \"Hand Made\"\n"), "{infra_yaml}");
+    let build = infra_env(&["build", project.to_str().unwrap(), "-o", "-"], &[]);
+    assert_eq!(build.code, 0, "{}", build.transcript());
+    assert_eq!(build.stdout.matches("grafana_dashboard: '1'").count(), 4);
+    assert!(build.stdout.contains("grafana_folder: Hand Made"), "{}", build.stdout);
+
+    // Running again keeps what is there.
+    let again =
+        infra_env(&["import", "--grafana", &url, "--into", project.to_str().unwrap()], &[("GRAFANA_TOKEN", TOKEN)]);
+    assert_eq!(again.code, 0, "{}", again.transcript());
+    assert!(again.stderr.contains("saved 0 new dashboards of 4"), "{}", again.stderr);
+
+    // plan --grafana lists what exists only in Grafana.
+    std::fs::remove_file(project.join("dashboards/hand-made/rYdddlPWk.json")).unwrap();
+    let plan = infra_env(
+        &["plan", project.to_str().unwrap(), "--grafana", &url, "--format", "json"],
+        &[("GRAFANA_TOKEN", TOKEN)],
+    );
+    let plan: Json = serde_json::from_str(&plan.stdout).unwrap();
+    let unmanaged: Vec<&str> =
+        plan["unmanaged"].as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap()).collect();
+    assert_eq!(unmanaged, ["rYdddlPWk"]);
+    assert!(plan["unmanaged"][0]["note"].as_str().unwrap().contains("\"Node Exporter Full\" exists only in Grafana"));
+}
+
+#[test]
+fn bad_token_is_a_clear_error() {
+    let url = serve(Behaviour::Grafana);
+    let dir = TempDir::new("auth");
+    let run = infra_env(
+        &["import", "--grafana", &url, "--into", dir.join("p").to_str().unwrap()],
+        &[("GRAFANA_TOKEN", "wrong")],
+    );
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("Grafana refused the request (401); set GRAFANA_TOKEN"), "{}", run.stderr);
+}
+
+#[test]
+fn non_json_answers_and_timeouts_are_clear_errors() {
+    let url = serve(Behaviour::NotJson);
+    let dir = TempDir::new("notjson");
+    let run = infra_env(&["import", "--grafana", &url, "--into", dir.join("p").to_str().unwrap()], &[]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("the answer is not JSON"), "{}", run.stderr);
+    assert!(run.stderr.contains("is this Grafana?"), "{}", run.stderr);
+
+    let url = serve(Behaviour::Silent);
+    let run = infra_env(
+        &["import", "--grafana", &url, "--into", dir.join("q").to_str().unwrap()],
+        &[("INFRA_HTTP_TIMEOUT", "1")],
+    );
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("no answer within 1 s"), "{}", run.stderr);
+
+    let run =
+        infra_env(&["import", "--grafana", "https://grafana.example", "--into", dir.join("r").to_str().unwrap()], &[]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("https is not supported"), "{}", run.stderr);
+}
