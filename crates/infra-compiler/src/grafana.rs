@@ -195,7 +195,7 @@ mod tests {
     fn urls() {
         let g = Grafana::new("http://grafana.lab:3000/sub/", None).unwrap();
         assert_eq!((g.host.as_str(), g.port, g.base_path.as_str()), ("grafana.lab", 3000, "/sub"));
-        assert!(Grafana::new("https://x", None).unwrap_err().contains("port-forward"));
+        assert!(Grafana::new("https://x", None).err().unwrap().contains("port-forward"));
         assert!(Grafana::new("grafana", None).is_err());
     }
 }

@@ -230,9 +230,9 @@ pub fn plan(old: &[&Value], new: &[&Value], options: &Options) -> Plan {
     plan
 }
 
-/// The object without its `infra.dev/hash` annotation (and without an
-/// annotations map that held only that).
-fn without_hash(v: &Value) -> std::borrow::Cow<'_, Value> {
+/// The object without its `infra.dev/hash` annotation (and, with
+/// `drop_empty`, without an annotations map that held only that).
+fn without_hash(v: &Value, drop_empty: bool) -> std::borrow::Cow<'_, Value> {
     let has = v.pointer(&["metadata", "annotations"]).and_then(|a| a.get(HASH_ANNOTATION)).is_some();
     if !has {
         return std::borrow::Cow::Borrowed(v);
@@ -242,7 +242,7 @@ fn without_hash(v: &Value) -> std::borrow::Cow<'_, Value> {
         && let Some(Value::Map(a)) = meta.get_mut("annotations")
     {
         a.shift_remove(HASH_ANNOTATION);
-        if a.is_empty() {
+        if a.is_empty() && drop_empty {
             meta.shift_remove("annotations");
         }
     }
@@ -268,7 +268,15 @@ fn compare(old: &Value, new: &Value, options: &Options) -> Option<Change> {
     let secret = id.kind == "Secret";
     let mut fields = Vec::new();
     // The content hash changes with everything; it is not a change of its own.
-    let (old, new) = (&without_hash(old), &without_hash(new));
+    // Annotations that held only the hash count as none, unless the other
+    // side has annotations to compare them with.
+    let annotated = |v: &Value| {
+        v.pointer(&["metadata", "annotations"])
+            .and_then(Value::as_map)
+            .is_some_and(|a| a.iter().any(|(k, _)| k != HASH_ANNOTATION))
+    };
+    let drop_empty = !(annotated(old) || annotated(new));
+    let (old, new) = (&without_hash(old, drop_empty), &without_hash(new, drop_empty));
     diff_values(old, new, &mut Vec::new(), &mut fields);
     if fields.is_empty() {
         return None;

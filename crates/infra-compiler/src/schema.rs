@@ -87,10 +87,32 @@ pub fn infra_schema() -> Value {
             "depends_on": {"type": "array", "items": {"type": "string", "pattern": "^[^/]+/([^/]+/)?[^/]+$"}},
             "hash": {"enum": ["suffix", "none"]},
             "protect": {"type": ["boolean", "string"]},
-            "external": {"type": ["boolean", "string"]}
+            "external": {"type": ["boolean", "string"]},
+            "ephemeral": {"description": "The workload's state may be lost: no storage warning.", "type": ["boolean", "string"]}
         }
     });
     let name = json!({"type": "string", "pattern": "^[a-z0-9-]+$"});
+    let dashboards = json!({
+        "type": "object",
+        "description": "Grafana dashboard JSON files, provisioned as sidecar ConfigMaps or GrafanaDashboards.",
+        "required": ["files"],
+        "additionalProperties": false,
+        "properties": {
+            "files": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+            "folder": {"type": "string"},
+            "namespace": {"type": "string"},
+            "target": {"enum": ["sidecar", "operator"]},
+            "datasource": {"type": "string", "description": "UID that replaces the `${DS_X}` inputs of exported dashboards."},
+            "labels": {"$ref": "#/$defs/stringMap"},
+            "annotations": {"$ref": "#/$defs/stringMap"},
+            "label": {"type": "string", "description": "The sidecar's label (default grafana_dashboard)."},
+            "label_value": {"type": "string", "description": "The sidecar's label value (default \"1\")."},
+            "folder_annotation": {"type": "string", "description": "The sidecar's folderAnnotation (default grafana_folder)."},
+            "instance_selector": {"type": "object", "description": "grafana-operator instanceSelector."},
+            "name": {"type": "string", "description": "Object name, for an entry of one file."},
+            "key": {"type": "string", "description": "Data key, for an entry of one file."}
+        }
+    });
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://infra.dev/schema/infra.schema.json",
@@ -112,7 +134,7 @@ pub fn infra_schema() -> Value {
                     "properties": {"source": {"type": "string"}, "params": {"type": "object"}}
                 }
             },
-            "dashboards": {"type": "array", "items": {"type": "object"}},
+            "dashboards": {"type": "array", "items": {"$ref": "#/$defs/dashboards"}},
             "common": {"$ref": "#/$defs/common"},
             "hashing": {"enum": ["suffix", "none"], "description": "`suffix`: every ConfigMap and Secret name gets a content hash."},
             "environments": {
@@ -127,7 +149,8 @@ pub fn infra_schema() -> Value {
             "common": common,
             "patch": patch,
             "environment": environment,
-            "directives": directives
+            "directives": directives,
+            "dashboards": dashboards
         }
     })
 }
