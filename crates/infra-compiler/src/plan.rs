@@ -457,46 +457,10 @@ fn diff_values(old: &Value, new: &Value, path: &mut Vec<String>, out: &mut Vec<F
     }
     match (old, new) {
         (Value::Map(a), Value::Map(b)) => {
-            for (k, av) in a {
-                path.push(key_segment(k));
-                match b.get(k) {
-                    Some(bv) => diff_values(av, bv, path, out),
-                    None => out.push(FieldChange {
-                        path: render_path(path),
-                        old: Some(av.clone()),
-                        new: None,
-                        redacted: false,
-                    }),
-                }
-                path.pop();
-            }
-            for (k, bv) in b.iter().filter(|(k, _)| !a.contains_key(k)) {
-                path.push(key_segment(k));
-                out.push(FieldChange { path: render_path(path), old: None, new: Some(bv.clone()), redacted: false });
-                path.pop();
-            }
+            diff_keyed(&map_entries(a), &map_entries(b), path, out);
         }
         (Value::Seq(a), Value::Seq(b)) if named(a) && named(b) => {
-            let name = |v: &Value| v.str_at(&["name"]).unwrap_or_default().to_string();
-            for av in a {
-                let n = name(av);
-                path.push(format!("[name={n}]"));
-                match b.iter().find(|bv| name(bv) == n) {
-                    Some(bv) => diff_values(av, bv, path, out),
-                    None => out.push(FieldChange {
-                        path: render_path(path),
-                        old: Some(av.clone()),
-                        new: None,
-                        redacted: false,
-                    }),
-                }
-                path.pop();
-            }
-            for bv in b.iter().filter(|bv| !a.iter().any(|av| name(av) == name(bv))) {
-                path.push(format!("[name={}]", name(bv)));
-                out.push(FieldChange { path: render_path(path), old: None, new: Some(bv.clone()), redacted: false });
-                path.pop();
-            }
+            diff_keyed(&named_items(a), &named_items(b), path, out);
         }
         (Value::Seq(a), Value::Seq(b)) if a.len() == b.len() => {
             for (i, (av, bv)) in a.iter().zip(b).enumerate() {
@@ -511,6 +475,34 @@ fn diff_values(old: &Value, new: &Value, path: &mut Vec<String>, out: &mut Vec<F
             new: Some(new.clone()),
             redacted: false,
         }),
+    }
+}
+
+fn map_entries(m: &infra_syntax::Map) -> Vec<(String, &Value)> {
+    m.iter().map(|(k, v)| (key_segment(k), v)).collect()
+}
+
+fn named_items(items: &[Value]) -> Vec<(String, &Value)> {
+    items.iter().map(|v| (format!("[name={}]", v.str_at(&["name"]).unwrap_or_default()), v)).collect()
+}
+
+/// Diffs two keyed collections (map entries, or list items by name): a key
+/// on one side only is a removal or an addition.
+fn diff_keyed(a: &[(String, &Value)], b: &[(String, &Value)], path: &mut Vec<String>, out: &mut Vec<FieldChange>) {
+    for (key, av) in a {
+        path.push(key.clone());
+        match b.iter().find(|(k, _)| k == key) {
+            Some((_, bv)) => diff_values(av, bv, path, out),
+            None => {
+                out.push(FieldChange { path: render_path(path), old: Some((*av).clone()), new: None, redacted: false })
+            }
+        }
+        path.pop();
+    }
+    for (key, bv) in b.iter().filter(|(k, _)| !a.iter().any(|(x, _)| x == k)) {
+        path.push(key.clone());
+        out.push(FieldChange { path: render_path(path), old: None, new: Some((*bv).clone()), redacted: false });
+        path.pop();
     }
 }
 
@@ -836,10 +828,10 @@ fn dashboard_hazards(old: &[&Value], new: &[&Value], out: &mut Vec<Hazard>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use infra_syntax::{FileId, yaml};
+    use infra_syntax::yaml;
 
     fn v(s: &str) -> Value {
-        yaml::load(FileId(0), s).unwrap()[0].to_value()
+        yaml::parse_value(s).unwrap()
     }
 
     #[test]

@@ -119,10 +119,10 @@ pub fn ephemeral_state(object: &Value) -> Vec<EphemeralState> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use infra_syntax::{FileId, yaml};
+    use infra_syntax::yaml;
 
     fn v(s: &str) -> Value {
-        yaml::load(FileId(0), s).unwrap()[0].to_value()
+        yaml::parse_value(s).unwrap()
     }
 
     #[test]

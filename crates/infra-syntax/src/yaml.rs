@@ -241,6 +241,11 @@ pub fn load(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
     Ok(docs)
 }
 
+/// The first document of a text as a plain value (`Null` when empty).
+pub fn parse_value(text: &str) -> Result<Value, Diagnostic> {
+    Ok(load(FileId(0), text)?.first().map_or(Value::Null, Node::to_value))
+}
+
 /// YAML 1.1 merge keys (`<<: *defaults`): keys already present win.
 fn merge_into(entries: &mut Vec<(Key, Node)>, node: Node) -> Result<(), Diagnostic> {
     let sources = match node.kind {
