@@ -304,3 +304,20 @@ fn deleting_protected_things_and_dashboards_is_data_loss() {
         "the PVC marked protect: false is not a hazard"
     );
 }
+
+#[test]
+fn diff_reads_a_helm_render_from_standard_input() {
+    use std::io::Write;
+    let render = std::fs::read_to_string(helm("grafana-B-no-persistence.yaml")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_infra"))
+        .args(["diff", "-", &helm("grafana-C-smtp-no-persistence.yaml"), "--format", "json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(render.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let plan = json(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(plan["summary"]["update"], 2);
+}

@@ -23,7 +23,7 @@ pub struct Output {
 impl Output {
     /// All objects as one multi-document stream, in apply order.
     pub fn stream(&self) -> String {
-        let mut s = String::new();
+        let mut s = String::with_capacity(self.files.iter().map(|(_, t)| t.len() + 4).sum());
         for (_, text) in &self.files {
             s.push_str("---\n");
             s.push_str(text);

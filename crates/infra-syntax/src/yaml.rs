@@ -347,7 +347,7 @@ fn is_float(t: &str) -> bool {
 /// block style, empty ones in flow style; multi-line strings are literal
 /// blocks so that a one-line change stays a one-line diff.
 pub fn emit(value: &Value) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(1024);
     match value {
         Value::Map(m) if !m.is_empty() => emit_map(&mut out, m, 0, false),
         Value::Seq(s) if !s.is_empty() => emit_seq(&mut out, s, 0, false),
@@ -360,7 +360,13 @@ pub fn emit(value: &Value) -> String {
 }
 
 fn indent(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
+    const SPACES: &str = "                                                                ";
+    let mut n = n;
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        n -= k;
+    }
 }
 
 fn emit_map(out: &mut String, map: &Map, n: usize, inline_first: bool) {
