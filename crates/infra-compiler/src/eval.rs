@@ -227,8 +227,10 @@ pub fn evaluate(
     let main = &project.main;
     let root: Arc<std::path::Path> = Arc::from(project.root.as_path());
     let defaults = main.params.to_value();
-    let defaults_scope =
-        Scope::new(expr::to_minijinja(&defaults), &env.name, &main.name, main.dir.clone(), root.clone());
+    // Environment values are expressions over the defaults; without any,
+    // the defaults need no conversion for the expression engine.
+    let defaults_mj = if env.params.is_some() { expr::to_minijinja(&defaults) } else { MjValue::UNDEFINED };
+    let defaults_scope = Scope::new(defaults_mj, &env.name, &main.name, main.dir.clone(), root.clone());
     let mut r = Renderer { ev: &ev, diags };
     let params = params::resolve(&mut r, main, &defaults, env.params.as_ref(), &defaults_scope, &env.name);
     let scope = defaults_scope.with_params(expr::to_minijinja(&params));
