@@ -134,3 +134,26 @@ fn init_creates_a_project_that_builds() {
     assert_eq!(again.code, 1);
     assert!(again.stderr.contains("already holds a project"), "{}", again.stderr);
 }
+
+#[test]
+fn apply_order_is_a_topological_order_of_the_graph() {
+    use petgraph::visit::EdgeRef;
+    for (example, _) in EXAMPLES {
+        let c = infra_compiler::compile(&root().join(example), &infra_compiler::Options::default());
+        assert!(!c.failed(), "{}", c.diagnostics.render(&c.sources));
+        for g in &c.graphs {
+            let position: std::collections::HashMap<_, _> = g.order.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+            assert_eq!(position.len(), g.graph.node_count());
+            for e in g.graph.edge_references() {
+                assert!(
+                    position[&e.source()] < position[&e.target()],
+                    "{example}/{}: {} must come before {}",
+                    g.env,
+                    g.graph[e.source()].id,
+                    g.graph[e.target()].id
+                );
+            }
+            assert!(g.graph.edge_count() >= 3, "the example has real dependencies");
+        }
+    }
+}
