@@ -20,24 +20,6 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Where canonical bytes go: a string (for messages and tests) or straight
-/// into a hasher, so hashing allocates no copy of the object.
-trait Sink {
-    fn put(&mut self, s: &str);
-}
-
-impl Sink for String {
-    fn put(&mut self, s: &str) {
-        self.push_str(s);
-    }
-}
-
-impl Sink for Sha256 {
-    fn put(&mut self, s: &str) {
-        self.update(s.as_bytes());
-    }
-}
-
 /// The canonical encoding of a value.
 pub fn canonical_json(v: &Value) -> String {
     let mut out = String::new();
@@ -53,47 +35,48 @@ pub fn content_hash(v: &Value) -> String {
 /// The sha256 of the canonical encoding of `v` without its top-level key
 /// `skip` (a ConfigMap's content without its metadata).
 pub fn content_hash_without(v: &Value, skip: Option<&str>) -> String {
-    let mut hasher = Sha256::new();
-    write_canonical(&mut hasher, v, skip);
-    hex(&hasher.finalize())
+    // One buffer and one hash update: many small updates cost more.
+    let mut text = String::with_capacity(4096);
+    write_canonical(&mut text, v, skip);
+    sha256_hex(text.as_bytes())
 }
 
-fn write_canonical(out: &mut impl Sink, v: &Value, skip: Option<&str>) {
+fn write_canonical(out: &mut String, v: &Value, skip: Option<&str>) {
     match v {
-        Value::Null => out.put("null"),
-        Value::Bool(b) => out.put(if *b { "true" } else { "false" }),
-        Value::Int(i) => out.put(&i.to_string()),
-        Value::Float(f) => out.put(&format_float(*f)),
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Float(f) => out.push_str(&format_float(*f)),
         Value::String(s) => write_json_string(out, s),
         Value::Seq(items) => {
-            out.put("[");
+            out.push('[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.put(",");
+                    out.push(',');
                 }
                 write_canonical(out, item, None);
             }
-            out.put("]");
+            out.push(']');
         }
         Value::Map(m) => {
             let mut entries: Vec<(&String, &Value)> = m.iter().filter(|(k, _)| Some(k.as_str()) != skip).collect();
             entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            out.put("{");
+            out.push('{');
             for (i, (k, v)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.put(",");
+                    out.push(',');
                 }
                 write_json_string(out, k);
-                out.put(":");
+                out.push(':');
                 write_canonical(out, v, None);
             }
-            out.put("}");
+            out.push('}');
         }
     }
 }
 
-fn write_json_string(out: &mut impl Sink, s: &str) {
-    out.put("\"");
+fn write_json_string(out: &mut String, s: &str) {
+    out.push('"');
     let mut start = 0;
     for (i, c) in s.char_indices() {
         let escaped = match c {
@@ -105,16 +88,16 @@ fn write_json_string(out: &mut impl Sink, s: &str) {
             c if (c as u32) < 0x20 => "",
             _ => continue,
         };
-        out.put(&s[start..i]);
+        out.push_str(&s[start..i]);
         if escaped.is_empty() {
-            out.put(&format!("\\u{:04x}", c as u32));
+            out.push_str(&format!("\\u{:04x}", c as u32));
         } else {
-            out.put(escaped);
+            out.push_str(escaped);
         }
         start = i + c.len_utf8();
     }
-    out.put(&s[start..]);
-    out.put("\"");
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 #[cfg(test)]
