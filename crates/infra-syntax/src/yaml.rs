@@ -536,16 +536,20 @@ fn looks_numeric(s: &str) -> bool {
 }
 
 fn plain_safe(s: &str) -> bool {
-    let Some(first) = s.chars().next() else {
-        return false;
-    };
-    if "-?:,[]{}#&*!|>'\"%@`".contains(first) || first.is_whitespace() {
-        return false;
-    }
-    if s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #") || s.contains('\t') {
+    let bytes = s.as_bytes();
+    let Some(&first) = bytes.first() else { return false };
+    if b"-?:,[]{}#&*!|>'\"%@` ".contains(&first) || matches!(bytes.last(), Some(b' ' | b':')) {
         return false;
     }
-    if !s.chars().all(|c| printable(c) && c != '\n') {
+    // One pass: no control characters, no `: ` or ` #`, printable text.
+    let mut prev = 0u8;
+    for &b in bytes {
+        if b < 0x20 || b == 0x7f || (prev == b':' && b == b' ') || (prev == b' ' && b == b'#') {
+            return false;
+        }
+        prev = b;
+    }
+    if !s.is_ascii() && !s.chars().all(printable) {
         return false;
     }
     if looks_numeric(s) {
