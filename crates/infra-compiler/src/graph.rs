@@ -213,86 +213,18 @@ pub fn link(resources: Resources, opts: &LinkOptions, diags: &mut Diagnostics) -
         e.2 += 1;
     };
 
-    for i in 0..objects.len() {
-        let own_ns = ids[i].namespace.clone();
-        // Inferred references, rewritten to final names.
-        let refs = visit_references(&mut objects[i].value, &own_ns, &mut |kind, ns, name| {
-            if let Some(new) = renames.get(&(kind.to_string(), ns.to_string(), name.clone())) {
-                *name = new.clone();
-            }
-        });
-        for r in refs {
-            match index.get(&(r.kind.to_string(), r.namespace.clone(), r.name.clone())) {
-                Some(&j) => edges.push((j, i, r.reason.to_string())),
-                None if r.optional || objects[i].directives.external => {}
-                None if r.kind == "Namespace" && BUILTIN_NAMESPACES.contains(&r.name.as_str()) => {}
-                None if r.kind == "ServiceAccount" && r.name == "default" => {}
-                None => {
-                    let target = if r.namespace.is_empty() {
-                        format!("{}/{}", r.kind, r.name)
-                    } else {
-                        format!("{}/{}/{}", r.kind, r.namespace, r.name)
-                    };
-                    note_unresolved(target, i, objects[i].origin);
-                }
-            }
+    // Each object's references are found, rewritten and resolved on its
+    // own, so this runs in parallel; results are merged in object order.
+    let mut numbered: Vec<(usize, &mut Object)> = objects.iter_mut().enumerate().collect();
+    let context = LinkContext { ids: &ids, index: &index, renames: &renames, crds: &crds };
+    let links = parallel::map_mut(&mut numbered, |(i, o)| link_object(*i, o, &context));
+    for (i, l) in links.into_iter().enumerate() {
+        edges.extend(l.edges.into_iter().map(|(j, reason)| (j, i, reason)));
+        for (target, span) in l.unresolved {
+            note_unresolved(target, i, span);
         }
-        // Custom resources depend on their CRD when the project defines it.
-        if let Some(&j) = crds.get(&(ids[i].group.clone(), ids[i].kind.clone())) {
-            edges.push((j, i, "custom resource of this CRD".into()));
-        }
-        // depends_on
-        for (target, span) in objects[i].directives.depends_on.clone() {
-            match resolve_target(&target, &own_ns, &index, &ids) {
-                Ok(j) => edges.push((j, i, "depends_on".into())),
-                Err(TargetError::Missing) => note_unresolved(target, i, span),
-                Err(TargetError::Invalid(msg)) => diags.push(Diagnostic::error("G203", msg).at(span, "in depends_on")),
-            }
-        }
-        // ref() markers: resolved to final names and namespaces.
-        let mut failures = Vec::new();
-        let mut found = Vec::new();
-        objects[i].value.for_each_string_mut(&mut |s| {
-            if !s.contains(expr::REF_OPEN) {
-                return;
-            }
-            let mut out = String::new();
-            let mut last = 0;
-            for (range, field, target) in expr::ref_markers(s) {
-                out.push_str(&s[last..range.start]);
-                last = range.end;
-                match resolve_target(target, &own_ns, &index, &ids) {
-                    Ok(j) => {
-                        found.push((j, target.to_string()));
-                        out.push_str(match field {
-                            RefField::Name => &ids[j].name,
-                            RefField::Namespace => &ids[j].namespace,
-                        });
-                    }
-                    Err(e) => {
-                        failures.push((target.to_string(), e));
-                        // Unresolved: the name as written, in the referrer's namespace.
-                        let written = target.rsplit('/').next().unwrap_or(target);
-                        out.push_str(match field {
-                            RefField::Name => written,
-                            RefField::Namespace => &own_ns,
-                        });
-                    }
-                }
-            }
-            out.push_str(&s[last..]);
-            *s = out;
-        });
-        for (j, target) in found {
-            edges.push((j, i, format!("ref(\"{target}\")")));
-        }
-        for (target, e) in failures {
-            match e {
-                TargetError::Missing => note_unresolved(target, i, objects[i].origin),
-                TargetError::Invalid(msg) => {
-                    diags.push(Diagnostic::error("G203", msg).at(objects[i].origin, "in a ref() of this document"))
-                }
-            }
+        for d in l.errors {
+            diags.push(d);
         }
     }
 
@@ -377,6 +309,109 @@ pub fn link(resources: Resources, opts: &LinkOptions, diags: &mut Diagnostics) -
         return None;
     }
     Some(ResourceGraph { env, graph, order })
+}
+
+/// What linking found for one object.
+struct ObjectLinks {
+    /// (dependency, reason)
+    edges: Vec<(usize, String)>,
+    unresolved: Vec<(String, Span)>,
+    errors: Vec<Diagnostic>,
+}
+
+/// The shared, read-only lookups of linking.
+struct LinkContext<'a> {
+    ids: &'a [ObjectId],
+    index: &'a HashMap<(String, String, String), usize>,
+    renames: &'a HashMap<(String, String, String), String>,
+    crds: &'a HashMap<(String, String), usize>,
+}
+
+/// Finds an object's references (rewriting hash-suffixed names and `ref()`
+/// markers in place) and resolves them to graph nodes.
+fn link_object(i: usize, object: &mut Object, cx: &LinkContext) -> ObjectLinks {
+    let LinkContext { ids, index, renames, crds } = *cx;
+    let mut links = ObjectLinks { edges: Vec::new(), unresolved: Vec::new(), errors: Vec::new() };
+    let own_ns = ids[i].namespace.clone();
+    let origin = object.origin;
+    let external = object.directives.external;
+    // Inferred references, rewritten to final names.
+    let refs = visit_references(&mut object.value, &own_ns, &mut |kind, ns, name| {
+        if let Some(new) = renames.get(&(kind.to_string(), ns.to_string(), name.clone())) {
+            *name = new.clone();
+        }
+    });
+    for r in refs {
+        match index.get(&(r.kind.to_string(), r.namespace.clone(), r.name.clone())) {
+            Some(&j) => links.edges.push((j, r.reason.to_string())),
+            None if r.optional || external => {}
+            None if r.kind == "Namespace" && BUILTIN_NAMESPACES.contains(&r.name.as_str()) => {}
+            None if r.kind == "ServiceAccount" && r.name == "default" => {}
+            None => {
+                let target = if r.namespace.is_empty() {
+                    format!("{}/{}", r.kind, r.name)
+                } else {
+                    format!("{}/{}/{}", r.kind, r.namespace, r.name)
+                };
+                links.unresolved.push((target, origin));
+            }
+        }
+    }
+    // Custom resources depend on their CRD when the project defines it.
+    if let Some(&j) = crds.get(&(ids[i].group.clone(), ids[i].kind.clone())) {
+        links.edges.push((j, "custom resource of this CRD".into()));
+    }
+    for (target, span) in &object.directives.depends_on {
+        match resolve_target(target, &own_ns, index, ids) {
+            Ok(j) => links.edges.push((j, "depends_on".into())),
+            Err(TargetError::Missing) => links.unresolved.push((target.clone(), *span)),
+            Err(TargetError::Invalid(msg)) => {
+                links.errors.push(Diagnostic::error("G203", msg).at(*span, "in depends_on"))
+            }
+        }
+    }
+    // ref() markers: resolved to final names and namespaces.
+    let mut failures = Vec::new();
+    object.value.for_each_string_mut(&mut |s| {
+        if !s.contains(expr::REF_OPEN) {
+            return;
+        }
+        let mut out = String::new();
+        let mut last = 0;
+        for (range, field, target) in expr::ref_markers(s) {
+            out.push_str(&s[last..range.start]);
+            last = range.end;
+            match resolve_target(target, &own_ns, index, ids) {
+                Ok(j) => {
+                    links.edges.push((j, format!("ref(\"{target}\")")));
+                    out.push_str(match field {
+                        RefField::Name => &ids[j].name,
+                        RefField::Namespace => &ids[j].namespace,
+                    });
+                }
+                Err(e) => {
+                    failures.push((target.to_string(), e));
+                    // Unresolved: the name as written, in the referrer's namespace.
+                    let written = target.rsplit('/').next().unwrap_or(target);
+                    out.push_str(match field {
+                        RefField::Name => written,
+                        RefField::Namespace => &own_ns,
+                    });
+                }
+            }
+        }
+        out.push_str(&s[last..]);
+        *s = out;
+    });
+    for (target, e) in failures {
+        match e {
+            TargetError::Missing => links.unresolved.push((target, origin)),
+            TargetError::Invalid(msg) => {
+                links.errors.push(Diagnostic::error("G203", msg).at(origin, "in a ref() of this document"))
+            }
+        }
+    }
+    links
 }
 
 enum TargetError {
