@@ -61,6 +61,21 @@ pub struct Change {
     pub fields: Vec<FieldChange>,
 }
 
+impl Change {
+    /// A change of a whole object, without field changes.
+    fn whole(action: Action, id: &ObjectId, v: &Value, reason: String) -> Change {
+        Change {
+            action,
+            id: id.clone(),
+            api_version: api_version(v),
+            renamed_from: None,
+            rollout: false,
+            reason,
+            fields: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
     DataLoss,
@@ -153,43 +168,19 @@ pub fn plan(old: &[&Value], new: &[&Value], options: &Options) -> Plan {
         }
     }
     for (from, to) in renames {
-        let mut change = compare(old[old_ids[from]], new[new_ids[to]], options).unwrap_or_else(|| Change {
-            action: Action::Update,
-            id: to.clone(),
-            api_version: api_version(new[new_ids[to]]),
-            renamed_from: None,
-            rollout: false,
-            reason: String::new(),
-            fields: Vec::new(),
-        });
+        let v = new[new_ids[to]];
+        let mut change = compare(old[old_ids[from]], v, options)
+            .unwrap_or_else(|| Change::whole(Action::Update, to, v, String::new()));
         change.fields.retain(|f| f.path != "metadata.name");
         change.renamed_from = Some(from.name.clone());
         change.reason = format!("content changed, so its hash-suffixed name changed (was {})", from.name);
         plan.changes.push(change);
     }
     for id in created {
-        let v = new[new_ids[id]];
-        plan.changes.push(Change {
-            action: Action::Create,
-            id: id.clone(),
-            api_version: api_version(v),
-            renamed_from: None,
-            rollout: false,
-            reason: "new in the project".into(),
-            fields: Vec::new(),
-        });
+        plan.changes.push(Change::whole(Action::Create, id, new[new_ids[id]], "new in the project".into()));
     }
     for id in deleted {
-        let v = old[old_ids[id]];
-        plan.changes.push(Change {
-            action: Action::Delete,
-            id: id.clone(),
-            api_version: api_version(v),
-            renamed_from: None,
-            rollout: false,
-            reason: "no longer in the project".into(),
-            fields: Vec::new(),
-        });
+        plan.changes.push(Change::whole(Action::Delete, id, old[old_ids[id]], "no longer in the project".into()));
     }
     plan.changes.sort_by(|a, b| (a.action, &a.id).cmp(&(b.action, &b.id)));
 
