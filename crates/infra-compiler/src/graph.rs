@@ -647,57 +647,34 @@ fn pod_spec_refs<F>(spec: &mut Value, ns: &str, refs: &mut Vec<Reference>, push:
 where
     F: FnMut(&mut Vec<Reference>, &'static str, &str, Option<&mut Value>, &'static str, bool),
 {
-    let optional = |v: &Value| v.get("optional") == Some(&Value::Bool(true));
+    // A reference held in `holder.<field>.<name_key>`, honouring `optional`.
+    let mut source = |refs: &mut Vec<Reference>, holder: &mut Value, field: &str, kind, name_key, reason| {
+        if let Some(src) = get_mut_path(holder, &[field]) {
+            let optional = src.get("optional") == Some(&Value::Bool(true));
+            push(refs, kind, ns, get_mut_path(src, &[name_key]), reason, optional);
+        }
+    };
     for vol in seq_mut(spec, "volumes") {
-        if let Some(cm) = get_mut_path(vol, &["configMap"]) {
-            let o = optional(cm);
-            push(refs, "ConfigMap", ns, get_mut_path(cm, &["name"]), "volume", o);
-        }
-        if let Some(s) = get_mut_path(vol, &["secret"]) {
-            let o = optional(s);
-            push(refs, "Secret", ns, get_mut_path(s, &["secretName"]), "volume", o);
-        }
-        push(
-            refs,
-            "PersistentVolumeClaim",
-            ns,
-            get_mut_path(vol, &["persistentVolumeClaim", "claimName"]),
-            "volume",
-            false,
-        );
+        source(refs, vol, "configMap", "ConfigMap", "name", "volume");
+        source(refs, vol, "secret", "Secret", "secretName", "volume");
+        source(refs, vol, "persistentVolumeClaim", "PersistentVolumeClaim", "claimName", "volume");
         if let Some(projected) = get_mut_path(vol, &["projected"]) {
-            for source in seq_mut(projected, "sources") {
-                if let Some(cm) = get_mut_path(source, &["configMap"]) {
-                    let o = optional(cm);
-                    push(refs, "ConfigMap", ns, get_mut_path(cm, &["name"]), "projected volume", o);
-                }
-                if let Some(s) = get_mut_path(source, &["secret"]) {
-                    let o = optional(s);
-                    push(refs, "Secret", ns, get_mut_path(s, &["name"]), "projected volume", o);
-                }
+            for s in seq_mut(projected, "sources") {
+                source(refs, s, "configMap", "ConfigMap", "name", "projected volume");
+                source(refs, s, "secret", "Secret", "name", "projected volume");
             }
         }
     }
     for list in ["containers", "initContainers", "ephemeralContainers"] {
         for c in seq_mut(spec, list) {
             for from in seq_mut(c, "envFrom") {
-                if let Some(cm) = get_mut_path(from, &["configMapRef"]) {
-                    let o = optional(cm);
-                    push(refs, "ConfigMap", ns, get_mut_path(cm, &["name"]), "envFrom", o);
-                }
-                if let Some(s) = get_mut_path(from, &["secretRef"]) {
-                    let o = optional(s);
-                    push(refs, "Secret", ns, get_mut_path(s, &["name"]), "envFrom", o);
-                }
+                source(refs, from, "configMapRef", "ConfigMap", "name", "envFrom");
+                source(refs, from, "secretRef", "Secret", "name", "envFrom");
             }
             for env in seq_mut(c, "env") {
-                if let Some(cm) = get_mut_path(env, &["valueFrom", "configMapKeyRef"]) {
-                    let o = optional(cm);
-                    push(refs, "ConfigMap", ns, get_mut_path(cm, &["name"]), "env valueFrom", o);
-                }
-                if let Some(s) = get_mut_path(env, &["valueFrom", "secretKeyRef"]) {
-                    let o = optional(s);
-                    push(refs, "Secret", ns, get_mut_path(s, &["name"]), "env valueFrom", o);
+                if let Some(value_from) = get_mut_path(env, &["valueFrom"]) {
+                    source(refs, value_from, "configMapKeyRef", "ConfigMap", "name", "env valueFrom");
+                    source(refs, value_from, "secretKeyRef", "Secret", "name", "env valueFrom");
                 }
             }
         }
