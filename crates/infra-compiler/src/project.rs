@@ -302,6 +302,22 @@ impl Loader<'_> {
         Some((Rc::new(module), doc))
     }
 
+    /// An unknown key, with the closest known one as a hint.
+    fn unknown_key<'c>(
+        &mut self,
+        message: String,
+        span: Span,
+        label: &str,
+        word: &str,
+        known: impl IntoIterator<Item = &'c str>,
+    ) {
+        let mut d = Diagnostic::error("L020", message).at(span, label);
+        if let Some(h) = suggest::hint(word, known) {
+            d = d.note(h);
+        }
+        self.diags.push(d);
+    }
+
     fn map_of<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n [(infra_syntax::Key, Node)]> {
         match &node.kind {
             NodeKind::Map(entries) => Some(entries),
@@ -341,12 +357,13 @@ impl Loader<'_> {
                     self.map_of(v, &format!("common.{}", k.name));
                 }
                 other => {
-                    let mut d = Diagnostic::error("L020", format!("unknown key `{other}` in `common`"))
-                        .at(k.span, "expected namespace, labels or annotations");
-                    if let Some(h) = suggest::hint(other, ["namespace", "labels", "annotations"]) {
-                        d = d.note(h);
-                    }
-                    self.diags.push(d);
+                    self.unknown_key(
+                        format!("unknown key `{other}` in `common`"),
+                        k.span,
+                        "expected namespace, labels or annotations",
+                        other,
+                        ["namespace", "labels", "annotations"],
+                    );
                 }
             }
         }
@@ -396,12 +413,13 @@ impl Loader<'_> {
             let Some(fields) = self.map_of(entry, "a dashboards entry") else { continue };
             for (k, _) in fields {
                 if !DASHBOARD_KEYS.contains(&k.name.as_str()) {
-                    let mut d = Diagnostic::error("L020", format!("unknown key `{}` in a dashboards entry", k.name))
-                        .at(k.span, "not a dashboards key");
-                    if let Some(h) = suggest::hint(&k.name, DASHBOARD_KEYS.iter().copied()) {
-                        d = d.note(h);
-                    }
-                    self.diags.push(d);
+                    self.unknown_key(
+                        format!("unknown key `{}` in a dashboards entry", k.name),
+                        k.span,
+                        "not a dashboards key",
+                        &k.name,
+                        DASHBOARD_KEYS.iter().copied(),
+                    );
                 }
             }
             let patterns: Vec<&Node> = match entry.get("files") {
@@ -497,12 +515,13 @@ impl Loader<'_> {
             };
             for (k, _) in fields {
                 if !["source", "params"].contains(&k.name.as_str()) {
-                    let mut d = Diagnostic::error("L020", format!("unknown key `{}` in a module instance", k.name))
-                        .at(k.span, "expected `source` or `params`");
-                    if let Some(h) = suggest::hint(&k.name, ["source", "params"]) {
-                        d = d.note(h);
-                    }
-                    self.diags.push(d);
+                    self.unknown_key(
+                        format!("unknown key `{}` in a module instance", k.name),
+                        k.span,
+                        "expected `source` or `params`",
+                        &k.name,
+                        ["source", "params"],
+                    );
                 }
             }
             let Some(source) = spec.get("source") else {
@@ -595,12 +614,13 @@ impl Loader<'_> {
                         None => self.diags.push(bad("a string")),
                     },
                     other => {
-                        let mut d = Diagnostic::error("L020", format!("unknown schema constraint `{other}`"))
-                            .at(k.span, "not a constraint");
-                        if let Some(h) = suggest::hint(other, SCHEMA_KEYS.iter().copied()) {
-                            d = d.note(h);
-                        }
-                        self.diags.push(d);
+                        self.unknown_key(
+                            format!("unknown schema constraint `{other}`"),
+                            k.span,
+                            "not a constraint",
+                            other,
+                            SCHEMA_KEYS.iter().copied(),
+                        );
                     }
                 }
             }
@@ -627,12 +647,13 @@ impl Loader<'_> {
         let entries = self.map_of(&doc, &format!("environments.{name}"))?;
         for (k, _) in entries {
             if !ENV_KEYS.contains(&k.name.as_str()) {
-                let mut d = Diagnostic::error("L020", format!("unknown key `{}` in environment `{name}`", k.name))
-                    .at(k.span, "expected params, patches or common");
-                if let Some(h) = suggest::hint(&k.name, ENV_KEYS.iter().copied()) {
-                    d = d.note(h);
-                }
-                self.diags.push(d);
+                self.unknown_key(
+                    format!("unknown key `{}` in environment `{name}`", k.name),
+                    k.span,
+                    "expected params, patches or common",
+                    &k.name,
+                    ENV_KEYS.iter().copied(),
+                );
             }
         }
         let mut patches = Vec::new();
@@ -664,12 +685,13 @@ impl Loader<'_> {
                     if let Some(fields) = self.map_of(v, "target") {
                         for (tk, _) in fields {
                             if !TARGET_KEYS.contains(&tk.name.as_str()) {
-                                let mut d = Diagnostic::error("L020", format!("unknown target key `{}`", tk.name))
-                                    .at(tk.span, "expected kind, name, namespace or labels");
-                                if let Some(h) = suggest::hint(&tk.name, TARGET_KEYS.iter().copied()) {
-                                    d = d.note(h);
-                                }
-                                self.diags.push(d);
+                                self.unknown_key(
+                                    format!("unknown target key `{}`", tk.name),
+                                    tk.span,
+                                    "expected kind, name, namespace or labels",
+                                    &tk.name,
+                                    TARGET_KEYS.iter().copied(),
+                                );
                             }
                         }
                     }
@@ -687,12 +709,13 @@ impl Loader<'_> {
                     body = Some(PatchBody::Ops(v.clone()));
                 }
                 other => {
-                    let mut d = Diagnostic::error("L020", format!("unknown key `{other}` in a patch"))
-                        .at(k.span, "expected target, merge or ops");
-                    if let Some(h) = suggest::hint(other, ["target", "merge", "ops"]) {
-                        d = d.note(h);
-                    }
-                    self.diags.push(d);
+                    self.unknown_key(
+                        format!("unknown key `{other}` in a patch"),
+                        k.span,
+                        "expected target, merge or ops",
+                        other,
+                        ["target", "merge", "ops"],
+                    );
                 }
             }
         }
