@@ -19,6 +19,54 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How errors and warnings are printed: for people, or one JSON object per line for tools.
+    #[arg(long, global = true, value_enum, default_value_t = ErrorFormat::Human)]
+    error_format: ErrorFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ErrorFormat {
+    Human,
+    Json,
+}
+
+static ERROR_FORMAT: std::sync::OnceLock<ErrorFormat> = std::sync::OnceLock::new();
+
+/// Prints diagnostics on stderr in the chosen format.
+fn print_diagnostics(diagnostics: &infra_syntax::Diagnostics, sources: &infra_syntax::Sources) {
+    let mut stderr = std::io::stderr().lock();
+    match ERROR_FORMAT.get().copied().unwrap_or(ErrorFormat::Human) {
+        ErrorFormat::Human => {
+            let _ = write!(stderr, "{}", diagnostics.render(sources));
+        }
+        ErrorFormat::Json => {
+            for d in diagnostics.iter() {
+                let labels: Vec<serde_json::Value> = d
+                    .labels
+                    .iter()
+                    .map(|l| {
+                        serde_json::json!({
+                            "file": sources.get(l.span.file).display,
+                            "line": l.span.start.line,
+                            "column": l.span.start.col,
+                            "end_line": l.span.end.line,
+                            "end_column": l.span.end.col,
+                            "text": l.text,
+                        })
+                    })
+                    .collect();
+                let json = serde_json::json!({
+                    "severity": if d.is_error() { "error" } else { "warning" },
+                    "code": d.code,
+                    "message": d.message,
+                    "path": d.path,
+                    "labels": labels,
+                    "notes": d.notes,
+                });
+                let _ = writeln!(stderr, "{json}");
+            }
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -183,6 +231,7 @@ enum GraphFormat {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let _ = ERROR_FORMAT.set(cli.error_format);
     let result = match cli.command {
         Command::Build { dir, envs, output, check, strict } => build(&dir, envs, output, check, strict),
         Command::Graph { dir, env, format } => graph(&dir, env, format),
@@ -209,11 +258,10 @@ fn main() -> ExitCode {
 /// Compiles and prints diagnostics; `None` when the compilation failed.
 fn compile(dir: &Path, options: &Options) -> Option<Compilation> {
     let c = infra_compiler::compile(dir, options);
-    let mut stderr = std::io::stderr().lock();
-    let _ = write!(stderr, "{}", c.diagnostics.render(&c.sources));
+    print_diagnostics(&c.diagnostics, &c.sources);
     if c.failed() {
         let n = c.diagnostics.error_count();
-        let _ = writeln!(stderr, "error: build failed with {n} error{}", if n == 1 { "" } else { "s" });
+        eprintln!("error: build failed with {n} error{}", if n == 1 { "" } else { "s" });
         return None;
     }
     Some(c)
@@ -407,7 +455,7 @@ fn plan(
         let title = format!("infra plan: environment {} against {what}", g.env);
         plans.push((title, result));
     }
-    eprint!("{}", diags.render(&c.sources));
+    print_diagnostics(&diags, &c.sources);
     if diags.has_errors() {
         return Ok(ExitCode::from(1));
     }
@@ -425,7 +473,7 @@ fn import(sources: &[String], into: &Path, name: Option<String>, keep_secrets: b
     for s in sources {
         objects.extend(manifests::read(s, &mut srcs, &mut diags));
     }
-    eprint!("{}", diags.render(&srcs));
+    print_diagnostics(&diags, &srcs);
     if diags.has_errors() {
         return Ok(ExitCode::from(1));
     }
@@ -525,7 +573,7 @@ fn diff(old: &str, new: &str, report: &ReportArgs) -> Result<ExitCode, String> {
     let mut diags = infra_syntax::Diagnostics::new();
     let old_objects = manifests::read(old, &mut sources, &mut diags);
     let new_objects = manifests::read(new, &mut sources, &mut diags);
-    eprint!("{}", diags.render(&sources));
+    print_diagnostics(&diags, &sources);
     if diags.has_errors() {
         return Ok(ExitCode::from(1));
     }

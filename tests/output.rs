@@ -116,3 +116,19 @@ fn stream_is_in_apply_order() {
     let kinds: Vec<&str> = run.stdout.lines().filter_map(|l| l.strip_prefix("kind: ")).collect();
     assert_eq!(kinds, ["Namespace", "ConfigMap", "Deployment"]);
 }
+
+#[test]
+fn diagnostics_as_json_for_tools() {
+    let dir = TempDir::new("json-errors");
+    dir.write("infra.yaml", "name: t\nparams: {replicas: 1}\nenvironments:\n  a: {params: {replica: 2}}\n");
+    let run = infra(&["build", dir.str(), "--error-format", "json"]);
+    assert_eq!(run.code, 1);
+    let first = run.stderr.lines().next().unwrap();
+    let d: serde_json::Value = serde_json::from_str(first).unwrap();
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["code"], "E100");
+    assert_eq!(d["labels"][0]["file"], "infra.yaml");
+    assert_eq!(d["labels"][0]["line"], 4);
+    assert_eq!(d["labels"][0]["column"], 17);
+    assert_eq!(d["notes"][0], "help: did you mean `replicas`?");
+}
