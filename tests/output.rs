@@ -129,6 +129,6 @@ fn diagnostics_as_json_for_tools() {
     assert_eq!(d["code"], "E100");
     assert_eq!(d["labels"][0]["file"], "infra.yaml");
     assert_eq!(d["labels"][0]["line"], 4);
-    assert_eq!(d["labels"][0]["column"], 17);
+    assert_eq!(d["labels"][0]["column"], 16);
     assert_eq!(d["notes"][0], "help: did you mean `replicas`?");
 }
