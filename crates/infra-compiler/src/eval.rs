@@ -227,9 +227,14 @@ pub fn evaluate(
     let main = &project.main;
     let root: Arc<std::path::Path> = Arc::from(project.root.as_path());
     let defaults = main.params.to_value();
-    // Environment values are expressions over the defaults; without any,
+    // Environment values may be expressions over the defaults; without any,
     // the defaults need no conversion for the expression engine.
-    let defaults_mj = if env.params.is_some() { expr::to_minijinja(&defaults) } else { MjValue::UNDEFINED };
+    let has_expressions = env.params.as_ref().is_some_and(|p| {
+        let mut found = false;
+        p.to_value().for_each_string(&mut |s| found |= s.contains("${{"));
+        found
+    });
+    let defaults_mj = if has_expressions { expr::to_minijinja(&defaults) } else { MjValue::UNDEFINED };
     let defaults_scope = Scope::new(defaults_mj, &env.name, &main.name, main.dir.clone(), root.clone());
     let mut r = Renderer { ev: &ev, diags };
     let params = params::resolve(&mut r, main, &defaults, env.params.as_ref(), &defaults_scope, &env.name);

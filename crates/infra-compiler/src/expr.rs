@@ -137,10 +137,39 @@ impl Scope {
         Scope::new(params, env_name, module_name, self.dir.clone(), self.root.clone())
     }
 
-    /// The scope of one `for_each` item.
+    /// The scope of one `for_each` item. Its context is an object that
+    /// answers `item` and `key` and defers the rest to the shared base, so
+    /// an item costs one allocation instead of a new map.
     pub fn with_item(&self, item: MjValue, key: MjValue) -> Scope {
-        let context = MjValue::from_iter(self.base.iter().cloned().chain([("item", item), ("key", key)]));
+        let context = MjValue::from_object(ItemContext { base: self.base.clone(), item, key });
         Scope { context, ..self.clone() }
+    }
+}
+
+#[derive(Debug)]
+struct ItemContext {
+    base: Arc<[(&'static str, MjValue)]>,
+    item: MjValue,
+    key: MjValue,
+}
+
+impl Object for ItemContext {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, name: &MjValue) -> Option<MjValue> {
+        match name.as_str()? {
+            "item" => Some(self.item.clone()),
+            "key" => Some(self.key.clone()),
+            other => self.base.iter().find(|(k, _)| *k == other).map(|(_, v)| v.clone()),
+        }
+    }
+
+    fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
+        let keys: Vec<MjValue> =
+            self.base.iter().map(|(k, _)| MjValue::from(*k)).chain(["item", "key"].map(MjValue::from)).collect();
+        minijinja::value::Enumerator::Values(keys)
     }
 }
 

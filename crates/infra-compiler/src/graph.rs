@@ -182,7 +182,7 @@ pub fn link(resources: Resources, opts: &LinkOptions, diags: &mut Diagnostics) -
     }
 
     // Index by final id; the original names of renamed objects resolve too.
-    let mut index: HashMap<(String, String, String), usize> = HashMap::new();
+    let mut index: HashMap<(String, String, String), usize> = HashMap::with_capacity(objects.len() + 16);
     let mut ids = Vec::with_capacity(objects.len());
     for (i, o) in objects.iter().enumerate() {
         let id = ObjectId::of(&o.value);
