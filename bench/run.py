@@ -103,8 +103,8 @@ def main():
         with tempfile.TemporaryDirectory() as work:
             sh([sys.executable, os.path.join(ROOT, "bench", "gen_workload.py"), str(n), work])
             count, kust_t = verify(work, tools, n)
-            infra_t = measure([infra, "build", os.path.join(work, "infra"), "--env", "prod", "-o", "-"], 5)
-            helm_t = measure([os.path.join(tools, "helm"), "template", "bench", os.path.join(work, "helm")], 3)
+            infra_t = measure([infra, "build", os.path.join(work, "infra"), "--env", "prod", "-o", "-"], 11)
+            helm_t = measure([os.path.join(tools, "helm"), "template", "bench", os.path.join(work, "helm")], 5)
             rows.append((n, count, infra_t, helm_t, kust_t))
             print(f"N={n}: {count} objects; infra {infra_t[0]:.3f}s {infra_t[1]:.0f}MiB; "
                   f"helm {helm_t[0]:.3f}s {helm_t[1]:.0f}MiB; "
@@ -176,7 +176,7 @@ def write_report(rows, plan_rows):
         "a Service and a ConfigMap each, a PVC for every tenth) with `infra build`,",
         "`helm template` and `kubectl kustomize`, measured in one run of",
         "`python3 bench/run.py` on this project's 2-core machine. Wall time is the",
-        "median of 5 runs (infra), 3 (helm) or 1 (kustomize); memory is peak RSS.",
+        "median of 11 runs (infra), 5 (helm) or 1 (kustomize); memory is peak RSS.",
         "Ratios are the other tool's time over infra's: how many times faster infra is.",
         "",
         "| N | objects | infra | helm | kustomize | helm / infra | kustomize / infra |",
