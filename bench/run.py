@@ -178,6 +178,8 @@ def write_report(rows, plan_rows):
         "`python3 bench/run.py` on this project's 2-core machine. Wall time is the",
         "median of 11 runs (infra), 5 (helm) or 1 (kustomize); memory is peak RSS.",
         "Ratios are the other tool's time over infra's: how many times faster infra is.",
+        "The machine shares its cores with others: absolute times vary by about 30 %",
+        "between runs; ratios from one run are what to compare.",
         "",
         "| N | objects | infra | helm | kustomize | helm / infra | kustomize / infra |",
         "|---:|---:|---|---|---|---:|---:|",
