@@ -145,10 +145,6 @@ impl Diagnostics {
         self.items.extend(other.items);
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-
     /// Renders all diagnostics, warnings and errors in the order they were found.
     pub fn render(&self, sources: &Sources) -> String {
         let mut out = String::new();

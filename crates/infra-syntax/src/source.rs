@@ -78,10 +78,4 @@ impl Sources {
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]
     }
-
-    /// The id of an already loaded file, so that a file read twice (a module
-    /// instantiated twice) is parsed once.
-    pub fn find(&self, path: &Path) -> Option<FileId> {
-        self.files.iter().position(|f| f.path == path).map(|i| FileId(i as u32))
-    }
 }

@@ -197,13 +197,6 @@ impl Value {
         }
     }
 
-    pub fn as_bool(&self) -> Option<bool> {
-        match self {
-            Value::Bool(b) => Some(*b),
-            _ => None,
-        }
-    }
-
     /// Looks up a key of a map; `None` for anything else.
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.as_map()?.get(key)
