@@ -369,6 +369,31 @@ impl Loader<'_> {
         }
     }
 
+    /// The files a path or glob node matches, inside the project; problems
+    /// are reported at the node.
+    fn expand(&mut self, dir: &Path, node: &Node, what: &str) -> Vec<PathBuf> {
+        let Some(pattern) = node.as_str() else {
+            self.diags.push(
+                Diagnostic::error("L021", format!("a `{what}` entry is a file path or glob"))
+                    .at(node.span, "not a string"),
+            );
+            return Vec::new();
+        };
+        match paths::glob_inside(&self.root, dir, pattern) {
+            Ok(matches) if matches.is_empty() => {
+                self.diags.push(
+                    Diagnostic::error("L012", format!("`{pattern}` matches no file")).at(node.span, "no file matches"),
+                );
+                matches
+            }
+            Ok(matches) => matches,
+            Err(e) => {
+                self.diags.push(Diagnostic::error("L011", e).at(node.span, format!("in this {what} entry")));
+                Vec::new()
+            }
+        }
+    }
+
     fn resources(&mut self, dir: &Path, node: &Node) -> Vec<ResourceFile> {
         let mut out = Vec::new();
         let Some(items) = self.list_of(node, "resources") else {
@@ -376,25 +401,7 @@ impl Loader<'_> {
         };
         let mut seen = Vec::new();
         for item in items {
-            let Some(pattern) = item.as_str() else {
-                self.diags.push(
-                    Diagnostic::error("L021", "a resources entry is a file path or glob").at(item.span, "not a string"),
-                );
-                continue;
-            };
-            let matches = match paths::glob_inside(&self.root, dir, pattern) {
-                Ok(m) => m,
-                Err(e) => {
-                    self.diags.push(Diagnostic::error("L011", e).at(item.span, "in this resources entry"));
-                    continue;
-                }
-            };
-            if matches.is_empty() {
-                self.diags.push(
-                    Diagnostic::error("L012", format!("`{pattern}` matches no file")).at(item.span, "no file matches"),
-                );
-            }
-            for path in matches {
+            for path in self.expand(dir, item, "resources") {
                 if seen.contains(&path) {
                     continue;
                 }
@@ -442,27 +449,7 @@ impl Loader<'_> {
             };
             let mut files = Vec::new();
             for pattern_node in patterns {
-                let Some(pattern) = pattern_node.as_str() else {
-                    self.diags.push(
-                        Diagnostic::error("L021", "a `files` entry is a path or glob")
-                            .at(pattern_node.span, "not a string"),
-                    );
-                    continue;
-                };
-                let matches = match paths::glob_inside(&self.root, dir, pattern) {
-                    Ok(m) => m,
-                    Err(e) => {
-                        self.diags.push(Diagnostic::error("L011", e).at(pattern_node.span, "in this files entry"));
-                        continue;
-                    }
-                };
-                if matches.is_empty() {
-                    self.diags.push(
-                        Diagnostic::error("L012", format!("`{pattern}` matches no file"))
-                            .at(pattern_node.span, "no file matches"),
-                    );
-                }
-                for path in matches {
+                for path in self.expand(dir, pattern_node, "files") {
                     if let Some(f) = self.dashboard_file(&path, pattern_node.span) {
                         files.push(f);
                     }
