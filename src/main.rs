@@ -1,6 +1,7 @@
 //! The `infra` command line: a thin layer over `infra_compiler`.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use infra_compiler::paths::RelPath;
 use infra_compiler::{Compilation, Options, emit};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -268,6 +269,10 @@ fn compile(dir: &Path, options: &Options) -> Option<Compilation> {
 }
 
 fn build(dir: &Path, envs: Vec<String>, output: Option<String>, check: bool, strict: bool) -> Result<ExitCode, String> {
+    use emit::dir::{self, Job, OutDir};
+    if check && output.as_deref() == Some("-") {
+        return Err("--check compares an output folder with a fresh build; it cannot check `-o -` (give -o DIR)".into());
+    }
     let Some(c) = compile(dir, &Options { envs, strict }) else {
         return Ok(ExitCode::from(1));
     };
@@ -276,9 +281,6 @@ fn build(dir: &Path, envs: Vec<String>, output: Option<String>, check: bool, str
         return Err(format!("-o needs exactly one environment; choose one with --env ({})", names.join(", ")));
     }
     let outputs = c.graphs.iter().map(emit::emit).collect::<Result<Vec<_>, _>>()?;
-    // The process ends after writing: freeing thousands of small maps one
-    // by one would cost several percent of the run for nothing.
-    std::mem::forget(c);
     if output.as_deref() == Some("-") {
         let mut stdout = std::io::stdout().lock();
         for out in &outputs {
@@ -286,33 +288,83 @@ fn build(dir: &Path, envs: Vec<String>, output: Option<String>, check: bool, str
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut stale = false;
+    let mut diags = infra_syntax::Diagnostics::new();
+    let mut targets = Vec::new();
     for out in &outputs {
-        let target = match &output {
+        let path = match &output {
             Some(o) => PathBuf::from(o),
             None => dir.join("compiled").join(&out.env),
         };
-        if check {
-            let diffs = emit::check(&target, out);
+        let target = OutDir::new(&path).and_then(|t| {
+            let root = c.root.as_deref().unwrap_or(dir);
+            t.check_apart(root, c.sources.iter().map(|s| s.path.as_path())).map(|()| t)
+        });
+        match target {
+            Ok(t) => targets.push(t),
+            Err(d) => diags.push(d),
+        }
+    }
+    if diags.has_errors() {
+        return Ok(fail_with(&diags, &c.sources));
+    }
+    if check {
+        let mut stale = false;
+        for (out, target) in outputs.iter().zip(&targets) {
+            let diffs = match emit::check(target, out) {
+                Ok(d) => d,
+                Err(d) => {
+                    diags.push(d);
+                    continue;
+                }
+            };
+            let shown = target.path();
             if diffs.is_empty() {
-                eprintln!("{}: up to date ({} objects in {})", out.env, out.files.len(), target.display());
+                eprintln!("{}: up to date ({} objects in {})", out.env, out.files.len(), shown.display());
             } else {
                 stale = true;
-                eprintln!("{}: {} is stale:", out.env, target.display());
+                eprintln!("{}: {} is stale:", out.env, shown.display());
                 for d in diffs {
                     eprintln!("  {d}");
                 }
             }
-        } else {
-            emit::write(&target, out)?;
-            eprintln!("{}: wrote {} objects to {}", out.env, out.files.len(), target.display());
+        }
+        if diags.has_errors() {
+            return Ok(fail_with(&diags, &c.sources));
+        }
+        if stale {
+            eprintln!("help: run `infra build` and commit the result");
+            return Ok(ExitCode::from(1));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let jobs: Vec<Job> =
+        outputs.iter().zip(&targets).map(|(out, target)| Job { out: target, files: out.new_files() }).collect();
+    let mut waiting = |p: &Path| eprintln!("waiting for another build that writes into {}", p.display());
+    match dir::replace_all(&jobs, &mut waiting) {
+        Ok(report) => {
+            for w in report.warnings {
+                diags.push(w);
+            }
+            print_diagnostics(&diags, &c.sources);
+        }
+        Err(d) => {
+            diags.push(d);
+            return Ok(fail_with(&diags, &c.sources));
         }
     }
-    if stale {
-        eprintln!("help: run `infra build` and commit the result");
-        return Ok(ExitCode::from(1));
+    for (out, target) in outputs.iter().zip(&targets) {
+        eprintln!("{}: wrote {} objects to {}", out.env, out.files.len(), target.path().display());
     }
+    // The process ends after writing: freeing thousands of small maps one
+    // by one would cost several percent of the run for nothing.
+    std::mem::forget(c);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints diagnostics that ended a command, and its exit code.
+fn fail_with(diags: &infra_syntax::Diagnostics, sources: &infra_syntax::Sources) -> ExitCode {
+    print_diagnostics(diags, sources);
+    ExitCode::from(1)
 }
 
 fn graph(dir: &Path, env: Option<String>, format: GraphFormat) -> Result<ExitCode, String> {
@@ -487,8 +539,14 @@ fn import(sources: &[String], into: &Path, name: Option<String>, keep_secrets: b
     if !infra_compiler::project::valid_name(&name) {
         return Err(format!("`{name}` is not a valid project name: use lowercase letters, digits and `-` (--name)"));
     }
-    let (files, report) = import::project_files(objects, &import::Options { name, keep_secrets });
-    import::write(into, &files)?;
+    let (files, report) = import::project_files(objects, &import::Options { name, keep_secrets })?;
+    let new: Vec<emit::dir::NewFile> =
+        files.iter().map(|(path, text)| emit::dir::NewFile { path, bytes: text.as_bytes() }).collect();
+    if let Err(d) = emit::dir::OutDir::new(into).and_then(|out| emit::dir::create(&out, &new)) {
+        let mut diags = infra_syntax::Diagnostics::new();
+        diags.push(d.note("import writes a new project, whole or not at all"));
+        return Ok(fail_with(&diags, &srcs));
+    }
     eprintln!(
         "imported {} resources and {} dashboards into {} ({} files)",
         report.resources,
@@ -527,19 +585,23 @@ fn import_grafana(url: &str, into: &Path) -> Result<ExitCode, String> {
         let model = grafana.dashboard(&hit.uid)?;
         let dir = folder_dir(&hit.folder);
         // Uids are case-sensitive: keep them as file names when they are safe.
-        let safe = hit.uid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        let safe = !hit.uid.is_empty()
+            && hit.uid.len() <= 150
+            && hit.uid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         let stem = if safe { hit.uid.clone() } else { infra_compiler::dashboards::kubernetes_name(&hit.uid) };
-        let rel = format!("dashboards/{dir}/{stem}.json");
-        let path = into.join(&rel);
+        let rel = RelPath::new(format!("dashboards/{dir}/{stem}.json"))
+            .map_err(|e| format!("dashboard {:?} gives no file name: {e}", hit.uid))?;
+        let path = rel.under(into);
         let mut text = serde_json::to_string_pretty(&model).map_err(|e| e.to_string())?;
         text.push('\n');
-        match std::fs::read_to_string(&path) {
-            Ok(old) if old == text => {}
-            Ok(_) => eprintln!("kept {rel}: it exists and differs from Grafana's copy (compare them with a diff tool)"),
-            Err(_) => {
-                std::fs::create_dir_all(path.parent().expect("a file has a parent"))
-                    .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-                std::fs::write(&path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let existing = std::fs::symlink_metadata(&path).ok().filter(|m| m.is_file()).map(|_| std::fs::read(&path));
+        match existing {
+            Some(Ok(old)) if old == text.as_bytes() => {}
+            Some(_) => {
+                eprintln!("kept {rel}: it exists and differs from Grafana's copy (compare them with a diff tool)")
+            }
+            None => {
+                emit::dir::write_inside(into, &rel, text.as_bytes()).map_err(|d| d.message)?;
                 written += 1;
             }
         }
@@ -557,11 +619,11 @@ fn import_grafana(url: &str, into: &Path) -> Result<ExitCode, String> {
         }
     } else {
         let name = infra_compiler::scaffold::name_from_dir(into);
-        std::fs::create_dir_all(into).map_err(|e| format!("cannot create {}: {e}", into.display()))?;
         let text = format!(
             "# Dashboards rescued from {url} by `infra import --grafana`.\nname: {name}\ndashboards:\n{entries}"
         );
-        std::fs::write(&project, text).map_err(|e| format!("cannot write {}: {e}", project.display()))?;
+        let rel = RelPath::new("infra.yaml").map_err(|e| e.to_string())?;
+        emit::dir::write_inside(into, &rel, text.as_bytes()).map_err(|d| d.message)?;
         eprintln!("saved {written} dashboards of {} into a new project in {}", hits.len(), into.display());
     }
     Ok(ExitCode::SUCCESS)

@@ -212,5 +212,6 @@ fn expression_text_is_escaped_and_inputs_untouched() {
     // A non-empty directory is refused.
     let again = infra(&["import", dir.join("in.yaml").to_str().unwrap(), "--into", project.to_str().unwrap()]);
     assert_eq!(again.code, 1);
-    assert!(again.stderr.contains("is not empty; import writes a new project"), "{}", again.stderr);
+    assert!(again.stderr.contains("project is not empty"), "{}", again.stderr);
+    assert!(again.stderr.contains("import writes a new project, whole or not at all"), "{}", again.stderr);
 }

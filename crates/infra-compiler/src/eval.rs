@@ -253,10 +253,40 @@ pub fn evaluate(
     for o in &mut objects {
         common.apply(&mut o.value, &cluster_kinds);
     }
+    check_identities(main, &objects, r.diags);
     if diags.error_count() > errors_before {
         return None;
     }
     Some(Resources { env: env.name.clone(), params, objects })
+}
+
+/// Names become file paths and references: an object whose identity
+/// Kubernetes would refuse is an error, checked after expressions, patches
+/// and `common`, and reported at the value in its document.
+fn check_identities(main: &Module, objects: &[Object], diags: &mut Diagnostics) {
+    for o in objects {
+        let problems = crate::kinds::check_identity(&o.value);
+        if problems.is_empty() {
+            continue;
+        }
+        let doc = find_document(main, o.origin, &mut Vec::new());
+        for p in problems {
+            diags.push(
+                crate::kinds::identity_error(&p, o.origin, doc)
+                    .note("the value is checked after expressions, patches and `common`"),
+            );
+        }
+    }
+}
+
+/// The document a span was loaded from, in a module or the modules it uses.
+fn find_document<'m>(module: &'m Module, span: Span, seen: &mut Vec<*const Module>) -> Option<&'m Node> {
+    if seen.contains(&(module as *const Module)) {
+        return None;
+    }
+    seen.push(module);
+    let here = module.resources.iter().filter(|f| f.file == span.file).flat_map(|f| &f.docs).find(|d| d.span == span);
+    here.or_else(|| module.modules.iter().find_map(|used| find_document(&used.module, span, seen)))
 }
 
 /// Kinds without a namespace: the built-in list plus CRDs in the project

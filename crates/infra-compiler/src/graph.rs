@@ -168,12 +168,15 @@ pub fn link(resources: Resources, opts: &LinkOptions, diags: &mut Diagnostics) -
     // Hash suffixes: ConfigMaps and Secrets renamed after their content.
     let mut renames: HashMap<(String, String, String), String> = HashMap::new();
     for o in &mut objects {
-        let kind = o.value.str_at(&["kind"]).unwrap_or_default();
+        let id = ObjectId::of(&o.value);
         let wants = o.directives.hash_suffix.unwrap_or(opts.hashing_suffix);
-        if !wants || o.directives.external || !matches!(kind, "ConfigMap" | "Secret") {
+        if !wants
+            || o.directives.external
+            || !id.group.is_empty()
+            || !matches!(id.kind.as_str(), "ConfigMap" | "Secret")
+        {
             continue;
         }
-        let id = ObjectId::of(&o.value);
         let new_name = format!("{}-{}", id.name, &content_digest(&o.value)[..10]);
         if let Some(meta) = o.value.get("metadata").is_some().then(|| o.value.map_entry("metadata")) {
             meta.insert("name".into(), Value::String(new_name.clone()));
@@ -181,17 +184,18 @@ pub fn link(resources: Resources, opts: &LinkOptions, diags: &mut Diagnostics) -
         renames.insert((id.kind, id.namespace, id.name), new_name);
     }
 
-    // Index by final id; the original names of renamed objects resolve too.
-    let mut index: HashMap<(String, String, String), usize> = HashMap::with_capacity(objects.len() + 16);
+    // Index by final kind, namespace and name (one entry per API group that
+    // has it); the original names of renamed objects resolve too.
+    let mut index: NameIndex = HashMap::with_capacity(objects.len() + 16);
     let mut ids = Vec::with_capacity(objects.len());
     for (i, o) in objects.iter().enumerate() {
         let id = ObjectId::of(&o.value);
-        index.insert((id.kind.clone(), id.namespace.clone(), id.name.clone()), i);
+        index.entry((id.kind.clone(), id.namespace.clone(), id.name.clone())).or_default().push(i);
         ids.push(id);
     }
     for ((kind, ns, old), new) in &renames {
-        if let Some(&i) = index.get(&(kind.clone(), ns.clone(), new.clone())) {
-            index.insert((kind.clone(), ns.clone(), old.clone()), i);
+        if let Some(found) = index.get(&(kind.clone(), ns.clone(), new.clone())).cloned() {
+            index.entry((kind.clone(), ns.clone(), old.clone())).or_default().extend(found);
         }
     }
 
@@ -322,7 +326,7 @@ struct ObjectLinks {
 /// The shared, read-only lookups of linking.
 struct LinkContext<'a> {
     ids: &'a [ObjectId],
-    index: &'a HashMap<(String, String, String), usize>,
+    index: &'a NameIndex,
     renames: &'a HashMap<(String, String, String), String>,
     crds: &'a HashMap<(String, String), usize>,
 }
@@ -342,8 +346,10 @@ fn link_object(i: usize, object: &mut Object, cx: &LinkContext) -> ObjectLinks {
         }
     });
     for r in refs {
-        match index.get(&(r.kind.to_string(), r.namespace.clone(), r.name.clone())) {
-            Some(&j) => links.edges.push((j, r.reason.to_string())),
+        let group = crate::kinds::reference_group(r.kind);
+        let found = index.get(&(r.kind.to_string(), r.namespace.clone(), r.name.clone()));
+        match found.and_then(|c| c.iter().copied().find(|&j| ids[j].group == group)) {
+            Some(j) => links.edges.push((j, r.reason.to_string())),
             None if r.optional || external => {}
             None if r.kind == "Namespace" && BUILTIN_NAMESPACES.contains(&r.name.as_str()) => {}
             None if r.kind == "ServiceAccount" && r.name == "default" => {}
@@ -419,28 +425,57 @@ enum TargetError {
     Invalid(String),
 }
 
-/// Resolves `Kind/name` (preferring the referrer's namespace, then a unique
-/// match) or `Kind/namespace/name`.
-fn resolve_target(
-    target: &str,
-    own_ns: &str,
-    index: &HashMap<(String, String, String), usize>,
-    ids: &[ObjectId],
-) -> Result<usize, TargetError> {
+/// Objects by kind, namespace and name: one per API group that has them.
+type NameIndex = HashMap<(String, String, String), Vec<usize>>;
+
+/// Resolves `Kind/name` (preferring the referrer's namespace, then a
+/// cluster-scoped object, then a unique match) or `Kind/namespace/name`.
+/// `Kind.group` names an API group; a bare `Kind` found in several groups
+/// means the core group, as in kubectl.
+fn resolve_target(target: &str, own_ns: &str, index: &NameIndex, ids: &[ObjectId]) -> Result<usize, TargetError> {
     let parts: Vec<&str> = target.split('/').collect();
-    match parts.as_slice() {
-        [kind, ns, name] => {
-            index.get(&(kind.to_string(), ns.to_string(), name.to_string())).copied().ok_or(TargetError::Missing)
+    let (kind, group) = match parts[0].split_once('.') {
+        Some((kind, group)) => (kind, Some(group)),
+        None => (parts[0], None),
+    };
+    let pick = |candidates: &[usize]| -> Result<Option<usize>, TargetError> {
+        let of_group: Vec<usize> = match group {
+            Some(g) => candidates.iter().copied().filter(|&j| ids[j].group == g).collect(),
+            None if candidates.len() > 1 => candidates.iter().copied().filter(|&j| ids[j].group.is_empty()).collect(),
+            None => candidates.to_vec(),
+        };
+        match of_group.as_slice() {
+            [] if group.is_none() && candidates.len() > 1 => {
+                let groups: Vec<String> = candidates.iter().map(|&j| format!("`{}.{}`", kind, ids[j].group)).collect();
+                Err(TargetError::Invalid(format!(
+                    "`{target}` is ambiguous: {kind} exists in several API groups; write one of {}",
+                    groups.join(", ")
+                )))
+            }
+            [] => Ok(None),
+            [one] => Ok(Some(*one)),
+            _ => Err(TargetError::Invalid(format!("`{target}` is ambiguous"))),
         }
-        [kind, name] => {
-            if let Some(&i) = index.get(&(kind.to_string(), own_ns.to_string(), name.to_string())) {
+    };
+    let lookup = |ns: &str, name: &str| match index.get(&(kind.to_string(), ns.to_string(), name.to_string())) {
+        Some(c) => pick(c),
+        None => Ok(None),
+    };
+    match parts.as_slice() {
+        [_, ns, name] => lookup(ns, name)?.ok_or(TargetError::Missing),
+        [_, name] => {
+            if let Some(i) = lookup(own_ns, name)? {
                 return Ok(i);
             }
-            if let Some(&i) = index.get(&(kind.to_string(), String::new(), name.to_string())) {
+            if let Some(i) = lookup("", name)? {
                 return Ok(i);
             }
-            let matches: Vec<usize> =
-                ids.iter().enumerate().filter(|(_, id)| id.kind == *kind && id.name == *name).map(|(i, _)| i).collect();
+            let matches: Vec<usize> = ids
+                .iter()
+                .enumerate()
+                .filter(|(_, id)| id.kind == kind && id.name == *name && group.is_none_or(|g| id.group == g))
+                .map(|(i, _)| i)
+                .collect();
             match matches.as_slice() {
                 [] => Err(TargetError::Missing),
                 [one] => Ok(*one),

@@ -5,11 +5,11 @@
 //! text that would read as an expression is escaped.
 
 use crate::dashboards::{FOLDER_ANNOTATION, SIDECAR_LABEL};
+use crate::emit::names;
 use crate::kinds::{CLUSTER_SCOPED, ObjectId};
+use crate::paths::RelPath;
 use infra_syntax::{Map, Value, yaml};
 use std::collections::BTreeSet;
-use std::fs;
-use std::path::Path;
 
 /// Metadata the API server fills in; never part of a project.
 const SERVER_FIELDS: &[&str] = &[
@@ -40,8 +40,9 @@ pub struct Report {
     pub namespace_param: Option<String>,
 }
 
-/// The project's files: (path relative to the project, content).
-pub fn project_files(objects: Vec<Value>, options: &Options) -> (Vec<(String, String)>, Report) {
+/// The project's files: (path relative to the project, content). The
+/// objects' identities must be valid (as [`crate::manifests::read`] checks).
+pub fn project_files(objects: Vec<Value>, options: &Options) -> Result<(Vec<(RelPath, String)>, Report), String> {
     let mut report = Report::default();
     let mut objects: Vec<Value> = objects
         .into_iter()
@@ -68,15 +69,14 @@ pub fn project_files(objects: Vec<Value>, options: &Options) -> (Vec<(String, St
     let mut files = Vec::new();
     let mut dashboards = Vec::new();
     let mut taken = BTreeSet::new();
+    let mut resources = Vec::new();
     for object in &mut objects {
         escape_expressions(object);
         let id = ObjectId::of(object);
-        if let Some(entries) = dashboard_files(object, &id, namespace.as_deref(), &mut taken) {
-            for (file, text, entry) in entries {
-                files.push((file, text));
-                dashboards.push(entry);
-                report.dashboards += 1;
-            }
+        if let Some((file, text, entry)) = dashboard_file(object, &id, namespace.as_deref(), &mut taken) {
+            files.push((file, text));
+            dashboards.push(entry);
+            report.dashboards += 1;
             continue;
         }
         let mut doc = Map::new();
@@ -102,18 +102,19 @@ pub fn project_files(objects: Vec<Value>, options: &Options) -> (Vec<(String, St
         if let Some(ns) = &namespace {
             parameterize_namespace(&mut doc, ns);
         }
-        let dir = if id.namespace.is_empty() { "_cluster".to_string() } else { id.namespace.clone() };
-        let mut file = format!("manifests/{dir}/{}-{}.yaml", id.kind.to_lowercase(), id.name);
-        while !taken.insert(file.clone()) {
-            file = file.replace(".yaml", "-1.yaml");
-        }
         let mut text = String::new();
         if id.kind == "Secret" && !options.keep_secrets {
             text.push_str("# The Secret's data stays in the cluster; infra only references it.\n");
         }
         text.push_str(&yaml::emit(&doc));
-        files.push((file, text));
+        resources.push((id, text));
         report.resources += 1;
+    }
+    // The same file names as `infra build` writes, below `manifests/`.
+    let names = names::object_files(&resources.iter().map(|(id, _)| id).collect::<Vec<_>>())?;
+    let manifests = RelPath::new("manifests").expect("a plain name");
+    for (name, (_, text)) in names.into_iter().zip(resources) {
+        files.push((manifests.join(name.as_str())?, text));
     }
 
     let mut project = Map::new();
@@ -131,27 +132,9 @@ pub fn project_files(objects: Vec<Value>, options: &Options) -> (Vec<(String, St
         project.insert("dashboards".into(), Value::Seq(dashboards));
     }
     let header = "# Imported by `infra import`. Build it with `infra build`; check the round\n# trip with `infra diff <source> <(infra build -o -)`.\n";
-    files.insert(0, ("infra.yaml".into(), format!("{header}{}", yaml::emit(&Value::Map(project)))));
-    report.files = files.iter().map(|(f, _)| f.clone()).collect();
-    (files, report)
-}
-
-/// Writes the files into `dir`, which must be empty or missing.
-pub fn write(dir: &Path, files: &[(String, String)]) -> Result<(), String> {
-    if dir.exists() {
-        let mut entries = fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-        if entries.next().is_some() {
-            return Err(format!("{} is not empty; import writes a new project", dir.display()));
-        }
-    }
-    for (rel, text) in files {
-        let path = dir.join(rel);
-        if let Some(p) = path.parent() {
-            fs::create_dir_all(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?;
-        }
-        fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    }
-    Ok(())
+    files.insert(0, (RelPath::new("infra.yaml")?, format!("{header}{}", yaml::emit(&Value::Map(project)))));
+    report.files = files.iter().map(|(f, _)| f.to_string()).collect();
+    Ok((files, report))
 }
 
 /// Drops server-populated fields.
@@ -232,13 +215,12 @@ fn parameterize_namespace(doc: &mut Value, ns: &str) {
 /// A ConfigMap of Grafana dashboards that a `dashboards:` entry can
 /// reproduce exactly: its one data key holds a JSON dashboard with a uid
 /// and no unresolved inputs (the build would rewrite anything else).
-#[allow(clippy::type_complexity)]
-fn dashboard_files(
+fn dashboard_file(
     object: &Value,
     id: &ObjectId,
     namespace: Option<&str>,
-    taken: &mut BTreeSet<String>,
-) -> Option<Vec<(String, String, Value)>> {
+    taken: &mut BTreeSet<RelPath>,
+) -> Option<(RelPath, String, Value)> {
     if id.kind != "ConfigMap" {
         return None;
     }
@@ -259,9 +241,12 @@ fn dashboard_files(
         return None;
     }
     let stem = key.strip_suffix(".json").unwrap_or(key);
-    let mut file = format!("dashboards/{}.json", crate::dashboards::kubernetes_name(stem));
+    let stem: String = crate::dashboards::kubernetes_name(stem).chars().take(150).collect();
+    let mut file = RelPath::new(format!("dashboards/{stem}.json")).ok()?;
+    let mut n = 1;
     while !taken.insert(file.clone()) {
-        file = file.replace(".json", "-1.json");
+        file = RelPath::new(format!("dashboards/{stem}-{n}.json")).ok()?;
+        n += 1;
     }
     let mut entry = Map::new();
     entry.insert("files".into(), file.as_str().into());
@@ -294,5 +279,5 @@ fn dashboard_files(
             entry.insert("annotations".into(), Value::Map(others));
         }
     }
-    Some(vec![(file, text.to_string(), Value::Map(entry))])
+    Some((file, text.to_string(), Value::Map(entry)))
 }

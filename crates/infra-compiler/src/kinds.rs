@@ -1,7 +1,9 @@
 //! What infra knows about Kubernetes kinds: which are cluster-scoped, where
-//! workloads keep their pod template, and how an object is identified.
+//! workloads keep their pod template, how an object is identified, and
+//! which identities are valid. Names become file paths, so an identity is
+//! checked before anything is built from it.
 
-use infra_syntax::Value;
+use infra_syntax::{Diagnostic, Node, Span, Value};
 use std::fmt;
 
 /// Built-in and common cluster-scoped kinds. Custom resources whose CRD the
@@ -43,6 +45,15 @@ pub fn pod_template_path(kind: &str) -> Option<&'static [&'static str]> {
         "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => Some(&["spec", "template"]),
         "CronJob" => Some(&["spec", "jobTemplate", "spec", "template"]),
         _ => None,
+    }
+}
+
+/// The API group of the kinds that well-known fields refer to: RBAC roles
+/// in theirs, everything else (ConfigMaps, Secrets, Services, ...) in core.
+pub fn reference_group(kind: &str) -> &'static str {
+    match kind {
+        "Role" | "ClusterRole" => "rbac.authorization.k8s.io",
+        _ => "",
     }
 }
 
@@ -88,5 +99,231 @@ impl ObjectId {
 impl fmt::Display for ObjectId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}/{}/{}", self.group, self.kind, self.namespace, self.name)
+    }
+}
+
+/// The fields that make an object's identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityField {
+    ApiVersion,
+    Kind,
+    Name,
+    Namespace,
+}
+
+impl IdentityField {
+    /// The key path of the field in an object.
+    pub fn path(self) -> &'static [&'static str] {
+        match self {
+            IdentityField::ApiVersion => &["apiVersion"],
+            IdentityField::Kind => &["kind"],
+            IdentityField::Name => &["metadata", "name"],
+            IdentityField::Namespace => &["metadata", "namespace"],
+        }
+    }
+
+    pub fn dotted(self) -> &'static str {
+        match self {
+            IdentityField::ApiVersion => "apiVersion",
+            IdentityField::Kind => "kind",
+            IdentityField::Name => "metadata.name",
+            IdentityField::Namespace => "metadata.namespace",
+        }
+    }
+}
+
+/// One identity field that Kubernetes would refuse, and the rule it breaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityProblem {
+    pub field: IdentityField,
+    pub message: String,
+    pub rule: &'static str,
+}
+
+const SUBDOMAIN_RULE: &str = "a Kubernetes name is a DNS-1123 subdomain: at most 253 characters of lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit";
+const LABEL_RULE: &str = "a namespace is a DNS-1123 label: at most 63 characters of lowercase letters, digits and `-`, starting and ending with a letter or digit";
+const PATH_SEGMENT_RULE: &str =
+    "an RBAC name is at most 253 characters, not `.` or `..`, without `/`, `%`, `\\` or control characters";
+const KIND_RULE: &str = "a kind is a letter followed by at most 62 letters and digits, like `ConfigMap`";
+const API_VERSION_RULE: &str = "an apiVersion is `VERSION` or `GROUP/VERSION`, like `v1` or `apps/v1`: a DNS-1123 subdomain group and a DNS-1123 label version";
+
+/// Checks the identity of an object as Kubernetes does: `apiVersion`,
+/// `kind`, `metadata.name` (by the rule of its kind) and
+/// `metadata.namespace`. Every problem is returned, in field order.
+pub fn check_identity(object: &Value) -> Vec<IdentityProblem> {
+    let mut problems = Vec::new();
+    let mut problem = |field: IdentityField, message: String, rule| {
+        problems.push(IdentityProblem { field, message, rule });
+    };
+    let text = |field: IdentityField| object.pointer(field.path());
+    match text(IdentityField::ApiVersion) {
+        Some(Value::String(v)) if is_api_version(v) => {}
+        other => problem(IdentityField::ApiVersion, describe(IdentityField::ApiVersion, other), API_VERSION_RULE),
+    }
+    let kind = match text(IdentityField::Kind) {
+        Some(Value::String(k)) if is_kind(k) => Some(k.as_str()),
+        other => {
+            problem(IdentityField::Kind, describe(IdentityField::Kind, other), KIND_RULE);
+            None
+        }
+    };
+    let (valid_name, rule): (fn(&str) -> bool, _) = match kind {
+        Some(k) if RBAC_KINDS.contains(&k) => (is_path_segment_name, PATH_SEGMENT_RULE),
+        _ => (is_dns1123_subdomain, SUBDOMAIN_RULE),
+    };
+    match text(IdentityField::Name) {
+        Some(Value::String(n)) if valid_name(n) => {}
+        other => problem(IdentityField::Name, describe(IdentityField::Name, other), rule),
+    }
+    match text(IdentityField::Namespace) {
+        None | Some(Value::Null) => {}
+        Some(Value::String(ns)) if is_dns1123_label(ns) => {}
+        other => problem(IdentityField::Namespace, describe(IdentityField::Namespace, other), LABEL_RULE),
+    }
+    problems
+}
+
+/// An identity problem as an error, pointing at the field's value in the
+/// document `doc` when it is written there, else at `span`.
+pub fn identity_error(problem: &IdentityProblem, span: Span, doc: Option<&Node>) -> Diagnostic {
+    let written = doc.and_then(|d| problem.field.path().iter().try_fold(d, |n, key| n.get(key)));
+    let (span, label) = match written {
+        Some(n) => (n.span, "this value"),
+        None => (span, "in this object"),
+    };
+    Diagnostic::error("E141", problem.message.clone())
+        .at(span, label)
+        .path(problem.field.dotted())
+        .note(format!("help: {}", problem.rule))
+}
+
+fn describe(field: IdentityField, value: Option<&Value>) -> String {
+    let name = field.dotted();
+    match value {
+        None | Some(Value::Null) => format!("`{name}` is missing"),
+        Some(Value::String(s)) if s.is_empty() => format!("`{name}` is empty"),
+        Some(Value::String(s)) => format!("`{name}` is not valid: {}", quote_for_message(s)),
+        Some(other) => format!("`{name}` must be a string, not a {}", other.type_name()),
+    }
+}
+
+/// A value as a message shows it: quoted, control characters escaped,
+/// cut after 80 characters.
+fn quote_for_message(s: &str) -> String {
+    let mut out: String = s.chars().take(80).flat_map(char::escape_debug).collect();
+    if s.chars().count() > 80 {
+        out.push_str("...");
+    }
+    format!("\"{out}\" ({} characters)", s.chars().count())
+}
+
+/// Kinds whose names Kubernetes checks as path segments, not DNS names
+/// (`system:controller:...` is a valid ClusterRole name).
+const RBAC_KINDS: &[&str] = &["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"];
+
+/// RFC 1123 label: `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63 characters.
+pub fn is_dns1123_label(s: &str) -> bool {
+    s.len() <= 63 && is_label_text(s)
+}
+
+/// RFC 1123 subdomain as Kubernetes checks it: labels joined by `.`, at most
+/// 253 characters in all (Kubernetes does not limit each label's length).
+pub fn is_dns1123_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(is_label_text)
+}
+
+fn is_label_text(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+/// What Kubernetes accepts for RBAC names: anything but `.`, `..`, `/`, `%`.
+/// `\` (a path separator on Windows) and control characters are refused
+/// too: names become file names.
+pub fn is_path_segment_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s != "."
+        && s != ".."
+        && !s.contains(['/', '%', '\\'])
+        && !s.chars().any(char::is_control)
+}
+
+fn is_kind(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty() && b.len() <= 63 && b[0].is_ascii_alphabetic() && b.iter().all(u8::is_ascii_alphanumeric)
+}
+
+fn is_api_version(s: &str) -> bool {
+    match s.split_once('/') {
+        Some((group, version)) => is_dns1123_subdomain(group) && is_dns1123_label(version),
+        None => is_dns1123_label(s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(api: &str, kind: &str, name: &str, ns: Option<&str>) -> Value {
+        let mut meta = infra_syntax::Map::new();
+        meta.insert("name".into(), name.into());
+        if let Some(ns) = ns {
+            meta.insert("namespace".into(), ns.into());
+        }
+        let mut m = infra_syntax::Map::new();
+        m.insert("apiVersion".into(), api.into());
+        m.insert("kind".into(), kind.into());
+        m.insert("metadata".into(), Value::Map(meta));
+        Value::Map(m)
+    }
+
+    fn fields(v: &Value) -> Vec<IdentityField> {
+        check_identity(v).into_iter().map(|p| p.field).collect()
+    }
+
+    #[test]
+    fn valid_identities() {
+        assert!(fields(&object("v1", "ConfigMap", "web.config-1", Some("monitoring"))).is_empty());
+        assert!(fields(&object("serving.knative.dev/v1", "Service", "web", None)).is_empty());
+        // RBAC names follow the path-segment rule, as in metrics-server's chart.
+        assert!(
+            fields(&object("rbac.authorization.k8s.io/v1", "ClusterRole", "system:metrics-server", None)).is_empty()
+        );
+        let longest = "a".repeat(253);
+        assert!(fields(&object("v1", "ConfigMap", &longest, Some(&"n".repeat(63)))).is_empty());
+    }
+
+    #[test]
+    fn names_that_would_escape_or_break_paths() {
+        use IdentityField::*;
+        for bad in ["../../victim", "/etc/passwd", "a/b", "..", ".", "", "Upper", "a\0b", "-a", "a-", "é"] {
+            assert_eq!(fields(&object("v1", "ConfigMap", bad, None)), [Name], "{bad:?}");
+        }
+        for bad in ["../outside", "/abs", "a.b", &"n".repeat(64)] {
+            assert_eq!(fields(&object("v1", "ConfigMap", "ok", Some(bad))), [Namespace], "{bad:?}");
+        }
+        for bad in ["..", "a/b", "50%", "a\nb", "a\\b"] {
+            assert_eq!(fields(&object("rbac.authorization.k8s.io/v1", "Role", bad, None)), [Name], "{bad:?}");
+        }
+        assert_eq!(fields(&object("v1", "Config-Map", "a", None)), [Kind]);
+        assert_eq!(fields(&object("v1", "../x", "a", None)), [Kind]);
+        assert_eq!(fields(&object("../v1", "ConfigMap", "a", None)), [ApiVersion]);
+        assert_eq!(fields(&object("a/b/v1", "ConfigMap", "a", None)), [ApiVersion]);
+        assert_eq!(fields(&object("v1", "ConfigMap", &"a".repeat(254), None)), [Name]);
+    }
+
+    #[test]
+    fn wrong_types_and_missing_fields() {
+        let v = Value::Map(infra_syntax::Map::new());
+        let problems = check_identity(&v);
+        assert_eq!(problems.len(), 3);
+        assert_eq!(problems[2].message, "`metadata.name` is missing");
+        let mut o = object("v1", "ConfigMap", "a", None);
+        o.as_map_mut().unwrap().insert("kind".into(), Value::Map(infra_syntax::Map::new()));
+        assert_eq!(check_identity(&o)[0].message, "`kind` must be a string, not a map");
     }
 }

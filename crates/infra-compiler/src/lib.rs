@@ -49,6 +49,8 @@ pub struct Options {
 /// The result of compiling a project: the graphs of the environments that
 /// compiled, every diagnostic, and the sources they point into.
 pub struct Compilation {
+    /// The project folder, resolved; `None` when it could not be loaded.
+    pub root: Option<std::path::PathBuf>,
     pub sources: Sources,
     pub diagnostics: Diagnostics,
     pub graphs: Vec<ResourceGraph>,
@@ -65,7 +67,9 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
     let mut sources = Sources::new();
     let mut diagnostics = Diagnostics::new();
     let mut graphs = Vec::new();
+    let mut root = None;
     if let Some(project) = project::load(dir, &mut sources, &mut diagnostics) {
+        root = Some(project.root.clone());
         for name in &options.envs {
             if !project.environments.iter().any(|e| &e.name == name) {
                 let known: Vec<&str> = project.environments.iter().map(|e| e.name.as_str()).collect();
@@ -94,7 +98,7 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
             }
         }
     }
-    Compilation { sources, diagnostics, graphs }
+    Compilation { root, sources, diagnostics, graphs }
 }
 
 /// Warns about stateful workloads whose data is not on a PVC.

@@ -2,21 +2,25 @@
 //! directory (every `.yaml`/`.yml` below it), standard input, or a compiled
 //! directory at a git revision. `kind: List` documents are flattened.
 
+use crate::emit::{dir, lock};
+use crate::kinds;
 use crate::paths::{self, MAX_SOURCE_BYTES};
-use infra_syntax::{Diagnostic, Diagnostics, Sources, Value, yaml};
+use infra_syntax::{Diagnostic, Diagnostics, Node, Sources, Value, yaml};
+use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-/// The objects of every document in `text`.
+/// The objects of every document in `text`. An object whose identity
+/// Kubernetes would refuse is reported where its value is written.
 pub fn parse(sources: &mut Sources, name: &str, text: String, diags: &mut Diagnostics) -> Vec<Value> {
     let file = sources.add(Path::new(name), name.to_string(), Arc::from(text));
     match yaml::load(file, &sources.get(file).text) {
         Ok(docs) => {
             let mut out = Vec::new();
-            for doc in docs {
-                flatten(doc.to_value(), &mut out);
+            for doc in &docs {
+                flatten(doc, &mut out, diags);
             }
             out
         }
@@ -27,17 +31,24 @@ pub fn parse(sources: &mut Sources, name: &str, text: String, diags: &mut Diagno
     }
 }
 
-fn flatten(v: Value, out: &mut Vec<Value>) {
-    match v.str_at(&["kind"]) {
-        Some(kind) if kind == "List" || (kind.ends_with("List") && v.get("items").is_some()) => {
-            if let Some(Value::Seq(items)) = v.get("items") {
-                for item in items.clone() {
-                    flatten(item, out);
-                }
+fn flatten(node: &Node, out: &mut Vec<Value>, diags: &mut Diagnostics) {
+    match node.get("kind").and_then(Node::as_str) {
+        Some(kind) if kind == "List" || (kind.ends_with("List") && node.get("items").is_some()) => {
+            for item in node.get("items").and_then(Node::items).unwrap_or_default() {
+                flatten(item, out, diags);
             }
         }
-        Some(_) => out.push(v),
-        None => {} // empty documents, comments-only documents
+        None if node.entries().is_none_or(<[_]>::is_empty) => {} // empty or comment-only documents
+        _ => {
+            let value = node.to_value();
+            let problems = kinds::check_identity(&value);
+            if problems.is_empty() {
+                out.push(value);
+            }
+            for p in problems {
+                diags.push(kinds::identity_error(&p, node.span, Some(node)));
+            }
+        }
     }
 }
 
@@ -76,19 +87,14 @@ fn read_file(path: &Path, sources: &mut Sources, diags: &mut Diagnostics) -> Vec
     }
 }
 
+/// The YAML files below `dir`, sorted. Symbolic links are not followed
+/// (a link may point anywhere, or loop), and hidden entries are skipped.
 fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with('.') {
-            continue;
-        }
-        if path.is_dir() {
-            collect_yaml(&path, out);
-        } else if name.ends_with(".yaml") || name.ends_with(".yml") {
-            out.push(path);
+    let walk = walkdir::WalkDir::new(dir).follow_links(false).sort_by_file_name().into_iter();
+    for entry in walk.filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')).flatten() {
+        let name = entry.file_name().to_string_lossy();
+        if entry.file_type().is_file() && (name.ends_with(".yaml") || name.ends_with(".yml")) {
+            out.push(entry.into_path());
         }
     }
 }
@@ -109,20 +115,6 @@ pub struct CompiledObjects {
     pub reused: Vec<usize>,
 }
 
-/// `(id, file, hash)` of each object in an `infra.lock`.
-pub fn lock_entries(text: &str) -> Vec<(String, String, String)> {
-    let Ok(docs) = yaml::load(infra_syntax::FileId(0), text) else { return Vec::new() };
-    let Some(doc) = docs.first().map(|d| d.to_value()) else { return Vec::new() };
-    doc.get("objects")
-        .and_then(Value::as_seq)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|o| {
-            Some((o.str_at(&["id"])?.to_string(), o.str_at(&["file"])?.to_string(), o.str_at(&["hash"])?.to_string()))
-        })
-        .collect()
-}
-
 /// Reads a compiled output. With an `infra.lock`, only the files it lists
 /// are objects, and those whose hash equals the new build's (`known`: id and
 /// hash of each new object) are not read at all: they are unchanged. A plan
@@ -135,50 +127,71 @@ pub fn read_compiled(
 ) -> CompiledObjects {
     let (files, lock) = match origin {
         Compiled::Dir(dir) => {
-            if !dir.exists() {
-                return CompiledObjects::default();
-            }
-            let mut files = Vec::new();
-            collect_yaml(dir, &mut files);
-            let files: Vec<String> =
-                files.iter().map(|f| f.strip_prefix(dir).unwrap_or(f).to_string_lossy().into_owned()).collect();
-            (files, std::fs::read_to_string(dir.join(crate::emit::LOCK_FILE)).ok())
+            // Only regular files count: a symbolic link in a compiled folder
+            // is never followed, whatever it points to.
+            let inventory = match dir::inventory(dir) {
+                Ok(Some(inv)) => inv,
+                Ok(None) => return CompiledObjects::default(),
+                Err(e) => {
+                    diags.push(e);
+                    return CompiledObjects::default();
+                }
+            };
+            let files: Vec<String> = inventory.files().map(|f| f.to_string_lossy().into_owned()).collect();
+            (files, Some(inventory.read_lock(dir)))
         }
         Compiled::Git { dir, rev, subdir } => {
-            let listing = match git(dir, &["ls-tree", "-r", "--name-only", rev, "--", subdir]) {
-                Ok(l) => String::from_utf8_lossy(&l).into_owned(),
+            let listing = match git(dir, &["ls-tree", "-r", "-z", rev, "--", subdir]) {
+                Ok(l) => l,
                 Err(e) => {
                     diags.push(Diagnostic::error("L013", format!("cannot read {subdir} at git revision {rev}: {e}")));
                     return CompiledObjects::default();
                 }
             };
             let prefix = format!("{}/", subdir.trim_end_matches('/'));
-            let files: Vec<String> =
-                listing.lines().filter_map(|l| l.strip_prefix(&prefix)).map(String::from).collect();
-            let lock = git(dir, &["show", &format!("{rev}:./{prefix}{}", crate::emit::LOCK_FILE)])
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok());
-            (files, lock)
+            // `<mode> blob <sha>\t<path>`; links (mode 120000) are not files.
+            let files: HashSet<String> = listing
+                .split(|&b| b == 0)
+                .filter_map(|entry| {
+                    let entry = std::str::from_utf8(entry).ok()?;
+                    let (meta, path) = entry.split_once('\t')?;
+                    meta.starts_with("100").then(|| path.strip_prefix(&prefix).map(String::from))?
+                })
+                .collect();
+            let lock = files.contains(lock::LOCK_FILE).then(|| {
+                git(dir, &["show", &format!("{rev}:./{prefix}{}", lock::LOCK_FILE)])
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .map(|t| lock::parse(&t))
+                    .unwrap_or_default()
+            });
+            (files.into_iter().collect(), lock)
         }
     };
     let mut out = CompiledObjects::default();
-    let to_read: Vec<String> = match lock.as_deref().map(lock_entries) {
-        Some(entries) if !entries.is_empty() => {
+    let to_read: Vec<String> = match lock {
+        Some(lock) if !lock.entries.is_empty() => {
+            let files: HashSet<&str> = files.iter().map(String::as_str).collect();
             let known: std::collections::HashMap<&str, (usize, &str)> =
                 known.iter().enumerate().map(|(i, (id, hash))| (id.as_str(), (i, *hash))).collect();
             let mut read = Vec::new();
-            for (id, file, hash) in entries {
-                if !files.contains(&file) {
-                    continue; // listed but gone: nothing is there
+            for entry in lock.entries {
+                if !files.contains(entry.file.as_str()) {
+                    continue; // listed but gone (or not a regular file): nothing is there
                 }
-                match known.get(id.as_str()) {
-                    Some((i, h)) if *h == hash => out.reused.push(*i),
-                    _ => read.push(file),
+                match known.get(entry.id.as_str()) {
+                    Some((i, h)) if *h == entry.hash => out.reused.push(*i),
+                    _ => read.push(entry.file.to_string()),
                 }
             }
             read
         }
-        _ => files.into_iter().filter(|f| f.ends_with(".yaml") || f.ends_with(".yml")).collect(),
+        _ => {
+            let mut yaml: Vec<String> =
+                files.into_iter().filter(|f| f.ends_with(".yaml") || f.ends_with(".yml")).collect();
+            yaml.sort();
+            yaml
+        }
     };
     match origin {
         Compiled::Dir(dir) => {

@@ -1,0 +1,578 @@
+//! Writing output folders whole or not at all, and never outside them.
+//!
+//! A build is staged complete in a new folder beside `OUT`
+//! (`.OUT.infra-staging-<pid>`) and swapped in with one atomic
+//! `renameat2(RENAME_EXCHANGE)`, so a reader — `git`, `kubectl apply -R`, a
+//! killed or concurrent build — sees the previous build or the new one,
+//! never a mix. Files in `OUT` that the previous lock does not list were not
+//! written by infra: they are carried into the new folder as hard links, so
+//! a build never loses them. An advisory lock on the folder that holds `OUT`
+//! serializes builds, and under it the staging folders of killed builds are
+//! removed. Nothing here follows a symbolic link inside `OUT`, and every
+//! path below it is a [`RelPath`].
+
+use super::lock::{self, LOCK_FILE, Lock};
+use crate::paths::{self, RelPath};
+use infra_syntax::Diagnostic;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::ffi::OsString;
+use std::fs::{self, File};
+use std::path::{Component, Path, PathBuf};
+
+/// The largest lock file read back: far above any real build's.
+const MAX_LOCK_BYTES: u64 = 256 << 20;
+
+/// An output folder: `parent/name`, with `parent` free of symbolic links
+/// (resolved once) and `name` never one.
+#[derive(Debug, Clone)]
+pub struct OutDir {
+    parent: PathBuf,
+    name: OsString,
+}
+
+impl OutDir {
+    /// Resolves the folder a user named. Its parent folders may be symbolic
+    /// links (the user chose them); the folder itself may not.
+    pub fn new(out: &Path) -> Result<OutDir, Diagnostic> {
+        let absolute = std::path::absolute(out).map_err(|e| io_error("resolve", out, &e))?;
+        let mut lexical = PathBuf::new();
+        for c in absolute.components() {
+            match c {
+                Component::ParentDir => {
+                    lexical.pop();
+                }
+                Component::CurDir => {}
+                other => lexical.push(other),
+            }
+        }
+        let (Some(parent), Some(name)) = (lexical.parent(), lexical.file_name()) else {
+            return Err(Diagnostic::error("W304", format!("{} cannot be an output folder", out.display())));
+        };
+        // The longest existing ancestor is resolved; the rest is created later.
+        let mut existing = parent.to_path_buf();
+        let mut missing = Vec::new();
+        let resolved = loop {
+            match existing.canonicalize() {
+                Ok(p) => break p,
+                Err(_) => match (existing.file_name().map(OsString::from), existing.parent()) {
+                    (Some(last), Some(up)) => {
+                        missing.push(last);
+                        existing = up.to_path_buf();
+                    }
+                    _ => return Err(Diagnostic::error("W304", format!("cannot resolve {}", parent.display()))),
+                },
+            }
+        };
+        let parent = missing.into_iter().rev().fold(resolved, |p, c| p.join(c));
+        let dir = OutDir { parent, name: name.to_os_string() };
+        match fs::symlink_metadata(dir.path()) {
+            Ok(m) if m.file_type().is_symlink() => Err(Diagnostic::error(
+                "W304",
+                format!("the output folder {} is a symbolic link; infra never writes through one", out.display()),
+            )
+            .note("help: give the folder it points to")),
+            Ok(m) if !m.is_dir() => Err(Diagnostic::error(
+                "W304",
+                format!("the output folder {} exists and is not a folder", out.display()),
+            )),
+            _ => Ok(dir),
+        }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.parent.join(&self.name)
+    }
+
+    /// `parent/.name.infra-<tag>`: staging and recovery folders live beside
+    /// `OUT`, on its file system, so renames between them are atomic.
+    fn sibling(&self, tag: &str) -> PathBuf {
+        let mut n = OsString::from(".");
+        n.push(&self.name);
+        n.push(".infra-");
+        n.push(tag);
+        self.parent.join(n)
+    }
+
+    /// Refuses an output folder that is `root` or above it, or that holds
+    /// any of the project's `sources`: a build must never replace them.
+    pub fn check_apart<'a>(&self, root: &Path, sources: impl IntoIterator<Item = &'a Path>) -> Result<(), Diagnostic> {
+        let out = self.path();
+        let refuse = |what: String| {
+            Diagnostic::error("W300", format!("the output folder {} {what}", out.display()))
+                .note("a build replaces its whole output folder, so it must not hold the project's sources")
+                .note("help: leave out -o (the default is compiled/<env> inside the project), or choose a folder apart from the sources")
+        };
+        if root.starts_with(&out) {
+            return Err(refuse(format!("holds the project {}", root.display())));
+        }
+        if let Some(source) = sources.into_iter().find(|s| s.starts_with(&out)) {
+            return Err(refuse(format!("holds {}, a source of the project", source.display())));
+        }
+        Ok(())
+    }
+}
+
+/// What an output folder holds, found without following symbolic links.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    entries: BTreeMap<PathBuf, EntryKind>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    Dir,
+    File,
+    Symlink,
+    /// A FIFO, socket or device.
+    Special,
+}
+
+impl EntryKind {
+    fn of(t: fs::FileType) -> EntryKind {
+        if t.is_dir() {
+            EntryKind::Dir
+        } else if t.is_file() {
+            EntryKind::File
+        } else if t.is_symlink() {
+            EntryKind::Symlink
+        } else {
+            EntryKind::Special
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            EntryKind::Dir => "a folder",
+            EntryKind::File => "a file",
+            EntryKind::Symlink => "a symbolic link",
+            EntryKind::Special => "a special file",
+        }
+    }
+}
+
+/// Lists `dir` without following links; `None` when it does not exist.
+pub fn inventory(dir: &Path) -> Result<Option<Inventory>, Diagnostic> {
+    match fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error("read", dir, &e)),
+        Ok(m) if !m.is_dir() => return Err(Diagnostic::error("W304", format!("{} is not a folder", dir.display()))),
+        Ok(_) => {}
+    }
+    let mut inv = Inventory::default();
+    for entry in walkdir::WalkDir::new(dir).follow_links(false).min_depth(1) {
+        let entry = entry.map_err(|e| Diagnostic::error("W304", format!("cannot read {}: {e}", dir.display())))?;
+        let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path()).to_path_buf();
+        inv.entries.insert(rel, EntryKind::of(entry.file_type()));
+    }
+    Ok(Some(inv))
+}
+
+impl Inventory {
+    pub fn kind(&self, rel: &Path) -> Option<EntryKind> {
+        self.entries.get(rel).copied()
+    }
+
+    /// The regular files below the folder, relative to it.
+    pub fn files(&self) -> impl Iterator<Item = &Path> {
+        self.entries.iter().filter(|(_, k)| **k == EntryKind::File).map(|(p, _)| p.as_path())
+    }
+
+    /// The lock of the build in `dir`, read only when it is a regular file.
+    pub fn read_lock(&self, dir: &Path) -> Lock {
+        if self.kind(Path::new(LOCK_FILE)) != Some(EntryKind::File) {
+            return Lock::default();
+        }
+        match paths::read_text(&dir.join(LOCK_FILE), MAX_LOCK_BYTES) {
+            Ok(text) => lock::parse(&text),
+            Err(e) => {
+                Lock { entries: Vec::new(), ignored: vec![format!("cannot read {LOCK_FILE}: {e}; it is ignored")] }
+            }
+        }
+    }
+
+    /// YAML files that `lock` does not list: `kubectl apply -R` would apply
+    /// them although no build wrote them.
+    pub fn unlisted_yaml(&self, lock: &Lock) -> Vec<String> {
+        let listed: HashSet<&Path> = lock.entries.iter().map(|e| Path::new(e.file.as_str())).collect();
+        self.entries
+            .iter()
+            .filter(|(p, k)| **k != EntryKind::Dir && !listed.contains(p.as_path()))
+            .filter(|(p, _)| p.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "json"))
+            .map(|(p, _)| p.display().to_string())
+            .collect()
+    }
+}
+
+/// Holds the advisory locks that serialize builds into the same folders.
+pub struct BuildLock {
+    _held: Vec<File>,
+}
+
+/// Locks the folders that hold `outs` (each once, in a fixed order, so two
+/// builds cannot deadlock), creating them if needed. `waiting` is told when
+/// another build holds a lock.
+pub fn lock_parents(outs: &[&OutDir], waiting: &mut dyn FnMut(&Path)) -> Result<BuildLock, Diagnostic> {
+    let parents: BTreeSet<&Path> = outs.iter().map(|o| o.parent.as_path()).collect();
+    let mut held = Vec::new();
+    for p in parents {
+        fs::create_dir_all(p).map_err(|e| io_error("create", p, &e))?;
+        let f = File::open(p).map_err(|e| io_error("open", p, &e))?;
+        match f.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                waiting(p);
+                f.lock().map_err(|e| io_error("lock", p, &e))?;
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(io_error("lock", p, &e)),
+        }
+        held.push(f);
+    }
+    Ok(BuildLock { _held: held })
+}
+
+/// Removes what killed builds left beside `out` (call with the lock held).
+/// A two-rename swap that was cut between its renames left `OUT` missing
+/// and the previous build in `.OUT.infra-old-*`: that is put back first.
+fn clean_stale(out: &OutDir) -> Result<(), Diagnostic> {
+    let mut prefix = OsString::from(".");
+    prefix.push(&out.name);
+    prefix.push(".infra-");
+    let prefix = prefix.to_string_lossy().into_owned();
+    let entries = match fs::read_dir(&out.parent) {
+        Ok(e) => e,
+        Err(e) => return Err(io_error("read", &out.parent, &e)),
+    };
+    let mut stale: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_prefix(&prefix).is_some_and(|tag| {
+                let digits = tag.strip_prefix("staging-").or_else(|| tag.strip_prefix("old-"));
+                digits.is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+            })
+        })
+        .map(|e| e.path())
+        .collect();
+    stale.sort();
+    if fs::symlink_metadata(out.path()).is_err()
+        && let Some(old) = stale.iter().position(|p| p.to_string_lossy().contains(".infra-old-"))
+    {
+        let old = stale.remove(old);
+        fs::rename(&old, out.path()).map_err(|e| io_error("restore", &out.path(), &e))?;
+    }
+    for p in stale {
+        remove_entry(&p).map_err(|e| io_error("remove", &p, &e))?;
+    }
+    Ok(())
+}
+
+/// Removes a folder tree or a single entry, never following links.
+fn remove_entry(p: &Path) -> std::io::Result<()> {
+    match fs::symlink_metadata(p) {
+        Ok(m) if m.is_dir() => fs::remove_dir_all(p),
+        Ok(_) => fs::remove_file(p),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// A complete new folder beside `OUT`, ready to be swapped in.
+pub struct Staged {
+    out: OutDir,
+    staging: PathBuf,
+}
+
+impl Drop for Staged {
+    /// Whatever happens, the staging folder does not outlive the build:
+    /// before the swap it holds the unused new build, after it the old one.
+    fn drop(&mut self) {
+        let _ = remove_entry(&self.staging);
+    }
+}
+
+/// One file of a build.
+pub struct NewFile<'a> {
+    pub path: &'a RelPath,
+    pub bytes: &'a [u8],
+}
+
+/// Writes `files` into a new staging folder beside `out`, and carries over
+/// the entries of `previous` (the current `OUT`) that its lock does not
+/// list. A foreign entry where the build writes is an error: infra never
+/// overwrites what it did not write.
+fn stage(out: &OutDir, files: &[NewFile], previous: Option<(&Inventory, &Lock)>) -> Result<Staged, Diagnostic> {
+    let staging = out.sibling(&format!("staging-{}", std::process::id()));
+    fs::create_dir(&staging).map_err(|e| io_error("create", &staging, &e))?;
+    let staged = Staged { out: out.clone(), staging };
+
+    // Each folder is created once, parents first; then the files, in parallel.
+    let dirs: BTreeSet<&str> = files.iter().flat_map(|f| f.path.ancestors()).collect();
+    for d in &dirs {
+        let p = staged.staging.join(d);
+        fs::create_dir(&p).map_err(|e| io_error("create", &p, &e))?;
+    }
+    let written = crate::parallel::map(files, |f| {
+        let p = f.path.under(&staged.staging);
+        fs::write(&p, f.bytes).map_err(|e| io_error("write", &p, &e))
+    });
+    written.into_iter().collect::<Result<Vec<()>, Diagnostic>>()?;
+
+    let Some((inventory, lock)) = previous else { return Ok(staged) };
+    let owned: HashSet<&Path> = lock.entries.iter().map(|e| Path::new(e.file.as_str())).collect();
+    let new_files: HashMap<&Path, &[u8]> = files.iter().map(|f| (Path::new(f.path.as_str()), f.bytes)).collect();
+    let new_dirs: HashSet<&Path> = dirs.iter().map(Path::new).collect();
+    let old = out.path();
+    let mut nonempty: HashSet<&Path> = HashSet::new();
+    for p in inventory.entries.keys() {
+        nonempty.extend(p.parent());
+    }
+    for (rel, kind) in &inventory.entries {
+        if owned.contains(rel.as_path()) || rel == Path::new(LOCK_FILE) {
+            continue;
+        }
+        let in_the_way = |what: &str| {
+            Diagnostic::error(
+                "W303",
+                format!(
+                    "{} is in the way: the build writes {what} there, and it is {} that infra did not write",
+                    old.join(rel).display(),
+                    kind.describe()
+                ),
+            )
+            .note(format!("{LOCK_FILE} does not list it, and infra never overwrites what it did not write"))
+            .note(format!("help: move it out of {}, then build again", old.display()))
+        };
+        if let Some(bytes) = new_files.get(rel.as_path()) {
+            // A file with exactly the new content is taken over, not refused:
+            // a build whose lock was lost must still be able to run.
+            if *kind == EntryKind::File && fs::read(old.join(rel)).is_ok_and(|b| b == *bytes) {
+                continue;
+            }
+            return Err(in_the_way("a file"));
+        }
+        if *kind != EntryKind::Dir && new_dirs.contains(rel.as_path()) {
+            return Err(in_the_way("a folder"));
+        }
+        let to = staged.staging.join(rel);
+        if *kind == EntryKind::Dir {
+            // Folders are carried when they are empty (someone made them) or
+            // come with foreign entries (created below, with those).
+            if !nonempty.contains(rel.as_path()) {
+                fs::create_dir_all(&to).map_err(|e| io_error("create", &to, &e))?;
+            }
+            continue;
+        }
+        if let Some(parent) = to.parent() {
+            fs::create_dir_all(parent).map_err(|e| io_error("create", parent, &e))?;
+        }
+        carry(&old.join(rel), &to, *kind).map_err(|e| io_error("keep", &old.join(rel), &e))?;
+    }
+    Ok(staged)
+}
+
+/// Carries one entry into the new folder: a hard link (the same file, no
+/// copy, links and FIFOs included), else a copy of a file or of a link.
+fn carry(from: &Path, to: &Path, kind: EntryKind) -> std::io::Result<()> {
+    match fs::hard_link(from, to) {
+        Ok(()) => Ok(()),
+        Err(e) => match kind {
+            EntryKind::File => fs::copy(from, to).map(|_| ()),
+            EntryKind::Symlink => std::os::unix::fs::symlink(fs::read_link(from)?, to),
+            _ => Err(e),
+        },
+    }
+}
+
+/// Swaps staged folders in, all or none: a failure puts back the ones
+/// already swapped. The staging folders then hold the previous builds and
+/// are removed when dropped.
+fn swap_in(staged: &[Staged]) -> Result<(), Diagnostic> {
+    let mut done: Vec<(&Staged, Swap)> = Vec::new();
+    for s in staged {
+        match swap(s) {
+            Ok(how) => done.push((s, how)),
+            Err(e) => {
+                for (s, how) in done.into_iter().rev() {
+                    let _ = unswap(s, how);
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Swap {
+    /// `OUT` did not exist: the staging folder was renamed to it.
+    Created,
+    /// The two folders traded places.
+    Exchanged,
+}
+
+fn swap(s: &Staged) -> Result<Swap, Diagnostic> {
+    let out = s.out.path();
+    let fail = |e: std::io::Error| io_error("replace", &out, &e);
+    if fs::symlink_metadata(&out).is_err() {
+        fs::rename(&s.staging, &out).map_err(fail)?;
+        return Ok(Swap::Created);
+    }
+    exchange(&s.staging, &out).map_err(fail)?;
+    Ok(Swap::Exchanged)
+}
+
+fn unswap(s: &Staged, how: Swap) -> std::io::Result<()> {
+    match how {
+        Swap::Created => fs::rename(s.out.path(), &s.staging),
+        Swap::Exchanged => exchange(&s.staging, &s.out.path()),
+    }
+}
+
+/// Trades two folders atomically. Where the file system cannot
+/// (`renameat2` unsupported), two renames with the previous folder parked
+/// in `.OUT.infra-old-<pid>`; a kill between them is repaired by the next
+/// build (see [`clean_stale`]).
+fn exchange(staging: &Path, out: &Path) -> std::io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    match renameat_with(CWD, staging, CWD, out, RenameFlags::EXCHANGE) {
+        Ok(()) => Ok(()),
+        Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS || e == rustix::io::Errno::NOTSUP => {
+            let parked = staging.with_file_name(
+                staging.file_name().unwrap_or_default().to_string_lossy().replace(".infra-staging-", ".infra-old-"),
+            );
+            fs::rename(out, &parked)?;
+            if let Err(e) = fs::rename(staging, out) {
+                let _ = fs::rename(&parked, out);
+                return Err(e);
+            }
+            fs::rename(&parked, staging)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What writing output folders found that the user should know.
+#[derive(Debug, Default)]
+pub struct WriteReport {
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// One output folder and its new content.
+pub struct Job<'a> {
+    pub out: &'a OutDir,
+    pub files: Vec<NewFile<'a>>,
+}
+
+/// Replaces every output folder with its new content, whole or not at all:
+/// all are staged before any is swapped in.
+pub fn replace_all(jobs: &[Job], waiting: &mut dyn FnMut(&Path)) -> Result<WriteReport, Diagnostic> {
+    let outs: Vec<&OutDir> = jobs.iter().map(|j| j.out).collect();
+    let _lock = lock_parents(&outs, waiting)?;
+    let mut report = WriteReport::default();
+    let mut staged = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        clean_stale(job.out)?;
+        let path = job.out.path();
+        let inventory = inventory(&path)?;
+        let lock = inventory.as_ref().map(|i| i.read_lock(&path)).unwrap_or_default();
+        report
+            .warnings
+            .extend(lock.ignored.iter().map(|w| Diagnostic::warning("W301", format!("{}: {w}", path.display()))));
+        if let Some(inv) = &inventory {
+            let unlisted = inv.unlisted_yaml(&lock);
+            if !unlisted.is_empty() {
+                report.warnings.push(
+                    Diagnostic::warning(
+                        "W302",
+                        format!(
+                            "{} holds {} YAML file{} that infra did not write: {}",
+                            path.display(),
+                            unlisted.len(),
+                            if unlisted.len() == 1 { "" } else { "s" },
+                            summarize(&unlisted)
+                        ),
+                    )
+                    .note(
+                        "they are kept, and `kubectl apply -R` would apply them; `infra build --check` fails on them",
+                    ),
+                );
+            }
+        }
+        staged.push(stage(job.out, &job.files, inventory.as_ref().map(|i| (i, &lock)))?);
+    }
+    swap_in(&staged)?;
+    Ok(report)
+}
+
+/// Creates `out` with `files`, whole or not at all; `out` must be missing
+/// or an empty folder (a new project).
+pub fn create(out: &OutDir, files: &[NewFile]) -> Result<(), Diagnostic> {
+    let _lock = lock_parents(&[out], &mut |_| {})?;
+    clean_stale(out)?;
+    if let Some(inv) = inventory(&out.path())?
+        && !inv.entries.is_empty()
+    {
+        return Err(Diagnostic::error("W304", format!("{} is not empty", out.path().display()))
+            .note("help: choose a new folder; nothing was written"));
+    }
+    let staged = stage(out, files, None)?;
+    // rename(2) replaces an empty folder.
+    fs::rename(&staged.staging, out.path()).map_err(|e| io_error("create", &out.path(), &e))
+}
+
+/// Writes one file at `rel` below `root`, refusing to pass through a
+/// symbolic link or anything else that is not a folder on the way. The
+/// file is written beside its place and renamed over it.
+pub fn write_inside(root: &Path, rel: &RelPath, bytes: &[u8]) -> Result<(), Diagnostic> {
+    let refuse = |p: &Path, m: fs::Metadata| {
+        Diagnostic::error(
+            "W304",
+            format!(
+                "{} is {}, not a folder; nothing is written through it",
+                p.display(),
+                EntryKind::of(m.file_type()).describe()
+            ),
+        )
+    };
+    match fs::symlink_metadata(root) {
+        Ok(m) if m.is_dir() => {}
+        Ok(m) => return Err(refuse(root, m)),
+        Err(_) => fs::create_dir_all(root).map_err(|e| io_error("create", root, &e))?,
+    }
+    for dir in rel.ancestors() {
+        let p = root.join(dir);
+        match fs::symlink_metadata(&p) {
+            Ok(m) if m.is_dir() => {}
+            Ok(m) => return Err(refuse(&p, m)),
+            Err(_) => fs::create_dir(&p).map_err(|e| io_error("create", &p, &e))?,
+        }
+    }
+    let path = rel.under(root);
+    if let Ok(m) = fs::symlink_metadata(&path)
+        && !m.is_file()
+    {
+        let what = EntryKind::of(m.file_type()).describe();
+        return Err(Diagnostic::error("W304", format!("{} is {what}; it is not replaced", path.display())));
+    }
+    let mut temp = path.clone().into_os_string();
+    temp.push(format!(".infra-{}", std::process::id()));
+    let temp = PathBuf::from(temp);
+    fs::write(&temp, bytes).map_err(|e| io_error("write", &temp, &e))?;
+    fs::rename(&temp, &path).map_err(|e| {
+        let _ = fs::remove_file(&temp);
+        io_error("write", &path, &e)
+    })
+}
+
+/// The first few of a list of names, for a message.
+fn summarize(names: &[String]) -> String {
+    let mut s = names.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+    if names.len() > 5 {
+        s.push_str(&format!(" and {} more", names.len() - 5));
+    }
+    s
+}
+
+fn io_error(what: &str, path: &Path, e: &std::io::Error) -> Diagnostic {
+    Diagnostic::error("W304", format!("cannot {what} {}: {}", path.display(), paths::io_reason(e)))
+}

@@ -1,0 +1,121 @@
+//! Where each object is written: `<namespace or _cluster>/<kind>-<name>.yaml`,
+//! built only from identities that [`crate::kinds::check_identity`] passed.
+//! Two objects whose kind and name differ only in API group get the group
+//! in their file names; names too long for a file system are shortened
+//! with a digest of the whole name. The lock records every file name, so
+//! none has to be derived again.
+
+use crate::hash::sha256_hex;
+use crate::kinds::ObjectId;
+use crate::paths::{MAX_COMPONENT_BYTES, RelPath};
+use std::collections::HashMap;
+
+/// The folder of cluster-scoped objects.
+pub const CLUSTER_DIR: &str = "_cluster";
+
+/// The file of each object, in the order given. Every id must be valid.
+pub fn object_files(ids: &[&ObjectId]) -> Result<Vec<RelPath>, String> {
+    let dirs: Vec<&str> =
+        ids.iter().map(|id| if id.namespace.is_empty() { CLUSTER_DIR } else { &id.namespace }).collect();
+    // Kind and name alone first; the group where they would collide.
+    let plain: Vec<String> = ids.iter().map(|id| format!("{}-{}", id.kind.to_lowercase(), id.name)).collect();
+    let mut groups_per_file: HashMap<(&str, String), Vec<&str>> = HashMap::new();
+    for ((dir, stem), id) in dirs.iter().zip(&plain).zip(ids) {
+        groups_per_file.entry((dir, stem.to_lowercase())).or_default().push(&id.group);
+    }
+    let stems: Vec<String> = ids
+        .iter()
+        .zip(dirs.iter().zip(&plain))
+        .map(|(id, (dir, stem))| {
+            let groups = &groups_per_file[&(*dir, stem.to_lowercase())];
+            if groups.len() > 1 && !id.group.is_empty() {
+                format!("{}.{}-{}", id.kind.to_lowercase(), id.group, id.name)
+            } else {
+                stem.clone()
+            }
+        })
+        .map(|stem| shorten(&stem))
+        .collect();
+    // What still collides (case-insensitively, for file systems that fold
+    // case) is told apart by a digest of the whole id.
+    let mut count: HashMap<String, usize> = HashMap::new();
+    for (dir, stem) in dirs.iter().zip(&stems) {
+        *count.entry(format!("{dir}/{stem}").to_lowercase()).or_default() += 1;
+    }
+    ids.iter()
+        .zip(dirs.iter().zip(stems))
+        .map(|(id, (dir, stem))| {
+            let stem = if count[&format!("{dir}/{stem}").to_lowercase()] > 1 {
+                shorten(&format!("{stem}-{}", &sha256_hex(id.to_string().as_bytes())[..10]))
+            } else {
+                stem
+            };
+            RelPath::new(format!("{dir}/{stem}.yaml"))
+        })
+        .collect()
+}
+
+/// A stem whose file name fits [`MAX_COMPONENT_BYTES`]: kept as it is when
+/// it fits, else cut and followed by 10 hex digits of its digest.
+fn shorten(stem: &str) -> String {
+    const SUFFIX: usize = ".yaml".len();
+    if stem.len() + SUFFIX <= MAX_COMPONENT_BYTES {
+        return stem.to_string();
+    }
+    let mut cut = MAX_COMPONENT_BYTES - SUFFIX - 11;
+    while !stem.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}-{}", &stem[..cut], &sha256_hex(stem.as_bytes())[..10])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(group: &str, kind: &str, ns: &str, name: &str) -> ObjectId {
+        ObjectId { group: group.into(), kind: kind.into(), namespace: ns.into(), name: name.into() }
+    }
+
+    fn files(ids: &[ObjectId]) -> Vec<String> {
+        object_files(&ids.iter().collect::<Vec<_>>()).unwrap().into_iter().map(|p| p.to_string()).collect()
+    }
+
+    #[test]
+    fn plain_names() {
+        let ids =
+            [id("", "ConfigMap", "web", "config"), id("rbac.authorization.k8s.io", "ClusterRole", "", "system:x")];
+        assert_eq!(files(&ids), ["web/configmap-config.yaml", "_cluster/clusterrole-system:x.yaml"]);
+    }
+
+    #[test]
+    fn the_same_kind_and_name_in_two_groups() {
+        let ids = [id("", "Service", "web", "web"), id("serving.knative.dev", "Service", "web", "web")];
+        assert_eq!(files(&ids), ["web/service-web.yaml", "web/service.serving.knative.dev-web.yaml"]);
+        // Other namespaces are other folders: no group needed.
+        let ids = [id("", "Service", "a", "web"), id("serving.knative.dev", "Service", "b", "web")];
+        assert_eq!(files(&ids), ["a/service-web.yaml", "b/service-web.yaml"]);
+    }
+
+    #[test]
+    fn names_that_still_collide_get_a_digest() {
+        // With the group, group `a` and name `b-c` reads like group `a-b`, name `c`.
+        let ids = [id("", "X", "n", "b-c"), id("a", "X", "n", "b-c"), id("", "X", "n", "c"), id("a-b", "X", "n", "c")];
+        let f = files(&ids);
+        assert_eq!((f[0].as_str(), f[2].as_str()), ("n/x-b-c.yaml", "n/x-c.yaml"));
+        assert_ne!(f[1], f[3]);
+        assert!(f[1].starts_with("n/x.a-b-c-") && f[3].starts_with("n/x.a-b-c-"), "{f:?}");
+    }
+
+    #[test]
+    fn long_names_fit_the_file_system() {
+        let long = "a".repeat(253);
+        let f = files(&[id("", "ConfigMap", "n", &long), id("", "ConfigMap", "n", &format!("{}b", "a".repeat(252)))]);
+        for file in &f {
+            let name = file.rsplit('/').next().unwrap();
+            assert!(name.len() <= MAX_COMPONENT_BYTES, "{name}");
+            assert!(name.starts_with("configmap-aaaa") && name.ends_with(".yaml"), "{name}");
+        }
+        assert_ne!(f[0], f[1]);
+    }
+}
