@@ -120,3 +120,29 @@ pub fn k8s_tools() -> PathBuf {
     assert!(out.status.success(), "scripts/install-k8s-tools failed:\n{}", String::from_utf8_lossy(&out.stderr));
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
+
+/// Everything under `dir` — files with their content, folders, links with
+/// their targets — found without following symbolic links, sorted. Two
+/// equal snapshots mean nothing below `dir` was written or deleted.
+pub fn snapshot(dir: &Path) -> Vec<(String, String)> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let rel = path.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.file_type().is_symlink() {
+                out.push((rel, format!("link -> {}", std::fs::read_link(&path).unwrap().display())));
+            } else if meta.is_dir() {
+                out.push((rel.clone(), "dir".into()));
+                walk(base, &path, out);
+            } else {
+                out.push((rel, String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}

@@ -604,7 +604,7 @@ impl Common {
         let meta = object.map_entry("metadata");
         if let Some(ns) = &self.namespace
             && namespaced
-            && meta.get("namespace").is_none_or(|v| matches!(v, Value::Null))
+            && meta.get("namespace").is_none_or(|v| matches!(v, Value::Null) || v.as_str() == Some(""))
         {
             meta.insert("namespace".into(), Value::String(ns.clone()));
         }

@@ -176,8 +176,10 @@ pub fn check_identity(object: &Value) -> Vec<IdentityProblem> {
         other => problem(IdentityField::Name, describe(IdentityField::Name, other), rule),
     }
     match text(IdentityField::Namespace) {
+        // An empty namespace is unset, as the API server reads it (Helm
+        // renders one for an unset value).
         None | Some(Value::Null) => {}
-        Some(Value::String(ns)) if is_dns1123_label(ns) => {}
+        Some(Value::String(ns)) if ns.is_empty() || is_dns1123_label(ns) => {}
         other => problem(IdentityField::Namespace, describe(IdentityField::Namespace, other), LABEL_RULE),
     }
     problems
@@ -303,6 +305,7 @@ mod tests {
         for bad in ["../../victim", "/etc/passwd", "a/b", "..", ".", "", "Upper", "a\0b", "-a", "a-", "é"] {
             assert_eq!(fields(&object("v1", "ConfigMap", bad, None)), [Name], "{bad:?}");
         }
+        assert!(fields(&object("v1", "ConfigMap", "ok", Some(""))).is_empty());
         for bad in ["../outside", "/abs", "a.b", &"n".repeat(64)] {
             assert_eq!(fields(&object("v1", "ConfigMap", "ok", Some(bad))), [Namespace], "{bad:?}");
         }
