@@ -585,11 +585,9 @@ fn import_grafana(url: &str, into: &Path) -> Result<ExitCode, String> {
         let model = grafana.dashboard(&hit.uid)?;
         let dir = folder_dir(&hit.folder);
         // Uids are case-sensitive: keep them as file names when they are safe.
-        let safe = !hit.uid.is_empty()
-            && hit.uid.len() <= 150
-            && hit.uid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        let safe = !hit.uid.is_empty() && hit.uid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         let stem = if safe { hit.uid.clone() } else { infra_compiler::dashboards::kubernetes_name(&hit.uid) };
-        let rel = RelPath::new(format!("dashboards/{dir}/{stem}.json"))
+        let rel = RelPath::new(format!("dashboards/{dir}/{}", emit::names::fit_name(&stem, ".json")))
             .map_err(|e| format!("dashboard {:?} gives no file name: {e}", hit.uid))?;
         let path = rel.under(into);
         let mut text = serde_json::to_string_pretty(&model).map_err(|e| e.to_string())?;

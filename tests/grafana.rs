@@ -17,6 +17,8 @@ const TOKEN: &str = "glsa_test_token";
 #[derive(Clone, Copy)]
 enum Behaviour {
     Grafana,
+    /// Grafana, with uids and folders that read as paths out of the project.
+    HostileNames,
     NotJson,
     Silent,
 }
@@ -35,6 +37,10 @@ fn serve(behaviour: Behaviour) -> String {
                 )
                 .unwrap();
                 let folder = if i < 2 { "Kubernetes" } else { "Hand Made" };
+                if matches!(behaviour, Behaviour::HostileNames) {
+                    let uid = ["../../../../escaped", "/tmp/abs", "a/b", &"x".repeat(300)][i].to_string();
+                    return (uid, ["../..", "/etc", "..", "ok"][i].to_string(), model);
+                }
                 (model["uid"].as_str().unwrap().to_string(), folder.to_string(), model)
             })
             .collect();
@@ -63,8 +69,8 @@ fn serve(behaviour: Behaviour) -> String {
                     continue;
                 }
                 Behaviour::NotJson => (200, "<html>login</html>".to_string()),
-                Behaviour::Grafana if !auth => (401, json!({"message": "Unauthorized"}).to_string()),
-                Behaviour::Grafana if path.starts_with("/api/search") => (
+                Behaviour::Grafana | Behaviour::HostileNames if !auth => (401, json!({"message": "Unauthorized"}).to_string()),
+                Behaviour::Grafana | Behaviour::HostileNames if path.starts_with("/api/search") => (
                     200,
                     Json::Array(
                         dashboards
@@ -74,7 +80,7 @@ fn serve(behaviour: Behaviour) -> String {
                     )
                     .to_string(),
                 ),
-                Behaviour::Grafana => match dashboards.iter().find(|(uid, ..)| path == format!("/api/dashboards/uid/{uid}")) {
+                Behaviour::Grafana | Behaviour::HostileNames => match dashboards.iter().find(|(uid, ..)| path == format!("/api/dashboards/uid/{uid}")) {
                     Some((_, folder, model)) => (200, json!({"dashboard": model, "meta": {"folderTitle": folder}}).to_string()),
                     None => (404, json!({"message": "Dashboard not found"}).to_string()),
                 },
@@ -141,6 +147,32 @@ fn dashboards_are_rescued_into_a_project_that_builds() {
         plan["unmanaged"].as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap()).collect();
     assert_eq!(unmanaged, ["rYdddlPWk"]);
     assert!(plan["unmanaged"][0]["note"].as_str().unwrap().contains("\"Node Exporter Full\" exists only in Grafana"));
+}
+
+#[test]
+fn hostile_uids_and_folders_stay_inside_the_project() {
+    let url = serve(Behaviour::HostileNames);
+    let dir = TempDir::new("hostile-grafana");
+    dir.write("outside/victim", "precious\n");
+    let project = dir.join("deep/homelab");
+    let run =
+        infra_env(&["import", "--grafana", &url, "--into", project.to_str().unwrap()], &[("GRAFANA_TOKEN", TOKEN)]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let everything = common::snapshot(dir.path());
+    let files: Vec<&str> = everything.iter().map(|(p, _)| p.as_str()).filter(|p| p.ends_with(".json")).collect();
+    assert_eq!(files.len(), 4, "{files:?}");
+    assert!(files.iter().all(|f| f.starts_with("deep/homelab/dashboards/")), "{files:?}");
+    assert!(everything.iter().all(|(p, _)| p.starts_with("deep") || p.starts_with("outside")), "{everything:?}");
+    assert_eq!(std::fs::read_to_string(dir.join("outside/victim")).unwrap(), "precious\n");
+    // A symbolic link inside the project is not written through.
+    let linked = dir.join("linked");
+    std::fs::create_dir_all(linked.join("dashboards")).unwrap();
+    std::os::unix::fs::symlink(dir.join("outside"), linked.join("dashboards/ok")).unwrap();
+    let run =
+        infra_env(&["import", "--grafana", &url, "--into", linked.to_str().unwrap()], &[("GRAFANA_TOKEN", TOKEN)]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains("is a symbolic link, not a folder; nothing is written through it"), "{}", run.stderr);
+    assert_eq!(common::snapshot(&dir.join("outside")), vec![("victim".into(), "precious\n".into())]);
 }
 
 #[test]

@@ -173,7 +173,7 @@ fn parse_response(raw: &[u8]) -> Result<(u16, Vec<u8>), String> {
 
 /// A folder name as a directory name: `Homelab Boards` → `homelab-boards`.
 pub fn folder_dir(folder: &str) -> String {
-    crate::dashboards::kubernetes_name(folder).chars().take(100).collect()
+    crate::emit::names::fit_name(&crate::dashboards::kubernetes_name(folder), "")
 }
 
 #[cfg(test)]

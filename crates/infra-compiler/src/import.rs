@@ -241,11 +241,11 @@ fn dashboard_file(
         return None;
     }
     let stem = key.strip_suffix(".json").unwrap_or(key);
-    let stem: String = crate::dashboards::kubernetes_name(stem).chars().take(150).collect();
-    let mut file = RelPath::new(format!("dashboards/{stem}.json")).ok()?;
+    let stem = crate::dashboards::kubernetes_name(stem);
+    let mut file = RelPath::new(format!("dashboards/{}", names::fit_name(&stem, ".json"))).ok()?;
     let mut n = 1;
     while !taken.insert(file.clone()) {
-        file = RelPath::new(format!("dashboards/{stem}-{n}.json")).ok()?;
+        file = RelPath::new(format!("dashboards/{}", names::fit_name(&format!("{stem}-{n}"), ".json"))).ok()?;
         n += 1;
     }
     let mut entry = Map::new();

@@ -34,39 +34,38 @@ pub fn object_files(ids: &[&ObjectId]) -> Result<Vec<RelPath>, String> {
                 stem.clone()
             }
         })
-        .map(|stem| shorten(&stem))
         .collect();
     // What still collides (case-insensitively, for file systems that fold
     // case) is told apart by a digest of the whole id.
     let mut count: HashMap<String, usize> = HashMap::new();
     for (dir, stem) in dirs.iter().zip(&stems) {
-        *count.entry(format!("{dir}/{stem}").to_lowercase()).or_default() += 1;
+        *count.entry(format!("{dir}/{}", fit_name(stem, ".yaml")).to_lowercase()).or_default() += 1;
     }
     ids.iter()
         .zip(dirs.iter().zip(stems))
         .map(|(id, (dir, stem))| {
-            let stem = if count[&format!("{dir}/{stem}").to_lowercase()] > 1 {
-                shorten(&format!("{stem}-{}", &sha256_hex(id.to_string().as_bytes())[..10]))
+            let file = if count[&format!("{dir}/{}", fit_name(&stem, ".yaml")).to_lowercase()] > 1 {
+                fit_name(&format!("{stem}-{}", &sha256_hex(id.to_string().as_bytes())[..10]), ".yaml")
             } else {
-                stem
+                fit_name(&stem, ".yaml")
             };
-            RelPath::new(format!("{dir}/{stem}.yaml"))
+            RelPath::new(format!("{dir}/{file}"))
         })
         .collect()
 }
 
-/// A stem whose file name fits [`MAX_COMPONENT_BYTES`]: kept as it is when
-/// it fits, else cut and followed by 10 hex digits of its digest.
-fn shorten(stem: &str) -> String {
-    const SUFFIX: usize = ".yaml".len();
-    if stem.len() + SUFFIX <= MAX_COMPONENT_BYTES {
-        return stem.to_string();
+/// `stem` followed by `suffix` (`.yaml`, or nothing for a folder), kept as
+/// it is when it fits [`MAX_COMPONENT_BYTES`], else with the stem cut and
+/// followed by 10 hex digits of its digest, so that long names stay apart.
+pub fn fit_name(stem: &str, suffix: &str) -> String {
+    if stem.len() + suffix.len() <= MAX_COMPONENT_BYTES {
+        return format!("{stem}{suffix}");
     }
-    let mut cut = MAX_COMPONENT_BYTES - SUFFIX - 11;
+    let mut cut = MAX_COMPONENT_BYTES - suffix.len() - 11;
     while !stem.is_char_boundary(cut) {
         cut -= 1;
     }
-    format!("{}-{}", &stem[..cut], &sha256_hex(stem.as_bytes())[..10])
+    format!("{}-{}{suffix}", &stem[..cut], &sha256_hex(stem.as_bytes())[..10])
 }
 
 #[cfg(test)]
