@@ -1,7 +1,11 @@
 //! The `infra` command line: a thin layer over `infra_compiler`.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use infra_compiler::paths::RelPath;
+mod grafana;
+mod import;
+mod scaffold;
+
+use infra_compiler::emit::path::RelPath;
 use infra_compiler::{Compilation, Options, emit};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -379,9 +383,9 @@ fn graph(dir: &Path, env: Option<String>, format: GraphFormat) -> Result<ExitCod
         eprintln!("note: showing environment `{}`; choose another with --env", g.env);
     }
     let format = match format {
-        GraphFormat::Text => infra_compiler::graph::Format::Text,
-        GraphFormat::Dot => infra_compiler::graph::Format::Dot,
-        GraphFormat::Mermaid => infra_compiler::graph::Format::Mermaid,
+        GraphFormat::Text => infra_compiler::link::Format::Text,
+        GraphFormat::Dot => infra_compiler::link::Format::Dot,
+        GraphFormat::Mermaid => infra_compiler::link::Format::Mermaid,
     };
     print!("{}", g.render(format));
     Ok(ExitCode::SUCCESS)
@@ -389,8 +393,8 @@ fn graph(dir: &Path, env: Option<String>, format: GraphFormat) -> Result<ExitCod
 
 fn init(dir: &Path, name: Option<String>) -> Result<ExitCode, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let name = name.unwrap_or_else(|| infra_compiler::scaffold::name_from_dir(dir));
-    let written = infra_compiler::scaffold::init(dir, &name)?;
+    let name = name.unwrap_or_else(|| scaffold::name_from_dir(dir));
+    let written = scaffold::init(dir, &name)?;
     for p in written {
         eprintln!("created {}", p.display());
     }
@@ -399,7 +403,7 @@ fn init(dir: &Path, name: Option<String>) -> Result<ExitCode, String> {
 }
 
 /// A plan's exit code: 0 no change, 2 changes, 3 a denied hazard.
-fn plan_code(plan: &infra_compiler::plan::Plan, report: &ReportArgs) -> u8 {
+fn plan_code(plan: &infra_plan::Plan, report: &ReportArgs) -> u8 {
     if matches!(report.deny, Some(Deny::DataLoss)) && plan.has_data_loss() {
         3
     } else if plan.changes.is_empty() {
@@ -410,8 +414,8 @@ fn plan_code(plan: &infra_compiler::plan::Plan, report: &ReportArgs) -> u8 {
 }
 
 /// Prints plans (one per environment) and returns the exit code.
-fn report_plans(plans: &[(String, infra_compiler::plan::Plan)], report: &ReportArgs) -> ExitCode {
-    use infra_compiler::plan_render;
+fn report_plans(plans: &[(String, infra_plan::Plan)], report: &ReportArgs) -> ExitCode {
+    use infra_plan::render as plan_render;
     use std::io::IsTerminal;
     let color = match report.color {
         Color::Always => true,
@@ -448,7 +452,9 @@ fn plan(
     report: &ReportArgs,
     strict: bool,
 ) -> Result<ExitCode, String> {
-    use infra_compiler::{grafana, manifests, plan};
+    use infra_compiler::emit::read as compiled;
+    use infra_plan as plan;
+    use infra_plan::read as manifests;
     let Some(mut c) = compile(dir, &Options { envs, strict }) else { return Ok(ExitCode::from(1)) };
     if (with.against.is_some() || with.live.is_some()) && c.graphs.len() != 1 {
         return Err("--against and --live need exactly one environment; choose one with --env".into());
@@ -475,18 +481,18 @@ fn plan(
             )
         } else {
             let (origin, what) = match (&with.against, &with.base) {
-                (Some(out), _) => (manifests::Compiled::Dir(out), out.display().to_string()),
+                (Some(out), _) => (compiled::Compiled::Dir(out), out.display().to_string()),
                 (None, Some(rev)) => {
-                    (manifests::Compiled::Git { dir, rev, subdir: &compiled }, format!("{compiled} at {rev}"))
+                    (compiled::Compiled::Git { dir, rev, subdir: &compiled }, format!("{compiled} at {rev}"))
                 }
-                (None, None) => (manifests::Compiled::Dir(&default_dir), default_dir.display().to_string()),
+                (None, None) => (compiled::Compiled::Dir(&default_dir), default_dir.display().to_string()),
             };
-            if let manifests::Compiled::Dir(d) = &origin
+            if let compiled::Compiled::Dir(d) = &origin
                 && !d.exists()
             {
                 eprintln!("note: {} does not exist yet: every object is new", d.display());
             }
-            let old = manifests::read_compiled(&origin, &known, &mut c.sources, &mut diags);
+            let old = compiled::read_compiled(&origin, &known, &mut c.sources, &mut diags);
             let old: Vec<&infra_syntax::Value> = old.reused.iter().map(|&i| new[i]).chain(old.parsed.iter()).collect();
             (plan::plan(&old, &new, &options), what)
         };
@@ -494,7 +500,7 @@ fn plan(
             let ours = plan::dashboards(&new);
             for hit in hits.iter().filter(|h| !ours.contains_key(&h.uid)) {
                 result.unmanaged.push(plan::Unmanaged {
-                    id: infra_compiler::kinds::ObjectId {
+                    id: infra_k8s::kinds::ObjectId {
                         group: "grafana".into(),
                         kind: "Dashboard".into(),
                         namespace: hit.folder.clone(),
@@ -518,7 +524,7 @@ fn plan(
 }
 
 fn import(sources: &[String], into: &Path, name: Option<String>, keep_secrets: bool) -> Result<ExitCode, String> {
-    use infra_compiler::{import, manifests, scaffold};
+    use infra_plan::read as manifests;
     if sources.is_empty() {
         return Err("name the manifests to import (files, directories or `-`), or --grafana URL".into());
     }
@@ -536,7 +542,7 @@ fn import(sources: &[String], into: &Path, name: Option<String>, keep_secrets: b
         return Err("the sources hold no Kubernetes objects".into());
     }
     let name = name.unwrap_or_else(|| scaffold::name_from_dir(into));
-    if !infra_compiler::project::valid_name(&name) {
+    if !infra_compiler::load::valid_name(&name) {
         return Err(format!("`{name}` is not a valid project name: use lowercase letters, digits and `-` (--name)"));
     }
     let (files, report) = import::project_files(objects, &import::Options { name, keep_secrets })?;
@@ -576,7 +582,7 @@ fn import(sources: &[String], into: &Path, name: Option<String>, keep_secrets: b
 }
 
 fn import_grafana(url: &str, into: &Path) -> Result<ExitCode, String> {
-    use infra_compiler::grafana::{Grafana, folder_dir};
+    use grafana::{Grafana, folder_dir};
     let grafana = Grafana::new(url, std::env::var("GRAFANA_TOKEN").ok())?;
     let hits = grafana.search()?;
     let mut folders = std::collections::BTreeMap::new();
@@ -586,7 +592,7 @@ fn import_grafana(url: &str, into: &Path) -> Result<ExitCode, String> {
         let dir = folder_dir(&hit.folder);
         // Uids are case-sensitive: keep them as file names when they are safe.
         let safe = !hit.uid.is_empty() && hit.uid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        let stem = if safe { hit.uid.clone() } else { infra_compiler::dashboards::kubernetes_name(&hit.uid) };
+        let stem = if safe { hit.uid.clone() } else { infra_k8s::kinds::name_from(&hit.uid) };
         let rel = RelPath::new(format!("dashboards/{dir}/{}", emit::names::fit_name(&stem, ".json")))
             .map_err(|e| format!("dashboard {:?} gives no file name: {e}", hit.uid))?;
         let path = rel.under(into);
@@ -616,7 +622,7 @@ fn import_grafana(url: &str, into: &Path) -> Result<ExitCode, String> {
             eprintln!("add them to infra.yaml if it does not list them yet:\ndashboards:\n{entries}");
         }
     } else {
-        let name = infra_compiler::scaffold::name_from_dir(into);
+        let name = scaffold::name_from_dir(into);
         let text = format!(
             "# Dashboards rescued from {url} by `infra import --grafana`.\nname: {name}\ndashboards:\n{entries}"
         );
@@ -628,7 +634,8 @@ fn import_grafana(url: &str, into: &Path) -> Result<ExitCode, String> {
 }
 
 fn diff(old: &str, new: &str, report: &ReportArgs) -> Result<ExitCode, String> {
-    use infra_compiler::{manifests, plan};
+    use infra_plan as plan;
+    use infra_plan::read as manifests;
     if old == "-" && new == "-" {
         return Err("only one of OLD and NEW can be `-`".into());
     }

@@ -230,14 +230,14 @@ fn apollo_provisions_its_dashboards_through_the_sidecar() {
 // Stateful workloads without storage
 // ---------------------------------------------------------------------------
 
-fn helm_findings(file: &str) -> Vec<(String, infra_compiler::stateful::EphemeralState)> {
+fn helm_findings(file: &str) -> Vec<(String, infra_k8s::workloads::EphemeralState)> {
     let text = std::fs::read_to_string(root().join("tests/fixtures/helm").join(file)).unwrap();
     let docs = infra_syntax::yaml::load(infra_syntax::FileId(0), &text).unwrap();
     docs.iter()
         .map(|d| d.to_value())
         .flat_map(|v| {
             let name = v.str_at(&["metadata", "name"]).unwrap_or_default().to_string();
-            infra_compiler::stateful::ephemeral_state(&v).into_iter().map(move |f| (name.clone(), f))
+            infra_k8s::workloads::ephemeral_state(&v).into_iter().map(move |f| (name.clone(), f))
         })
         .collect()
 }

@@ -140,8 +140,8 @@ fn mutated_manifests_never_panic_the_loader_or_the_planner() {
         if let Ok(docs) = infra_syntax::yaml::load(infra_syntax::FileId(0), &mutated) {
             let values: Vec<infra_syntax::Value> = docs.iter().map(|d| d.to_value()).collect();
             let refs: Vec<&infra_syntax::Value> = values.iter().collect();
-            let plan = infra_compiler::plan::plan(&base_refs, &refs, &Default::default());
-            infra_compiler::plan_render::json(&plan);
+            let plan = infra_plan::plan(&base_refs, &refs, &Default::default());
+            infra_plan::render::json(&plan);
         }
     }
 }

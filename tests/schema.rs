@@ -6,7 +6,7 @@ mod common;
 #[test]
 fn committed_schema_is_fresh() {
     let path = common::root().join("schema/infra.schema.json");
-    let fresh = infra_compiler::schema::infra_schema_text();
+    let fresh = infra_compiler::load::shape::infra_schema_text();
     if std::env::var_os("INFRA_UPDATE_SCHEMA").is_some() {
         std::fs::write(&path, &fresh).unwrap();
     }
@@ -19,7 +19,7 @@ fn committed_schema_is_fresh() {
 
 #[test]
 fn schema_accepts_the_examples_keys() {
-    let schema = infra_compiler::schema::infra_schema();
+    let schema = infra_compiler::load::shape::infra_schema();
     let props = schema["properties"].as_object().unwrap();
     for example in ["examples/apollo/infra.yaml", "examples/quickstart/infra.yaml"] {
         let text = std::fs::read_to_string(common::root().join(example)).unwrap();

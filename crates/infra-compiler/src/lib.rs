@@ -8,34 +8,19 @@
 //! going where it can, so a run reports every error it finds. [`compile`]
 //! runs the stages for a set of environments; the CLI is a thin layer on it.
 
-pub mod dashboards;
 pub mod emit;
 pub mod eval;
-pub mod expr;
-pub mod grafana;
-pub mod graph;
-pub mod hash;
-pub mod import;
-pub mod kinds;
-pub mod manifests;
+pub mod link;
+pub mod load;
 pub mod parallel;
-pub mod params;
-pub mod patch;
-pub mod paths;
-pub mod plan;
-pub mod plan_render;
-pub mod project;
-pub mod scaffold;
-pub mod schema;
-pub mod stateful;
 pub mod suggest;
 
 use infra_syntax::{Diagnostic, Diagnostics, Sources};
 use std::path::Path;
 
 pub use emit::Output;
-pub use graph::ResourceGraph;
-pub use project::Project;
+pub use link::ResourceGraph;
+pub use load::Project;
 
 /// What to compile.
 #[derive(Debug, Default, Clone)]
@@ -68,7 +53,7 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
     let mut diagnostics = Diagnostics::new();
     let mut graphs = Vec::new();
     let mut root = None;
-    if let Some(project) = project::load(dir, &mut sources, &mut diagnostics) {
+    if let Some(project) = load::load(dir, &mut sources, &mut diagnostics) {
         root = Some(project.root.clone());
         for name in &options.envs {
             if !project.environments.iter().any(|e| &e.name == name) {
@@ -82,8 +67,8 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
             }
         }
         if !diagnostics.has_errors() {
-            let engine = expr::Engine::new();
-            let link = graph::LinkOptions { strict: options.strict, hashing_suffix: project.hashing_suffix };
+            let engine = eval::expr::Engine::new();
+            let link = link::LinkOptions { strict: options.strict, hashing_suffix: project.hashing_suffix };
             for env in &project.environments {
                 if !options.envs.is_empty() && !options.envs.contains(&env.name) {
                     continue;
@@ -91,7 +76,7 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
                 let Some(resources) = eval::evaluate(&project, env, &engine, &mut diagnostics) else {
                     continue;
                 };
-                if let Some(g) = graph::link(resources, &link, &mut diagnostics) {
+                if let Some(g) = link::link(resources, &link, &mut diagnostics) {
                     warn_ephemeral_state(&g, &mut diagnostics);
                     graphs.push(g);
                 }
@@ -102,16 +87,16 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
 }
 
 /// Warns about stateful workloads whose data is not on a PVC.
-fn warn_ephemeral_state(g: &ResourceGraph, diagnostics: &mut Diagnostics) {
+fn warn_ephemeral_state(g: &link::ResourceGraph, diagnostics: &mut Diagnostics) {
     for r in g.ordered().filter(|r| !r.external && !r.ephemeral) {
-        for found in stateful::ephemeral_state(&r.value) {
+        for found in infra_k8s::workloads::ephemeral_state(&r.value) {
             diagnostics.push(
                 Diagnostic::warning(
                     "S100",
                     format!(
                         "{}: {} keeps its data in {}, which is {} (environment {}): the data is lost whenever the pod is replaced",
                         r.id.short(),
-                        stateful::image_name(&found.image),
+                        infra_k8s::workloads::image_name(&found.image),
                         found.data_dir,
                         found.storage,
                         g.env

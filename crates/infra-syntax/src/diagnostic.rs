@@ -113,6 +113,11 @@ impl Diagnostic {
     }
 }
 
+/// `word` with its indefinite article, for messages: "an emptyDir", "a map".
+pub fn article(word: &str) -> String {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) { format!("an {word}") } else { format!("a {word}") }
+}
+
 /// The collector every stage pushes into. A stage keeps going after an
 /// error where it can, so one run reports every error it finds.
 #[derive(Debug, Default)]

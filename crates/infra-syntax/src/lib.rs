@@ -5,12 +5,13 @@
 //! plain data types: spanned [`Node`]s as loaded from files, and [`Value`]s,
 //! the evaluated objects it emits.
 
+pub mod canonical;
 pub mod diagnostic;
 pub mod source;
 pub mod value;
 pub mod yaml;
 
-pub use diagnostic::{Diagnostic, Diagnostics, Label, Severity};
+pub use diagnostic::{Diagnostic, Diagnostics, Label, Severity, article};
 pub use source::{FileId, Pos, SourceFile, Sources, Span};
 pub use value::{Map, Value};
 pub use yaml::{Key, Node, NodeKind, ScalarStyle};

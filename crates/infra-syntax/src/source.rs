@@ -1,6 +1,7 @@
 //! Source files and positions. Every diagnostic points into a [`Sources`]
 //! table by [`FileId`], and every span is a line/column range.
 
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -81,5 +82,36 @@ impl Sources {
 
     pub fn iter(&self) -> impl Iterator<Item = &SourceFile> {
         self.files.iter()
+    }
+}
+
+/// The largest YAML or JSON file infra reads.
+pub const MAX_SOURCE_BYTES: u64 = 16 << 20;
+
+/// Reads a text file of at most `limit` bytes.
+pub fn read_text(path: &Path, limit: u64) -> Result<String, String> {
+    let meta = fs::metadata(path).map_err(|e| io_reason(&e))?;
+    if meta.len() > limit {
+        return Err(format!("file is too large ({} bytes; the limit is {} MiB)", meta.len(), limit >> 20));
+    }
+    let bytes = fs::read(path).map_err(|e| io_reason(&e))?;
+    if let Some(i) = bytes.iter().position(|&b| b == 0) {
+        return Err(format!("binary file (a NUL byte at offset {i}), not text"));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let before = &e.as_bytes()[..at];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let col = at - before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
+        format!("not UTF-8 text (invalid byte at line {line}, column {col}); save the file as UTF-8")
+    })
+}
+
+/// An I/O error in the words of a message.
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
     }
 }

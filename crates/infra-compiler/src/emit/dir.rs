@@ -12,8 +12,9 @@
 //! path below it is a [`RelPath`].
 
 use super::lock::{self, LOCK_FILE, Lock};
-use crate::paths::{self, RelPath};
+use crate::emit::path::RelPath;
 use infra_syntax::Diagnostic;
+use infra_syntax::source as paths;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ffi::OsString;
 use std::fs::{self, File};

@@ -3,7 +3,7 @@
 //! when it is read back every entry is checked: an entry whose file is not
 //! a [`RelPath`] is ignored with a warning, never acted on.
 
-use crate::paths::RelPath;
+use crate::emit::path::RelPath;
 use infra_syntax::{Map, Value, yaml};
 
 pub const LOCK_FILE: &str = "infra.lock";

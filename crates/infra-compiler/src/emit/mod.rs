@@ -5,12 +5,14 @@
 pub mod dir;
 pub mod lock;
 pub mod names;
+pub mod path;
+pub mod read;
 
-use crate::graph::{Resource, ResourceGraph};
-use crate::paths::RelPath;
+use crate::link::{Resource, ResourceGraph};
 use dir::{EntryKind, NewFile, OutDir};
 use infra_syntax::yaml;
 use lock::{LOCK_FILE, LockEntry};
+use path::RelPath;
 use std::collections::HashSet;
 use std::path::Path;
 

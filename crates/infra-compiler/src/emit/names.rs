@@ -1,13 +1,13 @@
 //! Where each object is written: `<namespace or _cluster>/<kind>-<name>.yaml`,
-//! built only from identities that [`crate::kinds::check_identity`] passed.
+//! built only from identities that [`infra_k8s::kinds::check_identity`] passed.
 //! Two objects whose kind and name differ only in API group get the group
 //! in their file names; names too long for a file system are shortened
 //! with a digest of the whole name. The lock records every file name, so
 //! none has to be derived again.
 
-use crate::hash::sha256_hex;
-use crate::kinds::ObjectId;
-use crate::paths::{MAX_COMPONENT_BYTES, RelPath};
+use super::path::{MAX_COMPONENT_BYTES, RelPath};
+use crate::link::hash::sha256_hex;
+use infra_k8s::kinds::ObjectId;
 use std::collections::HashMap;
 
 /// The folder of cluster-scoped objects.

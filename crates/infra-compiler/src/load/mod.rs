@@ -2,8 +2,12 @@
 //! resource files into a [`Project`] of spanned nodes. Nothing is evaluated
 //! here; shapes are checked so that later stages can trust them.
 
-use crate::paths::{self, MAX_SOURCE_BYTES};
+pub mod files;
+pub mod shape;
+
 use crate::suggest;
+use files as paths;
+use infra_syntax::source::{MAX_SOURCE_BYTES, io_reason, read_text};
 use infra_syntax::{Diagnostic, Diagnostics, FileId, Node, NodeKind, Sources, Span, Value, yaml};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -122,7 +126,7 @@ pub fn load(dir: &Path, sources: &mut Sources, diags: &mut Diagnostics) -> Optio
         Err(e) => {
             diags.push(Diagnostic::error(
                 "L010",
-                format!("cannot open project directory {}: {}", dir.display(), paths::io_reason(&e)),
+                format!("cannot open project directory {}: {}", dir.display(), io_reason(&e)),
             ));
             return None;
         }
@@ -186,7 +190,7 @@ impl Loader<'_> {
     /// Reads and parses a YAML file (once per path), returning its documents.
     fn yaml_file(&mut self, path: &Path, used_at: Option<Span>) -> Option<(FileId, Vec<Node>)> {
         let shown = paths::display(&self.root, path);
-        let text = match paths::read_text(path, MAX_SOURCE_BYTES) {
+        let text = match read_text(path, MAX_SOURCE_BYTES) {
             Ok(t) => t,
             Err(e) => {
                 let mut d = Diagnostic::error("L010", format!("cannot read {shown}: {e}"));
@@ -464,7 +468,7 @@ impl Loader<'_> {
     /// its line and column.
     fn dashboard_file(&mut self, path: &Path, used_at: Span) -> Option<DashboardFile> {
         let shown = paths::display(&self.root, path);
-        let text = match paths::read_text(path, MAX_SOURCE_BYTES) {
+        let text = match read_text(path, MAX_SOURCE_BYTES) {
             Ok(t) => t,
             Err(e) => {
                 self.diags

@@ -2,9 +2,9 @@
 //! module instances may only set known keys with values of the same type.
 //! `schema` constraints are checked on the result.
 
+use crate::eval::expr::Scope;
 use crate::eval::{Renderer, YamlPath};
-use crate::expr::Scope;
-use crate::project::Module;
+use crate::load::Module;
 use crate::suggest;
 use infra_syntax::{Diagnostic, Node, NodeKind, Span, Value};
 use std::collections::HashMap;
@@ -89,8 +89,8 @@ fn check_type(default: &Value, value: &Value, path: &str) -> Result<(), (String,
             format!(
                 "parameter `{}` is {} (from its default), not {}",
                 strip_root(path),
-                crate::suggest::article(default.type_name()),
-                crate::suggest::article(value.type_name())
+                infra_syntax::article(default.type_name()),
+                infra_syntax::article(value.type_name())
             ),
         ))
     };
@@ -255,6 +255,6 @@ fn check_schema(
 fn short(v: &Value) -> String {
     match v {
         Value::String(s) => format!("{s:?}"),
-        other => crate::hash::canonical_json(other),
+        other => infra_syntax::canonical::canonical_json(other),
     }
 }

@@ -3,12 +3,15 @@
 //! modules and `for_each` expanded, expressions rendered, patches and
 //! `common` applied.
 
-use crate::expr::{self, Evaluator, Scope, Segment};
-use crate::kinds::CLUSTER_SCOPED;
-use crate::params;
-use crate::patch;
-use crate::project::{Environment, Module, PatchBody, Project};
+pub mod dashboards;
+pub mod expr;
+pub mod params;
+pub mod patch;
+
+use crate::load::{Environment, Module, PatchBody, Project};
 use crate::suggest;
+use expr::{Evaluator, Scope, Segment};
+use infra_k8s::kinds::CLUSTER_SCOPED;
 use infra_syntax::{Diagnostic, Diagnostics, FileId, Map, Node, NodeKind, ScalarStyle, Span, Value};
 use minijinja::value::Value as MjValue;
 use std::sync::Arc;
@@ -242,7 +245,7 @@ pub fn evaluate(
     let mut objects = Vec::new();
     let mut dashboards = Vec::new();
     expand_module(&mut r, main, &scope, &mut objects, &mut dashboards, &root, 0);
-    crate::dashboards::check_unique_uids(&dashboards, r.diags);
+    dashboards::check_unique_uids(&dashboards, r.diags);
 
     // Patches and `common` see the environment's final params.
     let common = merged_common(&mut r, main.common.as_ref(), env.common.as_ref(), &scope);
@@ -265,14 +268,14 @@ pub fn evaluate(
 /// and `common`, and reported at the value in its document.
 fn check_identities(main: &Module, objects: &[Object], diags: &mut Diagnostics) {
     for o in objects {
-        let problems = crate::kinds::check_identity(&o.value);
+        let problems = infra_k8s::kinds::check_identity(&o.value);
         if problems.is_empty() {
             continue;
         }
         let doc = find_document(main, o.origin, &mut Vec::new());
         for p in problems {
             diags.push(
-                crate::kinds::identity_error(&p, o.origin, doc)
+                infra_k8s::kinds::identity_error(&p, o.origin, doc)
                     .note("the value is checked after expressions, patches and `common`"),
             );
         }
@@ -309,7 +312,7 @@ fn expand_module(
     module: &Module,
     scope: &Scope,
     out: &mut Vec<Object>,
-    dashboards: &mut Vec<crate::dashboards::Produced>,
+    dashboards: &mut Vec<dashboards::Produced>,
     root: &Arc<std::path::Path>,
     depth: usize,
 ) {
@@ -319,7 +322,7 @@ fn expand_module(
             eval_document(r, file.file, i, doc, scope, out);
         }
     }
-    crate::dashboards::evaluate(r, module, scope, out, dashboards);
+    dashboards::evaluate(r, module, scope, out, dashboards);
     for used in &module.modules {
         let defaults = used.module.params.to_value();
         let params =
@@ -627,7 +630,7 @@ impl Common {
 
 fn apply_patch(
     r: &mut Renderer,
-    patch: &crate::project::Patch,
+    patch: &crate::load::Patch,
     scope: &Scope,
     objects: &mut [Object],
     default_ns: Option<&str>,
@@ -656,7 +659,7 @@ fn apply_patch(
             (PatchBody::Ops(_), Value::Seq(ops)) => {
                 for (i, op) in ops.iter().enumerate() {
                     if let Err(e) = patch::apply_op(&mut o.value, op) {
-                        let id = crate::kinds::ObjectId::of(&o.value).short();
+                        let id = infra_k8s::kinds::ObjectId::of(&o.value).short();
                         let span = match &patch.body {
                             PatchBody::Ops(n) => n.items().and_then(|items| items.get(i)).map_or(n.span, |n| n.span),
                             PatchBody::Merge(n) => n.span,

@@ -4,19 +4,20 @@
 //! ConfigMaps and Secrets get hash suffixes with every reference rewritten,
 //! content hashes are stamped, and a deterministic apply order is computed.
 
+use crate::eval::expr::{self, RefField};
 use crate::eval::{Object, Resources};
-use crate::expr::{self, RefField};
-use crate::hash;
-use crate::kinds::{ObjectId, pod_template_path};
+pub mod hash;
+
 use crate::parallel;
+use infra_k8s::annotations;
+use infra_k8s::kinds::ObjectId;
+use infra_k8s::references;
+use infra_k8s::workloads::pod_template_path;
 use infra_syntax::{Diagnostic, Diagnostics, Map, Span, Value};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
-
-pub const HASH_ANNOTATION: &str = "infra.dev/hash";
-pub const CONFIG_HASH_ANNOTATION: &str = "infra.dev/config-hash";
 
 /// Namespaces every cluster has; referring to them is never unresolved.
 const BUILTIN_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
@@ -131,9 +132,10 @@ pub struct LinkOptions {
     pub hashing_suffix: bool,
 }
 
-/// A reference found in an object: target kind, namespace and name.
+/// A reference found in an object: target kind, group, namespace and name.
 struct Reference {
     kind: &'static str,
+    group: &'static str,
     namespace: String,
     name: String,
     reason: &'static str,
@@ -260,14 +262,14 @@ pub fn link(resources: Resources, opts: &LinkOptions, diags: &mut Diagnostics) -
         let digest = hash::sha256_hex(digest_input.as_bytes());
         let kind = ids[workload].kind.clone();
         if let Some(path) = pod_template_path(&kind) {
-            set_annotation_at(&mut objects[workload].value, path, CONFIG_HASH_ANNOTATION, digest);
+            set_annotation_at(&mut objects[workload].value, path, annotations::CONFIG_HASH, digest);
         }
     }
 
     // Build the graph and order it.
     let mut graph: DiGraph<Resource, Edge> = DiGraph::with_capacity(objects.len(), edges.len());
     for o in objects.iter_mut().filter(|o| o.directives.protect == Some(false)) {
-        set_annotation_at(&mut o.value, &[], crate::plan::PROTECT_ANNOTATION, "false".into());
+        set_annotation_at(&mut o.value, &[], annotations::PROTECT, "false".into());
     }
     let hashes = parallel::map_mut(&mut objects, |o| {
         let hash = stamp_hash(&mut o.value);
@@ -339,16 +341,37 @@ fn link_object(i: usize, object: &mut Object, cx: &LinkContext) -> ObjectLinks {
     let own_ns = ids[i].namespace.clone();
     let origin = object.origin;
     let external = object.directives.external;
-    // Inferred references, rewritten to final names.
-    let refs = visit_references(&mut object.value, &own_ns, &mut |kind, ns, name| {
-        if let Some(new) = renames.get(&(kind.to_string(), ns.to_string(), name.clone())) {
-            *name = new.clone();
+    // The namespace it lives in, and the references of well-known fields,
+    // rewritten to final names.
+    let mut refs = Vec::new();
+    if !own_ns.is_empty() {
+        refs.push(Reference {
+            kind: "Namespace",
+            group: "",
+            namespace: String::new(),
+            name: own_ns.clone(),
+            reason: "in namespace",
+            optional: false,
+        });
+    }
+    references::visit_references(&mut object.value, &own_ns, &mut |r| {
+        if r.group.is_empty()
+            && let Some(new) = renames.get(&(r.kind.to_string(), r.namespace.clone(), r.name.clone()))
+        {
+            *r.name = new.clone();
         }
+        refs.push(Reference {
+            kind: r.kind,
+            group: r.group,
+            namespace: r.namespace,
+            name: r.name.clone(),
+            reason: r.reason,
+            optional: r.optional,
+        });
     });
     for r in refs {
-        let group = crate::kinds::reference_group(r.kind);
         let found = index.get(&(r.kind.to_string(), r.namespace.clone(), r.name.clone()));
-        match found.and_then(|c| c.iter().copied().find(|&j| ids[j].group == group)) {
+        match found.and_then(|c| c.iter().copied().find(|&j| ids[j].group == r.group)) {
             Some(j) => links.edges.push((j, r.reason.to_string())),
             None if r.optional || external => {}
             None if r.kind == "Namespace" && BUILTIN_NAMESPACES.contains(&r.name.as_str()) => {}
@@ -561,10 +584,10 @@ fn output_order(value: &mut Value) {
 /// Sets `infra.dev/hash` to the hash of everything else, and returns it.
 fn stamp_hash(value: &mut Value) -> String {
     if let Some(Value::Map(a)) = get_mut_path(value, &["metadata", "annotations"]) {
-        a.shift_remove(HASH_ANNOTATION);
+        a.shift_remove(annotations::HASH);
     }
     let h = hash::content_hash(value);
-    set_annotation_at(value, &[], HASH_ANNOTATION, h.clone());
+    set_annotation_at(value, &[], annotations::HASH, h.clone());
     h
 }
 
@@ -589,144 +612,6 @@ fn set_annotation_at(value: &mut Value, path: &[&str], key: &str, v: String) {
     }
 }
 
-/// Walks the well-known reference fields of an object, lets `rewrite`
-/// change each referenced name, and returns the references (after rewrite).
-fn visit_references(
-    object: &mut Value,
-    own_ns: &str,
-    rewrite: &mut impl FnMut(&str, &str, &mut String),
-) -> Vec<Reference> {
-    let mut refs = Vec::new();
-    let kind = object.str_at(&["kind"]).unwrap_or_default().to_string();
-    let mut push = |refs: &mut Vec<Reference>,
-                    kind: &'static str,
-                    ns: &str,
-                    slot: Option<&mut Value>,
-                    reason: &'static str,
-                    optional: bool| {
-        if let Some(Value::String(name)) = slot {
-            rewrite(kind, ns, name);
-            refs.push(Reference { kind, namespace: ns.to_string(), name: name.clone(), reason, optional });
-        }
-    };
-    if !own_ns.is_empty() {
-        let mut ns = Value::String(own_ns.to_string());
-        push(&mut refs, "Namespace", "", Some(&mut ns), "in namespace", false);
-    }
-    let template_spec = match kind.as_str() {
-        "Pod" => Some(vec!["spec"]),
-        k => pod_template_path(k).map(|p| p.iter().copied().chain(["spec"]).collect()),
-    };
-    if let Some(path) = template_spec
-        && let Some(spec) = get_mut_path(object, &path)
-    {
-        pod_spec_refs(spec, own_ns, &mut refs, &mut push);
-    }
-    match kind.as_str() {
-        "RoleBinding" | "ClusterRoleBinding" => {
-            if let Some(role) = object.get("roleRef").cloned() {
-                let role_kind = match role.str_at(&["kind"]) {
-                    Some("ClusterRole") => "ClusterRole",
-                    _ => "Role",
-                };
-                let ns = if role_kind == "Role" { own_ns } else { "" };
-                let mut r = role.clone();
-                push(&mut refs, role_kind, ns, r.as_map_mut().and_then(|m| m.get_mut("name")), "roleRef", false);
-            }
-            if let Some(Value::Seq(subjects)) = object.as_map_mut().and_then(|m| m.get_mut("subjects")) {
-                for s in subjects {
-                    if s.str_at(&["kind"]) == Some("ServiceAccount") {
-                        let ns = s.str_at(&["namespace"]).unwrap_or(own_ns).to_string();
-                        push(
-                            &mut refs,
-                            "ServiceAccount",
-                            &ns,
-                            s.as_map_mut().and_then(|m| m.get_mut("name")),
-                            "subject",
-                            false,
-                        );
-                    }
-                }
-            }
-        }
-        "Ingress" => {
-            if let Some(spec) = object.as_map_mut().and_then(|m| m.get_mut("spec")) {
-                if let Some(b) = get_mut_path(spec, &["defaultBackend", "service", "name"]) {
-                    push(&mut refs, "Service", own_ns, Some(b), "ingress backend", false);
-                }
-                for rule in seq_mut(spec, "rules") {
-                    if let Some(paths) = get_mut_path(rule, &["http"]) {
-                        for p in seq_mut(paths, "paths") {
-                            push(
-                                &mut refs,
-                                "Service",
-                                own_ns,
-                                get_mut_path(p, &["backend", "service", "name"]),
-                                "ingress backend",
-                                false,
-                            );
-                        }
-                    }
-                }
-                for tls in seq_mut(spec, "tls") {
-                    push(&mut refs, "Secret", own_ns, get_mut_path(tls, &["secretName"]), "ingress TLS", false);
-                }
-            }
-        }
-        _ => {}
-    }
-    refs
-}
-
-fn pod_spec_refs<F>(spec: &mut Value, ns: &str, refs: &mut Vec<Reference>, push: &mut F)
-where
-    F: FnMut(&mut Vec<Reference>, &'static str, &str, Option<&mut Value>, &'static str, bool),
-{
-    // A reference held in `holder.<field>.<name_key>`, honouring `optional`.
-    let mut source = |refs: &mut Vec<Reference>, holder: &mut Value, field: &str, kind, name_key, reason| {
-        if let Some(src) = get_mut_path(holder, &[field]) {
-            let optional = src.get("optional") == Some(&Value::Bool(true));
-            push(refs, kind, ns, get_mut_path(src, &[name_key]), reason, optional);
-        }
-    };
-    for vol in seq_mut(spec, "volumes") {
-        source(refs, vol, "configMap", "ConfigMap", "name", "volume");
-        source(refs, vol, "secret", "Secret", "secretName", "volume");
-        source(refs, vol, "persistentVolumeClaim", "PersistentVolumeClaim", "claimName", "volume");
-        if let Some(projected) = get_mut_path(vol, &["projected"]) {
-            for s in seq_mut(projected, "sources") {
-                source(refs, s, "configMap", "ConfigMap", "name", "projected volume");
-                source(refs, s, "secret", "Secret", "name", "projected volume");
-            }
-        }
-    }
-    for list in ["containers", "initContainers", "ephemeralContainers"] {
-        for c in seq_mut(spec, list) {
-            for from in seq_mut(c, "envFrom") {
-                source(refs, from, "configMapRef", "ConfigMap", "name", "envFrom");
-                source(refs, from, "secretRef", "Secret", "name", "envFrom");
-            }
-            for env in seq_mut(c, "env") {
-                if let Some(value_from) = get_mut_path(env, &["valueFrom"]) {
-                    source(refs, value_from, "configMapKeyRef", "ConfigMap", "name", "env valueFrom");
-                    source(refs, value_from, "secretKeyRef", "Secret", "name", "env valueFrom");
-                }
-            }
-        }
-    }
-    push(refs, "ServiceAccount", ns, get_mut_path(spec, &["serviceAccountName"]), "serviceAccountName", false);
-    for s in seq_mut(spec, "imagePullSecrets") {
-        push(refs, "Secret", ns, get_mut_path(s, &["name"]), "imagePullSecrets", false);
-    }
-}
-
 fn get_mut_path<'v>(v: &'v mut Value, path: &[&str]) -> Option<&'v mut Value> {
     path.iter().try_fold(v, |v, k| v.as_map_mut()?.get_mut(k))
-}
-
-fn seq_mut<'v>(v: &'v mut Value, key: &str) -> impl Iterator<Item = &'v mut Value> {
-    match v.as_map_mut().and_then(|m| m.get_mut(key)) {
-        Some(Value::Seq(items)) => items.iter_mut(),
-        _ => [].iter_mut(),
-    }
 }

@@ -4,10 +4,11 @@
 //! become dashboard files, Secrets become `external` stubs unless kept, and
 //! text that would read as an expression is escaped.
 
-use crate::dashboards::{FOLDER_ANNOTATION, SIDECAR_LABEL};
-use crate::emit::names;
-use crate::kinds::{CLUSTER_SCOPED, ObjectId};
-use crate::paths::RelPath;
+use infra_compiler::emit::names;
+use infra_compiler::emit::path::RelPath;
+use infra_k8s::annotations::{self, GRAFANA_DASHBOARD_LABEL, GRAFANA_FOLDER_ANNOTATION};
+use infra_k8s::kinds::{CLUSTER_SCOPED, ObjectId, name_from};
+use infra_k8s::references;
 use infra_syntax::{Map, Value, yaml};
 use std::collections::BTreeSet;
 
@@ -22,7 +23,6 @@ const SERVER_FIELDS: &[&str] = &[
     "deletionTimestamp",
     "deletionGracePeriodSeconds",
 ];
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 pub struct Options {
     pub name: String,
@@ -147,8 +147,8 @@ fn clean(mut object: Value) -> Value {
             meta.shift_remove(f);
         }
         if let Some(Value::Map(a)) = meta.get_mut("annotations") {
-            a.shift_remove(LAST_APPLIED);
-            a.retain(|k, _| !k.starts_with("infra.dev/"));
+            a.shift_remove(annotations::LAST_APPLIED);
+            a.retain(|k, _| !k.starts_with(annotations::PREFIX));
             if a.is_empty() {
                 meta.shift_remove("annotations");
             }
@@ -201,15 +201,11 @@ fn parameterize_namespace(doc: &mut Value, ns: &str) {
             meta.insert("name".into(), expr.clone());
         }
     }
-    if let Some(Value::Seq(subjects)) = doc.as_map_mut().and_then(|m| m.get_mut("subjects")) {
-        for s in subjects {
-            if let Some(Value::Map(m)) = Some(s)
-                && m.get("namespace").and_then(Value::as_str) == Some(ns)
-            {
-                m.insert("namespace".into(), expr.clone());
-            }
+    references::visit_reference_namespaces(doc, &mut |namespace| {
+        if namespace.as_str() == Some(ns) {
+            *namespace = expr.clone();
         }
-    }
+    });
 }
 
 /// A ConfigMap of Grafana dashboards that a `dashboards:` entry can
@@ -225,7 +221,8 @@ fn dashboard_file(
         return None;
     }
     let labels = object.pointer(&["metadata", "labels"]).and_then(Value::as_map)?;
-    let (label, label_value) = labels.iter().find(|(k, _)| k.as_str() == SIDECAR_LABEL || k.ends_with("dashboard"))?;
+    let (label, label_value) =
+        labels.iter().find(|(k, _)| k.as_str() == GRAFANA_DASHBOARD_LABEL || k.ends_with("dashboard"))?;
     let data = object.get("data").and_then(Value::as_map)?;
     if data.len() != 1 || object.get("binaryData").is_some() {
         return None;
@@ -241,7 +238,7 @@ fn dashboard_file(
         return None;
     }
     let stem = key.strip_suffix(".json").unwrap_or(key);
-    let stem = crate::dashboards::kubernetes_name(stem);
+    let stem = name_from(stem);
     let mut file = RelPath::new(format!("dashboards/{}", names::fit_name(&stem, ".json"))).ok()?;
     let mut n = 1;
     while !taken.insert(file.clone()) {
@@ -256,7 +253,7 @@ fn dashboard_file(
         let ns = if Some(id.namespace.as_str()) == namespace { "${{ params.namespace }}" } else { &id.namespace };
         entry.insert("namespace".into(), ns.into());
     }
-    if label != SIDECAR_LABEL {
+    if label != GRAFANA_DASHBOARD_LABEL {
         entry.insert("label".into(), label.as_str().into());
     }
     if label_value.as_str() != Some("1") {
@@ -269,7 +266,7 @@ fn dashboard_file(
     if let Some(annotations) = object.pointer(&["metadata", "annotations"]).and_then(Value::as_map) {
         let mut others = Map::new();
         for (k, v) in annotations {
-            if k == FOLDER_ANNOTATION {
+            if k == GRAFANA_FOLDER_ANNOTATION {
                 entry.insert("folder".into(), v.clone());
             } else {
                 others.insert(k.clone(), v.clone());

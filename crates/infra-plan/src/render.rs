@@ -1,8 +1,8 @@
 //! Rendering a [`Plan`]: text for people (grouped by action, a summary line,
 //! rollouts, hazards last and loud) and the JSON contract for CI bots.
 
-use crate::expr::base64_decode;
-use crate::plan::{Action, Change, FieldChange, Plan, Severity};
+use crate::changes::{Action, Change, FieldChange, Plan};
+use crate::hazards::Severity;
 use infra_syntax::Value;
 use serde_json::{Value as Json, json};
 use std::fmt::Write;
@@ -154,8 +154,11 @@ fn write_field(out: &mut String, f: &FieldChange, style: &Style) {
 /// Bytes of a secret value: base64 `data` decoded, `stringData` as is.
 fn secret_size(v: &Value) -> usize {
     match v {
-        Value::String(s) => base64_decode(s).map_or(s.len(), |b| b.len()),
-        other => crate::hash::canonical_json(other).len(),
+        Value::String(s) => {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.decode(s.trim()).map_or(s.len(), |b| b.len())
+        }
+        other => infra_syntax::canonical::canonical_json(other).len(),
     }
 }
 
@@ -163,7 +166,7 @@ fn short(v: Option<&Value>) -> String {
     let Some(v) = v else { return "(none)".into() };
     let text = match v {
         Value::String(s) => format!("{s:?}"),
-        other => crate::hash::canonical_json(other),
+        other => infra_syntax::canonical::canonical_json(other),
     };
     if text.chars().count() > 120 { format!("{}…", text.chars().take(119).collect::<String>()) } else { text }
 }

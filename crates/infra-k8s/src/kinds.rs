@@ -1,7 +1,6 @@
-//! What infra knows about Kubernetes kinds: which are cluster-scoped, where
-//! workloads keep their pod template, how an object is identified, and
-//! which identities are valid. Names become file paths, so an identity is
-//! checked before anything is built from it.
+//! Kinds and identities: which kinds are cluster-scoped, how an object is
+//! identified, and which identities Kubernetes accepts. Names become file
+//! paths, so an identity is checked before anything is built from it.
 
 use infra_syntax::{Diagnostic, Node, Span, Value};
 use std::fmt;
@@ -37,33 +36,6 @@ pub const CLUSTER_SCOPED: &[&str] = &[
 /// The API group of an `apiVersion` (`""` for the core group).
 pub fn group_of(api_version: &str) -> &str {
     api_version.rsplit_once('/').map_or("", |(g, _)| g)
-}
-
-/// The key path to each pod template of a workload kind, or `None`.
-pub fn pod_template_path(kind: &str) -> Option<&'static [&'static str]> {
-    match kind {
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => Some(&["spec", "template"]),
-        "CronJob" => Some(&["spec", "jobTemplate", "spec", "template"]),
-        _ => None,
-    }
-}
-
-/// The API group of the kinds that well-known fields refer to: RBAC roles
-/// in theirs, everything else (ConfigMaps, Secrets, Services, ...) in core.
-pub fn reference_group(kind: &str) -> &'static str {
-    match kind {
-        "Role" | "ClusterRole" => "rbac.authorization.k8s.io",
-        _ => "",
-    }
-}
-
-/// The pod spec of a workload (or of a Pod itself).
-pub fn pod_spec(object: &Value) -> Option<&Value> {
-    let kind = object.get("kind")?.as_str()?;
-    if kind == "Pod" {
-        return object.get("spec");
-    }
-    object.pointer(pod_template_path(kind)?)?.get("spec")
 }
 
 /// The identity of an object in the graph: `group/kind/namespace/name`.
@@ -197,6 +169,21 @@ pub fn identity_error(problem: &IdentityProblem, span: Span, doc: Option<&Node>)
         .at(span, label)
         .path(problem.field.dotted())
         .note(format!("help: {}", problem.rule))
+}
+
+/// A valid object name made from any text (a file stem, a Grafana folder):
+/// lowercase `[a-z0-9-]`, at most 240 characters, never empty.
+pub fn name_from(text: &str) -> String {
+    let mut name = String::new();
+    for c in text.to_lowercase().chars() {
+        let c = if c.is_ascii_lowercase() || c.is_ascii_digit() { c } else { '-' };
+        if !(c == '-' && (name.is_empty() || name.ends_with('-'))) {
+            name.push(c);
+        }
+    }
+    let name = name.trim_end_matches('-');
+    let name: String = name.chars().take(240).collect();
+    if name.is_empty() { "dashboard".into() } else { name }
 }
 
 fn describe(field: IdentityField, value: Option<&Value>) -> String {

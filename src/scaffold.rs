@@ -5,9 +5,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 const FILES: &[(&str, &str)] = &[
-    ("infra.yaml", include_str!("../../../examples/quickstart/infra.yaml")),
-    ("envs/prod.yaml", include_str!("../../../examples/quickstart/envs/prod.yaml")),
-    ("manifests/app.yaml", include_str!("../../../examples/quickstart/manifests/app.yaml")),
+    ("infra.yaml", include_str!("../examples/quickstart/infra.yaml")),
+    ("envs/prod.yaml", include_str!("../examples/quickstart/envs/prod.yaml")),
+    ("manifests/app.yaml", include_str!("../examples/quickstart/manifests/app.yaml")),
 ];
 
 /// The starter project's files, named `name`.
@@ -26,7 +26,7 @@ pub fn starter_files(name: &str) -> Vec<(&'static str, String)> {
 
 /// Writes the starter project into `dir`, which must not hold a project.
 pub fn init(dir: &Path, name: &str) -> Result<Vec<PathBuf>, String> {
-    if !crate::project::valid_name(name) {
+    if !infra_compiler::load::valid_name(name) {
         return Err(format!("`{name}` is not a valid project name: use lowercase letters, digits and `-` (--name)"));
     }
     if dir.join("infra.yaml").exists() {

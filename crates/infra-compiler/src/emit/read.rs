@@ -1,103 +1,14 @@
-//! Reading sets of plain manifests for `plan` and `diff`: a file, a
-//! directory (every `.yaml`/`.yml` below it), standard input, or a compiled
-//! directory at a git revision. `kind: List` documents are flattened.
+//! Reading a compiled output back, for `plan`: a folder, or a folder at a
+//! git revision. Only the files its checked lock lists are objects, only
+//! regular files are read (never through a symbolic link), and files whose
+//! lock hash equals the new build's are not read at all.
 
-use crate::emit::{dir, lock};
-use crate::kinds;
-use crate::paths::{self, MAX_SOURCE_BYTES};
-use infra_syntax::{Diagnostic, Diagnostics, Node, Sources, Value, yaml};
+use super::{dir, lock};
+use infra_k8s::manifests;
+use infra_syntax::{Diagnostic, Diagnostics, Sources, Value};
 use std::collections::HashSet;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
-
-/// The objects of every document in `text`. An object whose identity
-/// Kubernetes would refuse is reported where its value is written.
-pub fn parse(sources: &mut Sources, name: &str, text: String, diags: &mut Diagnostics) -> Vec<Value> {
-    let file = sources.add(Path::new(name), name.to_string(), Arc::from(text));
-    match yaml::load(file, &sources.get(file).text) {
-        Ok(docs) => {
-            let mut out = Vec::new();
-            for doc in &docs {
-                flatten(doc, &mut out, diags);
-            }
-            out
-        }
-        Err(d) => {
-            diags.push(d);
-            Vec::new()
-        }
-    }
-}
-
-fn flatten(node: &Node, out: &mut Vec<Value>, diags: &mut Diagnostics) {
-    match node.get("kind").and_then(Node::as_str) {
-        Some(kind) if kind == "List" || (kind.ends_with("List") && node.get("items").is_some()) => {
-            for item in node.get("items").and_then(Node::items).unwrap_or_default() {
-                flatten(item, out, diags);
-            }
-        }
-        None if node.entries().is_none_or(<[_]>::is_empty) => {} // empty or comment-only documents
-        _ => {
-            let value = node.to_value();
-            let problems = kinds::check_identity(&value);
-            if problems.is_empty() {
-                out.push(value);
-            }
-            for p in problems {
-                diags.push(kinds::identity_error(&p, node.span, Some(node)));
-            }
-        }
-    }
-}
-
-/// Reads a file, a directory or `-` (standard input).
-pub fn read(path: &str, sources: &mut Sources, diags: &mut Diagnostics) -> Vec<Value> {
-    if path == "-" {
-        let mut text = String::new();
-        if let Err(e) = std::io::stdin().take(MAX_SOURCE_BYTES * 8).read_to_string(&mut text) {
-            diags.push(Diagnostic::error("L010", format!("cannot read standard input: {e}")));
-            return Vec::new();
-        }
-        return parse(sources, "<stdin>", text, diags);
-    }
-    let p = Path::new(path);
-    if p.is_dir() {
-        let mut files = Vec::new();
-        collect_yaml(p, &mut files);
-        files.sort();
-        let mut out = Vec::new();
-        for f in files {
-            out.extend(read_file(&f, sources, diags));
-        }
-        out
-    } else {
-        read_file(p, sources, diags)
-    }
-}
-
-fn read_file(path: &Path, sources: &mut Sources, diags: &mut Diagnostics) -> Vec<Value> {
-    match paths::read_text(path, MAX_SOURCE_BYTES) {
-        Ok(text) => parse(sources, &path.display().to_string(), text, diags),
-        Err(e) => {
-            diags.push(Diagnostic::error("L010", format!("cannot read {}: {e}", path.display())));
-            Vec::new()
-        }
-    }
-}
-
-/// The YAML files below `dir`, sorted. Symbolic links are not followed
-/// (a link may point anywhere, or loop), and hidden entries are skipped.
-fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) {
-    let walk = walkdir::WalkDir::new(dir).follow_links(false).sort_by_file_name().into_iter();
-    for entry in walk.filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')).flatten() {
-        let name = entry.file_name().to_string_lossy();
-        if entry.file_type().is_file() && (name.ends_with(".yaml") || name.ends_with(".yml")) {
-            out.push(entry.into_path());
-        }
-    }
-}
 
 /// Where a compiled output is: a directory, or a directory of a git
 /// revision.
@@ -196,7 +107,7 @@ pub fn read_compiled(
     match origin {
         Compiled::Dir(dir) => {
             for f in to_read {
-                out.parsed.extend(read_file(&dir.join(f), sources, diags));
+                out.parsed.extend(manifests::read_file(&dir.join(f), sources, diags));
             }
         }
         Compiled::Git { dir, rev, subdir } => {
@@ -206,7 +117,7 @@ pub fn read_compiled(
                 Ok(blobs) => {
                     for (name, blob) in names.iter().zip(blobs) {
                         match String::from_utf8(blob) {
-                            Ok(text) => out.parsed.extend(parse(sources, name, text, diags)),
+                            Ok(text) => out.parsed.extend(manifests::parse(sources, name, text, diags)),
                             Err(_) => diags.push(Diagnostic::error("L010", format!("{name} is not UTF-8 text"))),
                         }
                     }

@@ -173,7 +173,7 @@ fn parse_response(raw: &[u8]) -> Result<(u16, Vec<u8>), String> {
 
 /// A folder name as a directory name: `Homelab Boards` → `homelab-boards`.
 pub fn folder_dir(folder: &str) -> String {
-    crate::emit::names::fit_name(&crate::dashboards::kubernetes_name(folder), "")
+    infra_compiler::emit::names::fit_name(&infra_k8s::kinds::name_from(folder), "")
 }
 
 #[cfg(test)]

@@ -4,10 +4,12 @@
 //! datasource inputs or a missing uid require rewriting it, and then only
 //! those change.
 
+use crate::eval::expr::Scope;
 use crate::eval::{Directives, Object, Renderer, YamlPath};
-use crate::expr::Scope;
-use crate::hash::sha256_hex;
-use crate::project::{DashboardEntry, DashboardFile, Module};
+use crate::link::hash::sha256_hex;
+use crate::load::{DashboardEntry, DashboardFile, Module};
+use infra_k8s::annotations;
+use infra_k8s::kinds::name_from;
 use infra_syntax::{Diagnostic, Map, Node, Span, Value};
 use serde_json::Value as Json;
 use std::collections::HashMap;
@@ -17,10 +19,6 @@ const MAX_OBJECT_BYTES: usize = 1 << 20;
 /// `kubectl apply` (client-side) stores the object in an annotation, which
 /// may not exceed 256 KiB.
 const MAX_CLIENT_SIDE_BYTES: usize = 256 << 10;
-
-pub const SIDECAR_LABEL: &str = "grafana_dashboard";
-pub const FOLDER_ANNOTATION: &str = "grafana_folder";
-pub const OPERATOR_API_VERSION: &str = "grafana.integreatly.org/v1beta1";
 
 /// One dashboard produced by a build, for the uid check.
 pub struct Produced {
@@ -113,9 +111,10 @@ fn settings(r: &mut Renderer, entry: &DashboardEntry, scope: &Scope) -> Option<S
         datasource: string_field(r, n, "datasource", scope)?,
         labels: map_field(r, n, "labels", scope)?,
         annotations: map_field(r, n, "annotations", scope)?,
-        label: string_field(r, n, "label", scope)?.unwrap_or_else(|| SIDECAR_LABEL.into()),
+        label: string_field(r, n, "label", scope)?.unwrap_or_else(|| annotations::GRAFANA_DASHBOARD_LABEL.into()),
         label_value: string_field(r, n, "label_value", scope)?.unwrap_or_else(|| "1".into()),
-        folder_annotation: string_field(r, n, "folder_annotation", scope)?.unwrap_or_else(|| FOLDER_ANNOTATION.into()),
+        folder_annotation: string_field(r, n, "folder_annotation", scope)?
+            .unwrap_or_else(|| annotations::GRAFANA_FOLDER_ANNOTATION.into()),
         instance_selector,
         name: string_field(r, n, "name", scope)?,
         key: string_field(r, n, "key", scope)?,
@@ -143,7 +142,7 @@ fn evaluate_entry(
         let Some(model) = prepare(r, file, &settings, span) else { continue };
         produced.push(Produced { uid: model.uid.clone(), span, path: file.path.clone() });
         let stem = std::path::Path::new(&file.path).file_stem().and_then(|s| s.to_str()).unwrap_or("dashboard");
-        let name = settings.name.clone().unwrap_or_else(|| format!("dashboard-{}", kubernetes_name(stem)));
+        let name = settings.name.clone().unwrap_or_else(|| format!("dashboard-{}", name_from(stem)));
         let key = settings.key.clone().unwrap_or_else(|| format!("{stem}.json"));
         let value = if settings.operator {
             operator_object(&settings, &name, model.text)
@@ -322,25 +321,11 @@ fn operator_object(settings: &Settings, name: &str, text: String) -> Value {
     }
     spec.insert("json".into(), Value::String(text));
     let mut o = Map::new();
-    o.insert("apiVersion".into(), OPERATOR_API_VERSION.into());
+    o.insert("apiVersion".into(), annotations::GRAFANA_OPERATOR_API_VERSION.into());
     o.insert("kind".into(), "GrafanaDashboard".into());
     o.insert("metadata".into(), metadata(settings, name, None));
     o.insert("spec".into(), Value::Map(spec));
     Value::Map(o)
-}
-
-/// A valid object name from a file stem: lowercase `[a-z0-9-]`, at most 253.
-pub fn kubernetes_name(stem: &str) -> String {
-    let mut name = String::new();
-    for c in stem.to_lowercase().chars() {
-        let c = if c.is_ascii_lowercase() || c.is_ascii_digit() { c } else { '-' };
-        if !(c == '-' && (name.is_empty() || name.ends_with('-'))) {
-            name.push(c);
-        }
-    }
-    let name = name.trim_end_matches('-');
-    let name: String = name.chars().take(240).collect();
-    if name.is_empty() { "dashboard".into() } else { name }
 }
 
 /// Reports dashboards of one build that share a uid.
@@ -369,8 +354,8 @@ mod tests {
 
     #[test]
     fn names_from_file_stems() {
-        assert_eq!(kubernetes_name("Node Exporter Full"), "node-exporter-full");
-        assert_eq!(kubernetes_name("kps--k8s_resources.pod"), "kps-k8s-resources-pod");
-        assert_eq!(kubernetes_name("__"), "dashboard");
+        assert_eq!(name_from("Node Exporter Full"), "node-exporter-full");
+        assert_eq!(name_from("kps--k8s_resources.pod"), "kps-k8s-resources-pod");
+        assert_eq!(name_from("__"), "dashboard");
     }
 }

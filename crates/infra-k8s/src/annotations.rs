@@ -1,0 +1,22 @@
+//! The annotation keys infra writes, and the labels and annotations of
+//! other tools that infra writes or reads.
+
+/// Every annotation infra writes starts with this; none of them ever
+/// counts as a change in `plan` or `diff`.
+pub const PREFIX: &str = "infra.dev/";
+/// The sha256 of an object's canonical content.
+pub const HASH: &str = "infra.dev/hash";
+/// On a pod template: a digest of the ConfigMaps and Secrets it uses.
+pub const CONFIG_HASH: &str = "infra.dev/config-hash";
+/// `"false"` on a PVC marked `protect: false`: its deletion is intended.
+pub const PROTECT: &str = "infra.dev/protect";
+
+/// The label the Grafana sidecar of kube-prometheus-stack and of the
+/// Grafana chart watches for dashboard ConfigMaps.
+pub const GRAFANA_DASHBOARD_LABEL: &str = "grafana_dashboard";
+/// The annotation that names a sidecar dashboard's Grafana folder.
+pub const GRAFANA_FOLDER_ANNOTATION: &str = "grafana_folder";
+/// The API version of grafana-operator's `GrafanaDashboard`.
+pub const GRAFANA_OPERATOR_API_VERSION: &str = "grafana.integreatly.org/v1beta1";
+/// `kubectl apply`'s copy of the last applied object: never part of a project.
+pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";

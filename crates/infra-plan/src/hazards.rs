@@ -1,0 +1,191 @@
+//! Hazards: the changes of a plan that can lose data, in words nobody can
+//! miss — deleted or replaced volumes, data paths that leave a PVC, and
+//! rollouts of stateful workloads whose data is not on one.
+
+use crate::changes::{Action, Change};
+use infra_k8s::annotations;
+use infra_k8s::kinds::ObjectId;
+use infra_k8s::workloads::{self, claim_templates};
+use infra_syntax::Value;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    DataLoss,
+    Warning,
+}
+
+impl Severity {
+    pub fn word(self) -> &'static str {
+        match self {
+            Severity::DataLoss => "data-loss",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Hazard {
+    pub severity: Severity,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub reason: String,
+}
+
+fn hazard(change: &Change, severity: Severity, reason: String) -> Hazard {
+    Hazard {
+        severity,
+        kind: change.id.kind.clone(),
+        namespace: change.id.namespace.clone(),
+        name: change.id.name.clone(),
+        reason,
+    }
+}
+
+fn protected(v: &Value) -> bool {
+    v.str_at(&["metadata", "annotations", annotations::PROTECT]) != Some("false")
+}
+
+/// Mount paths of a workload that are on a PVC (volume or claim template),
+/// with what backs each.
+fn pvc_mounts(v: &Value) -> BTreeMap<String, String> {
+    workloads::mounts(v)
+        .into_iter()
+        .filter(|m| m.storage.persistent())
+        .map(|m| (m.path.to_string(), m.storage.describe()))
+        .collect()
+}
+
+/// Where a workload keeps `path` now, in words.
+fn mount_source(v: &Value, path: &str) -> String {
+    match workloads::mounts(v).into_iter().find(|m| m.path == path) {
+        Some(m) => m.storage.describe(),
+        None => "nothing (the container's own filesystem)".into(),
+    }
+}
+
+pub(crate) fn hazards_of(change: &Change, before: Option<&Value>, after: Option<&Value>, out: &mut Vec<Hazard>) {
+    let kind = change.id.kind.as_str();
+    match change.action {
+        Action::Delete => {
+            let Some(old) = before else { return };
+            let reason = match kind {
+                "PersistentVolumeClaim" if protected(old) => Some(
+                    "the PVC and the data on its volume are deleted (mark it `protect: false` if intended)".to_string(),
+                ),
+                "PersistentVolume" => Some("the volume and its data are deleted".into()),
+                "Namespace" => Some("deleting a namespace deletes everything in it".into()),
+                "CustomResourceDefinition" => Some("deleting a CRD deletes all of its custom resources".into()),
+                "StatefulSet" if !claim_templates(old).is_empty() => Some(format!(
+                    "the StatefulSet's volume claims ({}) lose their owner; their data is no longer served",
+                    claim_templates(old).join(", ")
+                )),
+                _ => None,
+            };
+            if let Some(reason) = reason {
+                out.push(hazard(change, Severity::DataLoss, reason));
+            }
+            for found in workloads::ephemeral_state(old) {
+                out.push(hazard(
+                    change,
+                    Severity::DataLoss,
+                    format!("pods are deleted; {} is {}, so its data is lost", found.data_dir, found.storage),
+                ));
+            }
+        }
+        Action::Replace | Action::Update => {
+            let (Some(old), Some(new)) = (before, after) else { return };
+            if change.action == Action::Replace && kind == "PersistentVolumeClaim" {
+                out.push(hazard(
+                    change,
+                    Severity::DataLoss,
+                    format!("the PVC is replaced ({}): a new, empty volume", change.reason),
+                ));
+            }
+            if kind == "StatefulSet" && change.fields.iter().any(|f| f.path.starts_with("spec.volumeClaimTemplates")) {
+                out.push(hazard(
+                    change,
+                    Severity::DataLoss,
+                    "the StatefulSet's volume claim templates change: it is replaced, and new claims start empty"
+                        .into(),
+                ));
+            }
+            // A data path that was on a PVC and no longer is.
+            let before_mounts = pvc_mounts(old);
+            let after_mounts = pvc_mounts(new);
+            for (path, claim) in &before_mounts {
+                if !after_mounts.contains_key(path) {
+                    out.push(hazard(
+                        change,
+                        Severity::DataLoss,
+                        format!("{path} moves from {claim} to {}", mount_source(new, path)),
+                    ));
+                }
+            }
+            // A rollout of a stateful workload whose data is on the pod now:
+            // the current state is lost, even if the new version adds a PVC.
+            if change.rollout || change.action == Action::Replace {
+                for found in workloads::ephemeral_state(old) {
+                    let now = if workloads::ephemeral_state(new).iter().any(|f| f.container == found.container) {
+                        String::new()
+                    } else {
+                        " (the new version adds storage, but the current data is not on it)".into()
+                    };
+                    out.push(hazard(
+                        change,
+                        Severity::DataLoss,
+                        format!("pods restart; {} is {}: its current data is lost{now}", found.data_dir, found.storage),
+                    ));
+                }
+            }
+        }
+        Action::Create => {}
+    }
+}
+
+/// Grafana dashboards in a set of objects: uid → (title, object).
+pub fn dashboards(objects: &[&Value]) -> BTreeMap<String, (String, ObjectId)> {
+    let mut out = BTreeMap::new();
+    for v in objects {
+        let texts: Vec<&str> = match v.str_at(&["kind"]) {
+            Some("ConfigMap") => v
+                .get("data")
+                .and_then(Value::as_map)
+                .map(|d| d.values().filter_map(Value::as_str).collect())
+                .unwrap_or_default(),
+            Some("GrafanaDashboard") => v.str_at(&["spec", "json"]).into_iter().collect(),
+            _ => Vec::new(),
+        };
+        for text in texts {
+            let t = text.trim_start();
+            if !t.starts_with('{') || !text.contains("\"uid\"") {
+                continue;
+            }
+            if let Ok(serde_json::Value::Object(model)) = serde_json::from_str::<serde_json::Value>(text)
+                && let Some(uid) = model.get("uid").and_then(|u| u.as_str())
+                && (model.contains_key("panels") || model.contains_key("title"))
+            {
+                let title = model.get("title").and_then(|t| t.as_str()).unwrap_or_default().to_string();
+                out.insert(uid.to_string(), (title, ObjectId::of(v)));
+            }
+        }
+    }
+    out
+}
+
+pub(crate) fn dashboard_hazards(old: &[&Value], new: &[&Value], out: &mut Vec<Hazard>) {
+    let before = dashboards(old);
+    let after = dashboards(new);
+    for (uid, (title, id)) in &before {
+        if !after.contains_key(uid) {
+            out.push(Hazard {
+                severity: Severity::DataLoss,
+                kind: id.kind.clone(),
+                namespace: id.namespace.clone(),
+                name: id.name.clone(),
+                reason: format!("dashboard uid {uid} (\"{title}\") disappears; Grafana deletes the dashboard"),
+            });
+        }
+    }
+}
