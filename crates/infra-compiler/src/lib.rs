@@ -77,37 +77,11 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
                     continue;
                 };
                 if let Some(g) = link::link(resources, &link, &mut diagnostics) {
-                    warn_ephemeral_state(&g, &mut diagnostics);
+                    link::storage::warn_ephemeral_state(&g, &mut diagnostics);
                     graphs.push(g);
                 }
             }
         }
     }
     Compilation { root, sources, diagnostics, graphs }
-}
-
-/// Warns about stateful workloads whose data is not on a PVC.
-fn warn_ephemeral_state(g: &link::ResourceGraph, diagnostics: &mut Diagnostics) {
-    for r in g.ordered().filter(|r| !r.external && !r.ephemeral) {
-        for found in infra_k8s::workloads::ephemeral_state(&r.value) {
-            diagnostics.push(
-                Diagnostic::warning(
-                    "S100",
-                    format!(
-                        "{}: {} keeps its data in {}, which is {} (environment {}): the data is lost whenever the pod is replaced",
-                        r.id.short(),
-                        infra_k8s::workloads::image_name(&found.image),
-                        found.data_dir,
-                        found.storage,
-                        g.env
-                    ),
-                )
-                .at(r.origin, format!("container `{}`", found.container))
-                .note(format!(
-                    "help: mount a PersistentVolumeClaim at {}, or mark the object `infra: {{ephemeral: true}}` if losing the data is intended",
-                    found.data_dir
-                )),
-            );
-        }
-    }
 }

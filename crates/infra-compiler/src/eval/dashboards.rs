@@ -4,8 +4,9 @@
 //! datasource inputs or a missing uid require rewriting it, and then only
 //! those change.
 
-use crate::eval::expr::Scope;
-use crate::eval::{Directives, Object, Renderer, YamlPath};
+use super::expr::Scope;
+use super::object::{Directives, Object};
+use super::render::{Renderer, YamlPath};
 use crate::link::hash::sha256_hex;
 use crate::load::{DashboardEntry, DashboardFile, Module};
 use infra_k8s::annotations;

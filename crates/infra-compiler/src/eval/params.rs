@@ -2,8 +2,8 @@
 //! module instances may only set known keys with values of the same type.
 //! `schema` constraints are checked on the result.
 
-use crate::eval::expr::Scope;
-use crate::eval::{Renderer, YamlPath};
+use super::expr::Scope;
+use super::render::{Renderer, YamlPath};
 use crate::load::Module;
 use crate::suggest;
 use infra_syntax::{Diagnostic, Node, NodeKind, Span, Value};

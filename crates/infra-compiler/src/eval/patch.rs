@@ -1,7 +1,11 @@
 //! Patches: merge patches that merge lists of named objects by `name`
 //! (containers, env, volumes, ports), and RFC 6902 JSON patch operations.
 
-use infra_syntax::Value;
+use super::expr::Scope;
+use super::object::Object;
+use super::render::{Renderer, YamlPath};
+use crate::load::PatchBody;
+use infra_syntax::{Diagnostic, Map, Value};
 
 /// Merges `patch` into `target`. Maps merge key by key and `null` deletes a
 /// key; lists whose items all have a `name` merge item by item; anything
@@ -174,6 +178,93 @@ fn remove(doc: &mut Value, pointer: &[String]) -> Result<Value, String> {
         }
         _ => Err(format!("{shown}: the parent is not a map or list")),
     }
+}
+
+pub fn apply_patch(
+    r: &mut Renderer,
+    patch: &crate::load::Patch,
+    scope: &Scope,
+    objects: &mut [Object],
+    default_ns: Option<&str>,
+    cluster_kinds: &[String],
+) {
+    let target = match &patch.target {
+        Some(t) => match r.render(t, scope, YamlPath::Root("target")) {
+            Some(v) => v,
+            None => return,
+        },
+        None => Value::Map(Map::new()),
+    };
+    let body = match &patch.body {
+        PatchBody::Merge(n) => r.render(n, scope, YamlPath::Root("merge")),
+        PatchBody::Ops(n) => r.render(n, scope, YamlPath::Root("ops")),
+    };
+    let Some(body) = body else { return };
+    let mut matched = 0;
+    for o in objects.iter_mut() {
+        if !target_matches(&target, &o.value, default_ns, cluster_kinds) {
+            continue;
+        }
+        matched += 1;
+        match (&patch.body, &body) {
+            (PatchBody::Merge(_), b) => merge(&mut o.value, b),
+            (PatchBody::Ops(_), Value::Seq(ops)) => {
+                for (i, op) in ops.iter().enumerate() {
+                    if let Err(e) = apply_op(&mut o.value, op) {
+                        let id = infra_k8s::kinds::ObjectId::of(&o.value).short();
+                        let span = match &patch.body {
+                            PatchBody::Ops(n) => n.items().and_then(|items| items.get(i)).map_or(n.span, |n| n.span),
+                            PatchBody::Merge(n) => n.span,
+                        };
+                        r.diags.push(
+                            Diagnostic::error("E131", format!("patch operation failed on {id}: {e}"))
+                                .at(span, "this operation"),
+                        );
+                        return;
+                    }
+                }
+            }
+            (PatchBody::Ops(n), _) => {
+                r.diags.push(Diagnostic::error("E131", "`ops` is a list of operations").at(n.span, "not a list"));
+                return;
+            }
+        }
+    }
+    if matched == 0 {
+        r.diags.push(
+            Diagnostic::error("E130", "this patch matches no object")
+                .at(patch.target.as_ref().map_or(patch.span, |t| t.span), "matches nothing")
+                .note("help: a target names kind, name, namespace or labels of an object in this environment"),
+        );
+    }
+}
+
+fn target_matches(target: &Value, object: &Value, default_ns: Option<&str>, cluster_kinds: &[String]) -> bool {
+    let Some(t) = target.as_map() else {
+        return false;
+    };
+    let field = |k: &str| t.get(k).and_then(Value::as_str);
+    let kind = object.str_at(&["kind"]).unwrap_or_default();
+    if field("kind").is_some_and(|k| k != kind) {
+        return false;
+    }
+    if field("name").is_some_and(|n| Some(n) != object.str_at(&["metadata", "name"])) {
+        return false;
+    }
+    if let Some(ns) = field("namespace") {
+        let namespaced = !cluster_kinds.iter().any(|k| k == kind);
+        let actual = object.str_at(&["metadata", "namespace"]).or(if namespaced { default_ns } else { None });
+        if actual != Some(ns) {
+            return false;
+        }
+    }
+    if let Some(Value::Map(labels)) = t.get("labels") {
+        let have = object.pointer(&["metadata", "labels"]);
+        if !labels.iter().all(|(k, v)| have.and_then(|h| h.get(k)) == Some(v)) {
+            return false;
+        }
+    }
+    true
 }
 
 #[cfg(test)]

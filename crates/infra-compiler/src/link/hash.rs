@@ -1,8 +1,9 @@
 //! Content hashes: the sha256 of [`infra_syntax::canonical`], the encoding
 //! infra owns, so no dependency feature can change a hash.
 
-use infra_syntax::Value;
+use infra_k8s::annotations;
 use infra_syntax::canonical::write_canonical;
+use infra_syntax::{Map, Value};
 use sha2::{Digest, Sha256};
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -31,6 +32,47 @@ pub fn content_hash_without(v: &Value, skip: Option<&str>) -> String {
     let mut text = String::with_capacity(4096);
     write_canonical(&mut text, v, skip);
     sha256_hex(text.as_bytes())
+}
+
+/// The content hash that config hashes are made of: the object without its
+/// metadata, so that a rename alone does not roll pods.
+pub(crate) fn content_digest(v: &Value) -> String {
+    content_hash_without(v, Some("metadata"))
+}
+
+/// Sets `infra.dev/hash` to the hash of everything else, and returns it.
+pub(crate) fn stamp_hash(value: &mut Value) -> String {
+    if let Some(Value::Map(a)) = get_mut_path(value, &["metadata", "annotations"]) {
+        a.shift_remove(annotations::HASH);
+    }
+    let h = content_hash(value);
+    set_annotation_at(value, &[], annotations::HASH, h.clone());
+    h
+}
+
+pub(crate) fn set_annotation_at(value: &mut Value, path: &[&str], key: &str, v: String) {
+    let mut target = value;
+    for k in path {
+        let Some(next) = target.as_map_mut().and_then(|m| m.get_mut(k)) else {
+            return;
+        };
+        target = next;
+    }
+    if target.as_map().is_none() {
+        return;
+    }
+    let meta = target.map_entry("metadata");
+    let slot = meta.get_or_insert_with("annotations", || Value::Map(Map::new()));
+    if !matches!(slot, Value::Map(_)) {
+        *slot = Value::Map(Map::new());
+    }
+    if let Value::Map(a) = slot {
+        a.insert(key.to_string(), Value::String(v));
+    }
+}
+
+pub(crate) fn get_mut_path<'v>(v: &'v mut Value, path: &[&str]) -> Option<&'v mut Value> {
+    path.iter().try_fold(v, |v, k| v.as_map_mut()?.get_mut(k))
 }
 
 #[cfg(test)]

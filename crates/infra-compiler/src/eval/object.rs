@@ -1,0 +1,158 @@
+//! What the eval stage produces: plain objects with their provenance and
+//! the directives of their `infra:` block.
+
+use super::expr::Scope;
+use super::render::{Renderer, YamlPath};
+use crate::suggest;
+use infra_syntax::{Diagnostic, Diagnostics, Node, NodeKind, ScalarStyle, Span, Value};
+
+/// An evaluated object and what the project said about it.
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub value: Value,
+    /// The document it came from.
+    pub origin: Span,
+    pub directives: Directives,
+}
+
+/// The `infra:` block of a document, evaluated.
+#[derive(Debug, Clone, Default)]
+pub struct Directives {
+    pub depends_on: Vec<(String, Span)>,
+    pub hash_suffix: Option<bool>,
+    pub protect: Option<bool>,
+    pub external: bool,
+    /// The workload's state is meant to be lost on restart: no warning.
+    pub ephemeral: bool,
+}
+
+/// Every object of one environment, before the graph.
+pub struct Resources {
+    pub env: String,
+    pub params: Value,
+    pub objects: Vec<Object>,
+}
+
+/// The keys of an `infra:` block.
+pub const DIRECTIVES: &[&str] = &["when", "for_each", "depends_on", "hash", "protect", "external", "ephemeral"];
+
+impl Directives {
+    /// Checks that an `infra:` block is a map of known directives.
+    pub fn check_block(block: &Node, diags: &mut Diagnostics) -> bool {
+        let Some(fields) = block.entries() else {
+            diags
+                .push(Diagnostic::error("E121", "`infra:` is a mapping of directives").at(block.span, "not a mapping"));
+            return false;
+        };
+        for (k, _) in fields {
+            if !DIRECTIVES.contains(&k.name.as_str()) {
+                let mut d = Diagnostic::error("E120", format!("unknown directive `{}`", k.name))
+                    .at(k.span, "not a directive")
+                    .path(format!("infra.{}", k.name));
+                d = d.note(match suggest::hint(&k.name, DIRECTIVES.iter().copied()) {
+                    Some(h) => h,
+                    None => format!("help: directives are {}", DIRECTIVES.join(", ")),
+                });
+                diags.push(d);
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Evaluates the directives of an object of `kind` (all but `when` and
+    /// `for_each`, which decide whether and how often it exists). `None`
+    /// after an error that leaves the object undefined.
+    pub fn parse(r: &mut Renderer, block: Option<&Node>, scope: &Scope, kind: &str) -> Option<Directives> {
+        let directive = |name: &str| block.and_then(|b| b.get(name));
+        let mut directives = Directives::default();
+        if let Some(node) = directive("depends_on") {
+            match r.render(node, scope, YamlPath::Root("infra.depends_on")) {
+                Some(Value::Seq(items)) => {
+                    for item in items {
+                        match item {
+                            Value::String(s) => directives.depends_on.push((s, node.span)),
+                            other => r.diags.push(
+                                Diagnostic::error(
+                                    "E121",
+                                    format!("`depends_on` lists \"Kind/name\" strings, not a {}", other.type_name()),
+                                )
+                                .at(node.span, "here"),
+                            ),
+                        }
+                    }
+                }
+                Some(Value::String(s)) => directives.depends_on.push((s, node.span)),
+                Some(_) => r.diags.push(
+                    Diagnostic::error("E121", "`depends_on` is a list of \"Kind/name\"").at(node.span, "not a list"),
+                ),
+                None => return None,
+            }
+        }
+        if let Some(node) = directive("hash") {
+            match r.render(node, scope, YamlPath::Root("infra.hash")) {
+                Some(Value::String(s)) if s == "suffix" => directives.hash_suffix = Some(true),
+                Some(Value::String(s)) if s == "none" => directives.hash_suffix = Some(false),
+                Some(_) => r.diags.push(
+                    Diagnostic::error("E121", "`hash` is `suffix` or `none`").at(node.span, "not `suffix` or `none`"),
+                ),
+                None => return None,
+            }
+            if directives.hash_suffix == Some(true) && !matches!(kind, "ConfigMap" | "Secret") {
+                r.diags.push(
+                    Diagnostic::error("E121", format!("`hash: suffix` applies to ConfigMaps and Secrets, not {kind}"))
+                        .at(node.span, "here"),
+                );
+            }
+        }
+        if let Some(node) = directive("protect") {
+            directives.protect = bool_directive(r, node, "protect", scope);
+        }
+        if let Some(node) = directive("external") {
+            directives.external = bool_directive(r, node, "external", scope).unwrap_or(false);
+        }
+        if let Some(node) = directive("ephemeral") {
+            directives.ephemeral = bool_directive(r, node, "ephemeral", scope).unwrap_or(false);
+        }
+        Some(directives)
+    }
+}
+
+pub(crate) fn bool_directive(r: &mut Renderer, node: &Node, name: &str, scope: &Scope) -> Option<bool> {
+    let path = format!("infra.{name}");
+    match r.render(node, scope, YamlPath::Root(&path))? {
+        Value::Bool(b) => Some(b),
+        Value::String(s) => {
+            let quoted = matches!(node.kind, NodeKind::Str(_, ScalarStyle::Quoted));
+            let mut d = Diagnostic::error("E121", format!("`{name}` must be a bool, but it is the string {s:?}"))
+                .at(node.span, "a string")
+                .path(path);
+            if quoted {
+                d = d.note("help: a quoted expression is always a string; drop the quotes");
+            }
+            r.diags.push(d);
+            None
+        }
+        other => {
+            r.diags.push(
+                Diagnostic::error("E121", format!("`{name}` must be a bool, not a {}", other.type_name()))
+                    .at(node.span, "not a bool")
+                    .path(path),
+            );
+            None
+        }
+    }
+}
+
+pub(crate) fn check_object(v: &Value) -> Result<(), &'static str> {
+    if v.str_at(&["apiVersion"]).is_none_or(str::is_empty) {
+        return Err("no apiVersion");
+    }
+    if v.str_at(&["kind"]).is_none_or(str::is_empty) {
+        return Err("no kind");
+    }
+    if v.str_at(&["metadata", "name"]).is_none_or(str::is_empty) {
+        return Err("no metadata.name");
+    }
+    Ok(())
+}

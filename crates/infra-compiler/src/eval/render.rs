@@ -1,0 +1,179 @@
+//! Rendering spanned nodes into values: every string's `${{ }}`
+//! expressions evaluated in a scope, errors reported at the expression.
+
+use super::expr::{self, Evaluator, Scope, Segment};
+use infra_syntax::{Diagnostic, Diagnostics, Map, Node, NodeKind, ScalarStyle, Span, Value};
+use minijinja::value::Value as MjValue;
+
+/// A YAML path built on the stack and formatted only for messages.
+#[derive(Clone, Copy)]
+pub enum YamlPath<'a> {
+    Root(&'a str),
+    Key(&'a YamlPath<'a>, &'a str),
+    Index(&'a YamlPath<'a>, usize),
+}
+
+impl YamlPath<'_> {
+    pub fn render(&self) -> String {
+        match self {
+            YamlPath::Root(r) => r.to_string(),
+            YamlPath::Key(p, k) => {
+                let parent = p.render();
+                if parent.is_empty() { k.to_string() } else { format!("{parent}.{k}") }
+            }
+            YamlPath::Index(p, i) => format!("{}[{i}]", p.render()),
+        }
+    }
+}
+
+/// Renders nodes to values in a scope, reporting errors with positions.
+pub struct Renderer<'a> {
+    pub ev: &'a Evaluator<'a>,
+    pub diags: &'a mut Diagnostics,
+}
+
+impl Renderer<'_> {
+    /// Renders a node. `None` after an error (already reported).
+    pub fn render(&mut self, node: &Node, scope: &Scope, path: YamlPath) -> Option<Value> {
+        match &node.kind {
+            NodeKind::Str(s, style) => self.render_str(s, *style, node.span, scope, path),
+            NodeKind::Seq(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                let mut ok = true;
+                for (i, item) in items.iter().enumerate() {
+                    match self.render(item, scope, YamlPath::Index(&path, i)) {
+                        Some(v) => out.push(v),
+                        None => ok = false,
+                    }
+                }
+                ok.then_some(Value::Seq(out))
+            }
+            NodeKind::Map(entries) => {
+                let mut out = Map::with_capacity(entries.len());
+                let mut ok = true;
+                for (k, v) in entries {
+                    let key = match self.render_str(&k.name, ScalarStyle::Quoted, k.span, scope, path) {
+                        Some(Value::String(s)) => s,
+                        _ => {
+                            ok = false;
+                            continue;
+                        }
+                    };
+                    match self.render(v, scope, YamlPath::Key(&path, &k.name)) {
+                        Some(v) => {
+                            out.insert(key, v);
+                        }
+                        None => ok = false,
+                    }
+                }
+                ok.then_some(Value::Map(out))
+            }
+            NodeKind::Null => Some(Value::Null),
+            NodeKind::Bool(b) => Some(Value::Bool(*b)),
+            NodeKind::Int(i) => Some(Value::Int(*i)),
+            NodeKind::Float(f) => Some(Value::Float(*f)),
+        }
+    }
+
+    /// Evaluates a node that is exactly one unquoted expression to a
+    /// minijinja value, without converting (used by `for_each`); other nodes
+    /// are rendered and converted.
+    pub fn render_mj(&mut self, node: &Node, scope: &Scope, path: YamlPath) -> Option<MjValue> {
+        if let NodeKind::Str(s, ScalarStyle::Plain) = &node.kind
+            && let Some(Ok(segs)) = expr::segments(s)
+            && let [Segment::Expr { source, offset, len }] = segs.as_slice()
+        {
+            let span = expr_span(node.span, ScalarStyle::Plain, *offset, *len);
+            return self.eval(source, scope, span, path);
+        }
+        self.render(node, scope, path).map(|v| expr::to_minijinja(&v))
+    }
+
+    fn eval(&mut self, source: &str, scope: &Scope, span: Span, path: YamlPath) -> Option<MjValue> {
+        match self.ev.eval(source, scope) {
+            Ok(v) if v.is_undefined() => {
+                self.diags.push(
+                    Diagnostic::error("E110", format!("`{source}` is undefined"))
+                        .at(span, "undefined")
+                        .path(path.render()),
+                );
+                None
+            }
+            Ok(v) => Some(v),
+            Err(e) => {
+                let mut d = Diagnostic::error("E110", format!("expression failed: {}", e.message))
+                    .at(span, "in this expression")
+                    .path(path.render());
+                if e.message.contains("undefined") {
+                    d = d.note(
+                        "help: the context has `params`, `env.name`, `module.name`, and `item`/`key` inside `for_each`",
+                    );
+                }
+                self.diags.push(d);
+                None
+            }
+        }
+    }
+
+    fn render_str(&mut self, s: &str, style: ScalarStyle, span: Span, scope: &Scope, path: YamlPath) -> Option<Value> {
+        let segs = match expr::segments(s) {
+            None => return Some(Value::String(s.to_string())),
+            Some(Ok(segs)) => segs,
+            Some(Err((offset, msg))) => {
+                self.diags.push(
+                    Diagnostic::error("E111", msg)
+                        .at(expr_span(span, style, offset, 3), "here")
+                        .path(path.render())
+                        .note("help: write `$${{` for a literal `${{`"),
+                );
+                return None;
+            }
+        };
+        if let [Segment::Expr { source, offset, len }] = segs.as_slice()
+            && style == ScalarStyle::Plain
+        {
+            let espan = expr_span(span, style, *offset, *len);
+            let v = self.eval(source, scope, espan, path)?;
+            return match expr::from_minijinja(&v) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    self.diags.push(Diagnostic::error("E110", e).at(espan, "this expression").path(path.render()));
+                    None
+                }
+            };
+        }
+        let mut out = String::new();
+        for seg in &segs {
+            match seg {
+                Segment::Text(t) => out.push_str(t),
+                Segment::Expr { source, offset, len } => {
+                    let v = self.eval(source, scope, expr_span(span, style, *offset, *len), path)?;
+                    // Interpolated values read as YAML would write them:
+                    // `true`, not Python's `True`; null is empty.
+                    if let Some(s) = v.as_str() {
+                        out.push_str(s);
+                    } else if v.kind() == minijinja::value::ValueKind::Bool {
+                        out.push_str(if v.is_true() { "true" } else { "false" });
+                    } else if !v.is_none()
+                        && let Err(e) = expr::write_bounded(&mut out, &v)
+                    {
+                        let espan = expr_span(span, style, *offset, *len);
+                        self.diags.push(Diagnostic::error("E110", e).at(espan, "this expression").path(path.render()));
+                        return None;
+                    }
+                }
+            }
+        }
+        Some(Value::String(out))
+    }
+}
+
+/// The span of an expression inside a scalar, when the scalar is on one
+/// line; the whole scalar otherwise.
+fn expr_span(span: Span, style: ScalarStyle, offset: usize, len: usize) -> Span {
+    if span.start.line != span.end.line || style == ScalarStyle::Block {
+        return span;
+    }
+    let quote = u32::from(style == ScalarStyle::Quoted);
+    span.narrow(offset as u32 + quote, len as u32)
+}

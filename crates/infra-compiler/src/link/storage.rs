@@ -1,0 +1,33 @@
+//! The storage warning: a well-known stateful image whose data directory
+//! is not on a PersistentVolumeClaim loses its state with every new pod —
+//! the cause of the lost dashboards. Rules in `infra_k8s::workloads`.
+
+use super::graph::ResourceGraph;
+use infra_k8s::workloads::{ephemeral_state, image_name};
+use infra_syntax::{Diagnostic, Diagnostics};
+
+/// Warns about stateful workloads whose data is not on a PVC.
+pub fn warn_ephemeral_state(g: &ResourceGraph, diagnostics: &mut Diagnostics) {
+    for r in g.ordered().filter(|r| !r.external && !r.ephemeral) {
+        for found in ephemeral_state(&r.value) {
+            diagnostics.push(
+                Diagnostic::warning(
+                    "S100",
+                    format!(
+                        "{}: {} keeps its data in {}, which is {} (environment {}): the data is lost whenever the pod is replaced",
+                        r.id.short(),
+                        image_name(&found.image),
+                        found.data_dir,
+                        found.storage,
+                        g.env
+                    ),
+                )
+                .at(r.origin, format!("container `{}`", found.container))
+                .note(format!(
+                    "help: mount a PersistentVolumeClaim at {}, or mark the object `infra: {{ephemeral: true}}` if losing the data is intended",
+                    found.data_dir
+                )),
+            );
+        }
+    }
+}
