@@ -3,7 +3,8 @@
 //! the project's namespaces that it does not define are unmanaged — the
 //! hidden 10% that a redeploy would lose.
 
-use crate::changes::{Options, Plan, Unmanaged, named, plan};
+use crate::changes::{Options, Plan, Unmanaged, named};
+use crate::compare::plan;
 use crate::hazards::dashboards;
 use infra_k8s::kinds::ObjectId;
 use infra_syntax::Value;

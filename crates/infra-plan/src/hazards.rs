@@ -2,36 +2,12 @@
 //! miss — deleted or replaced volumes, data paths that leave a PVC, and
 //! rollouts of stateful workloads whose data is not on one.
 
-use crate::changes::{Action, Change};
+use crate::changes::{Action, Change, Hazard, Severity};
 use infra_k8s::annotations;
 use infra_k8s::kinds::ObjectId;
 use infra_k8s::workloads::{self, claim_templates};
 use infra_syntax::Value;
 use std::collections::BTreeMap;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    DataLoss,
-    Warning,
-}
-
-impl Severity {
-    pub fn word(self) -> &'static str {
-        match self {
-            Severity::DataLoss => "data-loss",
-            Severity::Warning => "warning",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Hazard {
-    pub severity: Severity,
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
-    pub reason: String,
-}
 
 fn hazard(change: &Change, severity: Severity, reason: String) -> Hazard {
     Hazard {

@@ -8,12 +8,14 @@
 //! ```
 
 pub mod changes;
+pub mod compare;
 pub mod drift;
 pub mod hazards;
 pub mod immutable;
 pub mod read;
 pub mod render;
 
-pub use changes::{Action, Change, FieldChange, Options, Plan, Unmanaged, plan};
+pub use changes::{Action, Change, FieldChange, Hazard, Options, Plan, Severity, Unmanaged};
+pub use compare::plan;
 pub use drift::plan_live;
-pub use hazards::{Hazard, Severity, dashboards};
+pub use hazards::dashboards;

@@ -1,8 +1,7 @@
 //! Rendering a [`Plan`]: text for people (grouped by action, a summary line,
 //! rollouts, hazards last and loud) and the JSON contract for CI bots.
 
-use crate::changes::{Action, Change, FieldChange, Plan};
-use crate::hazards::Severity;
+use crate::changes::{Action, Change, FieldChange, Plan, Severity};
 use infra_syntax::Value;
 use serde_json::{Value as Json, json};
 use std::fmt::Write;

@@ -1,10 +1,26 @@
 //! The canonical encoding of a [`Value`]: JSON with keys sorted by bytes, no
-//! spaces, and infra's own float formatting. Content hashes are taken over
-//! it, so it is written here, by hand, and no dependency feature (serde's
-//! `preserve_order`, a float formatter) can change it.
+//! spaces, and infra's own float formatting, and its sha256. Content hashes
+//! are taken over it, so it is written here, by hand, and no dependency
+//! feature (serde's `preserve_order`, a float formatter) can change it.
 
 use crate::value::Value;
 use crate::yaml::format_float;
+use sha2::{Digest, Sha256};
+
+/// The sha256 of `bytes`, as 64 lowercase hex digits.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}
 
 /// The canonical encoding of a value.
 pub fn canonical_json(v: &Value) -> String {

@@ -6,8 +6,8 @@
 //! none has to be derived again.
 
 use super::path::{MAX_COMPONENT_BYTES, RelPath};
-use crate::link::hash::sha256_hex;
 use infra_k8s::kinds::ObjectId;
+use infra_syntax::canonical::sha256_hex;
 use std::collections::HashMap;
 
 /// The folder of cluster-scoped objects.

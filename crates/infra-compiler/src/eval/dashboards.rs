@@ -7,10 +7,10 @@
 use super::expr::Scope;
 use super::object::{Directives, Object};
 use super::render::{Renderer, YamlPath};
-use crate::link::hash::sha256_hex;
 use crate::load::{DashboardEntry, DashboardFile, Module};
 use infra_k8s::annotations;
 use infra_k8s::kinds::name_from;
+use infra_syntax::canonical::sha256_hex;
 use infra_syntax::{Diagnostic, Map, Node, Span, Value};
 use serde_json::Value as Json;
 use std::collections::HashMap;

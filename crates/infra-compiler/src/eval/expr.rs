@@ -202,7 +202,7 @@ impl Engine {
                 base64_decode(&s).ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "b64decode: not base64"))?;
             String::from_utf8(bytes).map_err(|_| Error::new(ErrorKind::InvalidOperation, "b64decode: not UTF-8 text"))
         });
-        env.add_filter("sha256", |s: String| crate::link::hash::sha256_hex(s.as_bytes()));
+        env.add_filter("sha256", |s: String| infra_syntax::canonical::sha256_hex(s.as_bytes()));
         env.add_filter("toyaml", |v: MjValue| -> Result<String, Error> {
             let v = from_minijinja(&v).map_err(|e| Error::new(ErrorKind::InvalidOperation, e))?;
             Ok(infra_syntax::yaml::emit(&v).trim_end_matches('\n').to_string())

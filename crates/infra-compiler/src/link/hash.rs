@@ -2,23 +2,9 @@
 //! infra owns, so no dependency feature can change a hash.
 
 use infra_k8s::annotations;
+pub use infra_syntax::canonical::sha256_hex;
 use infra_syntax::canonical::write_canonical;
 use infra_syntax::{Map, Value};
-use sha2::{Digest, Sha256};
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
-}
 
 /// The sha256 of the canonical encoding.
 pub fn content_hash(v: &Value) -> String {
