@@ -6,6 +6,7 @@
 //! a Grafana behind TLS, `kubectl port-forward svc/grafana 3000:80` and use
 //! `http://localhost:3000`), with connect and read timeouts and a size limit.
 
+use infra_syntax::{Code, Diagnostic};
 use serde_json::Value as Json;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -36,7 +37,11 @@ pub struct Hit {
 }
 
 impl Grafana {
-    pub fn new(url: &str, token: Option<String>) -> Result<Grafana, String> {
+    pub fn new(url: &str, token: Option<String>) -> Result<Grafana, Diagnostic> {
+        Grafana::parse(url, token).map_err(failed)
+    }
+
+    fn parse(url: &str, token: Option<String>) -> Result<Grafana, String> {
         let rest = match url.split_once("://") {
             Some(("http", rest)) => rest,
             Some(("https", _)) => {
@@ -106,7 +111,11 @@ impl Grafana {
     }
 
     /// Every dashboard Grafana has.
-    pub fn search(&self) -> Result<Vec<Hit>, String> {
+    pub fn search(&self) -> Result<Vec<Hit>, Diagnostic> {
+        self.search_pages().map_err(failed)
+    }
+
+    fn search_pages(&self) -> Result<Vec<Hit>, String> {
         let answer = self.get("/api/search?type=dash-db&limit=5000")?;
         let items =
             answer.as_array().ok_or_else(|| format!("{}/api/search: expected a list of dashboards", self.url))?;
@@ -123,7 +132,11 @@ impl Grafana {
     }
 
     /// One dashboard's JSON model (unwrapped from the API's envelope).
-    pub fn dashboard(&self, uid: &str) -> Result<Json, String> {
+    pub fn dashboard(&self, uid: &str) -> Result<Json, Diagnostic> {
+        self.fetch_dashboard(uid).map_err(failed)
+    }
+
+    fn fetch_dashboard(&self, uid: &str) -> Result<Json, String> {
         let answer = self.get(&format!("/api/dashboards/uid/{uid}"))?;
         answer
             .get("dashboard")
@@ -171,6 +184,11 @@ fn parse_response(raw: &[u8]) -> Result<(u16, Vec<u8>), String> {
     }
 }
 
+/// A failed request as a diagnostic.
+fn failed(message: String) -> Diagnostic {
+    Diagnostic::error(Code::Grafana, message)
+}
+
 /// A folder name as a directory name: `Homelab Boards` → `homelab-boards`.
 pub fn folder_dir(folder: &str) -> String {
     infra_compiler::emit::names::fit_name(&infra_k8s::kinds::name_from(folder), "")
@@ -195,7 +213,7 @@ mod tests {
     fn urls() {
         let g = Grafana::new("http://grafana.lab:3000/sub/", None).unwrap();
         assert_eq!((g.host.as_str(), g.port, g.base_path.as_str()), ("grafana.lab", 3000, "/sub"));
-        assert!(Grafana::new("https://x", None).err().unwrap().contains("port-forward"));
+        assert!(Grafana::new("https://x", None).err().unwrap().message.contains("port-forward"));
         assert!(Grafana::new("grafana", None).is_err());
     }
 }

@@ -9,7 +9,7 @@ use infra_compiler::emit::path::RelPath;
 use infra_k8s::annotations::{self, GRAFANA_DASHBOARD_LABEL, GRAFANA_FOLDER_ANNOTATION};
 use infra_k8s::kinds::{CLUSTER_SCOPED, ObjectId, name_from};
 use infra_k8s::references;
-use infra_syntax::{Map, Value, yaml};
+use infra_syntax::{Code, Diagnostic, Map, Value, yaml};
 use std::collections::BTreeSet;
 
 /// Metadata the API server fills in; never part of a project.
@@ -42,7 +42,7 @@ pub struct Report {
 
 /// The project's files: (path relative to the project, content). The
 /// objects' identities must be valid (as [`crate::manifests::read`] checks).
-pub fn project_files(objects: Vec<Value>, options: &Options) -> Result<(Vec<(RelPath, String)>, Report), String> {
+pub fn project_files(objects: Vec<Value>, options: &Options) -> Result<(Vec<(RelPath, String)>, Report), Diagnostic> {
     let mut report = Report::default();
     let mut objects: Vec<Value> = objects
         .into_iter()
@@ -111,10 +111,10 @@ pub fn project_files(objects: Vec<Value>, options: &Options) -> Result<(Vec<(Rel
         report.resources += 1;
     }
     // The same file names as `infra build` writes, below `manifests/`.
-    let names = names::object_files(&resources.iter().map(|(id, _)| id).collect::<Vec<_>>())?;
+    let names = names::object_files(&resources.iter().map(|(id, _)| id).collect::<Vec<_>>());
     let manifests = RelPath::new("manifests").expect("a plain name");
     for (name, (_, text)) in names.into_iter().zip(resources) {
-        files.push((manifests.join(name.as_str())?, text));
+        files.push((manifests.join(name.as_str()).map_err(|e| Diagnostic::error(Code::CannotWrite, e))?, text));
     }
 
     let mut project = Map::new();
@@ -132,7 +132,8 @@ pub fn project_files(objects: Vec<Value>, options: &Options) -> Result<(Vec<(Rel
         project.insert("dashboards".into(), Value::Seq(dashboards));
     }
     let header = "# Imported by `infra import`. Build it with `infra build`; check the round\n# trip with `infra diff <source> <(infra build -o -)`.\n";
-    files.insert(0, (RelPath::new("infra.yaml")?, format!("{header}{}", yaml::emit(&Value::Map(project)))));
+    let infra_yaml = RelPath::new("infra.yaml").map_err(|e| Diagnostic::error(Code::CannotWrite, e))?;
+    files.insert(0, (infra_yaml, format!("{header}{}", yaml::emit(&Value::Map(project)))));
     report.files = files.iter().map(|(f, _)| f.to_string()).collect();
     Ok((files, report))
 }

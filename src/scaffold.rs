@@ -1,6 +1,9 @@
 //! `infra init`: writes a starter project, the same as
 //! `examples/quickstart` (a test keeps the two equal), under a new name.
 
+use infra_compiler::emit::dir::write_inside;
+use infra_compiler::emit::path::RelPath;
+use infra_syntax::{Code, Diagnostic};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -25,24 +28,36 @@ pub fn starter_files(name: &str) -> Vec<(&'static str, String)> {
 }
 
 /// Writes the starter project into `dir`, which must not hold a project.
-pub fn init(dir: &Path, name: &str) -> Result<Vec<PathBuf>, String> {
+/// Nothing is created before the name and the folder are known to be
+/// fine; files are written inside `dir` only, never through a link.
+pub fn init(dir: &Path, name: &str) -> Result<Vec<PathBuf>, Diagnostic> {
     if !infra_compiler::load::valid_name(name) {
-        return Err(format!("`{name}` is not a valid project name: use lowercase letters, digits and `-` (--name)"));
+        return Err(Diagnostic::error(Code::InvalidName, format!("`{name}` is not a valid project name"))
+            .help("use lowercase letters, digits and `-` (--name)"));
     }
-    if dir.join("infra.yaml").exists() {
-        return Err(format!("{} already holds a project (infra.yaml exists)", dir.display()));
+    if fs::symlink_metadata(dir.join("infra.yaml")).is_ok() {
+        return Err(Diagnostic::error(
+            Code::Usage,
+            format!("{} already holds a project (infra.yaml exists)", dir.display()),
+        )
+        .help("run `infra init` in a new or empty folder"));
+    }
+    let files = starter_files(name);
+    for (rel, _) in &files {
+        let path = dir.join(rel);
+        if fs::symlink_metadata(&path).is_ok() {
+            return Err(Diagnostic::error(
+                Code::Usage,
+                format!("{} exists; `init` does not overwrite it", path.display()),
+            )
+            .help("run `infra init` in a new or empty folder"));
+        }
     }
     let mut written = Vec::new();
-    for (rel, text) in starter_files(name) {
-        let path = dir.join(rel);
-        if path.exists() {
-            return Err(format!("{} exists; not overwriting it", path.display()));
-        }
-        if let Some(p) = path.parent() {
-            fs::create_dir_all(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?;
-        }
-        fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        written.push(path);
+    for (rel, text) in files {
+        let rel = RelPath::new(rel).map_err(|e| Diagnostic::error(Code::CannotWrite, e))?;
+        write_inside(dir, &rel, text.as_bytes())?;
+        written.push(rel.under(dir));
     }
     Ok(written)
 }

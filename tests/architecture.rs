@@ -84,7 +84,7 @@ fn referenced_paths(code: &str, module: &str, modules: &BTreeSet<String>) -> Vec
                 }
             }
             for child in &children {
-                if rest.starts_with(&format!("{child}::")) || rest.starts_with(&format!("{child};")) {
+                if rest.starts_with(&format!("{child}::")) {
                     out.push(join(module, child));
                 }
             }

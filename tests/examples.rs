@@ -133,6 +133,12 @@ fn init_creates_a_project_that_builds() {
     let again = infra(&["init", dir.str()]);
     assert_eq!(again.code, 1);
     assert!(again.stderr.contains("already holds a project"), "{}", again.stderr);
+    // A bad name is refused before anything is created.
+    let fresh = dir.join("fresh");
+    let bad = infra(&["init", fresh.to_str().unwrap(), "--name", "Bad Name"]);
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("`Bad Name` is not a valid project name"), "{}", bad.stderr);
+    assert!(!fresh.exists());
 }
 
 #[test]
@@ -140,7 +146,7 @@ fn apply_order_is_a_topological_order_of_the_graph() {
     use petgraph::visit::EdgeRef;
     for (example, _) in EXAMPLES {
         let c = infra_compiler::compile(&root().join(example), &infra_compiler::Options::default());
-        assert!(!c.failed(), "{}", c.diagnostics.render(&c.sources));
+        assert!(!c.failed(), "{}", c.diagnostics.render(&c.sources, &infra_syntax::diagnostic::render::Style::PLAIN));
         for g in &c.graphs {
             let position: std::collections::HashMap<_, _> = g.order.iter().enumerate().map(|(i, n)| (*n, i)).collect();
             assert_eq!(position.len(), g.graph.node_count());

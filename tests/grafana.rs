@@ -124,7 +124,7 @@ fn dashboards_are_rescued_into_a_project_that_builds() {
         assert_eq!(saved, original, "{file}");
     }
     let infra_yaml = std::fs::read_to_string(project.join("infra.yaml")).unwrap();
-    assert!(infra_yaml.contains("  - files: dashboards/hand-made/*.json\n    folder: \"Hand Made\"\n"), "{infra_yaml}");
+    assert!(infra_yaml.contains("  - files: dashboards/hand-made/*.json\n    folder: Hand Made\n"), "{infra_yaml}");
     let build = infra_env(&["build", project.to_str().unwrap(), "-o", "-"], &[]);
     assert_eq!(build.code, 0, "{}", build.transcript());
     assert_eq!(build.stdout.matches("grafana_dashboard: '1'").count(), 4);

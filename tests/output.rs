@@ -97,7 +97,8 @@ fn output_flag_needs_one_environment() {
     let dir = project();
     let run = infra(&["build", dir.str(), "-o", "-"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("-o needs exactly one environment; choose one with --env (a, b)"), "{}", run.stderr);
+    assert!(run.stderr.contains("error[C001]: -o needs exactly one environment"), "{}", run.stderr);
+    assert!(run.stderr.contains("help: choose one with --env (a, b)"), "{}", run.stderr);
     let run = infra(&["build", dir.str(), "--env", "c"]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("no environment `c` in this project"), "{}", run.stderr);
@@ -130,5 +131,23 @@ fn diagnostics_as_json_for_tools() {
     assert_eq!(d["labels"][0]["file"], "infra.yaml");
     assert_eq!(d["labels"][0]["line"], 4);
     assert_eq!(d["labels"][0]["column"], 16);
-    assert_eq!(d["notes"][0], "help: did you mean `replicas`?");
+    assert_eq!(d["help"], "did you mean `replicas`?");
+    assert_eq!(d["labels"][0]["primary"], true);
+    // Every line is JSON, the summary of the failure included.
+    let lines: Vec<serde_json::Value> = run.stderr.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.last().unwrap()["code"], "C000");
+    assert_eq!(lines.last().unwrap()["message"], "build failed with 1 error");
+    // Command-line errors and status lines too.
+    let usage = infra(&["build", dir.str(), "-o", "-", "--check", "--error-format", "json"]);
+    assert_eq!(usage.code, 1);
+    let d: serde_json::Value = serde_json::from_str(usage.stderr.trim()).unwrap();
+    assert_eq!(d["code"], "C001");
+    let ok = TempDir::new("json-status");
+    ok.write("infra.yaml", "name: t\n");
+    let built = infra(&["build", ok.str(), "--error-format", "json"]);
+    assert_eq!(built.code, 0, "{}", built.transcript());
+    for line in built.stderr.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        assert!(v["severity"].is_string(), "{line}");
+    }
 }

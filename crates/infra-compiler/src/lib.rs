@@ -13,9 +13,8 @@ pub mod eval;
 pub mod link;
 pub mod load;
 pub mod parallel;
-pub mod suggest;
 
-use infra_syntax::{Diagnostic, Diagnostics, Sources};
+use infra_syntax::{Code, Diagnostic, Diagnostics, Sources};
 use std::path::Path;
 
 pub use emit::Output;
@@ -58,12 +57,11 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
         for name in &options.envs {
             if !project.environments.iter().any(|e| &e.name == name) {
                 let known: Vec<&str> = project.environments.iter().map(|e| e.name.as_str()).collect();
-                let mut d = Diagnostic::error("L024", format!("no environment `{name}` in this project"))
-                    .note(format!("environments: {}", known.join(", ")));
-                if let Some(h) = suggest::hint(name, known.iter().copied()) {
-                    d = d.note(h);
-                }
-                diagnostics.push(d);
+                diagnostics.push(
+                    Diagnostic::error(Code::UnknownEnvironment, format!("no environment `{name}` in this project"))
+                        .note(format!("environments: {}", known.join(", ")))
+                        .suggest(name, known.iter().copied()),
+                );
             }
         }
         if !diagnostics.has_errors() {

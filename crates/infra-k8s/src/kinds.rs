@@ -2,7 +2,7 @@
 //! identified, and which identities Kubernetes accepts. Names become file
 //! paths, so an identity is checked before anything is built from it.
 
-use infra_syntax::{Diagnostic, Node, Span, Value};
+use infra_syntax::{Code, Diagnostic, Node, Span, Value};
 use std::fmt;
 
 /// Built-in and common cluster-scoped kinds. Custom resources whose CRD the
@@ -165,10 +165,10 @@ pub fn identity_error(problem: &IdentityProblem, span: Span, doc: Option<&Node>)
         Some(n) => (n.span, "this value"),
         None => (span, "in this object"),
     };
-    Diagnostic::error("E141", problem.message.clone())
+    Diagnostic::error(Code::InvalidIdentity, problem.message.clone())
         .at(span, label)
         .path(problem.field.dotted())
-        .note(format!("help: {}", problem.rule))
+        .help(problem.rule)
 }
 
 /// A valid object name made from any text (a file stem, a Grafana folder):

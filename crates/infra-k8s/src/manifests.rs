@@ -4,7 +4,7 @@
 //! at the offending value.
 
 use infra_syntax::source::{MAX_SOURCE_BYTES, read_text};
-use infra_syntax::{Diagnostic, Diagnostics, Node, Sources, Value, yaml};
+use infra_syntax::{Code, Diagnostic, Diagnostics, Node, Sources, Value, yaml};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -53,7 +53,7 @@ pub fn read_file(path: &Path, sources: &mut Sources, diags: &mut Diagnostics) ->
     match read_text(path, MAX_SOURCE_BYTES) {
         Ok(text) => parse(sources, &path.display().to_string(), text, diags),
         Err(e) => {
-            diags.push(Diagnostic::error("L010", format!("cannot read {}: {e}", path.display())));
+            diags.push(Diagnostic::error(Code::CannotRead, format!("cannot read {}: {e}", path.display())));
             Vec::new()
         }
     }

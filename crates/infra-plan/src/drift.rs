@@ -87,3 +87,32 @@ pub fn project_live(live: &Value, desired: &Value) -> Value {
         _ => live.clone(),
     }
 }
+
+/// A dashboard that a Grafana serves.
+pub struct GrafanaDashboard {
+    pub uid: String,
+    pub title: String,
+    pub folder: String,
+}
+
+/// The dashboards of a Grafana that none of `objects` defines: they live
+/// only in Grafana's storage, and are lost with it.
+pub fn unmanaged_dashboards(objects: &[&Value], grafana: &[GrafanaDashboard]) -> Vec<Unmanaged> {
+    let ours = dashboards(objects);
+    grafana
+        .iter()
+        .filter(|d| !ours.contains_key(&d.uid))
+        .map(|d| Unmanaged {
+            id: ObjectId {
+                group: "grafana".into(),
+                kind: "Dashboard".into(),
+                namespace: d.folder.clone(),
+                name: d.uid.clone(),
+            },
+            note: Some(format!(
+                "\"{}\" exists only in Grafana; `infra import --grafana URL --into DIR` saves it as code",
+                d.title
+            )),
+        })
+        .collect()
+}

@@ -17,5 +17,5 @@ pub mod render;
 
 pub use changes::{Action, Change, FieldChange, Hazard, Options, Plan, Severity, Unmanaged};
 pub use compare::plan;
-pub use drift::plan_live;
+pub use drift::{GrafanaDashboard, plan_live, unmanaged_dashboards};
 pub use hazards::dashboards;

@@ -4,7 +4,7 @@
 
 use infra_k8s::manifests::{parse, read_file};
 use infra_syntax::source::MAX_SOURCE_BYTES;
-use infra_syntax::{Diagnostic, Diagnostics, Sources, Value};
+use infra_syntax::{Code, Diagnostic, Diagnostics, Sources, Value};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -13,7 +13,7 @@ pub fn read(path: &str, sources: &mut Sources, diags: &mut Diagnostics) -> Vec<V
     if path == "-" {
         let mut text = String::new();
         if let Err(e) = std::io::stdin().take(MAX_SOURCE_BYTES * 8).read_to_string(&mut text) {
-            diags.push(Diagnostic::error("L010", format!("cannot read standard input: {e}")));
+            diags.push(Diagnostic::error(Code::CannotRead, format!("cannot read standard input: {e}")));
             return Vec::new();
         }
         return parse(sources, "<stdin>", text, diags);

@@ -11,7 +11,7 @@ pub mod source;
 pub mod value;
 pub mod yaml;
 
-pub use diagnostic::{Diagnostic, Diagnostics, Label, Severity, article};
+pub use diagnostic::{Code, Diagnostic, Diagnostics, Label, Severity, article, did_you_mean};
 pub use source::{FileId, Pos, SourceFile, Sources, Span};
 pub use value::{Map, Value};
 pub use yaml::{Key, Node, NodeKind, ScalarStyle};

@@ -2,7 +2,7 @@
 //! limits hostile input needs (depth, alias expansion, duplicate keys);
 //! [`emit`] writes a [`Value`] as deterministic, review-friendly YAML.
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{FileId, Pos, Span};
 use crate::value::{Map, Value};
 use saphyr_parser::{Event, Parser, ScalarStyle as YamlStyle};
@@ -131,7 +131,7 @@ pub fn load(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
     let span_of = |s: saphyr_parser::Span| Span::new(file, pos(s.start), pos(s.end));
     let err = |p: Pos, msg: String| {
         let span = Span::new(file, p, Pos { line: p.line, col: p.col + 1 });
-        Diagnostic::error("L001", format!("invalid YAML: {msg}")).at(span, "here")
+        Diagnostic::error(Code::InvalidYaml, format!("invalid YAML: {msg}")).at(span, "here")
     };
 
     while let Some(event) = parser.next_event() {
@@ -222,12 +222,12 @@ pub fn load(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
                         NodeKind::Float(f) => f.to_string(),
                         NodeKind::Null => String::new(),
                         _ => {
-                            return Err(Diagnostic::error("L002", "a mapping key must be a scalar")
+                            return Err(Diagnostic::error(Code::BadKey, "a mapping key must be a scalar")
                                 .at(finished.span, "complex key"));
                         }
                     };
                     if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == name && name != "<<") {
-                        return Err(Diagnostic::error("L003", format!("duplicate key `{name}`"))
+                        return Err(Diagnostic::error(Code::DuplicateKey, format!("duplicate key `{name}`"))
                             .at(finished.span, "second definition")
                             .at(first.span, "first defined here"));
                     }
@@ -252,14 +252,13 @@ fn merge_into(entries: &mut Vec<(Key, Node)>, node: Node) -> Result<(), Diagnost
         NodeKind::Map(_) => vec![node],
         NodeKind::Seq(items) => items,
         _ => {
-            return Err(
-                Diagnostic::error("L002", "`<<` merges a mapping or a list of mappings").at(node.span, "not a mapping")
-            );
+            return Err(Diagnostic::error(Code::BadKey, "`<<` merges a mapping or a list of mappings")
+                .at(node.span, "not a mapping"));
         }
     };
     for source in sources {
         let NodeKind::Map(more) = source.kind else {
-            return Err(Diagnostic::error("L002", "`<<` merges a mapping or a list of mappings")
+            return Err(Diagnostic::error(Code::BadKey, "`<<` merges a mapping or a list of mappings")
                 .at(source.span, "not a mapping"));
         };
         for (k, v) in more {
@@ -677,7 +676,7 @@ mod tests {
         let e = load(FileId(0), bomb).unwrap_err();
         assert!(e.message.contains("alias bomb"), "{}", e.message);
         let e = load(FileId(0), "a: 1\na: 2\n").unwrap_err();
-        assert_eq!(e.code, "L003");
+        assert_eq!(e.code, Code::DuplicateKey);
         assert_eq!(e.labels[0].span.start, Pos { line: 2, col: 1 });
     }
 

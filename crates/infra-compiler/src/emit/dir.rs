@@ -13,8 +13,8 @@
 
 use super::lock::{self, LOCK_FILE, Lock};
 use crate::emit::path::RelPath;
-use infra_syntax::Diagnostic;
 use infra_syntax::source as paths;
+use infra_syntax::{Code, Diagnostic};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ffi::OsString;
 use std::fs::{self, File};
@@ -47,7 +47,7 @@ impl OutDir {
             }
         }
         let (Some(parent), Some(name)) = (lexical.parent(), lexical.file_name()) else {
-            return Err(Diagnostic::error("W304", format!("{} cannot be an output folder", out.display())));
+            return Err(Diagnostic::error(Code::CannotWrite, format!("{} cannot be an output folder", out.display())));
         };
         // The longest existing ancestor is resolved; the rest is created later.
         let mut existing = parent.to_path_buf();
@@ -60,7 +60,12 @@ impl OutDir {
                         missing.push(last);
                         existing = up.to_path_buf();
                     }
-                    _ => return Err(Diagnostic::error("W304", format!("cannot resolve {}", parent.display()))),
+                    _ => {
+                        return Err(Diagnostic::error(
+                            Code::CannotWrite,
+                            format!("cannot resolve {}", parent.display()),
+                        ));
+                    }
                 },
             }
         };
@@ -68,12 +73,12 @@ impl OutDir {
         let dir = OutDir { parent, name: name.to_os_string() };
         match fs::symlink_metadata(dir.path()) {
             Ok(m) if m.file_type().is_symlink() => Err(Diagnostic::error(
-                "W304",
+                Code::CannotWrite,
                 format!("the output folder {} is a symbolic link; infra never writes through one", out.display()),
             )
-            .note("help: give the folder it points to")),
+            .help("give the folder it points to")),
             Ok(m) if !m.is_dir() => Err(Diagnostic::error(
-                "W304",
+                Code::CannotWrite,
                 format!("the output folder {} exists and is not a folder", out.display()),
             )),
             _ => Ok(dir),
@@ -99,9 +104,9 @@ impl OutDir {
     pub fn check_apart<'a>(&self, root: &Path, sources: impl IntoIterator<Item = &'a Path>) -> Result<(), Diagnostic> {
         let out = self.path();
         let refuse = |what: String| {
-            Diagnostic::error("W300", format!("the output folder {} {what}", out.display()))
+            Diagnostic::error(Code::OutputHoldsSources, format!("the output folder {} {what}", out.display()))
                 .note("a build replaces its whole output folder, so it must not hold the project's sources")
-                .note("help: leave out -o (the default is compiled/<env> inside the project), or choose a folder apart from the sources")
+                .help("leave out -o (the default is compiled/<env> inside the project), or choose a folder apart from the sources")
         };
         if root.starts_with(&out) {
             return Err(refuse(format!("holds the project {}", root.display())));
@@ -156,12 +161,15 @@ pub fn inventory(dir: &Path) -> Result<Option<Inventory>, Diagnostic> {
     match fs::symlink_metadata(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io_error("read", dir, &e)),
-        Ok(m) if !m.is_dir() => return Err(Diagnostic::error("W304", format!("{} is not a folder", dir.display()))),
+        Ok(m) if !m.is_dir() => {
+            return Err(Diagnostic::error(Code::CannotWrite, format!("{} is not a folder", dir.display())));
+        }
         Ok(_) => {}
     }
     let mut inv = Inventory::default();
     for entry in walkdir::WalkDir::new(dir).follow_links(false).min_depth(1) {
-        let entry = entry.map_err(|e| Diagnostic::error("W304", format!("cannot read {}: {e}", dir.display())))?;
+        let entry =
+            entry.map_err(|e| Diagnostic::error(Code::CannotWrite, format!("cannot read {}: {e}", dir.display())))?;
         let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path()).to_path_buf();
         inv.entries.insert(rel, EntryKind::of(entry.file_type()));
     }
@@ -333,7 +341,7 @@ fn stage(out: &OutDir, files: &[NewFile], previous: Option<(&Inventory, &Lock)>)
         }
         let in_the_way = |what: &str| {
             Diagnostic::error(
-                "W303",
+                Code::InTheWay,
                 format!(
                     "{} is in the way: the build writes {what} there, and it is {} that infra did not write",
                     old.join(rel).display(),
@@ -341,7 +349,7 @@ fn stage(out: &OutDir, files: &[NewFile], previous: Option<(&Inventory, &Lock)>)
                 ),
             )
             .note(format!("{LOCK_FILE} does not list it, and infra never overwrites what it did not write"))
-            .note(format!("help: move it out of {}, then build again", old.display()))
+            .help(format!("move it out of {}, then build again", old.display()))
         };
         if let Some(bytes) = new_files.get(rel.as_path()) {
             // A file with exactly the new content is taken over, not refused:
@@ -476,15 +484,17 @@ pub fn replace_all(jobs: &[Job], waiting: &mut dyn FnMut(&Path)) -> Result<Write
         let path = job.out.path();
         let inventory = inventory(&path)?;
         let lock = inventory.as_ref().map(|i| i.read_lock(&path)).unwrap_or_default();
-        report
-            .warnings
-            .extend(lock.ignored.iter().map(|w| Diagnostic::warning("W301", format!("{}: {w}", path.display()))));
+        report.warnings.extend(
+            lock.ignored
+                .iter()
+                .map(|w| Diagnostic::warning(Code::LockEntryIgnored, format!("{}: {w}", path.display()))),
+        );
         if let Some(inv) = &inventory {
             let unlisted = inv.unlisted_yaml(&lock);
             if !unlisted.is_empty() {
                 report.warnings.push(
                     Diagnostic::warning(
-                        "W302",
+                        Code::UnlistedYaml,
                         format!(
                             "{} holds {} YAML file{} that infra did not write: {}",
                             path.display(),
@@ -513,8 +523,8 @@ pub fn create(out: &OutDir, files: &[NewFile]) -> Result<(), Diagnostic> {
     if let Some(inv) = inventory(&out.path())?
         && !inv.entries.is_empty()
     {
-        return Err(Diagnostic::error("W304", format!("{} is not empty", out.path().display()))
-            .note("help: choose a new folder; nothing was written"));
+        return Err(Diagnostic::error(Code::CannotWrite, format!("{} is not empty", out.path().display()))
+            .help("choose a new folder; nothing was written"));
     }
     let staged = stage(out, files, None)?;
     // rename(2) replaces an empty folder.
@@ -527,7 +537,7 @@ pub fn create(out: &OutDir, files: &[NewFile]) -> Result<(), Diagnostic> {
 pub fn write_inside(root: &Path, rel: &RelPath, bytes: &[u8]) -> Result<(), Diagnostic> {
     let refuse = |p: &Path, m: fs::Metadata| {
         Diagnostic::error(
-            "W304",
+            Code::CannotWrite,
             format!(
                 "{} is {}, not a folder; nothing is written through it",
                 p.display(),
@@ -553,7 +563,7 @@ pub fn write_inside(root: &Path, rel: &RelPath, bytes: &[u8]) -> Result<(), Diag
         && !m.is_file()
     {
         let what = EntryKind::of(m.file_type()).describe();
-        return Err(Diagnostic::error("W304", format!("{} is {what}; it is not replaced", path.display())));
+        return Err(Diagnostic::error(Code::CannotWrite, format!("{} is {what}; it is not replaced", path.display())));
     }
     let mut temp = path.clone().into_os_string();
     temp.push(format!(".infra-{}", std::process::id()));
@@ -575,5 +585,5 @@ fn summarize(names: &[String]) -> String {
 }
 
 fn io_error(what: &str, path: &Path, e: &std::io::Error) -> Diagnostic {
-    Diagnostic::error("W304", format!("cannot {what} {}: {}", path.display(), paths::io_reason(e)))
+    Diagnostic::error(Code::CannotWrite, format!("cannot {what} {}: {}", path.display(), paths::io_reason(e)))
 }

@@ -44,10 +44,10 @@ impl Output {
     }
 }
 
-pub fn emit(graph: &ResourceGraph) -> Result<Output, String> {
+pub fn emit(graph: &ResourceGraph) -> Output {
     let emitted: Vec<&Resource> = graph.ordered().filter(|r| !r.external).collect();
     let ids: Vec<_> = emitted.iter().map(|r| &r.id).collect();
-    let paths = names::object_files(&ids)?;
+    let paths = names::object_files(&ids);
     let texts = crate::parallel::map(&emitted, |r| yaml::emit(&r.value));
     let entries: Vec<LockEntry> = emitted
         .iter()
@@ -55,7 +55,7 @@ pub fn emit(graph: &ResourceGraph) -> Result<Output, String> {
         .map(|(r, file)| LockEntry { id: r.id.to_string(), file: file.clone(), hash: r.hash.clone() })
         .collect();
     let lock = lock::render(&graph.env, &entries);
-    Ok(Output { env: graph.env.clone(), files: paths.into_iter().zip(texts).collect(), lock })
+    Output { env: graph.env.clone(), files: paths.into_iter().zip(texts).collect(), lock }
 }
 
 /// Differences between the folder `out` and a fresh build, for `--check`:

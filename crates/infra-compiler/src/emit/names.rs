@@ -13,8 +13,10 @@ use std::collections::HashMap;
 /// The folder of cluster-scoped objects.
 pub const CLUSTER_DIR: &str = "_cluster";
 
-/// The file of each object, in the order given. Every id must be valid.
-pub fn object_files(ids: &[&ObjectId]) -> Result<Vec<RelPath>, String> {
+/// The file of each object, in the order given. Every id must be valid
+/// ([`infra_k8s::kinds::check_identity`]); should one not be, its file is
+/// named after its digest rather than after its name.
+pub fn object_files(ids: &[&ObjectId]) -> Vec<RelPath> {
     let dirs: Vec<&str> =
         ids.iter().map(|id| if id.namespace.is_empty() { CLUSTER_DIR } else { &id.namespace }).collect();
     // Kind and name alone first; the group where they would collide.
@@ -49,7 +51,10 @@ pub fn object_files(ids: &[&ObjectId]) -> Result<Vec<RelPath>, String> {
             } else {
                 fit_name(&stem, ".yaml")
             };
-            RelPath::new(format!("{dir}/{file}"))
+            RelPath::new(format!("{dir}/{file}")).unwrap_or_else(|_| {
+                let digest = &sha256_hex(id.to_string().as_bytes())[..20];
+                RelPath::new(format!("{CLUSTER_DIR}/object-{digest}.yaml")).expect("hex digits make a valid name")
+            })
         })
         .collect()
 }
@@ -77,7 +82,7 @@ mod tests {
     }
 
     fn files(ids: &[ObjectId]) -> Vec<String> {
-        object_files(&ids.iter().collect::<Vec<_>>()).unwrap().into_iter().map(|p| p.to_string()).collect()
+        object_files(&ids.iter().collect::<Vec<_>>()).into_iter().map(|p| p.to_string()).collect()
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use super::{dir, lock};
 use infra_k8s::manifests;
-use infra_syntax::{Diagnostic, Diagnostics, Sources, Value};
+use infra_syntax::{Code, Diagnostic, Diagnostics, Sources, Value};
 use std::collections::HashSet;
 use std::path::Path;
 use std::process::Command;
@@ -55,7 +55,10 @@ pub fn read_compiled(
             let listing = match git(dir, &["ls-tree", "-r", "-z", rev, "--", subdir]) {
                 Ok(l) => l,
                 Err(e) => {
-                    diags.push(Diagnostic::error("L013", format!("cannot read {subdir} at git revision {rev}: {e}")));
+                    diags.push(Diagnostic::error(
+                        Code::GitRevision,
+                        format!("cannot read {subdir} at git revision {rev}: {e}"),
+                    ));
                     return CompiledObjects::default();
                 }
             };
@@ -118,15 +121,28 @@ pub fn read_compiled(
                     for (name, blob) in names.iter().zip(blobs) {
                         match String::from_utf8(blob) {
                             Ok(text) => out.parsed.extend(manifests::parse(sources, name, text, diags)),
-                            Err(_) => diags.push(Diagnostic::error("L010", format!("{name} is not UTF-8 text"))),
+                            Err(_) => {
+                                diags.push(Diagnostic::error(Code::CannotRead, format!("{name} is not UTF-8 text")))
+                            }
                         }
                     }
                 }
-                Err(e) => diags.push(Diagnostic::error("L013", format!("cannot read {subdir} at {rev}: {e}"))),
+                Err(e) => {
+                    diags.push(Diagnostic::error(Code::GitRevision, format!("cannot read {subdir} at {rev}: {e}")))
+                }
             }
         }
     }
     out
+}
+
+impl CompiledObjects {
+    /// The previous build's objects: those read, and the objects of the new
+    /// build (`new`, as given to [`read_compiled`]) that its lock says are
+    /// unchanged.
+    pub fn objects<'a>(&'a self, new: &[&'a Value]) -> Vec<&'a Value> {
+        self.reused.iter().map(|&i| new[i]).chain(self.parsed.iter()).collect()
+    }
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {

@@ -3,7 +3,7 @@
 
 use super::expr::Scope;
 use super::render::{Renderer, YamlPath};
-use infra_syntax::{Diagnostic, Map, Node, Value};
+use infra_syntax::{Code, Diagnostic, Map, Node, Value};
 
 /// `common` of the project (or module), with an environment's `common`
 /// winning key by key.
@@ -28,7 +28,7 @@ pub fn merged_common(r: &mut Renderer, base: Option<&Node>, over: Option<&Node>,
                 ("annotations", Value::Map(a)) => common.annotations.extend(a),
                 (_, Value::Null) => {}
                 (key, other) => r.diags.push(
-                    Diagnostic::error("E121", format!("common.{key} cannot be a {}", other.type_name()))
+                    Diagnostic::error(Code::DirectiveType, format!("common.{key} cannot be a {}", other.type_name()))
                         .at(node.span, "in this common block"),
                 ),
             }

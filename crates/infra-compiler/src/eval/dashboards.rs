@@ -11,7 +11,7 @@ use crate::load::{DashboardEntry, DashboardFile, Module};
 use infra_k8s::annotations;
 use infra_k8s::kinds::name_from;
 use infra_syntax::canonical::sha256_hex;
-use infra_syntax::{Diagnostic, Map, Node, Span, Value};
+use infra_syntax::{Code, Diagnostic, Map, Node, Span, Value};
 use serde_json::Value as Json;
 use std::collections::HashMap;
 
@@ -58,8 +58,11 @@ fn string_field(r: &mut Renderer, entry: &Node, key: &str, scope: &Scope) -> Opt
         Value::Null => Some(None),
         other => {
             r.diags.push(
-                Diagnostic::error("E121", format!("dashboards `{key}` must be a string, not a {}", other.type_name()))
-                    .at(node.span, "not a string"),
+                Diagnostic::error(
+                    Code::DirectiveType,
+                    format!("dashboards `{key}` must be a string, not a {}", other.type_name()),
+                )
+                .at(node.span, "not a string"),
             );
             None
         }
@@ -73,8 +76,11 @@ fn map_field(r: &mut Renderer, entry: &Node, key: &str, scope: &Scope) -> Option
         Value::Null => Some(Map::new()),
         other => {
             r.diags.push(
-                Diagnostic::error("E121", format!("dashboards `{key}` must be a map, not a {}", other.type_name()))
-                    .at(node.span, "not a map"),
+                Diagnostic::error(
+                    Code::DirectiveType,
+                    format!("dashboards `{key}` must be a map, not a {}", other.type_name()),
+                )
+                .at(node.span, "not a map"),
             );
             None
         }
@@ -89,8 +95,11 @@ fn settings(r: &mut Renderer, entry: &DashboardEntry, scope: &Scope) -> Option<S
         Some("operator") => true,
         Some(other) => {
             r.diags.push(
-                Diagnostic::error("E121", format!("dashboards `target` is `sidecar` or `operator`, not `{other}`"))
-                    .at(n.get("target").map_or(n.span, |t| t.span), "unknown target"),
+                Diagnostic::error(
+                    Code::DirectiveType,
+                    format!("dashboards `target` is `sidecar` or `operator`, not `{other}`"),
+                )
+                .at(n.get("target").map_or(n.span, |t| t.span), "unknown target"),
             );
             return None;
         }
@@ -122,8 +131,11 @@ fn settings(r: &mut Renderer, entry: &DashboardEntry, scope: &Scope) -> Option<S
     };
     if (settings.name.is_some() || settings.key.is_some()) && entry.files.len() != 1 {
         r.diags.push(
-            Diagnostic::error("E121", "`name` and `key` need an entry whose `files` match exactly one file")
-                .at(n.span, format!("matches {} files", entry.files.len())),
+            Diagnostic::error(
+                Code::DirectiveType,
+                "`name` and `key` need an entry whose `files` match exactly one file",
+            )
+            .at(n.span, format!("matches {} files", entry.files.len())),
         );
         return None;
     }
@@ -154,7 +166,7 @@ fn evaluate_entry(
         if size > MAX_OBJECT_BYTES {
             r.diags.push(
                 Diagnostic::error(
-                    "D103",
+                    Code::DashboardTooLarge,
                     format!(
                         "dashboard {} makes an object of {} KiB; Kubernetes accepts at most 1 MiB",
                         file.path,
@@ -162,18 +174,18 @@ fn evaluate_entry(
                     ),
                 )
                 .at(span, "this dashboard")
-                .note("help: split the dashboard, or remove unused panels and library panels"),
+                .help("split the dashboard, or remove unused panels and library panels"),
             );
             continue;
         } else if size > MAX_CLIENT_SIDE_BYTES {
             r.diags.push(
-                Diagnostic::warning("D104", format!(
+                Diagnostic::warning(Code::DashboardClientSide, format!(
                     "dashboard {} makes an object of {} KiB; client-side `kubectl apply` cannot store objects over 256 KiB",
                     file.path,
                     size >> 10
                 ))
                 .at(span, "this dashboard")
-                .note("help: apply with `kubectl apply --server-side`"),
+                .help("apply with `kubectl apply --server-side`"),
             );
         }
         out.push(Object { value, origin: span, directives: Directives::default() });
@@ -199,8 +211,11 @@ fn prepare(r: &mut Renderer, file: &DashboardFile, settings: &Settings, span: Sp
     }
     let Json::Object(model) = &mut json else {
         r.diags.push(
-            Diagnostic::error("D101", format!("{} is not a Grafana dashboard (a JSON object)", file.path))
-                .at(span, "this file"),
+            Diagnostic::error(
+                Code::DashboardNotObject,
+                format!("{} is not a Grafana dashboard (a JSON object)", file.path),
+            )
+            .at(span, "this file"),
         );
         return None;
     };
@@ -226,7 +241,7 @@ fn prepare(r: &mut Renderer, file: &DashboardFile, settings: &Settings, span: Sp
             }
             None => r.diags.push(
                 Diagnostic::warning(
-                    "D102",
+                    Code::DashboardInputs,
                     format!(
                         "{} is an export with inputs ({}); provisioned as is, they will not resolve",
                         file.path,
@@ -234,7 +249,7 @@ fn prepare(r: &mut Renderer, file: &DashboardFile, settings: &Settings, span: Sp
                     ),
                 )
                 .at(span, "this dashboard")
-                .note("help: set `datasource: <uid>` on the dashboards entry to fill them in"),
+                .help("set `datasource: <uid>` on the dashboards entry to fill them in"),
             ),
         }
     }
@@ -244,9 +259,9 @@ fn prepare(r: &mut Renderer, file: &DashboardFile, settings: &Settings, span: Sp
         _ => {
             let uid = format!("infra-{}", &sha256_hex(file.path.as_bytes())[..12]);
             r.diags.push(
-                Diagnostic::warning("D105", format!("{} has no uid; using the stable uid `{uid}`", file.path))
+                Diagnostic::warning(Code::DashboardNoUid, format!("{} has no uid; using the stable uid `{uid}`", file.path))
                     .at(span, "this dashboard")
-                    .note("help: without a fixed uid Grafana makes a new one on every restart, breaking links; add `\"uid\"` to the file"),
+                    .help("without a fixed uid Grafana makes a new one on every restart, breaking links; add `\"uid\"` to the file"),
             );
             model.insert("uid".into(), Json::String(uid.clone()));
             rewritten = true;
@@ -336,12 +351,12 @@ pub fn check_unique_uids(produced: &[Produced], diags: &mut infra_syntax::Diagno
         if let Some(first) = seen.get(p.uid.as_str()) {
             diags.push(
                 Diagnostic::error(
-                    "D106",
+                    Code::DashboardUidTwice,
                     format!("dashboards {} and {} have the same uid `{}`", first.path, p.path, p.uid),
                 )
                 .at(p.span, "second dashboard")
                 .at(first.span, "first dashboard")
-                .note("help: Grafana keeps one dashboard per uid; give each file its own `uid`"),
+                .help("Grafana keeps one dashboard per uid; give each file its own `uid`"),
             );
         } else {
             seen.insert(&p.uid, p);

@@ -320,7 +320,7 @@ fn undefined_path(parent: &MjValue, path: &[String], i: usize) -> ExprError {
             ValueKind::Map => parent.try_iter().map(|it| it.map(|k| k.to_string()).collect()).unwrap_or_default(),
             _ => Vec::new(),
         };
-        let hint = crate::suggest::did_you_mean(key, keys.iter().map(String::as_str))
+        let hint = infra_syntax::did_you_mean(key, keys.iter().map(String::as_str))
             .map(|c| format!("; did you mean `{c}`?"))
             .unwrap_or_default();
         format!("undefined value: `{}` has no `{key}`{hint}", path[..i].join("."))
@@ -531,7 +531,7 @@ fn file_function(state: &State, path: String) -> Result<String, Error> {
         return Err(Error::new(ErrorKind::InvalidOperation, "file() is not available here"));
     };
     crate::load::files::read_text_inside(&root, &dir, &path)
-        .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("file(\"{path}\"): {e}")))
+        .map_err(|d| Error::new(ErrorKind::InvalidOperation, format!("file(\"{path}\"): {}", d.message)))
 }
 
 /// base64 (RFC 4648, standard alphabet, padded). Whitespace is ignored

@@ -18,7 +18,7 @@ use crate::load::{Environment, Module, Project};
 use common::merged_common;
 use expr::Scope;
 use infra_k8s::kinds::CLUSTER_SCOPED;
-use infra_syntax::{Diagnostic, Diagnostics, FileId, Map, Node, NodeKind, Span, Value};
+use infra_syntax::{Code, Diagnostic, Diagnostics, FileId, Map, Node, NodeKind, Span, Value};
 use minijinja::value::Value as MjValue;
 use patch::apply_patch;
 use std::sync::Arc;
@@ -152,7 +152,7 @@ fn eval_document(r: &mut Renderer, file: FileId, index: usize, doc: &Node, scope
         NodeKind::Null => return,
         _ => {
             r.diags.push(
-                Diagnostic::error("E140", format!("document {} is not a Kubernetes object", index + 1))
+                Diagnostic::error(Code::NotAnObject, format!("document {} is not a Kubernetes object", index + 1))
                     .at(doc.span, format!("a {}, not a mapping", doc.type_name())),
             );
             return;
@@ -185,9 +185,12 @@ fn eval_document(r: &mut Renderer, file: FileId, index: usize, doc: &Node, scope
                 minijinja::value::ValueKind::None => Vec::new(),
                 _ => {
                     r.diags.push(
-                        Diagnostic::error("E121", format!("`for_each` needs a list or a map, not {}", v.kind()))
-                            .at(node.span, "not a list or map")
-                            .path("infra.for_each"),
+                        Diagnostic::error(
+                            Code::DirectiveType,
+                            format!("`for_each` needs a list or a map, not {}", v.kind()),
+                        )
+                        .at(node.span, "not a list or map")
+                        .path("infra.for_each"),
                     );
                     return;
                 }
@@ -256,9 +259,9 @@ fn eval_item(
     let value = Value::Map(value);
     if let Err(what) = object::check_object(&value) {
         r.diags.push(
-            Diagnostic::error("E140", format!("not a Kubernetes object: {what}"))
+            Diagnostic::error(Code::NotAnObject, format!("not a Kubernetes object: {what}"))
                 .at(doc.span, "this document")
-                .note("help: every resource needs apiVersion, kind and metadata.name"),
+                .help("every resource needs apiVersion, kind and metadata.name"),
         );
         return None;
     }

@@ -3,8 +3,7 @@
 
 use super::expr::Scope;
 use super::render::{Renderer, YamlPath};
-use crate::suggest;
-use infra_syntax::{Diagnostic, Diagnostics, Node, NodeKind, ScalarStyle, Span, Value};
+use infra_syntax::{Code, Diagnostic, Diagnostics, Node, NodeKind, ScalarStyle, Span, Value};
 
 /// An evaluated object and what the project said about it.
 #[derive(Debug, Clone)]
@@ -40,20 +39,21 @@ impl Directives {
     /// Checks that an `infra:` block is a map of known directives.
     pub fn check_block(block: &Node, diags: &mut Diagnostics) -> bool {
         let Some(fields) = block.entries() else {
-            diags
-                .push(Diagnostic::error("E121", "`infra:` is a mapping of directives").at(block.span, "not a mapping"));
+            diags.push(
+                Diagnostic::error(Code::DirectiveType, "`infra:` is a mapping of directives")
+                    .at(block.span, "not a mapping"),
+            );
             return false;
         };
         for (k, _) in fields {
             if !DIRECTIVES.contains(&k.name.as_str()) {
-                let mut d = Diagnostic::error("E120", format!("unknown directive `{}`", k.name))
-                    .at(k.span, "not a directive")
-                    .path(format!("infra.{}", k.name));
-                d = d.note(match suggest::hint(&k.name, DIRECTIVES.iter().copied()) {
-                    Some(h) => h,
-                    None => format!("help: directives are {}", DIRECTIVES.join(", ")),
-                });
-                diags.push(d);
+                diags.push(
+                    Diagnostic::error(Code::UnknownDirective, format!("unknown directive `{}`", k.name))
+                        .at(k.span, "not a directive")
+                        .path(format!("infra.{}", k.name))
+                        .help(format!("directives are {}", DIRECTIVES.join(", ")))
+                        .suggest(&k.name, DIRECTIVES.iter().copied()),
+                );
                 return false;
             }
         }
@@ -74,7 +74,7 @@ impl Directives {
                             Value::String(s) => directives.depends_on.push((s, node.span)),
                             other => r.diags.push(
                                 Diagnostic::error(
-                                    "E121",
+                                    Code::DirectiveType,
                                     format!("`depends_on` lists \"Kind/name\" strings, not a {}", other.type_name()),
                                 )
                                 .at(node.span, "here"),
@@ -84,7 +84,8 @@ impl Directives {
                 }
                 Some(Value::String(s)) => directives.depends_on.push((s, node.span)),
                 Some(_) => r.diags.push(
-                    Diagnostic::error("E121", "`depends_on` is a list of \"Kind/name\"").at(node.span, "not a list"),
+                    Diagnostic::error(Code::DirectiveType, "`depends_on` is a list of \"Kind/name\"")
+                        .at(node.span, "not a list"),
                 ),
                 None => return None,
             }
@@ -94,14 +95,18 @@ impl Directives {
                 Some(Value::String(s)) if s == "suffix" => directives.hash_suffix = Some(true),
                 Some(Value::String(s)) if s == "none" => directives.hash_suffix = Some(false),
                 Some(_) => r.diags.push(
-                    Diagnostic::error("E121", "`hash` is `suffix` or `none`").at(node.span, "not `suffix` or `none`"),
+                    Diagnostic::error(Code::DirectiveType, "`hash` is `suffix` or `none`")
+                        .at(node.span, "not `suffix` or `none`"),
                 ),
                 None => return None,
             }
             if directives.hash_suffix == Some(true) && !matches!(kind, "ConfigMap" | "Secret") {
                 r.diags.push(
-                    Diagnostic::error("E121", format!("`hash: suffix` applies to ConfigMaps and Secrets, not {kind}"))
-                        .at(node.span, "here"),
+                    Diagnostic::error(
+                        Code::DirectiveType,
+                        format!("`hash: suffix` applies to ConfigMaps and Secrets, not {kind}"),
+                    )
+                    .at(node.span, "here"),
                 );
             }
         }
@@ -124,18 +129,19 @@ pub(crate) fn bool_directive(r: &mut Renderer, node: &Node, name: &str, scope: &
         Value::Bool(b) => Some(b),
         Value::String(s) => {
             let quoted = matches!(node.kind, NodeKind::Str(_, ScalarStyle::Quoted));
-            let mut d = Diagnostic::error("E121", format!("`{name}` must be a bool, but it is the string {s:?}"))
-                .at(node.span, "a string")
-                .path(path);
+            let mut d =
+                Diagnostic::error(Code::DirectiveType, format!("`{name}` must be a bool, but it is the string {s:?}"))
+                    .at(node.span, "a string")
+                    .path(path);
             if quoted {
-                d = d.note("help: a quoted expression is always a string; drop the quotes");
+                d = d.help("a quoted expression is always a string; drop the quotes");
             }
             r.diags.push(d);
             None
         }
         other => {
             r.diags.push(
-                Diagnostic::error("E121", format!("`{name}` must be a bool, not a {}", other.type_name()))
+                Diagnostic::error(Code::DirectiveType, format!("`{name}` must be a bool, not a {}", other.type_name()))
                     .at(node.span, "not a bool")
                     .path(path),
             );

@@ -5,8 +5,7 @@
 use super::expr::Scope;
 use super::render::{Renderer, YamlPath};
 use crate::load::Module;
-use crate::suggest;
-use infra_syntax::{Diagnostic, Node, NodeKind, Span, Value};
+use infra_syntax::{Code, Diagnostic, Node, NodeKind, Span, Value};
 use std::collections::HashMap;
 
 /// Merges `overrides` (evaluated in `scope`) into `defaults`, checking keys
@@ -47,13 +46,12 @@ impl Merger<'_, '_> {
             for (k, v) in entries {
                 let Some(d) = dm.get(&k.name) else {
                     let shown = YamlPath::Key(&path, &k.name).render();
-                    let mut diag = Diagnostic::error("E100", format!("unknown parameter `{}`", strip_root(&shown)))
-                        .at(k.span, "not in the defaults");
-                    diag = diag.note(match suggest::hint(&k.name, dm.keys().map(String::as_str)) {
-                        Some(h) => h,
-                        None => format!("help: known keys here: {}", dm.keys().cloned().collect::<Vec<_>>().join(", ")),
-                    });
-                    self.r.diags.push(diag);
+                    self.r.diags.push(
+                        Diagnostic::error(Code::UnknownParam, format!("unknown parameter `{}`", strip_root(&shown)))
+                            .at(k.span, "not in the defaults")
+                            .help(format!("known keys here: {}", dm.keys().cloned().collect::<Vec<_>>().join(", ")))
+                            .suggest(&k.name, dm.keys().map(String::as_str)),
+                    );
                     continue;
                 };
                 let merged = self.merge_node(d, v, YamlPath::Key(&path, &k.name));
@@ -69,7 +67,9 @@ impl Merger<'_, '_> {
         match check_type(default, &value, &shown) {
             Ok(()) => value,
             Err((at, msg)) => {
-                self.r.diags.push(Diagnostic::error("E101", msg).at(node.span, format!("at {}", strip_root(&at))));
+                self.r
+                    .diags
+                    .push(Diagnostic::error(Code::ParamType, msg).at(node.span, format!("at {}", strip_root(&at))));
                 default.clone()
             }
         }
@@ -105,7 +105,7 @@ fn check_type(default: &Value, value: &Value, path: &str) -> Result<(), (String,
                 match d.get(k) {
                     Some(dk) => check_type(dk, x, &p)?,
                     None => {
-                        let hint = suggest::did_you_mean(k, d.keys().map(String::as_str))
+                        let hint = infra_syntax::did_you_mean(k, d.keys().map(String::as_str))
                             .map(|c| format!(" (did you mean `{c}`?)"))
                             .unwrap_or_default();
                         return Err((p.clone(), format!("unknown parameter `{}`{hint}", strip_root(&p))));
@@ -150,27 +150,29 @@ fn check_schema(
             let last = rule.path.rsplit('.').next().unwrap_or_default();
             let parent = rule.path.rsplit_once('.').map_or("", |(p, _)| p);
             let siblings = if parent.is_empty() { Some(defaults) } else { lookup(defaults, parent) };
-            let mut d = Diagnostic::error("E102", format!("schema names `{}`, which is not a parameter", rule.path))
-                .at(rule.span, "no such parameter");
-            if let Some(h) =
-                siblings.and_then(Value::as_map).and_then(|m| suggest::hint(last, m.keys().map(String::as_str)))
-            {
-                d = d.note(h);
-            }
-            r.diags.push(d);
+            let siblings = siblings.and_then(Value::as_map).map(|m| m.keys().map(String::as_str).collect::<Vec<_>>());
+            r.diags.push(
+                Diagnostic::error(
+                    Code::SchemaViolation,
+                    format!("schema names `{}`, which is not a parameter", rule.path),
+                )
+                .at(rule.span, "no such parameter")
+                .suggest(last, siblings.unwrap_or_default()),
+            );
             continue;
         }
         let value = lookup(params, &rule.path).unwrap_or(&Value::Null);
         let at = origins.get(&rule.path).copied().unwrap_or(rule.span);
         let fail = |msg: String| {
-            let mut d = Diagnostic::error("E102", format!("parameter `{}` {msg} (in {context})", rule.path));
+            let mut d =
+                Diagnostic::error(Code::SchemaViolation, format!("parameter `{}` {msg} (in {context})", rule.path));
             if at == rule.span {
                 d = d.at(rule.span, "constraint declared here");
             } else {
                 d = d.at(at, "value set here").at(rule.span, "constraint declared here");
             }
             if let Some(doc) = &rule.doc {
-                d = d.note(format!("note: {}: {doc}", rule.path));
+                d = d.note(format!("{}: {doc}", rule.path));
             }
             d
         };
@@ -180,7 +182,7 @@ fn check_schema(
                 Some(other) => {
                     r.diags.push(
                         Diagnostic::error(
-                            "E102",
+                            Code::SchemaViolation,
                             format!("required_when names `{cond}`, a {}, not a bool", other.type_name()),
                         )
                         .at(*span, "not a bool parameter"),
@@ -189,8 +191,11 @@ fn check_schema(
                 }
                 None => {
                     r.diags.push(
-                        Diagnostic::error("E102", format!("required_when names `{cond}`, which is not a parameter"))
-                            .at(*span, "no such parameter"),
+                        Diagnostic::error(
+                            Code::SchemaViolation,
+                            format!("required_when names `{cond}`, which is not a parameter"),
+                        )
+                        .at(*span, "no such parameter"),
                     );
                     false
                 }
@@ -214,7 +219,8 @@ fn check_schema(
         if let Some((pattern, span)) = &rule.pattern {
             match regex::Regex::new(pattern) {
                 Err(e) => r.diags.push(
-                    Diagnostic::error("E102", format!("invalid pattern: {e}")).at(*span, "this regular expression"),
+                    Diagnostic::error(Code::SchemaViolation, format!("invalid pattern: {e}"))
+                        .at(*span, "this regular expression"),
                 ),
                 Ok(re) => {
                     let text = match value {

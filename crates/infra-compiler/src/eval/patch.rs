@@ -5,7 +5,7 @@ use super::expr::Scope;
 use super::object::Object;
 use super::render::{Renderer, YamlPath};
 use crate::load::PatchBody;
-use infra_syntax::{Diagnostic, Map, Value};
+use infra_syntax::{Code, Diagnostic, Map, Value};
 
 /// Merges `patch` into `target`. Maps merge key by key and `null` deletes a
 /// key; lists whose items all have a `name` merge item by item; anything
@@ -217,7 +217,7 @@ pub fn apply_patch(
                             PatchBody::Merge(n) => n.span,
                         };
                         r.diags.push(
-                            Diagnostic::error("E131", format!("patch operation failed on {id}: {e}"))
+                            Diagnostic::error(Code::PatchOpFailed, format!("patch operation failed on {id}: {e}"))
                                 .at(span, "this operation"),
                         );
                         return;
@@ -225,16 +225,18 @@ pub fn apply_patch(
                 }
             }
             (PatchBody::Ops(n), _) => {
-                r.diags.push(Diagnostic::error("E131", "`ops` is a list of operations").at(n.span, "not a list"));
+                r.diags.push(
+                    Diagnostic::error(Code::PatchOpFailed, "`ops` is a list of operations").at(n.span, "not a list"),
+                );
                 return;
             }
         }
     }
     if matched == 0 {
         r.diags.push(
-            Diagnostic::error("E130", "this patch matches no object")
+            Diagnostic::error(Code::PatchMatchesNothing, "this patch matches no object")
                 .at(patch.target.as_ref().map_or(patch.span, |t| t.span), "matches nothing")
-                .note("help: a target names kind, name, namespace or labels of an object in this environment"),
+                .help("a target names kind, name, namespace or labels of an object in this environment"),
         );
     }
 }

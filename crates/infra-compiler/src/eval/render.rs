@@ -2,7 +2,7 @@
 //! expressions evaluated in a scope, errors reported at the expression.
 
 use super::expr::{self, Evaluator, Scope, Segment};
-use infra_syntax::{Diagnostic, Diagnostics, Map, Node, NodeKind, ScalarStyle, Span, Value};
+use infra_syntax::{Code, Diagnostic, Diagnostics, Map, Node, NodeKind, ScalarStyle, Span, Value};
 use minijinja::value::Value as MjValue;
 
 /// A YAML path built on the stack and formatted only for messages.
@@ -93,7 +93,7 @@ impl Renderer<'_> {
         match self.ev.eval(source, scope) {
             Ok(v) if v.is_undefined() => {
                 self.diags.push(
-                    Diagnostic::error("E110", format!("`{source}` is undefined"))
+                    Diagnostic::error(Code::ExpressionFailed, format!("`{source}` is undefined"))
                         .at(span, "undefined")
                         .path(path.render()),
                 );
@@ -101,12 +101,12 @@ impl Renderer<'_> {
             }
             Ok(v) => Some(v),
             Err(e) => {
-                let mut d = Diagnostic::error("E110", format!("expression failed: {}", e.message))
+                let mut d = Diagnostic::error(Code::ExpressionFailed, format!("expression failed: {}", e.message))
                     .at(span, "in this expression")
                     .path(path.render());
                 if e.message.contains("undefined") {
-                    d = d.note(
-                        "help: the context has `params`, `env.name`, `module.name`, and `item`/`key` inside `for_each`",
+                    d = d.help(
+                        "the context has `params`, `env.name`, `module.name`, and `item`/`key` inside `for_each`",
                     );
                 }
                 self.diags.push(d);
@@ -121,10 +121,10 @@ impl Renderer<'_> {
             Some(Ok(segs)) => segs,
             Some(Err((offset, msg))) => {
                 self.diags.push(
-                    Diagnostic::error("E111", msg)
+                    Diagnostic::error(Code::UnclosedExpression, msg)
                         .at(expr_span(span, style, offset, 3), "here")
                         .path(path.render())
-                        .note("help: write `$${{` for a literal `${{`"),
+                        .help("write `$${{` for a literal `${{`"),
                 );
                 return None;
             }
@@ -137,7 +137,9 @@ impl Renderer<'_> {
             return match expr::from_minijinja(&v) {
                 Ok(v) => Some(v),
                 Err(e) => {
-                    self.diags.push(Diagnostic::error("E110", e).at(espan, "this expression").path(path.render()));
+                    self.diags.push(
+                        Diagnostic::error(Code::ExpressionFailed, e).at(espan, "this expression").path(path.render()),
+                    );
                     None
                 }
             };
@@ -158,7 +160,11 @@ impl Renderer<'_> {
                         && let Err(e) = expr::write_bounded(&mut out, &v)
                     {
                         let espan = expr_span(span, style, *offset, *len);
-                        self.diags.push(Diagnostic::error("E110", e).at(espan, "this expression").path(path.render()));
+                        self.diags.push(
+                            Diagnostic::error(Code::ExpressionFailed, e)
+                                .at(espan, "this expression")
+                                .path(path.render()),
+                        );
                         return None;
                     }
                 }

@@ -21,7 +21,7 @@ use hash::{content_digest, set_annotation_at, stamp_hash};
 use infra_k8s::annotations;
 use infra_k8s::kinds::ObjectId;
 use infra_k8s::workloads::pod_template_path;
-use infra_syntax::{Diagnostic, Diagnostics, Span, Value};
+use infra_syntax::{Code, Diagnostic, Diagnostics, Span, Value};
 use petgraph::graph::{DiGraph, NodeIndex};
 use refs::{LinkContext, NameIndex, link_object};
 use std::collections::{BTreeMap, HashMap};
@@ -58,10 +58,10 @@ fn refuse_duplicates(objects: &[Object], diags: &mut Diagnostics) -> Option<()> 
         let id = ObjectId::of(&o.value);
         if let Some(&first) = by_id.get(&id) {
             diags.push(
-                Diagnostic::error("G200", format!("{} is defined twice", id.short()))
+                Diagnostic::error(Code::DuplicateObject, format!("{} is defined twice", id.short()))
                     .at(o.origin, "second definition")
                     .at(objects[first].origin, "first definition")
-                    .note("help: names must be unique per kind and namespace; inside modules use `${{ module.name }}`"),
+                    .help("names must be unique per kind and namespace; inside modules use `${{ module.name }}`"),
             );
             ok = false;
             continue;
@@ -150,9 +150,13 @@ fn resolve_references(
     for (target, (from, span, count)) in &unresolved {
         let more = if *count > 1 { format!(" (and {} more references)", count - 1) } else { String::new() };
         let msg = format!("{} refers to {target}, which is not in the project{more}", ids[*from].short());
-        let d = if opts.strict { Diagnostic::error("G202", msg) } else { Diagnostic::warning("G202", msg) };
-        diags.push(d.at(*span, "referenced here").note(format!(
-            "help: define {target} in the project, or declare it with `infra: {{external: true}}` if it exists in the cluster"
+        let d = if opts.strict {
+            Diagnostic::error(Code::Unresolved, msg)
+        } else {
+            Diagnostic::warning(Code::Unresolved, msg)
+        };
+        diags.push(d.at(*span, "referenced here").help(format!(
+            "define {target} in the project, or declare it with `infra: {{external: true}}` if it exists in the cluster"
         )));
     }
     dependencies

@@ -3,7 +3,7 @@
 
 use super::graph::{Edge, Resource};
 use infra_k8s::kinds::ObjectId;
-use infra_syntax::Diagnostic;
+use infra_syntax::{Code, Diagnostic};
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -12,7 +12,10 @@ use std::collections::BinaryHeap;
 pub fn apply_order(graph: &DiGraph<Resource, Edge>) -> Result<Vec<NodeIndex>, Diagnostic> {
     topological_order(graph).map_err(|cycle| {
         let names: Vec<String> = cycle.iter().map(|i| graph[*i].id.short()).collect();
-        let mut d = Diagnostic::error("G201", format!("dependency cycle: {} -> {}", names.join(" -> "), names[0]));
+        let mut d = Diagnostic::error(
+            Code::DependencyCycle,
+            format!("dependency cycle: {} -> {}", names.join(" -> "), names[0]),
+        );
         for w in cycle.windows(2).chain(std::iter::once(&[cycle[cycle.len() - 1], cycle[0]][..])) {
             let e = graph.find_edge(w[0], w[1]).map(|e| graph[e].reason.clone()).unwrap_or_default();
             d = d.at(

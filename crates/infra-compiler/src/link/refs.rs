@@ -6,7 +6,7 @@ use crate::eval::Object;
 use crate::eval::expr::{self, RefField};
 use infra_k8s::kinds::ObjectId;
 use infra_k8s::references;
-use infra_syntax::{Diagnostic, Span};
+use infra_syntax::{Code, Diagnostic, Span};
 use std::collections::HashMap;
 
 /// Namespaces every cluster has; referring to them is never unresolved.
@@ -101,7 +101,7 @@ pub(crate) fn link_object(i: usize, object: &mut Object, cx: &LinkContext) -> Ob
             Ok(j) => links.edges.push((j, "depends_on".into())),
             Err(TargetError::Missing) => links.unresolved.push((target.clone(), *span)),
             Err(TargetError::Invalid(msg)) => {
-                links.errors.push(Diagnostic::error("G203", msg).at(*span, "in depends_on"))
+                links.errors.push(Diagnostic::error(Code::BadTarget, msg).at(*span, "in depends_on"))
             }
         }
     }
@@ -142,7 +142,7 @@ pub(crate) fn link_object(i: usize, object: &mut Object, cx: &LinkContext) -> Ob
         match e {
             TargetError::Missing => links.unresolved.push((target, origin)),
             TargetError::Invalid(msg) => {
-                links.errors.push(Diagnostic::error("G203", msg).at(origin, "in a ref() of this document"))
+                links.errors.push(Diagnostic::error(Code::BadTarget, msg).at(origin, "in a ref() of this document"))
             }
         }
     }

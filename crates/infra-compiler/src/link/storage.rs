@@ -4,15 +4,14 @@
 
 use super::graph::ResourceGraph;
 use infra_k8s::workloads::{ephemeral_state, image_name};
-use infra_syntax::{Diagnostic, Diagnostics};
+use infra_syntax::{Code, Diagnostic, Diagnostics};
 
 /// Warns about stateful workloads whose data is not on a PVC.
 pub fn warn_ephemeral_state(g: &ResourceGraph, diagnostics: &mut Diagnostics) {
     for r in g.ordered().filter(|r| !r.external && !r.ephemeral) {
         for found in ephemeral_state(&r.value) {
             diagnostics.push(
-                Diagnostic::warning(
-                    "S100",
+                Diagnostic::warning(Code::StateWithoutStorage,
                     format!(
                         "{}: {} keeps its data in {}, which is {} (environment {}): the data is lost whenever the pod is replaced",
                         r.id.short(),
@@ -23,8 +22,7 @@ pub fn warn_ephemeral_state(g: &ResourceGraph, diagnostics: &mut Diagnostics) {
                     ),
                 )
                 .at(r.origin, format!("container `{}`", found.container))
-                .note(format!(
-                    "help: mount a PersistentVolumeClaim at {}, or mark the object `infra: {{ephemeral: true}}` if losing the data is intended",
+                .help(format!("mount a PersistentVolumeClaim at {}, or mark the object `infra: {{ephemeral: true}}` if losing the data is intended",
                     found.data_dir
                 )),
             );

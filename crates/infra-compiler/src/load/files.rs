@@ -3,31 +3,44 @@
 //! file read is bounded and must be UTF-8 text.
 
 use infra_syntax::source::{io_reason, read_text};
+use infra_syntax::{Code, Diagnostic};
 use std::path::{Component, Path, PathBuf};
 
 /// The largest file `file()` reads.
 pub const MAX_FILE_BYTES: u64 = 4 << 20;
 
+/// A path that leaves the project (L011).
+fn outside(message: String) -> Diagnostic {
+    Diagnostic::error(Code::OutsideProject, message)
+        .help("paths are relative to the file that names them and stay inside the project")
+}
+
+/// A file that cannot be read (L010).
+fn unreadable(message: String) -> Diagnostic {
+    Diagnostic::error(Code::CannotRead, message)
+}
+
 /// Resolves `rel` against `dir`, refusing absolute paths and anything that
 /// leaves `root` (by `..` or by a symbolic link).
-pub fn resolve_inside(root: &Path, dir: &Path, rel: &str) -> Result<PathBuf, String> {
+pub fn resolve_inside(root: &Path, dir: &Path, rel: &str) -> Result<PathBuf, Diagnostic> {
     check_relative(rel)?;
     let joined = normalize(&dir.join(rel));
     if !joined.starts_with(root) {
-        return Err(format!("{rel} is outside the project root; paths stay inside the project"));
+        return Err(outside(format!("{rel} is outside the project root")));
     }
-    let canonical =
-        joined.canonicalize().map_err(|e| format!("cannot open {}: {}", display(root, &joined), io_reason(&e)))?;
+    let canonical = joined
+        .canonicalize()
+        .map_err(|e| unreadable(format!("cannot open {}: {}", display(root, &joined), io_reason(&e))))?;
     if !canonical.starts_with(root) {
-        return Err(format!("{rel} is outside the project root"));
+        return Err(outside(format!("{rel} is outside the project root (a symbolic link?)")));
     }
     Ok(canonical)
 }
 
 /// Refuses absolute paths: a project names files relative to itself.
-pub fn check_relative(rel: &str) -> Result<(), String> {
+fn check_relative(rel: &str) -> Result<(), Diagnostic> {
     if Path::new(rel).is_absolute() || rel.starts_with('~') {
-        return Err(format!("{rel} is an absolute path; paths are relative to the project"));
+        return Err(outside(format!("{rel} is an absolute path")));
     }
     Ok(())
 }
@@ -49,23 +62,24 @@ fn normalize(path: &Path) -> PathBuf {
 }
 
 /// Expands a glob relative to `dir`; matches are sorted and inside `root`.
-pub fn glob_inside(root: &Path, dir: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
+pub fn glob_inside(root: &Path, dir: &Path, pattern: &str) -> Result<Vec<PathBuf>, Diagnostic> {
     check_relative(pattern)?;
     let full = normalize(&dir.join(pattern));
     if !full.starts_with(root) {
-        return Err(format!("{pattern} is outside the project root; paths stay inside the project"));
+        return Err(outside(format!("{pattern} is outside the project root")));
     }
-    let full = full.to_str().ok_or_else(|| format!("{pattern}: path is not UTF-8"))?;
-    let paths = glob::glob(full).map_err(|e| format!("invalid glob `{pattern}`: {}", e.msg))?;
+    let full = full.to_str().ok_or_else(|| unreadable(format!("{pattern}: the path is not UTF-8")))?;
+    let paths = glob::glob(full).map_err(|e| outside(format!("invalid glob `{pattern}`: {}", e.msg)))?;
     let mut out = Vec::new();
     for p in paths {
-        let p = p.map_err(|e| format!("cannot read {}: {}", e.path().display(), io_reason(e.error())))?;
+        let p = p.map_err(|e| unreadable(format!("cannot read {}: {}", e.path().display(), io_reason(e.error()))))?;
         if p.is_dir() {
             continue;
         }
-        let canonical = p.canonicalize().map_err(|e| format!("cannot open {}: {}", p.display(), io_reason(&e)))?;
+        let canonical =
+            p.canonicalize().map_err(|e| unreadable(format!("cannot open {}: {}", p.display(), io_reason(&e))))?;
         if !canonical.starts_with(root) {
-            return Err(format!("{} is outside the project root (a symbolic link?)", p.display()));
+            return Err(outside(format!("{} is outside the project root (a symbolic link?)", display(root, &p))));
         }
         out.push(canonical);
     }
@@ -74,9 +88,9 @@ pub fn glob_inside(root: &Path, dir: &Path, pattern: &str) -> Result<Vec<PathBuf
 }
 
 /// `file("path")`: a text file relative to `dir`, inside `root`.
-pub fn read_text_inside(root: &Path, dir: &Path, rel: &str) -> Result<String, String> {
+pub fn read_text_inside(root: &Path, dir: &Path, rel: &str) -> Result<String, Diagnostic> {
     let path = resolve_inside(root, dir, rel)?;
-    read_text(&path, MAX_FILE_BYTES)
+    read_text(&path, MAX_FILE_BYTES).map_err(|e| unreadable(format!("cannot read {rel}: {e}")))
 }
 
 /// A path as users see it: relative to the project root when inside it.

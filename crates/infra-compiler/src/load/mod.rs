@@ -5,10 +5,9 @@
 pub mod files;
 pub mod shape;
 
-use crate::suggest;
 use files as paths;
 use infra_syntax::source::{MAX_SOURCE_BYTES, io_reason, read_text};
-use infra_syntax::{Diagnostic, Diagnostics, FileId, Node, NodeKind, Sources, Span, Value, yaml};
+use infra_syntax::{Code, Diagnostic, Diagnostics, FileId, Node, NodeKind, Sources, Span, Value, yaml};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -125,7 +124,7 @@ pub fn load(dir: &Path, sources: &mut Sources, diags: &mut Diagnostics) -> Optio
         Ok(r) => r,
         Err(e) => {
             diags.push(Diagnostic::error(
-                "L010",
+                Code::CannotRead,
                 format!("cannot open project directory {}: {}", dir.display(), io_reason(&e)),
             ));
             return None;
@@ -140,7 +139,8 @@ pub fn load(dir: &Path, sources: &mut Sources, diags: &mut Diagnostics) -> Optio
             Some("suffix") => hashing_suffix = true,
             Some("none") => {}
             _ => loader.diags.push(
-                Diagnostic::error("L021", "`hashing` is `suffix` or `none`").at(h.span, "not `suffix` or `none`"),
+                Diagnostic::error(Code::WrongType, "`hashing` is `suffix` or `none`")
+                    .at(h.span, "not `suffix` or `none`"),
             ),
         }
     }
@@ -150,7 +150,7 @@ pub fn load(dir: &Path, sources: &mut Sources, diags: &mut Diagnostics) -> Optio
         for (key, node) in entries {
             if !valid_name(&key.name) {
                 loader.diags.push(
-                    Diagnostic::error("L023", format!("invalid environment name `{}`", key.name))
+                    Diagnostic::error(Code::InvalidName, format!("invalid environment name `{}`", key.name))
                         .at(key.span, "use lowercase letters, digits and `-`"),
                 );
                 continue;
@@ -193,7 +193,7 @@ impl Loader<'_> {
         let text = match read_text(path, MAX_SOURCE_BYTES) {
             Ok(t) => t,
             Err(e) => {
-                let mut d = Diagnostic::error("L010", format!("cannot read {shown}: {e}"));
+                let mut d = Diagnostic::error(Code::CannotRead, format!("cannot read {shown}: {e}"));
                 if let Some(span) = used_at {
                     d = d.at(span, "named here");
                 }
@@ -220,7 +220,7 @@ impl Loader<'_> {
                 .map(|d| paths::display(&self.root, d))
                 .map(|d| if d.is_empty() { ".".into() } else { d })
                 .collect();
-            let mut d = Diagnostic::error("L030", format!("module cycle: {}", chain.join(" -> ")));
+            let mut d = Diagnostic::error(Code::ModuleCycle, format!("module cycle: {}", chain.join(" -> ")));
             if let Some(span) = used_at {
                 d = d.at(span, "includes a module that includes it");
             }
@@ -230,11 +230,12 @@ impl Loader<'_> {
         let path = dir.join("infra.yaml");
         if !path.is_file() {
             let what = if used_at.is_some() { "module" } else { "project" };
-            let mut d = Diagnostic::error("L010", format!("no infra.yaml in {what} directory {}", dir.display()));
+            let mut d =
+                Diagnostic::error(Code::CannotRead, format!("no infra.yaml in {what} directory {}", dir.display()));
             if let Some(span) = used_at {
                 d = d.at(span, "module source named here");
             } else {
-                d = d.note("help: `infra init` creates a starter project");
+                d = d.help("`infra init` creates a starter project");
             }
             self.diags.push(d);
             return None;
@@ -244,7 +245,9 @@ impl Loader<'_> {
             Some(d @ Node { kind: NodeKind::Map(_), .. }) => d,
             Some(d) if d.is_null() => Node { kind: NodeKind::Map(Vec::new()), span: d.span },
             Some(d) => {
-                self.diags.push(Diagnostic::error("L021", "infra.yaml must be a mapping").at(d.span, "not a mapping"));
+                self.diags.push(
+                    Diagnostic::error(Code::WrongType, "infra.yaml must be a mapping").at(d.span, "not a mapping"),
+                );
                 return None;
             }
             None => Node { kind: NodeKind::Map(Vec::new()), span: Span::file(file) },
@@ -253,12 +256,12 @@ impl Loader<'_> {
         for (k, _) in doc.entries().unwrap_or_default() {
             let allowed = if is_module { &PROJECT_KEYS[..7] } else { PROJECT_KEYS };
             if !allowed.contains(&k.name.as_str()) {
-                let mut d = Diagnostic::error("L020", format!("unknown key `{}` in infra.yaml", k.name))
+                let mut d = Diagnostic::error(Code::UnknownKey, format!("unknown key `{}` in infra.yaml", k.name))
                     .at(k.span, "not a project key");
                 if is_module && PROJECT_KEYS.contains(&k.name.as_str()) {
-                    d = d.note("help: environments and hashing belong to the project, not to a module");
-                } else if let Some(h) = suggest::hint(&k.name, allowed.iter().copied()) {
-                    d = d.note(h);
+                    d = d.help("environments and hashing belong to the project, not to a module");
+                } else {
+                    d = d.suggest(&k.name, allowed.iter().copied());
                 }
                 self.diags.push(d);
             }
@@ -268,15 +271,18 @@ impl Loader<'_> {
                 Some(s) if valid_name(s) => s.to_string(),
                 _ => {
                     self.diags.push(
-                        Diagnostic::error("L023", "the project name must match [a-z0-9-]+").at(n.span, "invalid name"),
+                        Diagnostic::error(Code::InvalidName, "the project name must match [a-z0-9-]+")
+                            .at(n.span, "invalid name"),
                     );
                     String::new()
                 }
             },
             None if is_module => String::new(),
             None => {
-                self.diags
-                    .push(Diagnostic::error("L022", "infra.yaml has no `name`").at(doc.span, "add `name: <project>`"));
+                self.diags.push(
+                    Diagnostic::error(Code::MissingField, "infra.yaml has no `name`")
+                        .at(doc.span, "add `name: <project>`"),
+                );
                 String::new()
             }
         };
@@ -284,7 +290,8 @@ impl Loader<'_> {
             Some(p) if matches!(p.kind, NodeKind::Map(_)) => p.clone(),
             Some(p) if p.is_null() => Node { kind: NodeKind::Map(Vec::new()), span: p.span },
             Some(p) => {
-                self.diags.push(Diagnostic::error("L021", "`params` must be a mapping").at(p.span, "not a mapping"));
+                self.diags
+                    .push(Diagnostic::error(Code::WrongType, "`params` must be a mapping").at(p.span, "not a mapping"));
                 Node { kind: NodeKind::Map(Vec::new()), span: p.span }
             }
             None => Node { kind: NodeKind::Map(Vec::new()), span: doc.span },
@@ -315,11 +322,7 @@ impl Loader<'_> {
         word: &str,
         known: impl IntoIterator<Item = &'c str>,
     ) {
-        let mut d = Diagnostic::error("L020", message).at(span, label);
-        if let Some(h) = suggest::hint(word, known) {
-            d = d.note(h);
-        }
-        self.diags.push(d);
+        self.diags.push(Diagnostic::error(Code::UnknownKey, message).at(span, label).suggest(word, known));
     }
 
     fn map_of<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n [(infra_syntax::Key, Node)]> {
@@ -328,7 +331,7 @@ impl Loader<'_> {
             NodeKind::Null => Some(&[]),
             _ => {
                 self.diags.push(
-                    Diagnostic::error("L021", format!("`{what}` must be a mapping"))
+                    Diagnostic::error(Code::WrongType, format!("`{what}` must be a mapping"))
                         .at(node.span, format!("found a {}", node.type_name())),
                 );
                 None
@@ -342,7 +345,7 @@ impl Loader<'_> {
             NodeKind::Null => Some(&[]),
             _ => {
                 self.diags.push(
-                    Diagnostic::error("L021", format!("`{what}` must be a list"))
+                    Diagnostic::error(Code::WrongType, format!("`{what}` must be a list"))
                         .at(node.span, format!("found a {}", node.type_name())),
                 );
                 None
@@ -378,7 +381,7 @@ impl Loader<'_> {
     fn expand(&mut self, dir: &Path, node: &Node, what: &str) -> Vec<PathBuf> {
         let Some(pattern) = node.as_str() else {
             self.diags.push(
-                Diagnostic::error("L021", format!("a `{what}` entry is a file path or glob"))
+                Diagnostic::error(Code::WrongType, format!("a `{what}` entry is a file path or glob"))
                     .at(node.span, "not a string"),
             );
             return Vec::new();
@@ -386,13 +389,14 @@ impl Loader<'_> {
         match paths::glob_inside(&self.root, dir, pattern) {
             Ok(matches) if matches.is_empty() => {
                 self.diags.push(
-                    Diagnostic::error("L012", format!("`{pattern}` matches no file")).at(node.span, "no file matches"),
+                    Diagnostic::error(Code::GlobMatchesNothing, format!("`{pattern}` matches no file"))
+                        .at(node.span, "no file matches"),
                 );
                 matches
             }
             Ok(matches) => matches,
-            Err(e) => {
-                self.diags.push(Diagnostic::error("L011", e).at(node.span, format!("in this {what} entry")));
+            Err(d) => {
+                self.diags.push(d.at(node.span, format!("in this {what} entry")));
                 Vec::new()
             }
         }
@@ -438,14 +442,14 @@ impl Loader<'_> {
                 Some(Node { kind: NodeKind::Seq(items), .. }) => items.iter().collect(),
                 Some(other) => {
                     self.diags.push(
-                        Diagnostic::error("L021", "`files` is a glob or a list of globs")
+                        Diagnostic::error(Code::WrongType, "`files` is a glob or a list of globs")
                             .at(other.span, format!("found a {}", other.type_name())),
                     );
                     continue;
                 }
                 None => {
                     self.diags.push(
-                        Diagnostic::error("L022", "a dashboards entry needs `files`")
+                        Diagnostic::error(Code::MissingField, "a dashboards entry needs `files`")
                             .at(entry.span, "add `files: dashboards/*.json`"),
                     );
                     continue;
@@ -471,8 +475,9 @@ impl Loader<'_> {
         let text = match read_text(path, MAX_SOURCE_BYTES) {
             Ok(t) => t,
             Err(e) => {
-                self.diags
-                    .push(Diagnostic::error("L010", format!("cannot read {shown}: {e}")).at(used_at, "named here"));
+                self.diags.push(
+                    Diagnostic::error(Code::CannotRead, format!("cannot read {shown}: {e}")).at(used_at, "named here"),
+                );
                 return None;
             }
         };
@@ -482,7 +487,9 @@ impl Loader<'_> {
             Err(e) => {
                 let at = infra_syntax::Pos { line: e.line() as u32, col: e.column().max(1) as u32 };
                 let span = Span::new(file, at, infra_syntax::Pos { line: at.line, col: at.col + 1 });
-                self.diags.push(Diagnostic::error("D100", format!("invalid dashboard JSON: {e}")).at(span, "here"));
+                self.diags.push(
+                    Diagnostic::error(Code::DashboardJson, format!("invalid dashboard JSON: {e}")).at(span, "here"),
+                );
                 None
             }
         }
@@ -496,7 +503,7 @@ impl Loader<'_> {
         for (key, spec) in entries {
             if !valid_name(&key.name) {
                 self.diags.push(
-                    Diagnostic::error("L023", format!("invalid module instance name `{}`", key.name))
+                    Diagnostic::error(Code::InvalidName, format!("invalid module instance name `{}`", key.name))
                         .at(key.span, "use lowercase letters, digits and `-`"),
                 );
                 continue;
@@ -517,20 +524,21 @@ impl Loader<'_> {
             }
             let Some(source) = spec.get("source") else {
                 self.diags.push(
-                    Diagnostic::error("L022", format!("module `{}` has no `source`", key.name))
+                    Diagnostic::error(Code::MissingField, format!("module `{}` has no `source`", key.name))
                         .at(key.span, "add `source: <directory>`"),
                 );
                 continue;
             };
             let Some(rel) = source.as_str() else {
-                self.diags
-                    .push(Diagnostic::error("L021", "`source` is a directory path").at(source.span, "not a string"));
+                self.diags.push(
+                    Diagnostic::error(Code::WrongType, "`source` is a directory path").at(source.span, "not a string"),
+                );
                 continue;
             };
             let module_dir = match paths::resolve_inside(&self.root, dir, rel) {
                 Ok(d) => d,
-                Err(e) => {
-                    self.diags.push(Diagnostic::error("L011", e).at(source.span, "module source"));
+                Err(d) => {
+                    self.diags.push(d.at(source.span, "module source"));
                     continue;
                 }
             };
@@ -568,7 +576,7 @@ impl Loader<'_> {
             };
             for (k, v) in fields {
                 let bad = |what: &str| {
-                    Diagnostic::error("L021", format!("schema `{}`: `{}` must be {what}", key.name, k.name))
+                    Diagnostic::error(Code::WrongType, format!("schema `{}`: `{}` must be {what}", key.name, k.name))
                         .at(v.span, format!("found a {}", v.type_name()))
                 };
                 match k.name.as_str() {
@@ -625,8 +633,8 @@ impl Loader<'_> {
             NodeKind::Str(rel, _) => {
                 let path = match paths::resolve_inside(&self.root, &self.root, rel) {
                     Ok(p) => p,
-                    Err(e) => {
-                        self.diags.push(Diagnostic::error("L011", e).at(node.span, "environment file"));
+                    Err(d) => {
+                        self.diags.push(d.at(node.span, "environment file"));
                         return None;
                     }
                 };
@@ -690,7 +698,7 @@ impl Loader<'_> {
                 }
                 "merge" | "ops" if body.is_some() => {
                     self.diags.push(
-                        Diagnostic::error("L021", "a patch has either `merge` or `ops`, not both")
+                        Diagnostic::error(Code::WrongType, "a patch has either `merge` or `ops`, not both")
                             .at(k.span, "second patch body"),
                     );
                 }
@@ -711,7 +719,9 @@ impl Loader<'_> {
             }
         }
         let Some(body) = body else {
-            self.diags.push(Diagnostic::error("L022", "a patch needs `merge` or `ops`").at(node.span, "no patch body"));
+            self.diags.push(
+                Diagnostic::error(Code::MissingField, "a patch needs `merge` or `ops`").at(node.span, "no patch body"),
+            );
             return None;
         };
         Some(Patch { span: node.span, target, body })

@@ -1,0 +1,130 @@
+//! Every diagnostic code, in one registry: its stable id, the stage that
+//! reports it, and what it means. `docs/errors.md` is generated from this
+//! table (a test keeps it fresh), so no code can be used undocumented.
+
+macro_rules! codes {
+    ($( $variant:ident = $id:literal : $meaning:literal; )*) => {
+        /// A stable diagnostic code; the first letter of its id is the stage.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum Code {
+            $( #[doc = $meaning] $variant, )*
+        }
+
+        impl Code {
+            pub const ALL: &[Code] = &[$( Code::$variant, )*];
+
+            /// The stable id users search for: `E110`.
+            pub fn id(self) -> &'static str {
+                match self { $( Code::$variant => $id, )* }
+            }
+
+            /// What the code means, as documented.
+            pub fn meaning(self) -> &'static str {
+                match self { $( Code::$variant => $meaning, )* }
+            }
+        }
+    };
+}
+
+codes! {
+    InvalidYaml = "L001": "Invalid YAML (syntax, nesting deeper than 200 levels, aliases expanding past 2,000,000 nodes).";
+    BadKey = "L002": "A mapping key that is not a scalar, or a `<<` merge of something other than mappings.";
+    DuplicateKey = "L003": "A key appears twice in one mapping.";
+    CannotRead = "L010": "A file cannot be read: missing, larger than 16 MiB, binary (a NUL byte) or not UTF-8.";
+    OutsideProject = "L011": "A path is absolute or leaves the project root (by `..` or a symbolic link), or a glob is malformed.";
+    GlobMatchesNothing = "L012": "A `resources` glob matches no file.";
+    GitRevision = "L013": "`plan --base` cannot read the compiled output at that git revision (unknown revision, not a git repository, no git).";
+    UnknownKey = "L020": "Unknown key in `infra.yaml`, an environment, a patch, `common` or `schema` (with \"did you mean\").";
+    WrongType = "L021": "A field has the wrong type (`resources` not a list, `hashing` not `suffix`/`none`, ...).";
+    MissingField = "L022": "A required field is missing (`name`, a module's `source`, a patch body).";
+    InvalidName = "L023": "An invalid project, module or environment name (`[a-z0-9-]+`).";
+    UnknownEnvironment = "L024": "`--env` names an environment the project does not have.";
+    ModuleCycle = "L030": "A module includes itself, directly or through others.";
+    UnknownParam = "E100": "An environment or module sets a parameter that has no default (typo guard).";
+    ParamType = "E101": "A parameter value's type differs from its default's.";
+    SchemaViolation = "E102": "A `schema` constraint fails (`pattern`, `enum`, `min`, `max`, `required`, `required_when`) or names no parameter.";
+    ExpressionFailed = "E110": "An expression fails: undefined name, type error, runaway work, result too large, `file()` outside the project.";
+    UnclosedExpression = "E111": "`${{` without its `}}`.";
+    UnknownDirective = "E120": "Unknown directive in an `infra:` block.";
+    DirectiveType = "E121": "A directive has the wrong type (a quoted `when` is a string: drop the quotes).";
+    PatchMatchesNothing = "E130": "A patch matches no object.";
+    PatchOpFailed = "E131": "A patch operation fails (RFC 6902 path missing, `test` fails).";
+    NotAnObject = "E140": "A document is not a Kubernetes object (no `apiVersion`, `kind` or `metadata.name`).";
+    InvalidIdentity = "E141": "An object's `apiVersion`, `kind`, `metadata.name` or `metadata.namespace` breaks Kubernetes' rules (after expressions, patches and `common`; also in manifests read by `diff`, `plan` and `import`). See `docs/output.md`.";
+    DuplicateObject = "G200": "Two objects have the same group, kind, namespace and name.";
+    DependencyCycle = "G201": "A dependency cycle; every edge of the cycle is shown.";
+    Unresolved = "G202": "A reference to an object that is neither in the project nor `external` (warning; error with `--strict`).";
+    BadTarget = "G203": "A `depends_on` or `ref()` target that is malformed or ambiguous.";
+    DashboardJson = "D100": "A dashboard file is not valid JSON (line and column of the problem).";
+    DashboardNotObject = "D101": "A dashboard file is not a JSON object.";
+    DashboardInputs = "D102": "An exported dashboard declares inputs and no `datasource` fills them (warning).";
+    DashboardTooLarge = "D103": "A dashboard's object exceeds Kubernetes' 1 MiB limit.";
+    DashboardClientSide = "D104": "A dashboard's object exceeds 256 KiB, too large for client-side `kubectl apply` (warning).";
+    DashboardNoUid = "D105": "A dashboard has no `uid`; a stable one derived from its path is used (warning).";
+    DashboardUidTwice = "D106": "Two dashboards of one build share a `uid`.";
+    StateWithoutStorage = "S100": "A stateful image keeps its data outside a PersistentVolumeClaim (warning; `ephemeral: true` acknowledges it).";
+    OutputHoldsSources = "W300": "The output folder is the project, above it, or holds a file the project reads.";
+    LockEntryIgnored = "W301": "An `infra.lock` entry names a file outside the output folder (or the lock is unreadable): it is ignored (warning).";
+    UnlistedYaml = "W302": "The output folder holds YAML files that no lock lists: they are kept, and `kubectl apply -R` would apply them (warning).";
+    InTheWay = "W303": "A file, folder or link that infra did not write is where the build writes: nothing is written.";
+    CannotWrite = "W304": "The output cannot be written: the folder is a symbolic link or not a folder, or the file system refused (permission, space).";
+    Failed = "C000": "The command failed; the summary line after the diagnostics that made it fail.";
+    Usage = "C001": "The command line asks for something that cannot be done (`-o` with several environments, `--check` with `-o -`, two `-` inputs).";
+    NothingToImport = "C002": "`import` was given no manifests, or manifests that hold no object, or an invalid `--name`.";
+    Grafana = "C010": "A Grafana API request failed: unreachable, refused (401/403), not JSON, too slow, or an unexpected answer.";
+}
+
+/// The stages of codes, by the first letter of their ids.
+const STAGES: &[(char, &str)] = &[
+    ('L', "Load (`L`): reading files and the project's shape"),
+    ('E', "Eval (`E`): parameters, expressions, directives, patches"),
+    ('G', "Link (`G`): the graph"),
+    ('D', "Dashboards (`D`)"),
+    ('S', "Storage (`S`)"),
+    ('W', "Writing output (`W`)"),
+    ('C', "Commands (`C`)"),
+];
+
+/// `docs/errors.md`.
+pub fn errors_markdown() -> String {
+    let mut out = String::from(
+        "# Diagnostics\n\n\
+         <!-- Generated from crates/infra-syntax/src/diagnostic/code.rs by\n     `INFRA_UPDATE_DOCS=1 cargo test --test docs`; do not edit. -->\n\n\
+         Every error about a file names `file:line:column`, shows the source\n\
+         line with the problem marked and, where it can, a `help:` line.\n\
+         `--error-format json` prints one JSON object per line instead (`severity`,\n\
+         `code`, `message`, `path`, `labels` with `file`, `line`, `column`,\n\
+         `end_line`, `end_column`, `text`, `primary`; `notes`, `help`), for\n\
+         editors and CI; every message a command prints about a failure is one of\n\
+         them, the final summary (`C000`) included; status lines (`wrote 3 objects\n\
+         to ...`) are objects with `\"severity\": \"info\"` and a `message`. Codes are\n\
+         stable; the first letter is the stage that reports them. Errors exit with\n\
+         status 1; warnings do not fail a command.\n",
+    );
+    for (letter, title) in STAGES {
+        out.push_str(&format!("\n## {title}\n\n| code | meaning |\n|---|---|\n"));
+        for code in Code::ALL.iter().filter(|c| c.id().starts_with(*letter)) {
+            out.push_str(&format!("| {} | {} |\n", code.id(), code.meaning()));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_well_formed_and_in_a_stage() {
+        let mut seen = std::collections::BTreeSet::new();
+        for code in Code::ALL {
+            let id = code.id();
+            assert!(seen.insert(id), "{id} is used twice");
+            assert_eq!(id.len(), 4, "{id}");
+            assert!(id[1..].bytes().all(|b| b.is_ascii_digit()), "{id}");
+            assert!(STAGES.iter().any(|(l, _)| id.starts_with(*l)), "{id} has no stage");
+            assert!(code.meaning().ends_with('.'), "{id}");
+        }
+    }
+}

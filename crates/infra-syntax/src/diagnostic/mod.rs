@@ -1,0 +1,156 @@
+//! Diagnostics: plain data pushed by every stage into one collector and
+//! rendered only at the edge — for people (rustc-style, through
+//! annotate-snippets) or as JSON lines for tools ([`render`]). Every code
+//! comes from one registry ([`code`]).
+
+pub mod code;
+pub mod render;
+
+use crate::source::Span;
+pub use code::Code;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// A piece of source a diagnostic points at. The first label of a
+/// diagnostic is its primary one; others give context.
+#[derive(Debug, Clone)]
+pub struct Label {
+    pub span: Span,
+    pub text: String,
+}
+
+/// One message for the user: what is wrong (`message`), where (`labels`,
+/// and `path`, the YAML path inside the document), what else to know
+/// (`notes`) and what to do (`help`).
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub code: Code,
+    pub message: String,
+    pub labels: Vec<Label>,
+    pub path: Option<Box<str>>,
+    pub notes: Vec<String>,
+    pub help: Option<Box<str>>,
+}
+
+impl Diagnostic {
+    pub fn error(code: Code, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            labels: Vec::new(),
+            path: None,
+            notes: Vec::new(),
+            help: None,
+        }
+    }
+
+    pub fn warning(code: Code, message: impl Into<String>) -> Diagnostic {
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
+    }
+
+    pub fn at(mut self, span: Span, text: impl Into<String>) -> Diagnostic {
+        self.labels.push(Label { span, text: text.into() });
+        self
+    }
+
+    pub fn path(mut self, path: impl Into<String>) -> Diagnostic {
+        let path = path.into();
+        if !path.is_empty() {
+            self.path = Some(path.into_boxed_str());
+        }
+        self
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Diagnostic {
+        self.notes.push(note.into());
+        self
+    }
+
+    /// What to do about it; one per diagnostic (a later one replaces it).
+    pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into().into_boxed_str());
+        self
+    }
+
+    /// "did you mean `x`?" when one of `candidates` is close to `word`.
+    pub fn suggest<'a>(self, word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Diagnostic {
+        match did_you_mean(word, candidates) {
+            Some(c) => self.help(format!("did you mean `{c}`?")),
+            None => self,
+        }
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// The candidate closest to `word` by edit distance, if it is close enough
+/// to be a likely typo.
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let word = word.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::levenshtein(&word, &c.to_lowercase()), c))
+        .filter(|(d, c)| *d <= (c.chars().count().max(word.chars().count()) / 3).max(1))
+        .min_by_key(|(d, c)| (*d, *c))
+        .map(|(_, c)| c)
+}
+
+/// `word` with its indefinite article, for messages: "an emptyDir", "a map".
+pub fn article(word: &str) -> String {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) { format!("an {word}") } else { format!("a {word}") }
+}
+
+/// The collector every stage pushes into. A stage keeps going after an
+/// error where it can, so one run reports every error it finds.
+#[derive(Debug, Default)]
+pub struct Diagnostics {
+    items: Vec<Diagnostic>,
+}
+
+impl Diagnostics {
+    pub fn new() -> Diagnostics {
+        Diagnostics::default()
+    }
+
+    pub fn push(&mut self, d: Diagnostic) {
+        self.items.push(d);
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.items.iter().any(Diagnostic::is_error)
+    }
+
+    pub fn error_count(&self) -> usize {
+        self.items.iter().filter(|d| d.is_error()).count()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.items.iter()
+    }
+
+    pub fn extend(&mut self, other: Diagnostics) {
+        self.items.extend(other.items);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_are_close_words_only() {
+        assert_eq!(did_you_mean("storge", ["storage", "image"]), Some("storage"));
+        assert_eq!(did_you_mean("Replica", ["replicas"]), Some("replicas"));
+        assert_eq!(did_you_mean("x", ["storage"]), None);
+        let d = Diagnostic::error(Code::UnknownParam, "m").suggest("persistance", ["persistence", "enabled"]);
+        assert_eq!(d.help.as_deref(), Some("did you mean `persistence`?"));
+    }
+}

@@ -1,0 +1,129 @@
+//! `infra build`: compile every environment (or those asked for) and write
+//! each into its output folder, whole or not at all — or print one stream,
+//! or check that the folders are what a fresh build would write.
+
+use super::compile;
+use crate::report::Reporter;
+use infra_compiler::Options;
+use infra_compiler::emit::dir::{self, Job, OutDir};
+use infra_compiler::emit::{self, Output};
+use infra_syntax::{Code, Diagnostic, Diagnostics};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+pub struct Args {
+    pub dir: PathBuf,
+    pub envs: Vec<String>,
+    pub output: Option<String>,
+    pub check: bool,
+    pub strict: bool,
+}
+
+pub fn run(r: &Reporter, args: Args) -> ExitCode {
+    let Args { dir, envs, output, check, strict } = args;
+    if check && output.as_deref() == Some("-") {
+        return r.error(
+            Diagnostic::error(
+                Code::Usage,
+                "--check compares an output folder with a fresh build; it cannot check `-o -`",
+            )
+            .help("give -o DIR, or leave out -o to check compiled/<env>"),
+        );
+    }
+    let c = match compile(r, &dir, &Options { envs, strict }) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if output.is_some() && c.graphs.len() != 1 {
+        let names: Vec<&str> = c.graphs.iter().map(|g| g.env.as_str()).collect();
+        return r.error(
+            Diagnostic::error(Code::Usage, "-o needs exactly one environment")
+                .help(format!("choose one with --env ({})", names.join(", "))),
+        );
+    }
+    let outputs: Vec<Output> = c.graphs.iter().map(emit::emit).collect();
+    if output.as_deref() == Some("-") {
+        for out in &outputs {
+            r.stdout(&out.stream());
+        }
+        return ExitCode::SUCCESS;
+    }
+    let mut diags = Diagnostics::new();
+    let mut targets = Vec::new();
+    for out in &outputs {
+        let path = match &output {
+            Some(o) => PathBuf::from(o),
+            None => dir.join("compiled").join(&out.env),
+        };
+        let target = OutDir::new(&path).and_then(|t| {
+            let root = c.root.as_deref().unwrap_or(&dir);
+            t.check_apart(root, c.sources.iter().map(|s| s.path.as_path())).map(|()| t)
+        });
+        match target {
+            Ok(t) => targets.push(t),
+            Err(d) => diags.push(d),
+        }
+    }
+    if diags.has_errors() {
+        return r.failed(&diags, &c.sources, "build");
+    }
+    let code = if check { check_all(r, &outputs, &targets) } else { write_all(r, &outputs, &targets) };
+    // The process ends here: freeing thousands of small maps one by one
+    // would cost several percent of the run for nothing.
+    std::mem::forget(c);
+    code
+}
+
+/// `--check`: every folder compared with its fresh build.
+fn check_all(r: &Reporter, outputs: &[Output], targets: &[OutDir]) -> ExitCode {
+    let mut stale = false;
+    let mut diags = Diagnostics::new();
+    for (out, target) in outputs.iter().zip(targets) {
+        let shown = target.path();
+        match emit::check(target, out) {
+            Err(d) => diags.push(d),
+            Ok(diffs) if diffs.is_empty() => {
+                r.status(&format!("{}: up to date ({} objects in {})", out.env, out.files.len(), shown.display()))
+            }
+            Ok(diffs) => {
+                stale = true;
+                r.status(&format!("{}: {} is stale:", out.env, shown.display()));
+                for d in diffs {
+                    r.status(&format!("  {d}"));
+                }
+            }
+        }
+    }
+    if diags.has_errors() {
+        return r.failed(&diags, &infra_syntax::Sources::new(), "check");
+    }
+    if stale {
+        r.status("help: run `infra build` and commit the result");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+/// Every folder replaced by its new build, all or none.
+fn write_all(r: &Reporter, outputs: &[Output], targets: &[OutDir]) -> ExitCode {
+    let jobs: Vec<Job> =
+        outputs.iter().zip(targets).map(|(out, target)| Job { out: target, files: out.new_files() }).collect();
+    let mut waiting = |p: &Path| r.status(&format!("waiting for another build that writes into {}", p.display()));
+    let mut diags = Diagnostics::new();
+    match dir::replace_all(&jobs, &mut waiting) {
+        Ok(report) => {
+            for w in report.warnings {
+                diags.push(w);
+            }
+            r.diagnostics(&diags, &infra_syntax::Sources::new());
+        }
+        Err(d) => {
+            diags.push(d);
+            return r.failed(&diags, &infra_syntax::Sources::new(), "build");
+        }
+    }
+    for (out, target) in outputs.iter().zip(targets) {
+        r.status(&format!("{}: wrote {} objects to {}", out.env, out.files.len(), target.path().display()));
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,148 @@
+//! `infra import`: plain manifests into a new project (written whole or not
+//! at all), or a Grafana's dashboards into `dashboards/<folder>/<uid>.json`.
+
+use crate::grafana::{Grafana, folder_dir};
+use crate::import::{self, Options};
+use crate::report::Reporter;
+use crate::scaffold;
+use infra_compiler::emit::dir::{self, NewFile, OutDir};
+use infra_compiler::emit::names::fit_name;
+use infra_compiler::emit::path::RelPath;
+use infra_syntax::{Code, Diagnostic, Diagnostics, Map, Sources, Value, yaml};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+
+pub fn manifests(r: &Reporter, sources: &[String], into: &Path, name: Option<String>, keep_secrets: bool) -> ExitCode {
+    if sources.is_empty() {
+        return r.error(
+            Diagnostic::error(Code::NothingToImport, "nothing to import")
+                .help("name the manifests to import (files, folders or `-`), or give --grafana URL"),
+        );
+    }
+    let mut srcs = Sources::new();
+    let mut diags = Diagnostics::new();
+    let mut objects = Vec::new();
+    for s in sources {
+        objects.extend(infra_plan::read::read(s, &mut srcs, &mut diags));
+    }
+    if diags.has_errors() {
+        return r.failed(&diags, &srcs, "import");
+    }
+    r.diagnostics(&diags, &srcs);
+    if objects.is_empty() {
+        return r.error(Diagnostic::error(Code::NothingToImport, "the sources hold no Kubernetes objects"));
+    }
+    let name = name.unwrap_or_else(|| scaffold::name_from_dir(into));
+    if !infra_compiler::load::valid_name(&name) {
+        return r.error(
+            Diagnostic::error(Code::NothingToImport, format!("`{name}` is not a valid project name"))
+                .help("use lowercase letters, digits and `-` (--name)"),
+        );
+    }
+    let (files, report) = match import::project_files(objects, &Options { name, keep_secrets }) {
+        Ok(done) => done,
+        Err(d) => return r.error(d),
+    };
+    let new: Vec<NewFile> = files.iter().map(|(path, text)| NewFile { path, bytes: text.as_bytes() }).collect();
+    if let Err(d) = OutDir::new(into).and_then(|out| dir::create(&out, &new)) {
+        return r.error(d.note("import writes a new project, whole or not at all"));
+    }
+    r.status(&format!(
+        "imported {} resources and {} dashboards into {} ({} files)",
+        report.resources,
+        report.dashboards,
+        into.display(),
+        report.files.len()
+    ));
+    if let Some(ns) = &report.namespace_param {
+        r.status(&format!("  namespace {ns} is now the `namespace` parameter"));
+    }
+    if !report.secrets_stubbed.is_empty() {
+        r.status(&format!(
+            "  {} Secrets became `external: true` stubs; their data stays in the cluster (--keep-secrets keeps it): {}",
+            report.secrets_stubbed.len(),
+            report.secrets_stubbed.join(", ")
+        ));
+    }
+    if !report.skipped_owned.is_empty() {
+        r.status(&format!(
+            "  skipped {} objects made by controllers (their owners recreate them): {}",
+            report.skipped_owned.len(),
+            report.skipped_owned.join(", ")
+        ));
+    }
+    r.status(&format!("next: infra build {}", into.display()));
+    ExitCode::SUCCESS
+}
+
+pub fn grafana(r: &Reporter, url: &str, into: &Path) -> ExitCode {
+    match rescue(r, url, into) {
+        Ok(code) => code,
+        Err(d) => r.error(d),
+    }
+}
+
+fn rescue(r: &Reporter, url: &str, into: &Path) -> Result<ExitCode, Diagnostic> {
+    let grafana = Grafana::new(url, std::env::var("GRAFANA_TOKEN").ok())?;
+    let hits = grafana.search()?;
+    let mut folders = BTreeMap::new();
+    let mut written = 0;
+    for hit in &hits {
+        let model = grafana.dashboard(&hit.uid)?;
+        let dir = folder_dir(&hit.folder);
+        // Uids are case-sensitive: keep them as file names when they are safe.
+        let safe = !hit.uid.is_empty() && hit.uid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        let stem = if safe { hit.uid.clone() } else { infra_k8s::kinds::name_from(&hit.uid) };
+        let rel = RelPath::new(format!("dashboards/{dir}/{}", fit_name(&stem, ".json"))).map_err(|e| {
+            Diagnostic::error(Code::Grafana, format!("dashboard {:?} gives no file name: {e}", hit.uid))
+        })?;
+        let path = rel.under(into);
+        let mut text = serde_json::to_string_pretty(&model).unwrap_or_default();
+        text.push('\n');
+        let existing = std::fs::symlink_metadata(&path).ok().filter(|m| m.is_file()).map(|_| std::fs::read(&path));
+        match existing {
+            Some(Ok(old)) if old == text.as_bytes() => {}
+            Some(_) => r.status(&format!(
+                "kept {rel}: it exists and differs from Grafana's copy (compare them with a diff tool)"
+            )),
+            None => {
+                dir::write_inside(into, &rel, text.as_bytes())?;
+                written += 1;
+            }
+        }
+        folders.insert(dir, hit.folder.clone());
+    }
+    // The `dashboards:` entries that list the saved files, as YAML.
+    let entries: Vec<Value> = folders
+        .iter()
+        .map(|(dir, folder)| {
+            let mut entry = Map::new();
+            entry.insert("files".into(), Value::String(format!("dashboards/{dir}/*.json")));
+            entry.insert("folder".into(), Value::String(folder.clone()));
+            Value::Map(entry)
+        })
+        .collect();
+    let mut listing = Map::new();
+    listing.insert("dashboards".into(), Value::Seq(entries));
+    let listing = yaml::emit(&Value::Map(listing));
+    if into.join("infra.yaml").exists() {
+        r.status(&format!("saved {written} new dashboards of {} into {}", hits.len(), into.display()));
+        if !folders.is_empty() {
+            r.status(&format!("add them to infra.yaml if it does not list them yet:\n{listing}"));
+        }
+    } else {
+        let name = scaffold::name_from_dir(into);
+        let mut project = Map::new();
+        project.insert("name".into(), Value::String(name));
+        let text = format!(
+            "# Dashboards rescued from {} by `infra import --grafana`.\n{}{listing}",
+            url.replace(|c: char| c.is_control(), " "),
+            yaml::emit(&Value::Map(project))
+        );
+        let rel = RelPath::new("infra.yaml").map_err(|e| Diagnostic::error(Code::CannotWrite, e))?;
+        dir::write_inside(into, &rel, text.as_bytes())?;
+        r.status(&format!("saved {written} dashboards of {} into a new project in {}", hits.len(), into.display()));
+    }
+    Ok(ExitCode::SUCCESS)
+}
