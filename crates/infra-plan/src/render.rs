@@ -171,49 +171,35 @@ fn short(v: Option<&Value>) -> String {
 }
 
 /// The changed lines of a multi-line string, `-` old and `+` new, with
-/// `@@` separating distant hunks.
+/// `@@` separating distant hunks. Texts that differ almost everywhere and
+/// are long are summarized: Myers' diff costs time in proportion to both
+/// sizes times the differences, and a deadline would make the output
+/// depend on the machine.
 pub fn line_diff(old: &str, new: &str) -> Vec<String> {
-    let a: Vec<&str> = old.lines().collect();
-    let b: Vec<&str> = new.lines().collect();
-    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let suffix = a[prefix..].iter().rev().zip(b[prefix..].iter().rev()).take_while(|(x, y)| x == y).count();
-    let (a_mid, b_mid) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
-    let mut out = Vec::new();
     const MAX_CELLS: usize = 4_000_000;
-    if a_mid.len() * b_mid.len() > MAX_CELLS {
-        out.extend(a_mid.iter().take(50).map(|l| format!("- {l}")));
-        out.extend(b_mid.iter().take(50).map(|l| format!("+ {l}")));
-        if a_mid.len() > 50 || b_mid.len() > 50 {
-            out.push(format!("@@ {} lines removed, {} added in all @@", a_mid.len(), b_mid.len()));
-        }
+    let (a, b) = (old.lines().count(), new.lines().count());
+    let common = old.lines().zip(new.lines()).take_while(|(x, y)| x == y).count();
+    if (a - common).saturating_mul(b - common) > MAX_CELLS {
+        let removed = old.lines().skip(common).take(50).map(|l| format!("- {l}"));
+        let added = new.lines().skip(common).take(50).map(|l| format!("+ {l}"));
+        let mut out: Vec<String> = removed.chain(added).collect();
+        out.push(format!("@@ {} lines removed, {} added in all @@", a - common, b - common));
         return out;
     }
-    // Longest common subsequence over the differing middle.
-    let (n, m) = (a_mid.len(), b_mid.len());
-    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lcs[i][j] = if a_mid[i] == b_mid[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+    let diff = similar::TextDiff::configure().algorithm(similar::Algorithm::Myers).diff_lines(old, new);
+    let mut out = Vec::new();
+    for (i, group) in diff.grouped_ops(0).iter().enumerate() {
+        if i > 0 {
+            out.push("@@".to_string());
         }
-    }
-    let (mut i, mut j) = (0, 0);
-    let mut gap = false;
-    while i < n || j < m {
-        if i < n && j < m && a_mid[i] == b_mid[j] {
-            gap = true;
-            i += 1;
-            j += 1;
-        } else {
-            if gap && !out.is_empty() {
-                out.push("@@".into());
-            }
-            gap = false;
-            if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
-                out.push(format!("- {}", a_mid[i]));
-                i += 1;
-            } else {
-                out.push(format!("+ {}", b_mid[j]));
-                j += 1;
+        for op in group {
+            for change in diff.iter_changes(op) {
+                let sign = match change.tag() {
+                    similar::ChangeTag::Delete => '-',
+                    similar::ChangeTag::Insert => '+',
+                    similar::ChangeTag::Equal => continue,
+                };
+                out.push(format!("{sign} {}", change.value().trim_end_matches(['\n', '\r'])));
             }
         }
     }
