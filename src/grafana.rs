@@ -2,191 +2,203 @@
 //! (`/api/search?type=dash-db`, `/api/dashboards/uid/<uid>`), to rescue
 //! hand-made dashboards into code and to list those the code lacks.
 //!
-//! A small HTTP/1.1 client on the standard library: plain `http://` only (for
-//! a Grafana behind TLS, `kubectl port-forward svc/grafana 3000:80` and use
-//! `http://localhost:3000`), with connect and read timeouts and a size limit.
+//! HTTP and TLS are ureq's (rustls, with the system's trusted certificates),
+//! so `https://grafana.lab` works as well as a port-forward. A Grafana is
+//! an untrusted peer: one overall deadline per request (a server that
+//! trickles bytes cannot hang a command), bounded answers, uids escaped in
+//! paths, and neither the token nor a password of the URL ever in a message.
 
+use infra_syntax::diagnostic::render::escape;
 use infra_syntax::{Code, Diagnostic};
+use serde::Deserialize;
 use serde_json::Value as Json;
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-/// How long to wait for Grafana; `INFRA_HTTP_TIMEOUT` (seconds) overrides it.
-fn timeout() -> Duration {
-    let secs = std::env::var("INFRA_HTTP_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
-    Duration::from_secs(secs)
+/// The largest search answer read: thousands of dashboards fit in far less.
+const MAX_SEARCH_BYTES: u64 = 8 << 20;
+/// The largest dashboard read (Kubernetes stores at most 1 MiB per object).
+const MAX_DASHBOARD_BYTES: u64 = 16 << 20;
+/// Dashboards asked for per search request, and the most pages read.
+const PAGE_SIZE: usize = 5000;
+const MAX_PAGES: usize = 100;
+
+/// How long one request may take in all; `INFRA_HTTP_TIMEOUT` (seconds).
+fn timeout() -> Result<Duration, String> {
+    match std::env::var("INFRA_HTTP_TIMEOUT") {
+        Err(_) => Ok(Duration::from_secs(10)),
+        Ok(s) => match s.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(Duration::from_secs(n)),
+            _ => Err(format!("INFRA_HTTP_TIMEOUT is {s:?}; it is a whole number of seconds, at least 1")),
+        },
+    }
 }
-const MAX_RESPONSE_BYTES: u64 = 64 << 20;
 
 /// A Grafana server and its API token (`GRAFANA_TOKEN`).
 pub struct Grafana {
-    host: String,
-    port: u16,
-    base_path: String,
+    agent: ureq::Agent,
+    /// The base URL as given, for requests.
+    base: String,
+    /// The base URL without a password, for messages.
+    shown: String,
     token: Option<String>,
-    pub url: String,
+    timeout: Duration,
 }
 
 /// One dashboard of a search.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Hit {
     pub uid: String,
+    #[serde(default)]
     pub title: String,
+    #[serde(rename = "folderTitle", default = "general")]
     pub folder: String,
+}
+
+fn general() -> String {
+    "General".into()
 }
 
 impl Grafana {
     pub fn new(url: &str, token: Option<String>) -> Result<Grafana, Diagnostic> {
-        Grafana::parse(url, token).map_err(failed)
-    }
-
-    fn parse(url: &str, token: Option<String>) -> Result<Grafana, String> {
-        let rest = match url.split_once("://") {
-            Some(("http", rest)) => rest,
-            Some(("https", _)) => {
-                return Err(format!(
-                    "{url}: https is not supported; reach Grafana over http, e.g. `kubectl port-forward svc/grafana 3000:80` and http://localhost:3000"
-                ));
-            }
-            _ => return Err(format!("{url}: expected a URL like http://grafana.lab:3000")),
-        };
-        let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) => (h.to_string(), p.parse().map_err(|_| format!("{url}: invalid port `{p}`"))?),
-            None => (authority.to_string(), 80),
-        };
-        if host.is_empty() {
-            return Err(format!("{url}: no host"));
-        }
-        let base_path = format!("/{}", path.trim_end_matches('/'));
-        let base_path = if base_path == "/" { String::new() } else { base_path };
-        Ok(Grafana { host, port, base_path, token, url: url.trim_end_matches('/').to_string() })
-    }
-
-    /// GETs a path of the API and parses the JSON answer.
-    fn get(&self, path: &str) -> Result<Json, String> {
-        let what = format!("{}{path}", self.url);
-        let addr = (self.host.as_str(), self.port)
-            .to_socket_addrs()
-            .map_err(|e| format!("{what}: cannot resolve {}: {e}", self.host))?
-            .next()
-            .ok_or_else(|| format!("{what}: {} has no address", self.host))?;
-        let mut stream =
-            TcpStream::connect_timeout(&addr, timeout()).map_err(|e| format!("{what}: cannot connect: {e}"))?;
-        stream.set_read_timeout(Some(timeout())).map_err(|e| e.to_string())?;
-        stream.set_write_timeout(Some(timeout())).map_err(|e| e.to_string())?;
-        let auth = self.token.as_ref().map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-        let request = format!(
-            "GET {}{path} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\nUser-Agent: infra/{}\r\n{auth}Connection: close\r\n\r\n",
-            self.base_path,
-            self.host,
-            env!("CARGO_PKG_VERSION")
-        );
-        stream.write_all(request.as_bytes()).map_err(|e| format!("{what}: {e}"))?;
-        let mut raw = Vec::new();
-        stream.take(MAX_RESPONSE_BYTES).read_to_end(&mut raw).map_err(|e| match e.kind() {
-            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
-                format!("{what}: no answer within {} s", timeout().as_secs())
-            }
-            _ => format!("{what}: {e}"),
-        })?;
-        let (status, body) = parse_response(&raw).map_err(|e| format!("{what}: {e}"))?;
-        match status {
-            200..=299 => {}
-            401 | 403 => {
-                return Err(format!(
-                    "{what}: Grafana refused the request ({status}); set GRAFANA_TOKEN to a service account token that may read dashboards"
-                ));
-            }
+        let shown = without_password(url);
+        let uri: ureq::http::Uri = url.parse().map_err(|_| failed(format!("{shown}: not a URL")))?;
+        match uri.scheme_str() {
+            Some("http" | "https") => {}
             _ => {
-                let snippet: String = String::from_utf8_lossy(&body).chars().take(200).collect();
-                return Err(format!("{what}: HTTP {status}: {snippet}"));
+                return Err(failed(format!(
+                    "{shown}: expected a URL like http://grafana.lab:3000 or https://grafana.lab"
+                )));
             }
         }
+        if uri.host().is_none_or(str::is_empty) {
+            return Err(failed(format!("{shown}: no host")));
+        }
+        let timeout = timeout().map_err(failed)?;
+        let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::PlatformVerifier).build();
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .tls_config(tls)
+            .user_agent(format!("infra/{}", env!("CARGO_PKG_VERSION")))
+            .build()
+            .new_agent();
+        let base = url.trim_end_matches('/').to_string();
+        Ok(Grafana { agent, base, shown: shown.trim_end_matches('/').to_string(), token, timeout })
+    }
+
+    /// GETs a path of the API: its body, at most `limit` bytes.
+    fn get(&self, path: &str, limit: u64) -> Result<Vec<u8>, String> {
+        let what = format!("{}{path}", self.shown);
+        let mut request = self.agent.get(format!("{}{path}", self.base)).header("Accept", "application/json");
+        if let Some(t) = &self.token {
+            request = request.header("Authorization", format!("Bearer {t}"));
+        }
+        let mut response = request.call().map_err(|e| format!("{what}: {}", self.reason(&e)))?;
+        let status = response.status().as_u16();
+        let body = response.body_mut().with_config().limit(limit).read_to_vec();
+        match status {
+            200..=299 => body.map_err(|e| format!("{what}: {}", self.reason(&e))),
+            401 | 403 => Err(format!(
+                "{what}: Grafana refused the request ({status}); set GRAFANA_TOKEN to a service account token that may read dashboards"
+            )),
+            _ => {
+                // The answer may echo the request: never its token.
+                let body = body.unwrap_or_default();
+                let mut snippet: String = String::from_utf8_lossy(&body).chars().take(200).collect();
+                if let Some(t) = self.token.as_deref().filter(|t| !t.is_empty()) {
+                    snippet = snippet.replace(t, "(token)");
+                }
+                Err(format!("{what}: HTTP {status}: {}", escape(&snippet)))
+            }
+        }
+    }
+
+    /// A failed request in words.
+    fn reason(&self, e: &ureq::Error) -> String {
+        match e {
+            ureq::Error::Timeout(_) => format!("no answer within {} s (INFRA_HTTP_TIMEOUT)", self.timeout.as_secs()),
+            ureq::Error::HostNotFound => "the host is not found".into(),
+            ureq::Error::ConnectionFailed => "cannot connect".into(),
+            ureq::Error::BodyExceedsLimit(n) => format!("the answer is larger than {} MiB", n >> 20),
+            ureq::Error::Io(io) => match io.kind() {
+                std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::AddrNotAvailable => {
+                    format!("cannot connect ({io})")
+                }
+                _ => format!("cannot read the answer: {io}"),
+            },
+            other => other.to_string(),
+        }
+    }
+
+    fn json<T: serde::de::DeserializeOwned>(&self, path: &str, limit: u64) -> Result<T, String> {
+        let body = self.get(path, limit)?;
         serde_json::from_slice(&body).map_err(|e| {
             let snippet: String = String::from_utf8_lossy(&body).chars().take(80).collect();
-            format!("{what}: the answer is not JSON ({e}); is this Grafana? It began: {snippet:?}")
+            format!(
+                "{}{path}: the answer is not JSON of the expected shape ({e}); is this Grafana? It began: {:?}",
+                self.shown,
+                escape(&snippet)
+            )
         })
     }
 
-    /// Every dashboard Grafana has.
+    /// Every dashboard Grafana has, page by page.
     pub fn search(&self) -> Result<Vec<Hit>, Diagnostic> {
-        self.search_pages().map_err(failed)
-    }
-
-    fn search_pages(&self) -> Result<Vec<Hit>, String> {
-        let answer = self.get("/api/search?type=dash-db&limit=5000")?;
-        let items =
-            answer.as_array().ok_or_else(|| format!("{}/api/search: expected a list of dashboards", self.url))?;
-        Ok(items
-            .iter()
-            .filter_map(|i| {
-                Some(Hit {
-                    uid: i.get("uid")?.as_str()?.to_string(),
-                    title: i.get("title").and_then(Json::as_str).unwrap_or_default().to_string(),
-                    folder: i.get("folderTitle").and_then(Json::as_str).unwrap_or("General").to_string(),
-                })
-            })
-            .collect())
+        let mut hits = Vec::new();
+        for page in 1..=MAX_PAGES {
+            let path = format!("/api/search?type=dash-db&limit={PAGE_SIZE}&page={page}");
+            let found: Vec<Hit> = self.json(&path, MAX_SEARCH_BYTES).map_err(failed)?;
+            let last = found.len() < PAGE_SIZE;
+            hits.extend(found);
+            if last {
+                return Ok(hits);
+            }
+        }
+        Err(failed(format!("{}: more than {} dashboards; refusing to read further", self.shown, PAGE_SIZE * MAX_PAGES)))
     }
 
     /// One dashboard's JSON model (unwrapped from the API's envelope).
     pub fn dashboard(&self, uid: &str) -> Result<Json, Diagnostic> {
-        self.fetch_dashboard(uid).map_err(failed)
-    }
-
-    fn fetch_dashboard(&self, uid: &str) -> Result<Json, String> {
-        let answer = self.get(&format!("/api/dashboards/uid/{uid}"))?;
-        answer
-            .get("dashboard")
-            .cloned()
-            .ok_or_else(|| format!("{}/api/dashboards/uid/{uid}: no `dashboard` in the answer", self.url))
-    }
-}
-
-/// Status and body of an HTTP/1.1 response (plain or chunked).
-fn parse_response(raw: &[u8]) -> Result<(u16, Vec<u8>), String> {
-    let end =
-        raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or("the server closed the connection without an answer")?;
-    let head = String::from_utf8_lossy(&raw[..end]);
-    let mut lines = head.lines();
-    let status_line = lines.next().unwrap_or_default();
-    let status: u16 = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("not an HTTP answer: {status_line:?}"))?;
-    let chunked = lines.any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.starts_with("transfer-encoding:") && l.contains("chunked")
-    });
-    let body = &raw[end + 4..];
-    if !chunked {
-        return Ok((status, body.to_vec()));
-    }
-    let mut out = Vec::new();
-    let mut rest = body;
-    loop {
-        let nl = rest.windows(2).position(|w| w == b"\r\n").ok_or("truncated chunked answer")?;
-        let size_text = String::from_utf8_lossy(&rest[..nl]);
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-            .map_err(|_| "bad chunk size in the answer")?;
-        rest = &rest[nl + 2..];
-        if size == 0 {
-            return Ok((status, out));
+        let path = format!("/api/dashboards/uid/{}", path_segment(uid));
+        let answer: Json = self.json(&path, MAX_DASHBOARD_BYTES).map_err(failed)?;
+        match answer.get("dashboard") {
+            Some(model) if model.is_object() => Ok(model.clone()),
+            _ => Err(failed(format!("{}{path}: the answer holds no `dashboard` object", self.shown))),
         }
-        if rest.len() < size + 2 {
-            return Err("truncated chunked answer".into());
-        }
-        out.extend_from_slice(&rest[..size]);
-        rest = &rest[size + 2..];
     }
 }
 
 /// A failed request as a diagnostic.
 fn failed(message: String) -> Diagnostic {
     Diagnostic::error(Code::Grafana, message)
+}
+
+/// A URL without the password of its user part, for messages.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((user, host)) => {
+            let user = user.split_once(':').map_or(user, |(u, _)| u);
+            format!("{scheme}://{user}:(password)@{host}{}", &rest[authority_end..])
+        }
+        None => url.to_string(),
+    }
+}
+
+/// Text as one path segment: every byte but unreserved ones escaped, so a
+/// uid like `../x` or one holding a line break stays one segment.
+fn path_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') && !(text == "." || text == "..") {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// A folder name as a directory name: `Homelab Boards` → `homelab-boards`.
@@ -199,21 +211,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_plain_and_chunked_answers() {
-        let (s, b) = parse_response(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n[1]").unwrap();
-        assert_eq!((s, b.as_slice()), (200, &b"[1]"[..]));
-        let (s, b) =
-            parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n[1,\r\n2\r\n2]\r\n0\r\n\r\n")
-                .unwrap();
-        assert_eq!((s, b.as_slice()), (200, &b"[1,2]"[..]));
-        assert!(parse_response(b"garbage").is_err());
+    fn urls() {
+        assert!(Grafana::new("http://grafana.lab:3000/sub/", None).is_ok());
+        assert!(Grafana::new("https://grafana.lab", None).is_ok());
+        assert!(Grafana::new("grafana", None).is_err());
+        assert!(Grafana::new("ftp://grafana", None).is_err());
+        let e = Grafana::new("ftp://admin:hunter2@grafana", None).err().unwrap();
+        assert!(!e.message.contains("hunter2"), "{}", e.message);
     }
 
     #[test]
-    fn urls() {
-        let g = Grafana::new("http://grafana.lab:3000/sub/", None).unwrap();
-        assert_eq!((g.host.as_str(), g.port, g.base_path.as_str()), ("grafana.lab", 3000, "/sub"));
-        assert!(Grafana::new("https://x", None).err().unwrap().message.contains("port-forward"));
-        assert!(Grafana::new("grafana", None).is_err());
+    fn passwords_never_reach_messages() {
+        assert_eq!(without_password("http://admin:s3cret@g:3000/x"), "http://admin:(password)@g:3000/x");
+        assert_eq!(without_password("http://g:3000/x@y"), "http://g:3000/x@y");
+    }
+
+    #[test]
+    fn uids_stay_one_path_segment() {
+        assert_eq!(path_segment("rYdddlPWk"), "rYdddlPWk");
+        assert_eq!(path_segment("../../admin"), "..%2F..%2Fadmin");
+        assert_eq!(path_segment(".."), "%2E%2E");
+        assert_eq!(path_segment("a\r\nHost: x"), "a%0D%0AHost%3A%20x");
     }
 }

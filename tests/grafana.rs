@@ -21,6 +21,32 @@ enum Behaviour {
     HostileNames,
     NotJson,
     Silent,
+    /// Headers, then one byte every 200 ms: only an overall deadline ends it.
+    Trickle,
+    /// A chunk size that overflows every integer type.
+    HugeChunk,
+    /// An error page that echoes the request, token included.
+    EchoRequest,
+}
+
+/// `%XX` escapes decoded, as a web server does with a request path.
+fn percent_decode(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&path[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Serves the API on a local port until the test ends; returns its URL.
@@ -50,11 +76,13 @@ fn serve(behaviour: Behaviour) -> String {
             let mut reader = BufReader::new(stream.try_clone().unwrap());
             let mut request = String::new();
             let mut auth = false;
+            let mut head = String::new();
             loop {
                 let mut line = String::new();
                 if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
                     break;
                 }
+                head.push_str(&line);
                 if line.to_ascii_lowercase().starts_with("authorization: bearer ") && line.trim().ends_with(TOKEN) {
                     auth = true;
                 }
@@ -62,8 +90,23 @@ fn serve(behaviour: Behaviour) -> String {
                     request = line;
                 }
             }
-            let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let path = percent_decode(request.split_whitespace().nth(1).unwrap_or("/"));
             let (status, body) = match behaviour {
+                Behaviour::Trickle => {
+                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+                    for _ in 0..100 {
+                        if stream.write_all(b" ").is_err() {
+                            break;
+                        }
+                        thread::sleep(std::time::Duration::from_millis(200));
+                    }
+                    continue;
+                }
+                Behaviour::HugeChunk => {
+                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n[1]\r\n0\r\n\r\n");
+                    continue;
+                }
+                Behaviour::EchoRequest => (500, format!("bad request: {head}")),
                 Behaviour::Silent => {
                     thread::sleep(std::time::Duration::from_secs(3));
                     continue;
@@ -204,8 +247,53 @@ fn non_json_answers_and_timeouts_are_clear_errors() {
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("no answer within 1 s"), "{}", run.stderr);
 
-    let run =
-        infra_env(&["import", "--grafana", "https://grafana.example", "--into", dir.join("r").to_str().unwrap()], &[]);
+    // https is spoken (here to a port where nothing listens).
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let run = infra_env(
+        &["import", "--grafana", &format!("https://{closed}"), "--into", dir.join("r").to_str().unwrap()],
+        &[],
+    );
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("https is not supported"), "{}", run.stderr);
+    assert!(run.stderr.contains("error[C010]") && run.stderr.contains("cannot connect"), "{}", run.stderr);
+    let run = infra_env(
+        &["import", "--grafana", &url, "--into", dir.join("s").to_str().unwrap()],
+        &[("INFRA_HTTP_TIMEOUT", "0")],
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("INFRA_HTTP_TIMEOUT is \"0\"; it is a whole number of seconds, at least 1"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn hostile_servers_end_with_clear_errors() {
+    let dir = TempDir::new("hostile-server");
+    // A trickle is cut by the overall deadline, not served forever.
+    let url = serve(Behaviour::Trickle);
+    let start = std::time::Instant::now();
+    let run = infra_env(
+        &["import", "--grafana", &url, "--into", dir.join("a").to_str().unwrap()],
+        &[("INFRA_HTTP_TIMEOUT", "2")],
+    );
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(start.elapsed() < std::time::Duration::from_secs(8), "{:?}", start.elapsed());
+    assert!(run.stderr.contains("no answer within 2 s"), "{}", run.stderr);
+    // An impossible chunk size is an error, not a crash.
+    let url = serve(Behaviour::HugeChunk);
+    let run = infra_env(&["import", "--grafana", &url, "--into", dir.join("b").to_str().unwrap()], &[]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains("error[C010]") && !run.stderr.contains("panicked"), "{}", run.stderr);
+    // Neither the token nor the URL's password is ever printed.
+    let url = serve(Behaviour::EchoRequest);
+    let with_password = url.replace("http://", "http://admin:hunter2@");
+    let run = infra_env(
+        &["import", "--grafana", &with_password, "--into", dir.join("c").to_str().unwrap()],
+        &[("GRAFANA_TOKEN", TOKEN)],
+    );
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains("HTTP 500"), "{}", run.stderr);
+    assert!(!run.stderr.contains(TOKEN) && !run.stderr.contains("hunter2"), "{}", run.stderr);
+    assert!(run.stderr.contains("(token)") && run.stderr.contains("admin:(password)@"), "{}", run.stderr);
 }
