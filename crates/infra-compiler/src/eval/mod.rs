@@ -11,7 +11,7 @@ pub mod params;
 pub mod patch;
 pub mod render;
 
-pub use object::{DIRECTIVES, Directives, Object, Resources};
+pub use object::{Directives, Object, Resources};
 pub use render::{Renderer, YamlPath};
 
 use crate::load::{Environment, Module, Project};

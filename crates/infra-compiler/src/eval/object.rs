@@ -3,6 +3,7 @@
 
 use super::expr::Scope;
 use super::render::{Renderer, YamlPath};
+use crate::load::shape::DIRECTIVES;
 use infra_syntax::{Code, Diagnostic, Diagnostics, Node, NodeKind, ScalarStyle, Span, Value};
 
 /// An evaluated object and what the project said about it.
@@ -32,9 +33,6 @@ pub struct Resources {
     pub objects: Vec<Object>,
 }
 
-/// The keys of an `infra:` block.
-pub const DIRECTIVES: &[&str] = &["when", "for_each", "depends_on", "hash", "protect", "external", "ephemeral"];
-
 impl Directives {
     /// Checks that an `infra:` block is a map of known directives.
     pub fn check_block(block: &Node, diags: &mut Diagnostics) -> bool {
@@ -46,13 +44,13 @@ impl Directives {
             return false;
         };
         for (k, _) in fields {
-            if !DIRECTIVES.contains(&k.name.as_str()) {
+            if !DIRECTIVES.has(&k.name) {
                 diags.push(
                     Diagnostic::error(Code::UnknownDirective, format!("unknown directive `{}`", k.name))
                         .at(k.span, "not a directive")
                         .path(format!("infra.{}", k.name))
-                        .help(format!("directives are {}", DIRECTIVES.join(", ")))
-                        .suggest(&k.name, DIRECTIVES.iter().copied()),
+                        .help(format!("directives are {}", DIRECTIVES.keys().collect::<Vec<_>>().join(", ")))
+                        .suggest(&k.name, DIRECTIVES.keys()),
                 );
                 return false;
             }

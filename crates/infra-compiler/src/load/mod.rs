@@ -49,22 +49,6 @@ pub struct DashboardFile {
     pub json: serde_json::Value,
 }
 
-pub const DASHBOARD_KEYS: &[&str] = &[
-    "files",
-    "folder",
-    "namespace",
-    "target",
-    "datasource",
-    "labels",
-    "annotations",
-    "label",
-    "label_value",
-    "folder_annotation",
-    "instance_selector",
-    "name",
-    "key",
-];
-
 pub struct ResourceFile {
     pub file: FileId,
     pub docs: Vec<Node>,
@@ -110,12 +94,6 @@ pub enum PatchBody {
     Merge(Node),
     Ops(Node),
 }
-
-const PROJECT_KEYS: &[&str] =
-    &["name", "params", "schema", "resources", "modules", "dashboards", "common", "environments", "hashing"];
-const ENV_KEYS: &[&str] = &["params", "patches", "common"];
-const SCHEMA_KEYS: &[&str] = &["pattern", "enum", "min", "max", "required", "required_when", "doc"];
-pub const TARGET_KEYS: &[&str] = &["kind", "name", "namespace", "labels"];
 
 /// Loads the project in `dir`. Errors are pushed into `diags`; `None` when
 /// the project cannot be loaded far enough to evaluate.
@@ -254,14 +232,16 @@ impl Loader<'_> {
         };
         let is_module = used_at.is_some();
         for (k, _) in doc.entries().unwrap_or_default() {
-            let allowed = if is_module { &PROJECT_KEYS[..7] } else { PROJECT_KEYS };
-            if !allowed.contains(&k.name.as_str()) {
+            let allowed = shape::PROJECT.fields.iter().any(|f| f.key == k.name && !(is_module && f.project_only));
+            if !allowed {
                 let mut d = Diagnostic::error(Code::UnknownKey, format!("unknown key `{}` in infra.yaml", k.name))
                     .at(k.span, "not a project key");
-                if is_module && PROJECT_KEYS.contains(&k.name.as_str()) {
+                if is_module && shape::PROJECT.has(&k.name) {
                     d = d.help("environments and hashing belong to the project, not to a module");
+                } else if is_module {
+                    d = d.suggest(&k.name, shape::PROJECT.module_keys());
                 } else {
-                    d = d.suggest(&k.name, allowed.iter().copied());
+                    d = d.suggest(&k.name, shape::PROJECT.keys());
                 }
                 self.diags.push(d);
             }
@@ -427,13 +407,13 @@ impl Loader<'_> {
         for entry in self.list_of(node, "dashboards").unwrap_or_default() {
             let Some(fields) = self.map_of(entry, "a dashboards entry") else { continue };
             for (k, _) in fields {
-                if !DASHBOARD_KEYS.contains(&k.name.as_str()) {
+                if !shape::DASHBOARDS.has(&k.name) {
                     self.unknown_key(
                         format!("unknown key `{}` in a dashboards entry", k.name),
                         k.span,
                         "not a dashboards key",
                         &k.name,
-                        DASHBOARD_KEYS.iter().copied(),
+                        shape::DASHBOARDS.keys(),
                     );
                 }
             }
@@ -618,7 +598,7 @@ impl Loader<'_> {
                             k.span,
                             "not a constraint",
                             other,
-                            SCHEMA_KEYS.iter().copied(),
+                            shape::SCHEMA_RULE.keys(),
                         );
                     }
                 }
@@ -645,13 +625,13 @@ impl Loader<'_> {
         };
         let entries = self.map_of(&doc, &format!("environments.{name}"))?;
         for (k, _) in entries {
-            if !ENV_KEYS.contains(&k.name.as_str()) {
+            if !shape::ENVIRONMENT.has(&k.name) {
                 self.unknown_key(
                     format!("unknown key `{}` in environment `{name}`", k.name),
                     k.span,
                     "expected params, patches or common",
                     &k.name,
-                    ENV_KEYS.iter().copied(),
+                    shape::ENVIRONMENT.keys(),
                 );
             }
         }
@@ -683,13 +663,13 @@ impl Loader<'_> {
                 "target" => {
                     if let Some(fields) = self.map_of(v, "target") {
                         for (tk, _) in fields {
-                            if !TARGET_KEYS.contains(&tk.name.as_str()) {
+                            if !shape::TARGET.has(&tk.name) {
                                 self.unknown_key(
                                     format!("unknown target key `{}`", tk.name),
                                     tk.span,
                                     "expected kind, name, namespace or labels",
                                     &tk.name,
-                                    TARGET_KEYS.iter().copied(),
+                                    shape::TARGET.keys(),
                                 );
                             }
                         }

@@ -1,163 +1,362 @@
-//! The JSON Schema of `infra.yaml` and environment files, for editors
-//! (yaml-language-server). `schema/infra.schema.json` is generated from
-//! this and a test keeps the committed file fresh.
+//! The shape of `infra.yaml`, environment files, patches, `common`,
+//! `schema` entries, `dashboards` entries and `infra:` directive blocks, as
+//! one table: each section's keys with their type and documentation. The
+//! loader checks keys against it ("did you mean"), and the JSON Schema for
+//! editors (`schema/infra.schema.json`, kept fresh by a test) is generated
+//! from it, so the two cannot disagree.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
+
+/// The type of a key's value, as the schema states it.
+#[derive(Debug, Clone, Copy)]
+pub enum Ty {
+    String,
+    /// A project, module or environment name: `[a-z0-9-]+`.
+    Name,
+    Regex,
+    Number,
+    Bool,
+    /// A bool, or an expression that yields one.
+    BoolOrExpression,
+    /// A list, a map, or an expression that yields one (`for_each`).
+    Collection,
+    /// Any map.
+    Object,
+    /// Any list.
+    List,
+    Strings,
+    StringOrStrings,
+    StringMap,
+    Enum(&'static [&'static str]),
+    /// `Kind/name` or `Kind/namespace/name` references.
+    Targets,
+    /// RFC 6902 operations.
+    Ops,
+    /// Another section.
+    Section(&'static Section),
+    ListOf(&'static Section),
+    /// A map whose values are a section, keyed by anything.
+    MapOf(&'static Section),
+    /// A map whose values are a section, keyed by names.
+    NamedMapOf(&'static Section),
+    /// Like `NamedMapOf`, where a value may also be the path of a file of
+    /// that section's shape.
+    NamedMapOfFileOr(&'static Section),
+}
+
+/// One key of a section.
+#[derive(Debug)]
+pub struct Field {
+    pub key: &'static str,
+    pub ty: Ty,
+    pub doc: &'static str,
+    pub required: bool,
+    /// Allowed in a project's `infra.yaml` but not in a module's.
+    pub project_only: bool,
+}
+
+/// A map with known keys.
+#[derive(Debug)]
+pub struct Section {
+    /// Its name among the schema's `$defs`.
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub fields: &'static [Field],
+    /// Exactly one of these keys must be there.
+    pub one_of: &'static [&'static str],
+}
+
+impl Section {
+    /// Its keys, for checks and hints.
+    pub fn keys(&self) -> impl Iterator<Item = &'static str> + Clone {
+        self.fields.iter().map(|f| f.key)
+    }
+
+    /// Its keys allowed in a module's `infra.yaml`.
+    pub fn module_keys(&self) -> impl Iterator<Item = &'static str> + Clone {
+        self.fields.iter().filter(|f| !f.project_only).map(|f| f.key)
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.fields.iter().any(|f| f.key == key)
+    }
+}
+
+const fn field(key: &'static str, ty: Ty, doc: &'static str) -> Field {
+    Field { key, ty, doc, required: false, project_only: false }
+}
+
+const fn required(f: Field) -> Field {
+    Field { required: true, ..f }
+}
+
+const fn project_only(f: Field) -> Field {
+    Field { project_only: true, ..f }
+}
+
+pub static PROJECT: Section = Section {
+    name: "project",
+    doc: "infra project (infra.yaml)",
+    fields: &[
+        required(field("name", Ty::Name, "")),
+        field("params", Ty::Object, "Parameter defaults; their types are inferred from them."),
+        field("schema", Ty::MapOf(&SCHEMA_RULE), "Constraints by dotted parameter path."),
+        field("resources", Ty::Strings, "Files or globs of manifests, relative to this file."),
+        field("modules", Ty::NamedMapOf(&MODULE), ""),
+        field("dashboards", Ty::ListOf(&DASHBOARDS), ""),
+        field("common", Ty::Section(&COMMON), ""),
+        project_only(field(
+            "hashing",
+            Ty::Enum(&["suffix", "none"]),
+            "`suffix`: every ConfigMap and Secret name gets a content hash.",
+        )),
+        project_only(field("environments", Ty::NamedMapOfFileOr(&ENVIRONMENT), "")),
+    ],
+    one_of: &[],
+};
+
+pub static MODULE: Section = Section {
+    name: "module",
+    doc: "An instance of a module: a folder with its own infra.yaml.",
+    fields: &[required(field("source", Ty::String, "")), field("params", Ty::Object, "")],
+    one_of: &[],
+};
+
+pub static ENVIRONMENT: Section = Section {
+    name: "environment",
+    doc: "An environment: parameter values, patches and common settings.",
+    fields: &[
+        field(
+            "params",
+            Ty::Object,
+            "Values for parameters that exist in the defaults, of the same type; may be expressions over the defaults.",
+        ),
+        field("patches", Ty::ListOf(&PATCH), ""),
+        field("common", Ty::Section(&COMMON), ""),
+    ],
+    one_of: &[],
+};
+
+pub static COMMON: Section = Section {
+    name: "common",
+    doc: "Applied to every object after patches.",
+    fields: &[
+        field("namespace", Ty::String, "Namespace for namespaced objects that name none."),
+        field("labels", Ty::StringMap, "Metadata labels (selectors are never touched)."),
+        field("annotations", Ty::StringMap, ""),
+    ],
+    one_of: &[],
+};
+
+pub static PATCH: Section = Section {
+    name: "patch",
+    doc: "",
+    fields: &[
+        field("target", Ty::Section(&TARGET), ""),
+        field(
+            "merge",
+            Ty::Object,
+            "Merge patch: maps merge, null deletes, lists of objects with `name` merge by name, `$patch: delete` removes an item.",
+        ),
+        field("ops", Ty::Ops, "RFC 6902 operations."),
+    ],
+    one_of: &["merge", "ops"],
+};
+
+pub static TARGET: Section = Section {
+    name: "target",
+    doc: "Objects the patch applies to; omitted fields match any. A patch matching nothing is an error.",
+    fields: &[
+        field("kind", Ty::String, ""),
+        field("name", Ty::String, ""),
+        field("namespace", Ty::String, ""),
+        field("labels", Ty::StringMap, ""),
+    ],
+    one_of: &[],
+};
+
+pub static SCHEMA_RULE: Section = Section {
+    name: "schemaRule",
+    doc: "",
+    fields: &[
+        field("pattern", Ty::Regex, ""),
+        field("enum", Ty::List, ""),
+        field("min", Ty::Number, ""),
+        field("max", Ty::Number, ""),
+        field("required", Ty::Bool, ""),
+        field("required_when", Ty::String, "Dotted path of a bool parameter."),
+        field("doc", Ty::String, ""),
+    ],
+    one_of: &[],
+};
+
+pub static DASHBOARDS: Section = Section {
+    name: "dashboards",
+    doc: "Grafana dashboard JSON files, provisioned as sidecar ConfigMaps or GrafanaDashboards.",
+    fields: &[
+        required(field("files", Ty::StringOrStrings, "")),
+        field("folder", Ty::String, ""),
+        field("namespace", Ty::String, ""),
+        field("target", Ty::Enum(&["sidecar", "operator"]), ""),
+        field("datasource", Ty::String, "UID that replaces the `${DS_X}` inputs of exported dashboards."),
+        field("labels", Ty::StringMap, ""),
+        field("annotations", Ty::StringMap, ""),
+        field("label", Ty::String, "The sidecar's label (default grafana_dashboard)."),
+        field("label_value", Ty::String, "The sidecar's label value (default \"1\")."),
+        field("folder_annotation", Ty::String, "The sidecar's folderAnnotation (default grafana_folder)."),
+        field("instance_selector", Ty::Object, "grafana-operator instanceSelector."),
+        field("name", Ty::String, "Object name, for an entry of one file."),
+        field("key", Ty::String, "Data key, for an entry of one file."),
+    ],
+    one_of: &[],
+};
+
+pub static DIRECTIVES: Section = Section {
+    name: "directives",
+    doc: "The `infra:` block of a resource document; removed from the output.",
+    fields: &[
+        field("when", Ty::BoolOrExpression, "Include only if true (per item inside for_each)."),
+        field("for_each", Ty::Collection, "Repeat for each item of a list or map (`item`, `key`)."),
+        field("depends_on", Ty::Targets, ""),
+        field("hash", Ty::Enum(&["suffix", "none"]), ""),
+        field("protect", Ty::BoolOrExpression, ""),
+        field("external", Ty::BoolOrExpression, ""),
+        field("ephemeral", Ty::BoolOrExpression, "The workload's state may be lost: no storage warning."),
+    ],
+    one_of: &[],
+};
+
+/// Sections that are `$defs` of the schema (the project is its root).
+const DEFS: &[&Section] = &[&COMMON, &PATCH, &ENVIRONMENT, &DIRECTIVES, &DASHBOARDS];
+
+fn reference(s: &Section) -> Value {
+    json!({"$ref": format!("#/$defs/{}", s.name)})
+}
+
+/// A section inline, or as a reference when it is one of the `$defs`.
+fn section_or_ref(s: &'static Section) -> Value {
+    if DEFS.iter().any(|d| std::ptr::eq(*d, s)) { reference(s) } else { section_schema(s) }
+}
+
+fn type_schema(ty: Ty) -> Value {
+    let name = json!({"type": "string", "pattern": "^[a-z0-9-]+$"});
+    match ty {
+        Ty::String => json!({"type": "string"}),
+        Ty::Name => name,
+        Ty::Regex => json!({"type": "string", "format": "regex"}),
+        Ty::Number => json!({"type": "number"}),
+        Ty::Bool => json!({"type": "boolean"}),
+        Ty::BoolOrExpression => json!({"type": ["boolean", "string"]}),
+        Ty::Collection => json!({"type": ["array", "object", "string"]}),
+        Ty::Object => json!({"type": "object"}),
+        Ty::List => json!({"type": "array"}),
+        Ty::Strings => json!({"type": "array", "items": {"type": "string"}}),
+        Ty::StringOrStrings => json!({"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+        Ty::StringMap => json!({"$ref": "#/$defs/stringMap"}),
+        Ty::Enum(values) => json!({"enum": values}),
+        Ty::Targets => json!({"type": "array", "items": {"type": "string", "pattern": "^[^/]+/([^/]+/)?[^/]+$"}}),
+        Ty::Ops => json!({
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["op", "path"],
+                "properties": {
+                    "op": {"enum": ["add", "remove", "replace", "move", "copy", "test"]},
+                    "path": {"type": "string"},
+                    "from": {"type": "string"},
+                    "value": {}
+                }
+            }
+        }),
+        Ty::Section(s) => section_or_ref(s),
+        Ty::ListOf(s) => json!({"type": "array", "items": section_or_ref(s)}),
+        Ty::MapOf(s) => json!({"type": "object", "additionalProperties": section_or_ref(s)}),
+        Ty::NamedMapOf(s) => {
+            json!({"type": "object", "propertyNames": name, "additionalProperties": section_or_ref(s)})
+        }
+        Ty::NamedMapOfFileOr(s) => json!({
+            "type": "object",
+            "propertyNames": name,
+            "additionalProperties": {"oneOf": [{"type": "string", "description": format!("Path of a file of the {} shape.", s.name)}, section_or_ref(s)]}
+        }),
+    }
+}
+
+fn section_schema(s: &Section) -> Value {
+    let mut properties = Map::new();
+    for f in s.fields {
+        let mut schema = type_schema(f.ty);
+        if !f.doc.is_empty()
+            && let Some(m) = schema.as_object_mut()
+        {
+            m.insert("description".into(), f.doc.into());
+        }
+        properties.insert(f.key.into(), schema);
+    }
+    let mut out = Map::new();
+    out.insert("type".into(), "object".into());
+    if !s.doc.is_empty() {
+        out.insert("description".into(), s.doc.into());
+    }
+    out.insert("additionalProperties".into(), false.into());
+    out.insert("properties".into(), Value::Object(properties));
+    let required: Vec<&str> = s.fields.iter().filter(|f| f.required).map(|f| f.key).collect();
+    if !required.is_empty() {
+        out.insert("required".into(), json!(required));
+    }
+    if !s.one_of.is_empty() {
+        out.insert("oneOf".into(), s.one_of.iter().map(|k| json!({"required": [k]})).collect());
+    }
+    Value::Object(out)
+}
 
 /// The schema: the project file at the root; `$defs/environment` for
 /// environment files, `$defs/directives` for a resource's `infra:` block.
 pub fn infra_schema() -> Value {
-    let string_map = json!({"type": "object", "additionalProperties": {"type": "string"}});
-    let common = json!({
-        "type": "object",
-        "description": "Applied to every object after patches.",
-        "additionalProperties": false,
-        "properties": {
-            "namespace": {"type": "string", "description": "Namespace for namespaced objects that name none."},
-            "labels": {"description": "Metadata labels (selectors are never touched).", "$ref": "#/$defs/stringMap"},
-            "annotations": {"$ref": "#/$defs/stringMap"}
-        }
-    });
-    let patch = json!({
-        "type": "object",
-        "additionalProperties": false,
-        "properties": {
-            "target": {
-                "type": "object",
-                "description": "Objects the patch applies to; omitted fields match any. A patch matching nothing is an error.",
-                "additionalProperties": false,
-                "properties": {
-                    "kind": {"type": "string"},
-                    "name": {"type": "string"},
-                    "namespace": {"type": "string"},
-                    "labels": {"$ref": "#/$defs/stringMap"}
-                }
-            },
-            "merge": {
-                "type": "object",
-                "description": "Merge patch: maps merge, null deletes, lists of objects with `name` merge by name, `$patch: delete` removes an item."
-            },
-            "ops": {
-                "type": "array",
-                "description": "RFC 6902 operations.",
-                "items": {
-                    "type": "object",
-                    "required": ["op", "path"],
-                    "properties": {
-                        "op": {"enum": ["add", "remove", "replace", "move", "copy", "test"]},
-                        "path": {"type": "string"},
-                        "from": {"type": "string"},
-                        "value": {}
-                    }
-                }
-            }
-        },
-        "oneOf": [{"required": ["merge"]}, {"required": ["ops"]}]
-    });
-    let environment = json!({
-        "type": "object",
-        "description": "An environment: parameter values, patches and common settings.",
-        "additionalProperties": false,
-        "properties": {
-            "params": {"type": "object", "description": "Values for parameters that exist in the defaults, of the same type; may be expressions over the defaults."},
-            "patches": {"type": "array", "items": {"$ref": "#/$defs/patch"}},
-            "common": {"$ref": "#/$defs/common"}
-        }
-    });
-    let schema_rule = json!({
-        "type": "object",
-        "additionalProperties": false,
-        "properties": {
-            "pattern": {"type": "string", "format": "regex"},
-            "enum": {"type": "array"},
-            "min": {"type": "number"},
-            "max": {"type": "number"},
-            "required": {"type": "boolean"},
-            "required_when": {"type": "string", "description": "Dotted path of a bool parameter."},
-            "doc": {"type": "string"}
-        }
-    });
-    let directives = json!({
-        "type": "object",
-        "description": "The `infra:` block of a resource document; removed from the output.",
-        "additionalProperties": false,
-        "properties": {
-            "when": {"description": "Include only if true (per item inside for_each).", "type": ["boolean", "string"]},
-            "for_each": {"description": "Repeat for each item of a list or map (`item`, `key`).", "type": ["array", "object", "string"]},
-            "depends_on": {"type": "array", "items": {"type": "string", "pattern": "^[^/]+/([^/]+/)?[^/]+$"}},
-            "hash": {"enum": ["suffix", "none"]},
-            "protect": {"type": ["boolean", "string"]},
-            "external": {"type": ["boolean", "string"]},
-            "ephemeral": {"description": "The workload's state may be lost: no storage warning.", "type": ["boolean", "string"]}
-        }
-    });
-    let name = json!({"type": "string", "pattern": "^[a-z0-9-]+$"});
-    let dashboards = json!({
-        "type": "object",
-        "description": "Grafana dashboard JSON files, provisioned as sidecar ConfigMaps or GrafanaDashboards.",
-        "required": ["files"],
-        "additionalProperties": false,
-        "properties": {
-            "files": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
-            "folder": {"type": "string"},
-            "namespace": {"type": "string"},
-            "target": {"enum": ["sidecar", "operator"]},
-            "datasource": {"type": "string", "description": "UID that replaces the `${DS_X}` inputs of exported dashboards."},
-            "labels": {"$ref": "#/$defs/stringMap"},
-            "annotations": {"$ref": "#/$defs/stringMap"},
-            "label": {"type": "string", "description": "The sidecar's label (default grafana_dashboard)."},
-            "label_value": {"type": "string", "description": "The sidecar's label value (default \"1\")."},
-            "folder_annotation": {"type": "string", "description": "The sidecar's folderAnnotation (default grafana_folder)."},
-            "instance_selector": {"type": "object", "description": "grafana-operator instanceSelector."},
-            "name": {"type": "string", "description": "Object name, for an entry of one file."},
-            "key": {"type": "string", "description": "Data key, for an entry of one file."}
-        }
-    });
-    json!({
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://infra.dev/schema/infra.schema.json",
-        "title": "infra project (infra.yaml)",
-        "type": "object",
-        "additionalProperties": false,
-        "properties": {
-            "name": name,
-            "params": {"type": "object", "description": "Parameter defaults; their types are inferred from them."},
-            "schema": {"type": "object", "description": "Constraints by dotted parameter path.", "additionalProperties": schema_rule},
-            "resources": {"type": "array", "items": {"type": "string"}, "description": "Files or globs of manifests, relative to this file."},
-            "modules": {
-                "type": "object",
-                "propertyNames": name,
-                "additionalProperties": {
-                    "type": "object",
-                    "required": ["source"],
-                    "additionalProperties": false,
-                    "properties": {"source": {"type": "string"}, "params": {"type": "object"}}
-                }
-            },
-            "dashboards": {"type": "array", "items": {"$ref": "#/$defs/dashboards"}},
-            "common": {"$ref": "#/$defs/common"},
-            "hashing": {"enum": ["suffix", "none"], "description": "`suffix`: every ConfigMap and Secret name gets a content hash."},
-            "environments": {
-                "type": "object",
-                "propertyNames": name,
-                "additionalProperties": {"oneOf": [{"type": "string", "description": "Path of an environment file."}, {"$ref": "#/$defs/environment"}]}
-            }
-        },
-        "required": ["name"],
-        "$defs": {
-            "stringMap": string_map,
-            "common": common,
-            "patch": patch,
-            "environment": environment,
-            "directives": directives,
-            "dashboards": dashboards
-        }
-    })
+    let mut root = Map::new();
+    root.insert("$schema".into(), "https://json-schema.org/draft/2020-12/schema".into());
+    root.insert("$id".into(), "https://infra.dev/schema/infra.schema.json".into());
+    root.insert("title".into(), PROJECT.doc.into());
+    if let Value::Object(project) = section_schema(&PROJECT) {
+        root.extend(project.into_iter().filter(|(k, _)| k != "description"));
+    }
+    let mut defs = Map::new();
+    defs.insert("stringMap".into(), json!({"type": "object", "additionalProperties": {"type": "string"}}));
+    for s in DEFS {
+        defs.insert(s.name.into(), section_schema(s));
+    }
+    root.insert("$defs".into(), Value::Object(defs));
+    Value::Object(root)
 }
 
 /// The schema as committed: pretty JSON with a final newline.
 pub fn infra_schema_text() -> String {
-    let mut text = serde_json::to_string_pretty(&infra_schema()).expect("a JSON value serializes");
+    let mut text = serde_json::to_string_pretty(&infra_schema()).unwrap_or_default();
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modules_may_not_set_project_keys() {
+        assert!(PROJECT.keys().any(|k| k == "environments"));
+        assert!(!PROJECT.module_keys().any(|k| k == "environments" || k == "hashing"));
+        assert!(PROJECT.module_keys().any(|k| k == "resources"));
+    }
+
+    #[test]
+    fn the_schema_closes_every_section() {
+        let schema = infra_schema();
+        assert_eq!(schema["additionalProperties"], false);
+        for s in DEFS {
+            assert_eq!(schema["$defs"][s.name]["additionalProperties"], false, "{}", s.name);
+            for f in s.fields {
+                assert!(schema["$defs"][s.name]["properties"].get(f.key).is_some(), "{}.{}", s.name, f.key);
+            }
+        }
+        assert_eq!(schema["$defs"]["patch"]["oneOf"], json!([{"required": ["merge"]}, {"required": ["ops"]}]));
+    }
 }
