@@ -4,7 +4,7 @@
 
 use super::expr::Scope;
 use super::render::{Renderer, YamlPath};
-use crate::load::Module;
+use crate::load::{Module, SchemaRule};
 use infra_syntax::{Code, Diagnostic, Node, NodeKind, Span, Value};
 use std::collections::HashMap;
 
@@ -147,23 +147,12 @@ fn check_schema(
 ) {
     for rule in &module.schema {
         if lookup(defaults, &rule.path).is_none() {
-            let last = rule.path.rsplit('.').next().unwrap_or_default();
-            let parent = rule.path.rsplit_once('.').map_or("", |(p, _)| p);
-            let siblings = if parent.is_empty() { Some(defaults) } else { lookup(defaults, parent) };
-            let siblings = siblings.and_then(Value::as_map).map(|m| m.keys().map(String::as_str).collect::<Vec<_>>());
-            r.diags.push(
-                Diagnostic::error(
-                    Code::SchemaViolation,
-                    format!("schema names `{}`, which is not a parameter", rule.path),
-                )
-                .at(rule.span, "no such parameter")
-                .suggest(last, siblings.unwrap_or_default()),
-            );
+            r.diags.push(unknown_path(rule, defaults));
             continue;
         }
         let value = lookup(params, &rule.path).unwrap_or(&Value::Null);
         let at = origins.get(&rule.path).copied().unwrap_or(rule.span);
-        let fail = |msg: String| {
+        let violation = |msg: String| {
             let mut d =
                 Diagnostic::error(Code::SchemaViolation, format!("parameter `{}` {msg} (in {context})", rule.path));
             if at == rule.span {
@@ -176,86 +165,116 @@ fn check_schema(
             }
             d
         };
-        let required_by = match &rule.required_when {
-            Some((cond, span)) => match lookup(params, cond) {
-                Some(Value::Bool(b)) => *b,
-                Some(other) => {
-                    r.diags.push(
-                        Diagnostic::error(
-                            Code::SchemaViolation,
-                            format!("required_when names `{cond}`, a {}, not a bool", other.type_name()),
-                        )
-                        .at(*span, "not a bool parameter"),
-                    );
-                    false
-                }
-                None => {
-                    r.diags.push(
-                        Diagnostic::error(
-                            Code::SchemaViolation,
-                            format!("required_when names `{cond}`, which is not a parameter"),
-                        )
-                        .at(*span, "no such parameter"),
-                    );
-                    false
-                }
-            },
-            None => false,
-        };
-        if (rule.required || required_by) && is_empty(value) {
-            let why = match &rule.required_when {
-                Some((cond, _)) if required_by => format!("is required when `{cond}` is true"),
-                _ => "is required".into(),
-            };
-            r.diags.push(fail(why));
+        if let Some(why) = missing(r, rule, params, value) {
+            r.diags.push(violation(why));
             continue;
         }
-        if is_empty(value) && !rule.required {
-            // An unset optional value is not checked against pattern or enum.
-            if matches!(value, Value::Null) || rule.pattern.is_none() {
-                continue;
-            }
+        // An unset optional value is not checked against pattern or enum.
+        if is_empty(value) && (matches!(value, Value::Null) || rule.pattern.is_none()) {
+            continue;
         }
-        if let Some((pattern, span)) = &rule.pattern {
-            match regex::Regex::new(pattern) {
-                Err(e) => r.diags.push(
-                    Diagnostic::error(Code::SchemaViolation, format!("invalid pattern: {e}"))
-                        .at(*span, "this regular expression"),
-                ),
-                Ok(re) => {
-                    let text = match value {
-                        Value::String(s) => s.clone(),
-                        Value::Int(i) => i.to_string(),
-                        Value::Float(f) => f.to_string(),
-                        other => other.type_name().to_string(),
-                    };
-                    if !re.is_match(&text) {
-                        r.diags.push(fail(format!("= {text:?} does not match the pattern `{pattern}`")));
-                    }
-                }
-            }
-        }
-        if let Some(allowed) = &rule.allowed
-            && !allowed.contains(value)
-        {
-            let shown: Vec<String> = allowed.iter().map(short).collect();
-            r.diags.push(fail(format!("= {} is not one of {}", short(value), shown.join(", "))));
-        }
-        let number = match value {
-            Value::Int(i) => Some(*i as f64),
-            Value::Float(f) => Some(*f),
-            _ => None,
-        };
-        for (bound, is_min) in [(rule.min, true), (rule.max, false)] {
-            let Some(bound) = bound else { continue };
-            match number {
-                None => r.diags.push(fail(format!("is a {}, but min/max need a number", value.type_name()))),
-                Some(n) if is_min && n < bound => r.diags.push(fail(format!("= {n} is below the minimum {bound}"))),
-                Some(n) if !is_min && n > bound => r.diags.push(fail(format!("= {n} is above the maximum {bound}"))),
-                _ => {}
-            }
+        let found = [pattern(r, rule, value), one_of(rule, value)].into_iter().flatten().chain(bounds(rule, value));
+        for msg in found.collect::<Vec<_>>() {
+            r.diags.push(violation(msg));
         }
     }
+}
+
+/// A rule for a path that is not a parameter.
+fn unknown_path(rule: &SchemaRule, defaults: &Value) -> Diagnostic {
+    let last = rule.path.rsplit('.').next().unwrap_or_default();
+    let parent = rule.path.rsplit_once('.').map_or("", |(p, _)| p);
+    let siblings = if parent.is_empty() { Some(defaults) } else { lookup(defaults, parent) };
+    let siblings = siblings.and_then(Value::as_map).map(|m| m.keys().map(String::as_str).collect::<Vec<_>>());
+    Diagnostic::error(Code::SchemaViolation, format!("schema names `{}`, which is not a parameter", rule.path))
+        .at(rule.span, "no such parameter")
+        .suggest(last, siblings.unwrap_or_default())
+}
+
+/// `required` and `required_when`: why an empty value is missing.
+fn missing(r: &mut Renderer, rule: &SchemaRule, params: &Value, value: &Value) -> Option<String> {
+    let required_by = match &rule.required_when {
+        Some((cond, span)) => match lookup(params, cond) {
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                r.diags.push(
+                    Diagnostic::error(
+                        Code::SchemaViolation,
+                        format!("required_when names `{cond}`, a {}, not a bool", other.type_name()),
+                    )
+                    .at(*span, "not a bool parameter"),
+                );
+                false
+            }
+            None => {
+                r.diags.push(
+                    Diagnostic::error(
+                        Code::SchemaViolation,
+                        format!("required_when names `{cond}`, which is not a parameter"),
+                    )
+                    .at(*span, "no such parameter"),
+                );
+                false
+            }
+        },
+        None => false,
+    };
+    if !(rule.required || required_by) || !is_empty(value) {
+        return None;
+    }
+    Some(match &rule.required_when {
+        Some((cond, _)) if required_by => format!("is required when `{cond}` is true"),
+        _ => "is required".into(),
+    })
+}
+
+/// `pattern`: the value's text matches the regular expression.
+fn pattern(r: &mut Renderer, rule: &SchemaRule, value: &Value) -> Option<String> {
+    let (pattern, span) = rule.pattern.as_ref()?;
+    let re = match regex::Regex::new(pattern) {
+        Ok(re) => re,
+        Err(e) => {
+            r.diags.push(
+                Diagnostic::error(Code::SchemaViolation, format!("invalid pattern: {e}"))
+                    .at(*span, "this regular expression"),
+            );
+            return None;
+        }
+    };
+    let text = match value {
+        Value::String(s) => s.clone(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        other => other.type_name().to_string(),
+    };
+    (!re.is_match(&text)).then(|| format!("= {text:?} does not match the pattern `{pattern}`"))
+}
+
+/// `enum`: the value is one of a list.
+fn one_of(rule: &SchemaRule, value: &Value) -> Option<String> {
+    let allowed = rule.allowed.as_ref()?;
+    let shown: Vec<String> = allowed.iter().map(short).collect();
+    (!allowed.contains(value)).then(|| format!("= {} is not one of {}", short(value), shown.join(", ")))
+}
+
+/// `min` and `max`: a number within bounds.
+fn bounds(rule: &SchemaRule, value: &Value) -> Vec<String> {
+    let number = match value {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(f) => Some(*f),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    for (bound, is_min) in [(rule.min, true), (rule.max, false)] {
+        let Some(bound) = bound else { continue };
+        match number {
+            None => out.push(format!("is a {}, but min/max need a number", value.type_name())),
+            Some(n) if is_min && n < bound => out.push(format!("= {n} is below the minimum {bound}")),
+            Some(n) if !is_min && n > bound => out.push(format!("= {n} is above the maximum {bound}")),
+            _ => {}
+        }
+    }
+    out
 }
 
 fn short(v: &Value) -> String {
