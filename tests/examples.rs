@@ -31,6 +31,17 @@ fn output_is_byte_identical_across_runs_and_thread_counts() {
             assert_eq!(first.stdout, second.stdout, "{example} {env} differs between runs");
         }
     }
+    // The examples are small enough to be built on one thread whatever
+    // INFRA_THREADS says; this project is large enough for many.
+    let dir = root().join("tests/fixtures/parallel");
+    let args = ["build", dir.to_str().unwrap(), "-o", "-"];
+    let one = infra_env(&args, &[("INFRA_THREADS", "1")]);
+    assert_eq!(one.code, 0, "{}", one.transcript());
+    assert_eq!(one.stdout.matches("kind: Deployment").count(), 300);
+    for threads in ["2", "7", "16"] {
+        let many = infra_env(&args, &[("INFRA_THREADS", threads)]);
+        assert!(one.stdout == many.stdout, "the output differs with {threads} threads");
+    }
 }
 
 #[test]

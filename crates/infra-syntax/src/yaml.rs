@@ -514,8 +514,6 @@ fn write_double_quoted(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Whether `s` can be written plain and reads back as the same string under
-/// both YAML 1.1 (Kubernetes' parsers) and 1.2.
 /// Whether a YAML 1.1 or 1.2 parser could read `s` as a number or a
 /// timestamp: ints, floats, `0x`/`0o`/`0b` forms, sexagesimal `1:30`, dates.
 fn looks_numeric(s: &str) -> bool {
@@ -534,6 +532,10 @@ fn looks_numeric(s: &str) -> bool {
     date || unsigned.chars().all(|c| c.is_ascii_digit() || "_.:eE+-".contains(c))
 }
 
+/// Whether `s` can be written plain and reads back as the same string under
+/// both YAML 1.1 (Kubernetes' parsers) and 1.2: never what this loader
+/// resolves to another type (`.inf`, `0x10`, `null`), nor what a 1.1 parser
+/// would (`yes`, `1:30`, dates).
 fn plain_safe(s: &str) -> bool {
     let bytes = s.as_bytes();
     let Some(&first) = bytes.first() else { return false };
@@ -551,7 +553,7 @@ fn plain_safe(s: &str) -> bool {
     if !s.is_ascii() && !s.chars().all(printable) {
         return false;
     }
-    if looks_numeric(s) {
+    if looks_numeric(s) || resolve_plain(s).is_some() {
         return false;
     }
     // YAML 1.1 booleans and null, in any case.
