@@ -1,12 +1,23 @@
-//! The infra compiler: a pipeline of plain data.
+//! The infra compiler: a pipeline of plain data, one folder per stage.
 //!
 //! ```text
-//! files --load--> Project --eval--> Resources --link--> ResourceGraph --emit--> Output
+//! files --load/--> Project --eval/--> Resources --link/--> ResourceGraph --emit/--> Output
 //! ```
 //!
-//! Each stage pushes diagnostics into one [`Diagnostics`] collector and keeps
-//! going where it can, so a run reports every error it finds. [`compile`]
-//! runs the stages for a set of environments; the CLI is a thin layer on it.
+//! - [`load`]: `infra.yaml`, modules, environments and resource files into
+//!   spanned nodes; keys checked against [`load::shape`].
+//! - [`eval`]: one environment's params, modules, `for_each`, expressions,
+//!   dashboards, patches and `common` into plain objects; identities checked.
+//! - [`link`]: references, hash suffixes, content and config hashes, and the
+//!   apply order, as named passes; the storage warning.
+//! - [`emit`]: YAML files and `infra.lock`, written whole or not at all.
+//!
+//! No stage imports from a later one (`tests/architecture.rs` checks).
+//! What infra knows about Kubernetes is in `infra_k8s`; plans are
+//! `infra_plan`'s. Each stage pushes diagnostics into one [`Diagnostics`]
+//! collector and keeps going where it can, so a run reports every error it
+//! finds. [`compile`] runs the stages for a set of environments; the CLI is
+//! a thin layer on it.
 
 pub mod emit;
 pub mod eval;
