@@ -186,7 +186,10 @@ enum GraphFormat {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let r = Reporter::new(cli.error_format, cli.color);
     match cli.command {
         Command::Build { dir, envs, output, check, strict } => {
@@ -215,6 +218,31 @@ fn main() -> ExitCode {
             None => commands::import::manifests(&r, &sources, &into, name, keep_secrets),
         },
     }
+}
+
+/// A command line clap refuses: a diagnostic like any other (JSON when
+/// `--error-format json` was asked for), with exit code 1 — 2 means
+/// "changes" for `plan` and `diff`, so a typo must not read as one.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let args: Vec<String> = std::env::args().collect();
+    let json = args.windows(2).any(|w| w[0] == "--error-format" && w[1] == "json")
+        || args.iter().any(|a| a == "--error-format=json");
+    let format = if json { ErrorFormat::Json } else { ErrorFormat::Human };
+    let text = e.render().to_string();
+    let message = text.lines().next().unwrap_or_default().trim_start_matches("error: ").to_string();
+    let mut d = infra_syntax::Diagnostic::error(infra_syntax::Code::Usage, message);
+    for line in text.lines().skip(1).map(str::trim).filter(|l| !l.is_empty()) {
+        d = match line.strip_prefix("tip: ") {
+            Some(tip) => d.help(tip),
+            None => d.note(line),
+        };
+    }
+    Reporter::new(format, Color::Auto).error(d)
 }
 
 impl From<ReportArgs> for commands::plan::Report {
