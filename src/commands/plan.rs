@@ -87,6 +87,12 @@ pub fn run(r: &Reporter, args: Args, report: &Report) -> ExitCode {
             let previous = read_compiled(&origin, &known, &mut c.sources, &mut diags);
             (infra_plan::plan(&previous.objects(&new), &new, &options), what)
         };
+        // Chart objects say which chart and template made them.
+        let made: std::collections::HashMap<_, _> =
+            emitted.iter().filter_map(|r| Some((&r.id, r.from.as_deref()?))).collect();
+        for change in &mut plan.changes {
+            change.from = made.get(&change.id).map(|f| f.to_string());
+        }
         if let Some(dashboards) = &in_grafana {
             plan.unmanaged.extend(infra_plan::unmanaged_dashboards(&new, dashboards));
         }

@@ -75,6 +75,7 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
                 );
             }
         }
+        let helm = find_helm(&project, &mut diagnostics);
         if !diagnostics.has_errors() {
             let engine = eval::expr::Engine::new();
             let link = link::LinkOptions { strict: options.strict, hashing_suffix: project.hashing_suffix };
@@ -82,10 +83,12 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
                 if !options.envs.is_empty() && !options.envs.contains(&env.name) {
                     continue;
                 }
-                let Some(resources) = eval::evaluate(&project, env, &engine, &mut diagnostics) else {
+                let mut charts = eval::charts::ChartContext { helm: helm.as_ref(), sources: &mut sources };
+                let Some(resources) = eval::evaluate(&project, env, &engine, &mut charts, &mut diagnostics) else {
                     continue;
                 };
-                if let Some(g) = link::link(resources, &link, &mut diagnostics) {
+                if let Some(mut g) = link::link(resources, &link, &mut diagnostics) {
+                    g.helm = helm.as_ref().map(|h| h.version.clone());
                     link::storage::warn_ephemeral_state(&g, &mut diagnostics);
                     graphs.push(g);
                 }
@@ -93,4 +96,23 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
         }
     }
     Compilation { root, sources, diagnostics, graphs }
+}
+
+/// Helm, found once when the project (or a module) has charts.
+fn find_helm(project: &load::Project, diagnostics: &mut Diagnostics) -> Option<eval::helm::Helm> {
+    fn first_chart(m: &load::Module) -> Option<infra_syntax::Span> {
+        m.charts.first().map(|c| c.span).or_else(|| m.modules.iter().find_map(|u| first_chart(&u.module)))
+    }
+    let span = first_chart(&project.main)?;
+    match eval::helm::Helm::find() {
+        Ok(h) => Some(h),
+        Err(why) => {
+            diagnostics.push(
+                Diagnostic::error(Code::HelmMissing, format!("this project has charts, and Helm cannot be used: {why}"))
+                    .at(span, "a chart")
+                    .help("install Helm (https://helm.sh/docs/intro/install/, or scripts/install-k8s-tools in this repository) or point INFRA_HELM at it"),
+            );
+            None
+        }
+    }
 }

@@ -135,6 +135,8 @@ pub struct Reference<'v> {
     pub name: &'v mut String,
     pub optional: bool,
     pub reason: &'static str,
+    /// Made by a pod spec: what the pods read (their config hash covers it).
+    pub in_pod_spec: bool,
 }
 
 /// Calls `visit` with every reference that `object`, in namespace
@@ -207,7 +209,16 @@ fn visit_field(f: &ReferenceField, holder: &mut Value, own_ns: &str, visit: &mut
     };
     let optional = f.may_be_optional && holder.get("optional") == Some(&Value::Bool(true));
     if let Some(Value::String(name)) = holder.as_map_mut().and_then(|m| m.get_mut(f.name)) {
-        visit(Reference { kind, group: group_of_target(kind), namespace, name, optional, reason: f.reason });
+        let in_pod_spec = matches!(f.holder, Holder::PodSpec | Holder::Container);
+        visit(Reference {
+            kind,
+            group: group_of_target(kind),
+            namespace,
+            name,
+            optional,
+            reason: f.reason,
+            in_pod_spec,
+        });
     }
 }
 

@@ -45,6 +45,9 @@ pub struct Change {
     pub rollout: bool,
     pub reason: String,
     pub fields: Vec<FieldChange>,
+    /// Where the new object was made, when not in a resource file: "chart
+    /// kps: kube-prometheus-stack/charts/grafana/templates/deployment.yaml".
+    pub from: Option<String>,
 }
 
 pub(crate) fn api_version(v: &Value) -> String {
@@ -62,6 +65,7 @@ impl Change {
             rollout: false,
             reason,
             fields: Vec::new(),
+            from: None,
         }
     }
 }

@@ -181,7 +181,7 @@ fn compare(old: &Value, new: &Value, options: &Options) -> Option<Change> {
         let top: BTreeSet<&str> = fields.iter().map(|f| f.path.split(['.', '[']).next().unwrap_or("")).collect();
         reason = format!("changed: {}", top.into_iter().collect::<Vec<_>>().join(", "));
     }
-    Some(Change { action, id, api_version: api_version(new), renamed_from: None, rollout, reason, fields })
+    Some(Change { action, id, api_version: api_version(new), renamed_from: None, rollout, reason, fields, from: None })
 }
 
 fn path_prefix(keys: &[&str]) -> String {

@@ -53,6 +53,9 @@ pub fn text(plan: &Plan, title: &str, style: &Style) -> String {
         for c in plan.changes.iter().filter(|c| c.action == action) {
             let head = format!("{} {}", symbol(action), object_name(c));
             let _ = writeln!(out, "{}", style.paint(color(action), &head));
+            if let Some(from) = &c.from {
+                let _ = writeln!(out, "    from {from}");
+            }
             if action != Action::Create {
                 let _ = writeln!(out, "    {}", c.reason);
             }
@@ -239,6 +242,9 @@ pub fn json(plan: &Plan) -> Json {
                 "reason": c.reason,
                 "fields": c.fields.iter().map(|f| json!({"path": f.path, "old": value(f, &f.old), "new": value(f, &f.new)})).collect::<Vec<_>>(),
             });
+            if let Some(from) = &c.from {
+                o["from"] = json!(from);
+            }
             if let Some(old) = &c.renamed_from {
                 o["renamedFrom"] = Json::String(old.clone());
             }

@@ -17,8 +17,9 @@ pub struct LockEntry {
     pub hash: String,
 }
 
-/// The text of a lock.
-pub fn render(env: &str, entries: &[LockEntry]) -> String {
+/// The text of a lock: the tool, the Helm that rendered charts (if any),
+/// the environment, the objects.
+pub fn render(env: &str, helm: Option<&str>, entries: &[LockEntry]) -> String {
     let objects = entries
         .iter()
         .map(|e| {
@@ -31,6 +32,9 @@ pub fn render(env: &str, entries: &[LockEntry]) -> String {
         .collect();
     let mut lock = Map::new();
     lock.insert("tool".into(), Value::String(format!("infra {VERSION}")));
+    if let Some(h) = helm {
+        lock.insert("helm".into(), Value::String(h.to_string()));
+    }
     lock.insert("env".into(), Value::String(env.to_string()));
     lock.insert("objects".into(), Value::Seq(objects));
     format!("# Written by `infra build`; do not edit.\n{}", yaml::emit(&Value::Map(lock)))
@@ -80,7 +84,7 @@ mod tests {
             file: RelPath::new("n/configmap-a.yaml").unwrap(),
             hash: "abc".into(),
         }];
-        let lock = parse(&render("prod", &entries));
+        let lock = parse(&render("prod", None, &entries));
         assert_eq!(lock.entries, entries);
         assert!(lock.ignored.is_empty());
     }

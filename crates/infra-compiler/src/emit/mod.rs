@@ -54,7 +54,7 @@ pub fn emit(graph: &ResourceGraph) -> Output {
         .zip(&paths)
         .map(|(r, file)| LockEntry { id: r.id.to_string(), file: file.clone(), hash: r.hash.clone() })
         .collect();
-    let lock = lock::render(&graph.env, &entries);
+    let lock = lock::render(&graph.env, graph.helm.as_deref(), &entries);
     Output { env: graph.env.clone(), files: paths.into_iter().zip(texts).collect(), lock }
 }
 

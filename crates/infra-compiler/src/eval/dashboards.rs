@@ -188,7 +188,7 @@ fn evaluate_entry(
                 .help("apply with `kubectl apply --server-side`"),
             );
         }
-        out.push(Object { value, origin: span, directives: Directives::default() });
+        out.push(Object { value, origin: span, directives: Directives::default(), from: None });
     }
 }
 

@@ -3,9 +3,11 @@
 //! modules and `for_each` expanded, expressions rendered, patches and
 //! `common` applied.
 
+pub mod charts;
 pub mod common;
 pub mod dashboards;
 pub mod expr;
+pub mod helm;
 pub mod object;
 pub mod params;
 pub mod patch;
@@ -15,6 +17,7 @@ pub use object::{Directives, Object, Resources};
 pub use render::{Renderer, YamlPath};
 
 use crate::load::{Environment, Module, Project};
+use charts::ChartContext;
 use common::merged_common;
 use expr::Scope;
 use infra_k8s::kinds::CLUSTER_SCOPED;
@@ -28,6 +31,7 @@ pub fn evaluate(
     project: &Project,
     env: &Environment,
     engine: &expr::Engine,
+    charts: &mut ChartContext,
     diags: &mut Diagnostics,
 ) -> Option<Resources> {
     let errors_before = diags.error_count();
@@ -47,10 +51,10 @@ pub fn evaluate(
     let mut r = Renderer { ev: &ev, diags };
     let params = params::resolve(&mut r, main, &defaults, env.params.as_ref(), &defaults_scope, &env.name);
     let scope = defaults_scope.with_params(expr::to_minijinja(&params));
-    let mut objects = Vec::new();
-    let mut dashboards = Vec::new();
-    expand_module(&mut r, main, &scope, &mut objects, &mut dashboards, &root, 0);
-    dashboards::check_unique_uids(&dashboards, r.diags);
+    let mut into = Expansion { objects: Vec::new(), dashboards: Vec::new(), root, charts };
+    expand_module(&mut r, main, &scope, &mut into, 0);
+    dashboards::check_unique_uids(&into.dashboards, r.diags);
+    let mut objects = into.objects;
 
     // Patches and `common` see the environment's final params.
     let common = merged_common(&mut r, main.common.as_ref(), env.common.as_ref(), &scope);
@@ -112,35 +116,38 @@ pub fn cluster_scoped_kinds(objects: &[Object]) -> Vec<String> {
     kinds
 }
 
-fn expand_module(
-    r: &mut Renderer,
-    module: &Module,
-    scope: &Scope,
-    out: &mut Vec<Object>,
-    dashboards: &mut Vec<dashboards::Produced>,
-    root: &Arc<std::path::Path>,
-    depth: usize,
-) {
-    let first = out.len();
+/// Where a module's expansion goes, and what it needs from the build.
+struct Expansion<'a, 'c> {
+    objects: Vec<Object>,
+    dashboards: Vec<dashboards::Produced>,
+    root: Arc<std::path::Path>,
+    charts: &'a mut ChartContext<'c>,
+}
+
+/// A module's resources, dashboards and charts, then the modules it uses
+/// (each with its own params), then its `common`.
+fn expand_module(r: &mut Renderer, module: &Module, scope: &Scope, into: &mut Expansion, depth: usize) {
+    let first = into.objects.len();
     for file in &module.resources {
         for (i, doc) in file.docs.iter().enumerate() {
-            eval_document(r, file.file, i, doc, scope, out);
+            eval_document(r, file.file, i, doc, scope, &mut into.objects);
         }
     }
-    dashboards::evaluate(r, module, scope, out, dashboards);
+    dashboards::evaluate(r, module, scope, &mut into.objects, &mut into.dashboards);
+    charts::evaluate(r, module, scope, into.charts, &mut into.objects);
     for used in &module.modules {
         let defaults = used.module.params.to_value();
         let params =
             params::resolve(r, &used.module, &defaults, used.params.as_ref(), scope, &format!("module {}", used.name));
         let env_name = scope.env_name.as_str().unwrap_or_default();
         let inner =
-            Scope::new(expr::to_minijinja(&params), env_name, &used.name, used.module.dir.clone(), root.clone());
-        expand_module(r, &used.module, &inner, out, dashboards, root, depth + 1);
+            Scope::new(expr::to_minijinja(&params), env_name, &used.name, used.module.dir.clone(), into.root.clone());
+        expand_module(r, &used.module, &inner, into, depth + 1);
     }
     if depth > 0 {
         let common = merged_common(r, module.common.as_ref(), None, scope);
-        let kinds = cluster_scoped_kinds(out);
-        for o in &mut out[first..] {
+        let kinds = cluster_scoped_kinds(&into.objects);
+        for o in &mut into.objects[first..] {
             common.apply(&mut o.value, &kinds);
         }
     }
@@ -267,5 +274,5 @@ fn eval_item(
     }
     let kind = value.str_at(&["kind"]).unwrap_or_default().to_string();
     let directives = Directives::parse(r, block, scope, &kind)?;
-    Some(Object { value, origin: doc.span, directives })
+    Some(Object { value, origin: doc.span, directives, from: None })
 }

@@ -13,6 +13,9 @@ pub struct Object {
     /// The document it came from.
     pub origin: Span,
     pub directives: Directives,
+    /// Where it was made when not written in a resource file: "chart kps:
+    /// kube-prometheus-stack/charts/grafana/templates/deployment.yaml".
+    pub from: Option<std::sync::Arc<str>>,
 }
 
 /// The `infra:` block of a document, evaluated.

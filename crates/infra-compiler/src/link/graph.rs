@@ -14,6 +14,8 @@ pub struct Resource {
     pub origin: Span,
     pub external: bool,
     pub protect: Option<bool>,
+    /// Where it was made, when not in a resource file (a chart's template).
+    pub from: Option<std::sync::Arc<str>>,
     /// Marked `ephemeral: true`: losing its state is intended.
     pub ephemeral: bool,
     /// The sha256 of the canonical content (also in the hash annotation).
@@ -29,6 +31,8 @@ pub struct Edge {
 /// The linked resources of one environment.
 pub struct ResourceGraph {
     pub env: String,
+    /// The version of the Helm that rendered the project's charts, if any.
+    pub helm: Option<String>,
     pub graph: DiGraph<Resource, Edge>,
     /// A topological order, ties broken by id.
     pub order: Vec<NodeIndex>,

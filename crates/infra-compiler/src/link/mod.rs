@@ -33,6 +33,13 @@ pub struct LinkOptions {
 
 /// A dependency found by linking: (dependency, dependent, reason).
 type Dependency = (usize, usize, String);
+
+/// What linking found: the dependencies, and for each object the objects
+/// its pods read.
+struct Links {
+    dependencies: Vec<Dependency>,
+    pod_inputs: Vec<Vec<usize>>,
+}
 /// Objects renamed with a hash suffix: (kind, namespace, old name) → new name.
 type Renames = HashMap<(String, String, String), String>;
 
@@ -42,12 +49,12 @@ pub fn link(resources: Resources, opts: &LinkOptions, diags: &mut Diagnostics) -
     refuse_duplicates(&objects, diags)?;
     let renames = suffix_names(&mut objects, opts);
     let (ids, index) = index(&objects, &renames);
-    let dependencies = resolve_references(&mut objects, &ids, &index, &renames, opts, diags);
-    stamp_config_hashes(&mut objects, &ids, &dependencies);
+    let links = resolve_references(&mut objects, &ids, &index, &renames, opts, diags);
+    stamp_config_hashes(&mut objects, &ids, &links.pod_inputs);
     mark_unprotected(&mut objects);
-    let graph = build_graph(objects, ids, dependencies);
+    let graph = build_graph(objects, ids, links.dependencies);
     let order = order::apply_order(&graph).map_err(|d| diags.push(d)).ok()?;
-    (diags.error_count() == errors_before).then_some(ResourceGraph { env, graph, order })
+    (diags.error_count() == errors_before).then_some(ResourceGraph { env, helm: None, graph, order })
 }
 
 /// Two objects with one identity are an error naming both.
@@ -121,7 +128,7 @@ fn resolve_references(
     renames: &Renames,
     opts: &LinkOptions,
     diags: &mut Diagnostics,
-) -> Vec<Dependency> {
+) -> Links {
     let crds: HashMap<(String, String), usize> = objects
         .iter()
         .enumerate()
@@ -137,9 +144,11 @@ fn resolve_references(
     let links = parallel::map_mut(&mut numbered, |(i, o)| link_object(*i, o, &context));
 
     let mut dependencies = Vec::new();
+    let mut pod_inputs = Vec::with_capacity(links.len());
     let mut unresolved: BTreeMap<String, (usize, Span, usize)> = BTreeMap::new();
     for (i, l) in links.into_iter().enumerate() {
         dependencies.extend(l.edges.into_iter().map(|(j, reason)| (j, i, reason)));
+        pod_inputs.push(l.pod_inputs);
         for (target, span) in l.unresolved {
             unresolved.entry(target).or_insert((i, span, 0)).2 += 1;
         }
@@ -159,20 +168,22 @@ fn resolve_references(
             "define {target} in the project, or declare it with `infra: {{external: true}}` if it exists in the cluster"
         )));
     }
-    dependencies
+    Links { dependencies, pod_inputs }
 }
 
 /// `infra.dev/config-hash` on each pod template: a digest of the
-/// ConfigMaps and Secrets it uses, so a configuration change rolls pods.
-fn stamp_config_hashes(objects: &mut [Object], ids: &[ObjectId], dependencies: &[Dependency]) {
-    let mut config_refs: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (from, to, _) in dependencies {
-        let kind = ids[*from].kind.as_str();
-        if matches!(kind, "ConfigMap" | "Secret") && pod_template_path(&ids[*to].kind).is_some() {
-            config_refs.entry(*to).or_default().push(*from);
+/// ConfigMaps and Secrets its pods read (not of what it merely depends
+/// on), so a configuration change rolls exactly the pods that read it.
+fn stamp_config_hashes(objects: &mut [Object], ids: &[ObjectId], pod_inputs: &[Vec<usize>]) {
+    for (workload, inputs) in pod_inputs.iter().enumerate() {
+        if pod_template_path(&ids[workload].kind).is_none() {
+            continue;
         }
-    }
-    for (workload, mut used) in config_refs {
+        let mut used: Vec<usize> =
+            inputs.iter().copied().filter(|&j| matches!(ids[j].kind.as_str(), "ConfigMap" | "Secret")).collect();
+        if used.is_empty() {
+            continue;
+        }
         used.sort_by(|a, b| ids[*a].cmp(&ids[*b]));
         used.dedup();
         let mut digest_input = String::new();
@@ -209,7 +220,7 @@ fn build_graph(
     });
     let mut graph: DiGraph<Resource, Edge> = DiGraph::with_capacity(objects.len(), dependencies.len());
     for ((o, id), hash) in objects.into_iter().zip(ids).zip(hashes) {
-        let Object { value, origin, directives } = o;
+        let Object { value, origin, directives, from } = o;
         graph.add_node(Resource {
             id,
             value,
@@ -217,6 +228,7 @@ fn build_graph(
             external: directives.external,
             protect: directives.protect,
             ephemeral: directives.ephemeral,
+            from,
             hash,
         });
     }

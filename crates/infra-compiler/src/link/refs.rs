@@ -21,12 +21,16 @@ struct Reference {
     reason: &'static str,
     /// `optional: true` references are not reported when missing.
     optional: bool,
+    /// Read by the object's pods: part of its config hash.
+    in_pod_spec: bool,
 }
 
 /// What linking found for one object.
 pub(crate) struct ObjectLinks {
     /// (dependency, reason)
     pub(crate) edges: Vec<(usize, String)>,
+    /// The objects its pods read (ConfigMaps, Secrets, ...).
+    pub(crate) pod_inputs: Vec<usize>,
     pub(crate) unresolved: Vec<(String, Span)>,
     pub(crate) errors: Vec<Diagnostic>,
 }
@@ -43,7 +47,8 @@ pub(crate) struct LinkContext<'a> {
 /// markers in place) and resolves them to graph nodes.
 pub(crate) fn link_object(i: usize, object: &mut Object, cx: &LinkContext) -> ObjectLinks {
     let LinkContext { ids, index, renames, crds } = *cx;
-    let mut links = ObjectLinks { edges: Vec::new(), unresolved: Vec::new(), errors: Vec::new() };
+    let mut links =
+        ObjectLinks { edges: Vec::new(), pod_inputs: Vec::new(), unresolved: Vec::new(), errors: Vec::new() };
     let own_ns = ids[i].namespace.clone();
     let origin = object.origin;
     let external = object.directives.external;
@@ -58,6 +63,7 @@ pub(crate) fn link_object(i: usize, object: &mut Object, cx: &LinkContext) -> Ob
             name: own_ns.clone(),
             reason: "in namespace",
             optional: false,
+            in_pod_spec: false,
         });
     }
     references::visit_references(&mut object.value, &own_ns, &mut |r| {
@@ -73,12 +79,18 @@ pub(crate) fn link_object(i: usize, object: &mut Object, cx: &LinkContext) -> Ob
             name: r.name.clone(),
             reason: r.reason,
             optional: r.optional,
+            in_pod_spec: r.in_pod_spec,
         });
     });
     for r in refs {
         let found = index.get(&(r.kind.to_string(), r.namespace.clone(), r.name.clone()));
         match found.and_then(|c| c.iter().copied().find(|&j| ids[j].group == r.group)) {
-            Some(j) => links.edges.push((j, r.reason.to_string())),
+            Some(j) => {
+                if r.in_pod_spec {
+                    links.pod_inputs.push(j);
+                }
+                links.edges.push((j, r.reason.to_string()))
+            }
             None if r.optional || external => {}
             None if r.kind == "Namespace" && BUILTIN_NAMESPACES.contains(&r.name.as_str()) => {}
             None if r.kind == "ServiceAccount" && r.name == "default" => {}

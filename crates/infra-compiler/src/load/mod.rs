@@ -2,6 +2,7 @@
 //! resource files into a [`Project`] of spanned nodes. Nothing is evaluated
 //! here; shapes are checked so that later stages can trust them.
 
+pub mod charts;
 pub mod files;
 pub mod shape;
 
@@ -31,6 +32,7 @@ pub struct Module {
     pub resources: Vec<ResourceFile>,
     pub modules: Vec<ModuleUse>,
     pub dashboards: Vec<DashboardEntry>,
+    pub charts: Vec<charts::Chart>,
     pub common: Option<Node>,
 }
 
@@ -284,13 +286,101 @@ impl Loader<'_> {
             Some(d) => self.dashboards(dir, d),
             None => Vec::new(),
         };
+        let charts = doc.get("charts").map(|c| self.charts(dir, c)).unwrap_or_default();
         self.stack.pop();
         let common = doc.get("common").cloned();
         if let Some(c) = &common {
             self.check_common(c);
         }
-        let module = Module { dir: Arc::from(dir), name, file, params, schema, resources, modules, dashboards, common };
+        let module =
+            Module { dir: Arc::from(dir), name, file, params, schema, resources, modules, dashboards, charts, common };
         Some((Rc::new(module), doc))
+    }
+
+    /// `charts:`: each entry's keys checked, its chart read once (digest
+    /// and default values), its values files parsed. Values are evaluated
+    /// per environment.
+    fn charts(&mut self, dir: &Path, node: &Node) -> Vec<charts::Chart> {
+        let Some(entries) = self.map_of(node, "charts") else { return Vec::new() };
+        let mut out = Vec::new();
+        for (key, entry) in entries {
+            if !valid_name(&key.name) {
+                self.diags.push(
+                    Diagnostic::error(Code::InvalidName, format!("invalid chart entry name `{}`", key.name))
+                        .at(key.span, "use lowercase letters, digits and `-`"),
+                );
+                continue;
+            }
+            let Some(fields) = self.map_of(entry, &format!("charts.{}", key.name)) else { continue };
+            for (k, _) in fields {
+                if !shape::CHART.has(&k.name) {
+                    self.unknown_key(
+                        format!("unknown key `{}` in chart `{}`", k.name, key.name),
+                        k.span,
+                        "not a chart key",
+                        &k.name,
+                        shape::CHART.keys(),
+                    );
+                }
+            }
+            let Some(chart_node) = entry.get("chart") else {
+                self.diags.push(
+                    Diagnostic::error(Code::MissingField, format!("chart `{}` has no `chart`", key.name))
+                        .at(key.span, "add `chart: charts/<name>-<version>.tgz`"),
+                );
+                continue;
+            };
+            let Some(rel) = chart_node.as_str() else {
+                self.diags.push(
+                    Diagnostic::error(Code::WrongType, "`chart` is the path of a chart")
+                        .at(chart_node.span, "not a string"),
+                );
+                continue;
+            };
+            let path = match paths::resolve_inside(&self.root, dir, rel) {
+                Ok(p) => p,
+                Err(d) => {
+                    self.diags.push(d.code_as(Code::ChartUnreadable).at(chart_node.span, "this chart"));
+                    continue;
+                }
+            };
+            let (digest, defaults, commented) = match charts::read_chart(&path) {
+                Ok(read) => read,
+                Err(e) => {
+                    self.diags.push(charts::unreadable(rel, e, chart_node.span));
+                    continue;
+                }
+            };
+            let mut values_files = Vec::new();
+            if let Some(list) = entry.get("values_files") {
+                for f in self.list_of(list, "values_files").unwrap_or_default() {
+                    for p in self.expand(dir, f, "values_files") {
+                        let Some((_, docs)) = self.yaml_file(&p, Some(f.span)) else { continue };
+                        match docs.into_iter().next() {
+                            Some(doc) if matches!(doc.kind, NodeKind::Map(_)) => values_files.push(doc),
+                            Some(doc) if doc.is_null() => {}
+                            Some(doc) => self.diags.push(
+                                Diagnostic::error(Code::ChartValues, "a values file is a mapping of chart values")
+                                    .at(doc.span, format!("a {}, not a mapping", doc.type_name())),
+                            ),
+                            None => {}
+                        }
+                    }
+                }
+            }
+            out.push(charts::Chart {
+                name: key.name.clone(),
+                span: key.span,
+                node: entry.clone(),
+                path,
+                shown: rel.to_string(),
+                digest,
+                defaults,
+                commented,
+                values_files,
+            });
+        }
+        out
     }
 
     /// An unknown key, with the closest known one as a hint.

@@ -104,6 +104,7 @@ pub static PROJECT: Section = Section {
         field("resources", Ty::Strings, "Files or globs of manifests, relative to this file."),
         field("modules", Ty::NamedMapOf(&MODULE), ""),
         field("dashboards", Ty::ListOf(&DASHBOARDS), ""),
+        field("charts", Ty::NamedMapOf(&CHART), "Upstream Helm charts, rendered by Helm and kept as ordinary objects."),
         field("common", Ty::Section(&COMMON), ""),
         project_only(field(
             "hashing",
@@ -119,6 +120,32 @@ pub static MODULE: Section = Section {
     name: "module",
     doc: "An instance of a module: a folder with its own infra.yaml.",
     fields: &[required(field("source", Ty::String, "")), field("params", Ty::Object, "")],
+    one_of: &[],
+};
+
+pub static CHART: Section = Section {
+    name: "chart",
+    doc: "An upstream Helm chart, rendered by the real Helm; its objects are ordinary objects.",
+    fields: &[
+        required(field("chart", Ty::String, "A chart archive (.tgz) or an unpacked chart folder, inside the project.")),
+        field("release", Ty::String, "The release name; default: the entry's key."),
+        field("namespace", Ty::String, "The release namespace, for objects that name none."),
+        field("values_files", Ty::Strings, "Values files merged in order, then `values`."),
+        field(
+            "values",
+            Ty::Object,
+            "Chart values; may hold expressions, so environments change a chart through params.",
+        ),
+        field("kube_version", Ty::String, "What `.Capabilities.KubeVersion` says (default 1.35.0)."),
+        field("api_versions", Ty::Strings, "Added to `.Capabilities.APIVersions`."),
+        field("include_crds", Ty::BoolOrExpression, "Render the chart's CRDs (default true)."),
+        field(
+            "hooks",
+            Ty::Enum(&["keep", "drop"]),
+            "Helm hooks: kept as ordinary objects (default) or dropped; test hooks are always dropped.",
+        ),
+        field("exclude", Ty::Targets, "Objects of the render to leave out, as Kind/name or Kind/namespace/name."),
+    ],
     one_of: &[],
 };
 
@@ -227,7 +254,7 @@ pub static DIRECTIVES: Section = Section {
 };
 
 /// Sections that are `$defs` of the schema (the project is its root).
-const DEFS: &[&Section] = &[&COMMON, &PATCH, &ENVIRONMENT, &DIRECTIVES, &DASHBOARDS];
+const DEFS: &[&Section] = &[&COMMON, &PATCH, &ENVIRONMENT, &DIRECTIVES, &DASHBOARDS, &CHART];
 
 fn reference(s: &Section) -> Value {
     json!({"$ref": format!("#/$defs/{}", s.name)})

@@ -63,6 +63,16 @@ codes! {
     DashboardClientSide = "D104": "A dashboard's object exceeds 256 KiB, too large for client-side `kubectl apply` (warning).";
     DashboardNoUid = "D105": "A dashboard has no `uid`; a stable one derived from its path is used (warning).";
     DashboardUidTwice = "D106": "Two dashboards of one build share a `uid`.";
+    ChartUnreadable = "H100": "A chart cannot be read: missing, outside the project, a corrupt archive, or not a chart (no `Chart.yaml`).";
+    HelmMissing = "H101": "A project has charts and no Helm is found (`INFRA_HELM`, or `helm` on `PATH`).";
+    HelmFailed = "H102": "`helm template` fails: a template error (`required`, `fail`), a `values.schema.json` violation, a missing dependency; the chart's file and line, and the value in `infra.yaml` where there is one.";
+    HelmTimeout = "H103": "Helm runs longer than `INFRA_HELM_TIMEOUT` (seconds, default 120) and is stopped.";
+    NotDeterministic = "H104": "A chart renders differently on two runs (a generated password or certificate); the object, field and template are named, with the value to set.";
+    UnknownChartValue = "H105": "A chart value that the chart does not have and that is close to one it has (\"did you mean\"): the typo Helm ignores.";
+    ChartValueType = "H106": "A chart value whose type differs from the chart's non-null default (warning).";
+    ChartValues = "H107": "A chart's `values` or a `values_files` file is not a mapping, or `exclude` names no object of the render.";
+    ChartRender = "H108": "A chart's render is not YAML or holds something that is not a Kubernetes object.";
+    ChartHooks = "H109": "A chart's Helm hooks are kept as ordinary objects, `pre-*` before the chart's others and `post-*` after (warning; `hooks: drop` drops them).";
     StateWithoutStorage = "S100": "A stateful image keeps its data outside a PersistentVolumeClaim (warning; `ephemeral: true` acknowledges it).";
     OutputHoldsSources = "W300": "The output folder is the project, above it, or holds a file the project reads.";
     LockEntryIgnored = "W301": "An `infra.lock` entry names a file outside the output folder (or the lock is unreadable): it is ignored (warning).";
@@ -73,6 +83,7 @@ codes! {
     Usage = "C001": "The command line asks for something that cannot be done (`-o` with several environments, `--check` with `-o -`, two `-` inputs).";
     NothingToImport = "C002": "`import` was given no manifests, or manifests that hold no object, or an invalid `--name`.";
     Grafana = "C010": "A Grafana API request failed: unreachable, refused (401/403), not JSON, too slow, or an unexpected answer.";
+    ChartPull = "C020": "`infra chart pull` failed: Helm is missing, the repository is unreachable, or it has no such chart or version.";
 }
 
 /// The stages of codes, by the first letter of their ids.
@@ -81,6 +92,7 @@ const STAGES: &[(char, &str)] = &[
     ('E', "Eval (`E`): parameters, expressions, directives, patches"),
     ('G', "Link (`G`): the graph"),
     ('D', "Dashboards (`D`)"),
+    ('H', "Charts (`H`): upstream Helm charts"),
     ('S', "Storage (`S`)"),
     ('W', "Writing output (`W`)"),
     ('C', "Commands (`C`)"),

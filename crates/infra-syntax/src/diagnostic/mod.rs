@@ -86,6 +86,13 @@ impl Diagnostic {
         }
     }
 
+    /// The same diagnostic under another code: a generic failure (a path
+    /// outside the project) reported where it means something specific.
+    pub fn code_as(mut self, code: Code) -> Diagnostic {
+        self.code = code;
+        self
+    }
+
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }

@@ -1,0 +1,267 @@
+//! Running the real Helm: `helm template`, never a re-implementation of Go
+//! templates. A render is cached by a digest of everything it depends on
+//! (chart bytes, values, flags, Helm's version), so a warm build does not
+//! run Helm at all; output bytes never depend on the cache. On a cache miss
+//! the chart is rendered twice: a render that differs between runs (a
+//! generated password) is refused, because output must be deterministic.
+//!
+//! Helm is an outside process: it is found once (`INFRA_HELM`, else `helm`
+//! on `PATH`), given its values on stdin, bounded in what it may print, and
+//! stopped after `INFRA_HELM_TIMEOUT` seconds (default 120).
+
+use infra_syntax::canonical::sha256_hex;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The most a render may print: far above the largest charts.
+const MAX_RENDER_BYTES: u64 = 256 << 20;
+const MAX_ERROR_BYTES: u64 = 64 << 10;
+/// Without `kube_version`, what `.Capabilities.KubeVersion` says: fixed, so
+/// renders do not depend on which Helm built them.
+pub const DEFAULT_KUBE_VERSION: &str = "1.35.0";
+
+/// A Helm found on this machine.
+pub struct Helm {
+    path: PathBuf,
+    /// `helm version --short`: part of every cache key and of the lock.
+    pub version: String,
+    cache: Option<PathBuf>,
+    timeout: Duration,
+}
+
+/// What a render needs besides the chart.
+pub struct Request<'a> {
+    pub chart: &'a Path,
+    pub chart_digest: &'a str,
+    pub release: &'a str,
+    pub namespace: &'a str,
+    pub kube_version: &'a str,
+    pub api_versions: &'a [String],
+    pub include_crds: bool,
+    pub hooks: bool,
+    /// The merged values, as YAML.
+    pub values: &'a str,
+}
+
+/// Why a render failed.
+pub enum Failure {
+    /// Helm exited with an error; its message (stderr).
+    Helm(String),
+    TimedOut(Duration),
+    /// Helm could not be run, or printed something unusable.
+    Run(String),
+    /// Two renders differ: both texts.
+    NotDeterministic(String, String),
+}
+
+impl Helm {
+    /// Finds Helm and its version. `Err` says why it cannot be used.
+    pub fn find() -> Result<Helm, String> {
+        let timeout = match std::env::var("INFRA_HELM_TIMEOUT") {
+            Err(_) => Duration::from_secs(120),
+            Ok(s) => match s.trim().parse::<u64>() {
+                Ok(n) if n > 0 => Duration::from_secs(n),
+                _ => return Err(format!("INFRA_HELM_TIMEOUT is {s:?}; it is a whole number of seconds, at least 1")),
+            },
+        };
+        let path = match std::env::var_os("INFRA_HELM") {
+            Some(p) => PathBuf::from(p),
+            None => std::env::var_os("PATH")
+                .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join("helm")).find(|p| p.is_file()))
+                .ok_or("no `helm` on PATH")?,
+        };
+        let meta = std::fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let cache = cache_dir();
+        // The version of a binary does not change while it keeps its size
+        // and time: remembered, so a warm build runs no Helm at all.
+        let identity = sha256_hex(format!("{}\0{}\0{:?}", path.display(), meta.len(), meta.modified().ok()).as_bytes());
+        let memo = cache.as_ref().map(|c| c.join(format!("helm-{}.version", &identity[..16])));
+        let known = memo.as_ref().and_then(|m| std::fs::read_to_string(m).ok()).filter(|v| v.starts_with('v'));
+        let mut helm = Helm { path, version: String::new(), cache, timeout };
+        helm.version = match known {
+            Some(v) => v.trim().to_string(),
+            None => {
+                let out = helm.run(&["version", "--short"], "").map_err(|f| match f {
+                    Failure::Helm(e) | Failure::Run(e) => e,
+                    Failure::TimedOut(d) => format!("`helm version` took longer than {} s", d.as_secs()),
+                    Failure::NotDeterministic(..) => String::new(),
+                })?;
+                let v = out.trim().to_string();
+                if !v.starts_with('v') {
+                    return Err(format!("`helm version --short` printed {v:?}; is it Helm?"));
+                }
+                if let Some(m) = &memo {
+                    write_atomically(m, v.as_bytes());
+                }
+                v
+            }
+        };
+        Ok(helm)
+    }
+
+    /// Renders a chart: from the cache, or twice with Helm (and then cached).
+    pub fn render(&self, r: &Request) -> Result<String, Failure> {
+        let key = sha256_hex(
+            format!(
+                "{}\0{}\0{}\0{}\0{}\0{}\0{}\0{}\0{}",
+                self.version,
+                r.chart_digest,
+                r.release,
+                r.namespace,
+                r.kube_version,
+                r.api_versions.join(","),
+                r.include_crds,
+                r.hooks,
+                r.values
+            )
+            .as_bytes(),
+        );
+        let cached = self.cache.as_ref().map(|c| c.join(format!("{key}.yaml")));
+        if let Some(text) = cached.as_ref().and_then(|p| infra_syntax::source::read_text(p, MAX_RENDER_BYTES).ok()) {
+            return Ok(text);
+        }
+        let mut args: Vec<String> = vec!["template".into(), r.release.into(), r.chart.display().to_string()];
+        args.extend(["--namespace".into(), r.namespace.into(), "--kube-version".into(), r.kube_version.into()]);
+        for api in r.api_versions {
+            args.extend(["--api-versions".into(), api.clone()]);
+        }
+        if r.include_crds {
+            args.push("--include-crds".into());
+        }
+        if !r.hooks {
+            args.push("--no-hooks".into());
+        }
+        args.extend(["--skip-tests".into(), "--values".into(), "-".into()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let first = self.run(&args, r.values)?;
+        let second = self.run(&args, r.values)?;
+        if first != second {
+            return Err(Failure::NotDeterministic(first, second));
+        }
+        if let Some(p) = &cached {
+            write_atomically(p, first.as_bytes());
+        }
+        Ok(first)
+    }
+
+    /// Runs Helm with `stdin`, bounded in time and output.
+    fn run(&self, args: &[&str], stdin: &str) -> Result<String, Failure> {
+        let mut child = Command::new(&self.path)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| Failure::Run(format!("cannot run {}: {e}", self.path.display())))?;
+        let mut input = child.stdin.take();
+        let values = stdin.to_string();
+        let writer = std::thread::spawn(move || {
+            if let Some(i) = input.as_mut() {
+                let _ = i.write_all(values.as_bytes());
+            }
+        });
+        let mut out = child.stdout.take().map(|o| o.take(MAX_RENDER_BYTES + 1));
+        let reader = std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(o) = out.as_mut() {
+                let _ = o.read_to_end(&mut buf);
+            }
+            buf
+        });
+        let mut err = child.stderr.take().map(|e| e.take(MAX_ERROR_BYTES));
+        let err_reader = std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(e) = err.as_mut() {
+                let _ = e.read_to_end(&mut buf);
+            }
+            buf
+        });
+        let start = Instant::now();
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if start.elapsed() > self.timeout => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(Failure::TimedOut(self.timeout));
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(2)),
+                Err(e) => return Err(Failure::Run(e.to_string())),
+            }
+        };
+        let _ = writer.join();
+        let stdout = reader.join().unwrap_or_default();
+        let stderr = err_reader.join().unwrap_or_default();
+        if !status.success() {
+            return Err(Failure::Helm(String::from_utf8_lossy(&stderr).trim().to_string()));
+        }
+        if stdout.len() as u64 > MAX_RENDER_BYTES {
+            return Err(Failure::Run("the render is larger than 256 MiB".into()));
+        }
+        String::from_utf8(stdout).map_err(|_| Failure::Run("the render is not UTF-8 text".into()))
+    }
+}
+
+/// Where renders are kept: `INFRA_CACHE_DIR`, else `$XDG_CACHE_HOME/infra`
+/// or `~/.cache/infra`; `None` when there is no such place.
+fn cache_dir() -> Option<PathBuf> {
+    let base = match std::env::var_os("INFRA_CACHE_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?
+            .join("infra"),
+    };
+    let dir = base.join("helm");
+    std::fs::create_dir_all(&dir).ok()?;
+    Some(dir)
+}
+
+/// A cache file, written beside its place and renamed: a reader sees the
+/// whole file or none. Failing to cache is not an error.
+fn write_atomically(path: &Path, bytes: &[u8]) {
+    let temp = path.with_extension(format!("tmp-{}", std::process::id()));
+    if std::fs::write(&temp, bytes).is_ok() && std::fs::rename(&temp, path).is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+}
+
+/// A location in a chart that Helm names in an error:
+/// `grafana/templates/secret.yaml:5:3` (the column may be missing).
+pub fn error_location(message: &str) -> Option<(String, u32, Option<u32>)> {
+    for (i, _) in message.match_indices("/templates/") {
+        let start = message[..i].rfind(|c: char| c.is_whitespace() || c == '(').map_or(0, |s| s + 1);
+        let rest = &message[start..];
+        let end = rest.find(|c: char| c.is_whitespace() || c == ')' || c == ',').unwrap_or(rest.len());
+        let mut parts = rest[..end].trim_end_matches(':').split(':');
+        let file = parts.next()?.to_string();
+        let Some(line) = parts.next().and_then(|l| l.parse().ok()) else { continue };
+        let col = parts.next().and_then(|c| c.parse().ok());
+        return Some((file, line, col));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_in_helm_errors() {
+        assert_eq!(
+            error_location("Error: bad/templates/a.yaml:1:40\n  executing \"bad/templates/a.yaml\" at <.Values.x.y>"),
+            Some(("bad/templates/a.yaml".into(), 1, Some(40)))
+        );
+        assert_eq!(
+            error_location("Error: parse error at (bad/templates/a.yaml:1): function \"nope\" not defined"),
+            Some(("bad/templates/a.yaml".into(), 1, None))
+        );
+        assert_eq!(
+            error_location("Error: execution error at (kps/charts/grafana/templates/secret.yaml:5:3): set a password"),
+            Some(("kps/charts/grafana/templates/secret.yaml".into(), 5, Some(3)))
+        );
+        assert_eq!(error_location("Error: unable to load chart archive"), None);
+    }
+}

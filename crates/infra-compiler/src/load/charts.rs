@@ -1,0 +1,341 @@
+//! Upstream Helm charts, as the load stage sees them: each `charts:` entry
+//! with its chart (a `.tgz` or a folder inside the project), read once —
+//! the digest of its bytes, for the render cache, and its default values
+//! with every subchart's under its alias and `global`, to check the
+//! project's values for typos. Rendering is the eval stage's (it depends on
+//! the environment's params).
+//!
+//! A chart archive is untrusted input: it is read with limits on the bytes
+//! it may expand to and the files it may hold, and only the files needed
+//! here (`Chart.yaml`, `values.yaml`, nested subchart archives) are kept.
+
+use infra_syntax::canonical::sha256_hex;
+use infra_syntax::{Code, Diagnostic, Map, Node, Span, Value, yaml};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// What a chart archive may expand to; kube-prometheus-stack, one of the
+/// largest charts, expands to under 10 MiB.
+const MAX_EXPANDED_BYTES: u64 = 256 << 20;
+const MAX_ENTRIES: usize = 100_000;
+/// Subcharts within subcharts, at most this deep.
+const MAX_DEPTH: usize = 8;
+
+/// One `charts:` entry, loaded.
+pub struct Chart {
+    /// The entry's key: the default release name.
+    pub name: String,
+    pub span: Span,
+    /// The entry, evaluated per environment (values may hold expressions).
+    pub node: Node,
+    /// The chart as Helm reads it.
+    pub path: PathBuf,
+    /// The chart as the user wrote it, for messages.
+    pub shown: String,
+    /// sha256 of the chart's bytes (the archive, or every file of a folder).
+    pub digest: String,
+    /// The chart's default values, subcharts under their alias, `global`
+    /// of them all.
+    pub defaults: Value,
+    /// Values that `values.yaml` files document in comments only (`#
+    /// adminPassword: ...`), by dotted path: where to look for the value
+    /// that feeds a generated field.
+    pub commented: Vec<String>,
+    /// `values_files`, parsed, in order: (their node, as written).
+    pub values_files: Vec<Node>,
+}
+
+/// The files of a chart that infra reads: relative path → text.
+#[derive(Debug)]
+struct ChartFiles {
+    files: Vec<(String, Vec<u8>)>,
+}
+
+impl ChartFiles {
+    fn get(&self, rel: &str) -> Option<&[u8]> {
+        self.files.iter().find(|(p, _)| p == rel).map(|(_, b)| b.as_slice())
+    }
+}
+
+/// Reads the files infra needs from a `.tgz` chart: `<root>/Chart.yaml`,
+/// `values.yaml` and `charts/` below, and nested `.tgz` subcharts.
+fn read_archive(bytes: &[u8], budget: &mut u64) -> Result<ChartFiles, String> {
+    let gz = flate2::read::GzDecoder::new(bytes);
+    let mut archive = tar::Archive::new(gz);
+    let mut files = Vec::new();
+    let entries = archive.entries().map_err(|e| format!("not a chart archive ({e})"))?;
+    for (n, entry) in entries.enumerate() {
+        if n >= MAX_ENTRIES {
+            return Err(format!("more than {MAX_ENTRIES} files in the archive"));
+        }
+        let mut entry = entry.map_err(|e| format!("not a chart archive ({e})"))?;
+        let size = entry.header().size().unwrap_or(0);
+        *budget = budget.checked_sub(size).ok_or("the archive expands to more than 256 MiB")?;
+        let path = entry.path().map_err(|e| e.to_string())?.to_string_lossy().into_owned();
+        // `<root>/...`: the chart's own folder name is not ours to trust.
+        let Some((_, rel)) = path.split_once('/') else { continue };
+        let wanted = rel == "Chart.yaml"
+            || rel == "values.yaml"
+            || rel.starts_with("charts/")
+                && (rel.ends_with("/Chart.yaml") || rel.ends_with("/values.yaml") || rel.ends_with(".tgz"));
+        if wanted && entry.header().entry_type().is_file() {
+            let mut data = Vec::with_capacity(size.min(64 << 20) as usize);
+            entry.by_ref().take(size).read_to_end(&mut data).map_err(|e| format!("cannot read {path}: {e}"))?;
+            files.push((rel.to_string(), data));
+        }
+    }
+    if files.is_empty() {
+        return Err("not a chart archive (no Chart.yaml)".into());
+    }
+    Ok(ChartFiles { files })
+}
+
+/// The files infra needs from a chart folder.
+fn read_folder(dir: &Path) -> Result<ChartFiles, String> {
+    let mut files = Vec::new();
+    for rel in ["Chart.yaml", "values.yaml"] {
+        if let Ok(bytes) = std::fs::read(dir.join(rel)) {
+            files.push((rel.to_string(), bytes));
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(dir.join("charts")) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let meta = std::fs::symlink_metadata(entry.path()).map_err(|e| e.to_string())?;
+            if meta.is_file() && name.ends_with(".tgz") {
+                files.push((format!("charts/{name}"), std::fs::read(entry.path()).map_err(|e| e.to_string())?));
+            } else if meta.is_dir() {
+                for rel in ["Chart.yaml", "values.yaml"] {
+                    if let Ok(bytes) = std::fs::read(entry.path().join(rel)) {
+                        files.push((format!("charts/{name}/{rel}"), bytes));
+                    }
+                }
+            }
+        }
+    }
+    Ok(ChartFiles { files })
+}
+
+/// The digest of a chart: its archive's bytes, or every regular file of
+/// its folder with its relative path.
+fn digest(path: &Path) -> Result<(String, Option<Vec<u8>>), String> {
+    let meta = std::fs::metadata(path).map_err(|e| infra_syntax::source::io_reason(&e))?;
+    if meta.is_file() {
+        let bytes = std::fs::read(path).map_err(|e| infra_syntax::source::io_reason(&e))?;
+        return Ok((sha256_hex(&bytes), Some(bytes)));
+    }
+    let mut all = Vec::new();
+    for entry in walkdir::WalkDir::new(path).follow_links(false).sort_by_file_name() {
+        let entry = entry.map_err(|e| e.to_string())?;
+        if entry.file_type().is_file() {
+            let rel = entry.path().strip_prefix(path).unwrap_or(entry.path());
+            all.extend_from_slice(rel.to_string_lossy().as_bytes());
+            all.push(0);
+            all.extend_from_slice(&std::fs::read(entry.path()).map_err(|e| e.to_string())?);
+            all.push(0);
+        }
+    }
+    Ok((sha256_hex(&all), None))
+}
+
+fn parse_yaml_map(bytes: &[u8], what: &str) -> Result<Value, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| format!("{what} is not UTF-8"))?;
+    match yaml::parse_value(text) {
+        Ok(Value::Map(m)) => Ok(Value::Map(m)),
+        Ok(Value::Null) => Ok(Value::Map(Map::new())),
+        Ok(_) => Err(format!("{what} is not a mapping")),
+        Err(d) => Err(format!("{what}: {}", d.message)),
+    }
+}
+
+/// The default values of a chart: its `values.yaml`, each subchart's under
+/// the key its dependency gives (alias or name), and `global` collected
+/// from all of them.
+fn defaults(
+    files: &ChartFiles,
+    depth: usize,
+    budget: &mut u64,
+    commented: &mut Vec<String>,
+    prefix: &str,
+) -> Result<Value, String> {
+    let mut values = match files.get("values.yaml") {
+        Some(b) => parse_yaml_map(b, "values.yaml")?,
+        None => Value::Map(Map::new()),
+    };
+    if let Some(text) = files.get("values.yaml").and_then(|b| std::str::from_utf8(b).ok()) {
+        commented.extend(commented_keys(text).into_iter().map(|k| format!("{prefix}{k}")));
+    }
+    if depth >= MAX_DEPTH {
+        return Ok(values);
+    }
+    let chart = files.get("Chart.yaml").map(|b| parse_yaml_map(b, "Chart.yaml")).transpose()?;
+    let dependencies: Vec<(String, String)> = chart
+        .as_ref()
+        .and_then(|c| c.get("dependencies"))
+        .and_then(Value::as_seq)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|d| {
+            let name = d.str_at(&["name"])?.to_string();
+            Some((name.clone(), d.str_at(&["alias"]).map_or(name, String::from)))
+        })
+        .collect();
+    // Subcharts as folders (charts/<name>/) and as archives (charts/*.tgz).
+    let mut subcharts: Vec<(String, ChartFiles)> = Vec::new();
+    let folders: std::collections::BTreeSet<&str> =
+        files.files.iter().filter_map(|(p, _)| p.strip_prefix("charts/")?.split_once('/').map(|(d, _)| d)).collect();
+    for dir in folders {
+        let prefix = format!("charts/{dir}/");
+        let inner: Vec<(String, Vec<u8>)> = files
+            .files
+            .iter()
+            .filter_map(|(p, b)| Some((p.strip_prefix(&prefix)?.to_string(), b.clone())))
+            .filter(|(p, _)| !p.contains('/'))
+            .collect();
+        subcharts.push((dir.to_string(), ChartFiles { files: inner }));
+    }
+    for (p, bytes) in files.files.iter().filter(|(p, _)| p.starts_with("charts/") && p.ends_with(".tgz")) {
+        let inner = read_archive(bytes, budget).map_err(|e| format!("{p}: {e}"))?;
+        subcharts.push((p.clone(), inner));
+    }
+    let mut global = values.get("global").cloned().unwrap_or(Value::Map(Map::new()));
+    for (_, sub) in subcharts {
+        let Some(name) = sub
+            .get("Chart.yaml")
+            .and_then(|b| parse_yaml_map(b, "Chart.yaml").ok())
+            .and_then(|c| c.str_at(&["name"]).map(String::from))
+        else {
+            continue;
+        };
+        let key = dependencies.iter().find(|(n, _)| *n == name).map_or(name.clone(), |(_, alias)| alias.clone());
+        let mut sub_defaults = defaults(&sub, depth + 1, budget, commented, &format!("{prefix}{key}."))?;
+        if let Some(g) = sub_defaults.as_map_mut().and_then(|m| m.shift_remove("global")) {
+            merge(&mut global, &g);
+        }
+        // The parent's values for the subchart win over the subchart's own.
+        if let Some(parent) = values.get(&key) {
+            merge(&mut sub_defaults, parent);
+        }
+        if let Some(m) = values.as_map_mut() {
+            m.insert(key, sub_defaults);
+        }
+    }
+    if let Some(m) = values.as_map_mut()
+        && global.as_map().is_some_and(|g| !g.is_empty())
+    {
+        m.insert("global".into(), global);
+    }
+    Ok(values)
+}
+
+/// Helm's merge of values: maps merge key by key, anything else replaces,
+/// and `null` removes a key.
+pub fn merge(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Map(b), Value::Map(o)) => {
+            for (k, v) in o.iter() {
+                match (b.get_mut(k), v) {
+                    (_, Value::Null) => {
+                        b.shift_remove(k);
+                    }
+                    (Some(existing), _) if existing.as_map().is_some() && v.as_map().is_some() => merge(existing, v),
+                    _ => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o.clone(),
+    }
+}
+
+/// Keys that a values file shows only in comments, with their paths from
+/// the indentation of the keys around them: `# adminPassword: x` at the
+/// top, `  # size: 10Gi` under `persistence:`.
+fn commented_keys(text: &str) -> Vec<String> {
+    let mut stack: Vec<(usize, String)> = Vec::new();
+    let mut out = Vec::new();
+    let key = |s: &str| -> Option<String> {
+        let (k, _) = s.split_once(':')?;
+        (!k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')).then(|| k.to_string())
+    };
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let body = line.trim_start();
+        let (comment, body) = match body.strip_prefix('#') {
+            Some(rest) => (true, rest.trim_start()),
+            None => (false, body),
+        };
+        let Some(k) = key(body) else { continue };
+        while stack.last().is_some_and(|(i, _)| *i >= indent) {
+            stack.pop();
+        }
+        let path: Vec<&str> = stack.iter().map(|(_, k)| k.as_str()).chain([k.as_str()]).collect();
+        if comment {
+            out.push(path.join("."));
+        } else {
+            stack.push((indent, k));
+        }
+    }
+    out
+}
+
+/// Reads a chart for an entry: its digest, its default values, and the
+/// values its files show in comments only.
+pub fn read_chart(path: &Path) -> Result<(String, Value, Vec<String>), String> {
+    let (digest, archive) = digest(path)?;
+    let mut budget = MAX_EXPANDED_BYTES;
+    let files = match &archive {
+        Some(bytes) => read_archive(bytes, &mut budget)?,
+        None => read_folder(path)?,
+    };
+    if files.get("Chart.yaml").is_none() {
+        return Err("not a Helm chart (no Chart.yaml)".into());
+    }
+    let mut commented = Vec::new();
+    let values = defaults(&files, 0, &mut budget, &mut commented, "")?;
+    Ok((digest, values, commented))
+}
+
+/// A chart that cannot be used, reported at its entry.
+pub fn unreadable(shown: &str, reason: String, span: Span) -> Diagnostic {
+    Diagnostic::error(Code::ChartUnreadable, format!("cannot read the chart {shown}: {reason}"))
+        .at(span, "this chart")
+        .help(
+            "`chart:` is a chart archive (.tgz, as `helm pull` writes) or an unpacked chart folder inside the project",
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> Value {
+        yaml::parse_value(s).unwrap()
+    }
+
+    #[test]
+    fn helm_merges_maps_and_null_removes() {
+        let mut base = v("{a: {b: 1, c: 2}, d: [1], e: x}");
+        merge(&mut base, &v("{a: {b: 3}, d: [2], e: null}"));
+        assert_eq!(base, v("{a: {b: 3, c: 2}, d: [2]}"));
+    }
+
+    #[test]
+    fn keys_shown_in_comments_keep_their_paths() {
+        let text = "adminUser: admin\n# adminPassword: strongpassword\npersistence:\n  enabled: false\n  # size: 10Gi\n# top: 1\n";
+        assert_eq!(commented_keys(text), ["adminPassword", "persistence.size", "top"]);
+    }
+
+    #[test]
+    fn hostile_archives_are_errors() {
+        let mut budget = MAX_EXPANDED_BYTES;
+        assert!(read_archive(b"not gzip at all", &mut budget).is_err());
+        let mut tiny = 10;
+        let real =
+            std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/charts/grafana-12.11.1.tgz"));
+        if let Ok(real) = real {
+            assert!(read_archive(&real, &mut tiny).unwrap_err().contains("256 MiB"));
+        }
+    }
+}
