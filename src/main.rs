@@ -142,6 +142,9 @@ Then prove the round trip: infra diff SOURCE <(infra build DIR -o -)")]
         #[arg(long, value_name = "URL")]
         grafana: Option<String>,
     },
+    /// Upstream Helm charts: vendor them into the project.
+    #[command(subcommand)]
+    Chart(ChartCommand),
     /// Create a starter project.
     #[command(after_help = "Examples:
   infra init                 a project in the current directory, named after it
@@ -152,6 +155,31 @@ Then prove the round trip: infra diff SOURCE <(infra build DIR -o -)")]
         /// Project name ([a-z0-9-]+); default: the directory's name.
         #[arg(long)]
         name: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ChartCommand {
+    /// Vendor a chart into the project with `helm pull`, from a repository or an OCI registry.
+    #[command(after_help = "Examples:
+  infra chart pull https://prometheus-community.github.io/helm-charts kube-prometheus-stack --version 88.5.3
+  infra chart pull oci://ghcr.io/grafana/helm-charts/grafana --version 12.11.1 --into charts/
+
+Then point a `charts:` entry's `chart:` at the file, and read `infra plan`.")]
+    Pull {
+        /// A chart repository URL (then NAME), or an oci:// reference.
+        source: String,
+        /// The chart's name in the repository.
+        name: Option<String>,
+        /// The chart version.
+        #[arg(long)]
+        version: String,
+        /// Where to put the chart archive.
+        #[arg(long, value_name = "DIR", default_value = "charts")]
+        into: PathBuf,
+        /// Speak plain HTTP to an OCI registry (a local one).
+        #[arg(long)]
+        plain_http: bool,
     },
 }
 
@@ -204,6 +232,9 @@ fn main() -> ExitCode {
             commands::graph::run(&r, &dir, env, format)
         }
         Command::Init { dir, name } => commands::init::run(&r, &dir, name),
+        Command::Chart(ChartCommand::Pull { source, name, version, into, plain_http }) => {
+            commands::chart::pull(&r, &commands::chart::Args { source, name, version, into, plain_http })
+        }
         Command::Plan { dir, envs, against, base, live, grafana, report, strict } => {
             let args = commands::plan::Args { dir, envs, against, base, live, grafana, strict };
             commands::plan::run(&r, args, &report.into())

@@ -104,7 +104,10 @@ impl Reporter {
     pub fn status(&self, text: &str) {
         let mut stderr = std::io::stderr().lock();
         let _ = match self.format {
-            ErrorFormat::Human => writeln!(stderr, "{}", escape(text)),
+            ErrorFormat::Human => {
+                let lines: Vec<_> = text.lines().map(escape).collect();
+                writeln!(stderr, "{}", lines.join("\n"))
+            }
             ErrorFormat::Json => writeln!(stderr, "{}", serde_json::json!({"severity": "info", "message": text})),
         };
     }

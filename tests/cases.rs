@@ -5,6 +5,7 @@
 //! - `cases/{diff,plan,import,cli}/<name>/cmd` is one command line, with
 //!   `$ROOT` (the repository), `$CASE` (the case's folder) and `$OUT` (a
 //!   new temporary folder); an import's snapshot also lists what it wrote.
+//!   They run with the real Helm (for projects with charts).
 //!
 //! The snapshot is the whole transcript: exit code, stderr, stdout.
 
@@ -57,7 +58,8 @@ fn command_case(cmd: &Path) -> String {
     };
     let args: Vec<String> = line.split_whitespace().map(expand).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let run = infra(&args);
+    let cache = TempDir::new("cache");
+    let run = common::infra_helm(&args, &cache);
     let mut transcript = run.transcript();
     // What an import wrote: every file, and the project's infra.yaml.
     if args.first() == Some(&"import") && run.code == 0 {

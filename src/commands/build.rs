@@ -30,7 +30,7 @@ pub fn run(r: &Reporter, args: Args) -> ExitCode {
             .help("give -o DIR, or leave out -o to check compiled/<env>"),
         );
     }
-    let c = match compile(r, &dir, &Options { envs, strict }) {
+    let c = match compile(r, &dir, &Options { envs, strict, helm: None }) {
         Ok(c) => c,
         Err(code) => return code,
     };

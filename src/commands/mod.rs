@@ -3,6 +3,7 @@
 //! through the [`Reporter`].
 
 pub mod build;
+pub mod chart;
 pub mod diff;
 pub mod graph;
 pub mod import;

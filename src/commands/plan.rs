@@ -36,7 +36,7 @@ pub struct Args {
 
 pub fn run(r: &Reporter, args: Args, report: &Report) -> ExitCode {
     let Args { dir, envs, against, base, live, grafana, strict } = args;
-    let mut c = match compile(r, &dir, &Options { envs, strict }) {
+    let mut c = match compile(r, &dir, &Options { envs, strict, helm: None }) {
         Ok(c) => c,
         Err(code) => return code,
     };

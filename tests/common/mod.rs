@@ -146,3 +146,17 @@ pub fn snapshot(dir: &Path) -> Vec<(String, String)> {
     out.sort();
     out
 }
+
+/// The environment that makes `infra` use the real Helm and a render
+/// cache of the test's own.
+pub fn helm_env(cache: &TempDir) -> Vec<(&'static str, String)> {
+    let helm = k8s_tools().join("helm");
+    vec![("INFRA_HELM", helm.to_string_lossy().into_owned()), ("INFRA_CACHE_DIR", cache.str().to_string())]
+}
+
+/// `infra` with the real Helm and a fresh render cache.
+pub fn infra_helm(args: &[&str], cache: &TempDir) -> Run {
+    let env = helm_env(cache);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    infra_env(args, &env)
+}

@@ -19,6 +19,7 @@
 //! finds. [`compile`] runs the stages for a set of environments; the CLI is
 //! a thin layer on it.
 
+pub mod cache;
 pub mod emit;
 pub mod eval;
 pub mod link;
@@ -39,6 +40,8 @@ pub struct Options {
     pub envs: Vec<String>,
     /// Unresolved references are errors, not warnings.
     pub strict: bool,
+    /// The Helm that renders charts; default: `INFRA_HELM`, else `helm` on `PATH`.
+    pub helm: Option<std::path::PathBuf>,
 }
 
 /// The result of compiling a project: the graphs of the environments that
@@ -75,7 +78,7 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
                 );
             }
         }
-        let helm = find_helm(&project, &mut diagnostics);
+        let helm = find_helm(&project, options.helm.as_deref(), &mut diagnostics);
         if !diagnostics.has_errors() {
             let engine = eval::expr::Engine::new();
             let link = link::LinkOptions { strict: options.strict, hashing_suffix: project.hashing_suffix };
@@ -99,12 +102,12 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
 }
 
 /// Helm, found once when the project (or a module) has charts.
-fn find_helm(project: &load::Project, diagnostics: &mut Diagnostics) -> Option<eval::helm::Helm> {
+fn find_helm(project: &load::Project, path: Option<&Path>, diagnostics: &mut Diagnostics) -> Option<eval::helm::Helm> {
     fn first_chart(m: &load::Module) -> Option<infra_syntax::Span> {
         m.charts.first().map(|c| c.span).or_else(|| m.modules.iter().find_map(|u| first_chart(&u.module)))
     }
     let span = first_chart(&project.main)?;
-    match eval::helm::Helm::find() {
+    match eval::helm::Helm::find(path) {
         Ok(h) => Some(h),
         Err(why) => {
             diagnostics.push(

@@ -57,8 +57,9 @@ pub enum Failure {
 }
 
 impl Helm {
-    /// Finds Helm and its version. `Err` says why it cannot be used.
-    pub fn find() -> Result<Helm, String> {
+    /// Finds Helm (`path`, else `INFRA_HELM`, else `helm` on `PATH`) and
+    /// its version. `Err` says why it cannot be used.
+    pub fn find(path: Option<&Path>) -> Result<Helm, String> {
         let timeout = match std::env::var("INFRA_HELM_TIMEOUT") {
             Err(_) => Duration::from_secs(120),
             Ok(s) => match s.trim().parse::<u64>() {
@@ -66,19 +67,19 @@ impl Helm {
                 _ => return Err(format!("INFRA_HELM_TIMEOUT is {s:?}; it is a whole number of seconds, at least 1")),
             },
         };
-        let path = match std::env::var_os("INFRA_HELM") {
-            Some(p) => PathBuf::from(p),
+        let path = match path.map(PathBuf::from).or_else(|| std::env::var_os("INFRA_HELM").map(PathBuf::from)) {
+            Some(p) => p,
             None => std::env::var_os("PATH")
                 .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join("helm")).find(|p| p.is_file()))
                 .ok_or("no `helm` on PATH")?,
         };
         let meta = std::fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let cache = cache_dir();
+        let cache = crate::cache::dir();
         // The version of a binary does not change while it keeps its size
         // and time: remembered, so a warm build runs no Helm at all.
         let identity = sha256_hex(format!("{}\0{}\0{:?}", path.display(), meta.len(), meta.modified().ok()).as_bytes());
-        let memo = cache.as_ref().map(|c| c.join(format!("helm-{}.version", &identity[..16])));
-        let known = memo.as_ref().and_then(|m| std::fs::read_to_string(m).ok()).filter(|v| v.starts_with('v'));
+        let memo = format!("helm-{}.version", &identity[..16]);
+        let known = crate::cache::read(cache.as_deref(), &memo, 256).filter(|v| v.starts_with('v'));
         let mut helm = Helm { path, version: String::new(), cache, timeout };
         helm.version = match known {
             Some(v) => v.trim().to_string(),
@@ -92,9 +93,7 @@ impl Helm {
                 if !v.starts_with('v') {
                     return Err(format!("`helm version --short` printed {v:?}; is it Helm?"));
                 }
-                if let Some(m) = &memo {
-                    write_atomically(m, v.as_bytes());
-                }
+                crate::cache::write(helm.cache.as_deref(), &memo, v.as_bytes());
                 v
             }
         };
@@ -118,8 +117,8 @@ impl Helm {
             )
             .as_bytes(),
         );
-        let cached = self.cache.as_ref().map(|c| c.join(format!("{key}.yaml")));
-        if let Some(text) = cached.as_ref().and_then(|p| infra_syntax::source::read_text(p, MAX_RENDER_BYTES).ok()) {
+        let entry = format!("{key}.yaml");
+        if let Some(text) = crate::cache::read(self.cache.as_deref(), &entry, MAX_RENDER_BYTES) {
             return Ok(text);
         }
         let mut args: Vec<String> = vec!["template".into(), r.release.into(), r.chart.display().to_string()];
@@ -140,10 +139,47 @@ impl Helm {
         if first != second {
             return Err(Failure::NotDeterministic(first, second));
         }
-        if let Some(p) = &cached {
-            write_atomically(p, first.as_bytes());
-        }
+        crate::cache::write(self.cache.as_deref(), &entry, first.as_bytes());
         Ok(first)
+    }
+
+    /// `helm pull`: vendors a chart — `name` from the repository at `source`,
+    /// or the OCI reference `source` — into the folder `into`; the path of
+    /// the archive it wrote.
+    pub fn pull(
+        &self,
+        source: &str,
+        name: Option<&str>,
+        version: &str,
+        into: &Path,
+        plain_http: bool,
+    ) -> Result<PathBuf, String> {
+        let into_text = into.display().to_string();
+        let mut args = vec!["pull"];
+        let chart_name = match name {
+            Some(n) => {
+                args.extend([n, "--repo", source]);
+                n.to_string()
+            }
+            None => {
+                args.push(source);
+                source.rsplit('/').next().unwrap_or(source).to_string()
+            }
+        };
+        args.extend(["--version", version, "--destination", &into_text]);
+        if plain_http {
+            args.push("--plain-http");
+        }
+        self.run(&args, "").map_err(|f| match f {
+            Failure::Helm(e) | Failure::Run(e) => e,
+            Failure::TimedOut(t) => format!("`helm pull` took longer than {} s (INFRA_HELM_TIMEOUT)", t.as_secs()),
+            Failure::NotDeterministic(..) => String::new(),
+        })?;
+        let file = into.join(format!("{chart_name}-{version}.tgz"));
+        if !file.is_file() {
+            return Err(format!("helm pull wrote no {}", file.display()));
+        }
+        Ok(file)
     }
 
     /// Runs Helm with `stdin`, bounded in time and output.
@@ -201,30 +237,6 @@ impl Helm {
             return Err(Failure::Run("the render is larger than 256 MiB".into()));
         }
         String::from_utf8(stdout).map_err(|_| Failure::Run("the render is not UTF-8 text".into()))
-    }
-}
-
-/// Where renders are kept: `INFRA_CACHE_DIR`, else `$XDG_CACHE_HOME/infra`
-/// or `~/.cache/infra`; `None` when there is no such place.
-fn cache_dir() -> Option<PathBuf> {
-    let base = match std::env::var_os("INFRA_CACHE_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?
-            .join("infra"),
-    };
-    let dir = base.join("helm");
-    std::fs::create_dir_all(&dir).ok()?;
-    Some(dir)
-}
-
-/// A cache file, written beside its place and renamed: a reader sees the
-/// whole file or none. Failing to cache is not an error.
-fn write_atomically(path: &Path, bytes: &[u8]) {
-    let temp = path.with_extension(format!("tmp-{}", std::process::id()));
-    if std::fs::write(&temp, bytes).is_ok() && std::fs::rename(&temp, path).is_err() {
-        let _ = std::fs::remove_file(&temp);
     }
 }
 

@@ -281,9 +281,20 @@ fn commented_keys(text: &str) -> Vec<String> {
 }
 
 /// Reads a chart for an entry: its digest, its default values, and the
-/// values its files show in comments only.
+/// values its files show in comments only. What is read from the chart's
+/// files is cached by its digest: a warm build hashes the chart and reads
+/// no archive.
 pub fn read_chart(path: &Path) -> Result<(String, Value, Vec<String>), String> {
     let (digest, archive) = digest(path)?;
+    let cache = crate::cache::dir();
+    let entry = format!("{digest}.chart.yaml");
+    if let Some(Ok(Value::Map(m))) =
+        crate::cache::read(cache.as_deref(), &entry, 64 << 20).map(|t| yaml::parse_value(&t))
+        && let (Some(values), Some(commented)) = (m.get("defaults"), m.get("commented").and_then(Value::as_seq))
+    {
+        let commented = commented.iter().filter_map(|c| c.as_str().map(String::from)).collect();
+        return Ok((digest, values.clone(), commented));
+    }
     let mut budget = MAX_EXPANDED_BYTES;
     let files = match &archive {
         Some(bytes) => read_archive(bytes, &mut budget)?,
@@ -294,6 +305,10 @@ pub fn read_chart(path: &Path) -> Result<(String, Value, Vec<String>), String> {
     }
     let mut commented = Vec::new();
     let values = defaults(&files, 0, &mut budget, &mut commented, "")?;
+    let mut meta = Map::new();
+    meta.insert("defaults".into(), values.clone());
+    meta.insert("commented".into(), Value::Seq(commented.iter().map(|c| Value::String(c.clone())).collect()));
+    crate::cache::write(cache.as_deref(), &entry, yaml::emit(&Value::Map(meta)).as_bytes());
     Ok((digest, values, commented))
 }
 
