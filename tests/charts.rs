@@ -513,3 +513,47 @@ fn charts_are_vendored_from_an_oci_registry() {
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(std::fs::read(into.join("grafana-12.11.1.tgz")).unwrap(), std::fs::read(root().join(GRAFANA)).unwrap());
 }
+
+#[test]
+fn keeping_a_chart_changes_nothing_but_infras_annotations() {
+    // The migration "keep the chart": `helm upgrade -f values.yaml` becomes
+    // a `charts:` entry with the same values file; infra diff against
+    // `helm template` shows only what infra adds.
+    let cache = TempDir::new("cache");
+    let dir = grafana_project("", "    values_files: [values.yaml]\n");
+    dir.write("values.yaml", "persistence:\n  enabled: true\n  size: 5Gi\ngrafana.ini:\n  smtp:\n    enabled: true\n    host: smtp.lab:587\n");
+    let helm = k8s_tools().join("helm");
+    let out = std::process::Command::new(&helm)
+        .args(["template", "grafana"])
+        .arg(dir.join("charts/grafana-12.11.1.tgz"))
+        .args(["--namespace", "monitoring", "--kube-version", "1.35.0", "-f"])
+        .arg(dir.join("values.yaml"))
+        .args(["--set", "adminPassword=only-for-tests"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    dir.write("helm.yaml", &out.stdout);
+    let built = infra_helm(&["build", dir.str(), "-o", "-"], &cache);
+    assert_eq!(built.code, 0, "{}", built.transcript());
+    dir.write("infra.yaml.out", &built.stdout);
+    let diff = infra_env(
+        &[
+            "diff",
+            dir.join("helm.yaml").to_str().unwrap(),
+            dir.join("infra.yaml.out").to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    let plan: serde_json::Value = serde_json::from_str(&diff.stdout).unwrap();
+    for change in plan["changes"].as_array().unwrap() {
+        for f in change["fields"].as_array().unwrap() {
+            assert!(f["path"].as_str().unwrap().contains("infra.dev/"), "only infra's annotations differ: {change}");
+        }
+    }
+    // And the first apply rolls the pods that read configuration: with a
+    // PVC here, that is no data loss.
+    assert_eq!(plan["summary"]["create"], 0);
+    assert!(plan["hazards"].as_array().unwrap().is_empty(), "{}", plan["hazards"]);
+}

@@ -146,7 +146,7 @@ fn adding_persistence_still_loses_the_current_state() {
     let paths: Vec<&str> =
         deployment["fields"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
     assert!(paths.contains(&"spec.template.spec.volumes[name=storage].emptyDir"), "{paths:?}");
-    assert!(paths.contains(&"spec.template.spec.volumes[name=storage].persistentVolumeClaim"), "{paths:?}");
+    assert!(paths.contains(&"spec.template.spec.volumes[name=storage].persistentVolumeClaim.claimName"), "{paths:?}");
     assert_eq!(
         reasons(&plan, "data-loss"),
         [
@@ -320,4 +320,54 @@ fn diff_reads_a_helm_render_from_standard_input() {
     assert_eq!(out.status.code(), Some(2));
     let plan = json(&String::from_utf8(out.stdout).unwrap());
     assert_eq!(plan["summary"]["update"], 2);
+}
+
+#[test]
+fn empty_null_and_absent_mean_what_kubernetes_reads() {
+    let dir = TempDir::new("absent");
+    let deployment = |annotations: &str, volume: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: app\n{annotations}spec:\n  template:\n    spec:\n      containers: [{{name: web, image: nginx, env: []}}]\n      volumes:\n        - name: cache\n{volume}"
+        )
+    };
+    // Null, empty and absent annotations, labels and lists are the same.
+    dir.write("a.yaml", deployment("  annotations: null\n  labels: {}\n", "          emptyDir: {}\n"));
+    dir.write("b.yaml", deployment("  annotations:\n    infra.dev/hash: abc\n", "          emptyDir: {}\n"));
+    let run = infra(&["diff", dir.join("a.yaml").to_str().unwrap(), dir.join("b.yaml").to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    // An empty struct is not an absent one: `emptyDir: {}` makes the volume.
+    dir.write("c.yaml", deployment("", "          hostPath: {path: /tmp}\n"));
+    let run = infra(&[
+        "diff",
+        dir.join("a.yaml").to_str().unwrap(),
+        dir.join("c.yaml").to_str().unwrap(),
+        "--color",
+        "never",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    assert!(run.stdout.contains("spec.template.spec.volumes[name=cache].emptyDir: {} → (none)"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("spec.template.spec.volumes[name=cache].hostPath.path: (none) → \"/tmp\""),
+        "{}",
+        run.stdout
+    );
+    // infra's config hash on a pod template that had no metadata: one field.
+    dir.write(
+        "d.yaml",
+        deployment("", "          emptyDir: {}\n")
+            .replace("  template:\n", "  template:\n    metadata:\n      annotations: {infra.dev/config-hash: abc}\n"),
+    );
+    let run = infra(&[
+        "diff",
+        dir.join("a.yaml").to_str().unwrap(),
+        dir.join("d.yaml").to_str().unwrap(),
+        "--color",
+        "never",
+    ]);
+    assert!(
+        run.stdout.contains("spec.template.metadata.annotations[\"infra.dev/config-hash\"]: (none) → \"abc\""),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("pod template changed (config-hash"), "{}", run.stdout);
 }

@@ -33,6 +33,23 @@ pub const CLUSTER_SCOPED: &[&str] = &[
     "VolumeAttachment",
 ];
 
+/// Fields that are maps of strings (Go `map[string]string`): an empty one
+/// is stored as none, so `{}` and absent mean the same. Other maps are
+/// structs, where presence can matter (`emptyDir: {}` makes a volume).
+pub const STRING_MAP_FIELDS: &[&str] =
+    &["annotations", "labels", "data", "binaryData", "stringData", "matchLabels", "nodeSelector"];
+
+/// Whether `value`, at `key`, means the same to the API server as the field
+/// being absent: null, an empty list, an empty string map.
+pub fn means_absent(key: Option<&str>, value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Seq(items) => items.is_empty(),
+        Value::Map(m) => m.is_empty() && key.is_some_and(|k| STRING_MAP_FIELDS.contains(&k)),
+        _ => false,
+    }
+}
+
 /// The API group of an `apiVersion` (`""` for the core group).
 pub fn group_of(api_version: &str) -> &str {
     api_version.rsplit_once('/').map_or("", |(g, _)| g)

@@ -2,7 +2,7 @@
 //! delete), field changes at readable paths, hazards — and the field-level
 //! diff of two values.
 
-use infra_k8s::kinds::ObjectId;
+use infra_k8s::kinds::{ObjectId, means_absent};
 use infra_syntax::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -149,14 +149,27 @@ fn key_segment(key: &str) -> String {
     }
 }
 
+/// The field-level differences of two values, at readable paths. What the
+/// API server reads as absent (null, `[]`, an empty string map) equals
+/// absent; a map on one side only is compared with an empty one, so what
+/// it adds or removes is named field by field.
 pub(crate) fn diff_values(old: &Value, new: &Value, path: &mut Vec<String>, out: &mut Vec<FieldChange>) {
+    diff_at(None, old, new, path, out);
+}
+
+fn diff_at(key: Option<&str>, old: &Value, new: &Value, path: &mut Vec<String>, out: &mut Vec<FieldChange>) {
     // The same object (an unchanged one reused from the build) needs no walk.
-    if std::ptr::eq(old, new) || old == new {
+    if std::ptr::eq(old, new) || old == new || (means_absent(key, old) && means_absent(key, new)) {
         return;
     }
+    static EMPTY: std::sync::LazyLock<infra_syntax::Map> = std::sync::LazyLock::new(infra_syntax::Map::new);
     match (old, new) {
-        (Value::Map(a), Value::Map(b)) => {
-            diff_keyed(&map_entries(a), &map_entries(b), path, out);
+        (Value::Map(a), Value::Map(b)) => diff_keyed(&map_entries(a), &map_entries(b), path, out),
+        (Value::Map(a), b) if key.is_some() && !a.is_empty() && means_absent(key, b) => {
+            diff_keyed(&map_entries(a), &map_entries(&EMPTY), path, out)
+        }
+        (a, Value::Map(b)) if key.is_some() && !b.is_empty() && means_absent(key, a) => {
+            diff_keyed(&map_entries(&EMPTY), &map_entries(b), path, out)
         }
         (Value::Seq(a), Value::Seq(b)) if named(a) && named(b) => {
             diff_keyed(&named_items(a), &named_items(b), path, out);
@@ -164,43 +177,44 @@ pub(crate) fn diff_values(old: &Value, new: &Value, path: &mut Vec<String>, out:
         (Value::Seq(a), Value::Seq(b)) if a.len() == b.len() => {
             for (i, (av, bv)) in a.iter().zip(b).enumerate() {
                 path.push(format!("[{i}]"));
-                diff_values(av, bv, path, out);
+                diff_at(None, av, bv, path, out);
                 path.pop();
             }
         }
         _ => out.push(FieldChange {
             path: render_path(path),
-            old: Some(old.clone()),
-            new: Some(new.clone()),
+            old: (!means_absent(key, old)).then(|| old.clone()),
+            new: (!means_absent(key, new)).then(|| new.clone()),
             redacted: false,
         }),
     }
 }
 
-fn map_entries(m: &infra_syntax::Map) -> Vec<(String, &Value)> {
-    m.iter().map(|(k, v)| (key_segment(k), v)).collect()
+/// A keyed entry: its path segment, its key as written (for maps), value.
+type Entry<'v> = (String, Option<&'v str>, &'v Value);
+
+fn map_entries(m: &infra_syntax::Map) -> Vec<Entry<'_>> {
+    m.iter().map(|(k, v)| (key_segment(k), Some(k.as_str()), v)).collect()
 }
 
-fn named_items(items: &[Value]) -> Vec<(String, &Value)> {
-    items.iter().map(|v| (format!("[name={}]", v.str_at(&["name"]).unwrap_or_default()), v)).collect()
+fn named_items(items: &[Value]) -> Vec<Entry<'_>> {
+    items.iter().map(|v| (format!("[name={}]", v.str_at(&["name"]).unwrap_or_default()), None, v)).collect()
 }
 
 /// Diffs two keyed collections (map entries, or list items by name): a key
 /// on one side only is a removal or an addition.
-fn diff_keyed(a: &[(String, &Value)], b: &[(String, &Value)], path: &mut Vec<String>, out: &mut Vec<FieldChange>) {
-    for (key, av) in a {
-        path.push(key.clone());
-        match b.iter().find(|(k, _)| k == key) {
-            Some((_, bv)) => diff_values(av, bv, path, out),
-            None => {
-                out.push(FieldChange { path: render_path(path), old: Some((*av).clone()), new: None, redacted: false })
-            }
+fn diff_keyed(a: &[Entry], b: &[Entry], path: &mut Vec<String>, out: &mut Vec<FieldChange>) {
+    for (seg, key, av) in a {
+        path.push(seg.clone());
+        match b.iter().find(|(s, _, _)| s == seg) {
+            Some((_, _, bv)) => diff_at(*key, av, bv, path, out),
+            None => diff_at(*key, av, &Value::Null, path, out),
         }
         path.pop();
     }
-    for (key, bv) in b.iter().filter(|(k, _)| !a.iter().any(|(x, _)| x == k)) {
-        path.push(key.clone());
-        out.push(FieldChange { path: render_path(path), old: None, new: Some((*bv).clone()), redacted: false });
+    for (seg, key, bv) in b.iter().filter(|(s, _, _)| !a.iter().any(|(x, _, _)| x == s)) {
+        path.push(seg.clone());
+        diff_at(*key, &Value::Null, bv, path, out);
         path.pop();
     }
 }

@@ -101,9 +101,9 @@ pub fn plan(old: &[&Value], new: &[&Value], options: &Options) -> Plan {
     plan
 }
 
-/// The object without its `infra.dev/hash` annotation (and, with
-/// `drop_empty`, without an annotations map that held only that).
-fn without_hash(v: &Value, drop_empty: bool) -> std::borrow::Cow<'_, Value> {
+/// The object without its `infra.dev/hash` annotation: the content hash
+/// changes with everything, and is no change of its own.
+fn without_hash(v: &Value) -> std::borrow::Cow<'_, Value> {
     let has = v.pointer(&["metadata", "annotations"]).and_then(|a| a.get(HASH)).is_some();
     if !has {
         return std::borrow::Cow::Borrowed(v);
@@ -113,9 +113,6 @@ fn without_hash(v: &Value, drop_empty: bool) -> std::borrow::Cow<'_, Value> {
         && let Some(Value::Map(a)) = meta.get_mut("annotations")
     {
         a.shift_remove(HASH);
-        if a.is_empty() && drop_empty {
-            meta.shift_remove("annotations");
-        }
     }
     std::borrow::Cow::Owned(v)
 }
@@ -134,16 +131,7 @@ fn compare(old: &Value, new: &Value, options: &Options) -> Option<Change> {
     let id = ObjectId::of(new);
     let secret = id.kind == "Secret";
     let mut fields = Vec::new();
-    // The content hash changes with everything; it is not a change of its own.
-    // Annotations that held only the hash count as none, unless the other
-    // side has annotations to compare them with.
-    let annotated = |v: &Value| {
-        v.pointer(&["metadata", "annotations"])
-            .and_then(Value::as_map)
-            .is_some_and(|a| a.iter().any(|(k, _)| k != HASH))
-    };
-    let drop_empty = !(annotated(old) || annotated(new));
-    let (old, new) = (&without_hash(old, drop_empty), &without_hash(new, drop_empty));
+    let (old, new) = (&without_hash(old), &without_hash(new));
     diff_values(old, new, &mut Vec::new(), &mut fields);
     if fields.is_empty() {
         return None;
