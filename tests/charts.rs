@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{TempDir, infra_env, infra_helm, k8s_tools, root};
+use common::{KillOnDrop, TempDir, infra_env, infra_helm, k8s_tools, root};
 use std::path::Path;
 
 const GRAFANA: &str = "tests/fixtures/charts/grafana-12.11.1.tgz";
@@ -459,7 +459,7 @@ fn charts_are_vendored_from_a_repository() {
 
 #[test]
 fn charts_are_vendored_from_an_oci_registry() {
-    // Debian's docker-registry (installed by .ci/run) on loopback.
+    // Debian's docker-registry (fetched by .ci/run) on loopback.
     let Some(registry) = std::env::var_os("PATH")
         .and_then(|p| std::env::split_paths(&p).map(|d| d.join("docker-registry")).find(|p| p.is_file()))
     else {
@@ -469,13 +469,15 @@ fn charts_are_vendored_from_an_oci_registry() {
     let dir = TempDir::new("oci");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     dir.write("config.yml", format!("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\nlog:\n  level: error\n", dir.join("data").display()));
-    let mut server = std::process::Command::new(registry)
-        .arg("serve")
-        .arg(dir.join("config.yml"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let _server = KillOnDrop(
+        std::process::Command::new(registry)
+            .arg("serve")
+            .arg(dir.join("config.yml"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let helm = k8s_tools().join("helm");
     let mut pushed = false;
     for _ in 0..50 {
@@ -507,8 +509,6 @@ fn charts_are_vendored_from_an_oci_registry() {
         ],
         &cache,
     );
-    let _ = server.kill();
-    let _ = server.wait();
     assert!(pushed, "the registry did not take the chart");
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(std::fs::read(into.join("grafana-12.11.1.tgz")).unwrap(), std::fs::read(root().join(GRAFANA)).unwrap());

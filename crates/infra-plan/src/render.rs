@@ -221,7 +221,7 @@ pub fn to_json(v: &Value) -> Json {
     }
 }
 
-/// The plan in the JSON contract of DESIGN.md (extra fields may be added).
+/// The plan in its JSON contract (`docs/plan.md`; extra fields may be added).
 pub fn json(plan: &Plan) -> Json {
     let value = |f: &FieldChange, v: &Option<Value>| match v {
         None => Json::Null,
