@@ -82,16 +82,16 @@ pub fn project_files(objects: Vec<Value>, options: &Options) -> Result<(Vec<(Rel
         let mut doc = Map::new();
         if id.kind == "Secret" && !options.keep_secrets {
             let mut infra = Map::new();
-            infra.insert("external".into(), Value::Bool(true));
-            doc.insert("infra".into(), Value::Map(infra));
+            infra.insert("external", Value::Bool(true));
+            doc.insert("infra", Value::Map(infra));
             let mut meta = Map::new();
-            meta.insert("name".into(), id.name.as_str().into());
+            meta.insert("name", id.name.as_str().into());
             if !id.namespace.is_empty() {
-                meta.insert("namespace".into(), id.namespace.as_str().into());
+                meta.insert("namespace", id.namespace.as_str().into());
             }
-            doc.insert("apiVersion".into(), object.get("apiVersion").cloned().unwrap_or(Value::Null));
-            doc.insert("kind".into(), "Secret".into());
-            doc.insert("metadata".into(), Value::Map(meta));
+            doc.insert("apiVersion", object.get("apiVersion").cloned().unwrap_or(Value::Null));
+            doc.insert("kind", "Secret".into());
+            doc.insert("metadata", Value::Map(meta));
             report.secrets_stubbed.push(id.short());
         } else {
             for (k, v) in object.as_map().into_iter().flatten() {
@@ -118,18 +118,18 @@ pub fn project_files(objects: Vec<Value>, options: &Options) -> Result<(Vec<(Rel
     }
 
     let mut project = Map::new();
-    project.insert("name".into(), options.name.as_str().into());
+    project.insert("name", options.name.as_str().into());
     if let Some(ns) = &namespace {
         let mut params = Map::new();
-        params.insert("namespace".into(), ns.as_str().into());
-        project.insert("params".into(), Value::Map(params));
+        params.insert("namespace", ns.as_str().into());
+        project.insert("params", Value::Map(params));
         report.namespace_param = Some(ns.clone());
     }
     if report.resources > 0 {
-        project.insert("resources".into(), Value::Seq(vec!["manifests/*/*.yaml".into()]));
+        project.insert("resources", Value::Seq(vec!["manifests/*/*.yaml".into()]));
     }
     if !dashboards.is_empty() {
-        project.insert("dashboards".into(), Value::Seq(dashboards));
+        project.insert("dashboards", Value::Seq(dashboards));
     }
     let header = "# Imported by `infra import`. Build it with `infra build`; check the round\n# trip with `infra diff <source> <(infra build -o -)`.\n";
     let infra_yaml = RelPath::new("infra.yaml").map_err(|e| Diagnostic::error(Code::CannotWrite, e))?;
@@ -162,11 +162,11 @@ fn clean(mut object: Value) -> Value {
 fn escape_expressions(v: &mut Value) {
     v.for_each_string_mut(&mut |s| {
         if s.contains("${{") {
-            *s = s.replace("${{", "$${{");
+            *s = s.replace("${{", "$${{").into();
         }
     });
     if let Value::Map(m) = v {
-        let keys: Vec<String> = m.keys().filter(|k| k.contains("${{")).cloned().collect();
+        let keys: Vec<infra_syntax::Str> = m.keys().filter(|k| k.contains("${{")).cloned().collect();
         for k in keys {
             let val = m.shift_remove(&k).unwrap_or(Value::Null);
             m.insert(k.replace("${{", "$${{"), val);
@@ -178,7 +178,7 @@ fn escape_expressions(v: &mut Value) {
 fn escape_expressions_in_keys(v: &mut Value) {
     match v {
         Value::Map(m) => {
-            let keys: Vec<String> = m.keys().filter(|k| k.contains("${{")).cloned().collect();
+            let keys: Vec<infra_syntax::Str> = m.keys().filter(|k| k.contains("${{")).cloned().collect();
             for k in keys {
                 let val = m.shift_remove(&k).unwrap_or(Value::Null);
                 m.insert(k.replace("${{", "$${{"), val);
@@ -196,10 +196,10 @@ fn parameterize_namespace(doc: &mut Value, ns: &str) {
     let kind = doc.str_at(&["kind"]).unwrap_or_default().to_string();
     if let Some(Value::Map(meta)) = doc.as_map_mut().and_then(|m| m.get_mut("metadata")) {
         if meta.get("namespace").and_then(Value::as_str) == Some(ns) {
-            meta.insert("namespace".into(), expr.clone());
+            meta.insert("namespace", expr.clone());
         }
         if kind == "Namespace" && meta.get("name").and_then(Value::as_str) == Some(ns) {
-            meta.insert("name".into(), expr.clone());
+            meta.insert("name", expr.clone());
         }
     }
     references::visit_reference_namespaces(doc, &mut |namespace| {
@@ -247,34 +247,34 @@ fn dashboard_file(
         n += 1;
     }
     let mut entry = Map::new();
-    entry.insert("files".into(), file.as_str().into());
-    entry.insert("name".into(), id.name.as_str().into());
-    entry.insert("key".into(), key.as_str().into());
+    entry.insert("files", file.as_str().into());
+    entry.insert("name", id.name.as_str().into());
+    entry.insert("key", key.as_str().into());
     if !id.namespace.is_empty() {
         let ns = if Some(id.namespace.as_str()) == namespace { "${{ params.namespace }}" } else { &id.namespace };
-        entry.insert("namespace".into(), ns.into());
+        entry.insert("namespace", ns.into());
     }
     if label != GRAFANA_DASHBOARD_LABEL {
-        entry.insert("label".into(), label.as_str().into());
+        entry.insert("label", label.as_str().into());
     }
     if label_value.as_str() != Some("1") {
-        entry.insert("label_value".into(), label_value.clone());
+        entry.insert("label_value", label_value.clone());
     }
     let other_labels: Map = labels.iter().filter(|(k, _)| *k != label).map(|(k, v)| (k.clone(), v.clone())).collect();
     if !other_labels.is_empty() {
-        entry.insert("labels".into(), Value::Map(other_labels));
+        entry.insert("labels", Value::Map(other_labels));
     }
     if let Some(annotations) = object.pointer(&["metadata", "annotations"]).and_then(Value::as_map) {
         let mut others = Map::new();
         for (k, v) in annotations {
             if k == GRAFANA_FOLDER_ANNOTATION {
-                entry.insert("folder".into(), v.clone());
+                entry.insert("folder", v.clone());
             } else {
                 others.insert(k.clone(), v.clone());
             }
         }
         if !others.is_empty() {
-            entry.insert("annotations".into(), Value::Map(others));
+            entry.insert("annotations", Value::Map(others));
         }
     }
     Some((file, text.to_string(), Value::Map(entry)))

@@ -52,9 +52,9 @@ fn yaml_to_json(v: &infra_syntax::Value) -> Json {
         Value::Bool(b) => Json::Bool(*b),
         Value::Int(i) => Json::from(*i),
         Value::Float(f) => Json::from(*f),
-        Value::String(s) => Json::String(s.clone()),
+        Value::String(s) => Json::String(s.to_string()),
         Value::Seq(items) => Json::Array(items.iter().map(yaml_to_json).collect()),
-        Value::Map(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), yaml_to_json(v))).collect()),
+        Value::Map(m) => Json::Object(m.iter().map(|(k, v)| (k.to_string(), yaml_to_json(v))).collect()),
     }
 }
 

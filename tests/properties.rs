@@ -78,7 +78,7 @@ fn value() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::Int),
         any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::Float),
-        text().prop_map(Value::String),
+        text().prop_map(Value::from),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
@@ -130,12 +130,12 @@ proptest! {
     #[test]
     fn objects_have_no_changes_against_themselves(spec in value(), name in "[a-z]{1,10}", kind in "[A-Z][a-z]{1,8}") {
         let mut meta = Map::new();
-        meta.insert("name".into(), Value::String(name));
+        meta.insert("name", Value::from(name));
         let mut object = Map::new();
-        object.insert("apiVersion".into(), "v1".into());
-        object.insert("kind".into(), Value::String(kind));
-        object.insert("metadata".into(), Value::Map(meta));
-        object.insert("spec".into(), spec);
+        object.insert("apiVersion", "v1".into());
+        object.insert("kind", Value::from(kind));
+        object.insert("metadata", Value::Map(meta));
+        object.insert("spec", spec);
         let object = Value::Map(object);
         let plan = infra_plan::plan(&[&object], &[&object], &infra_plan::Options::default());
         prop_assert!(plan.changes.is_empty(), "{:?}", plan.changes);

@@ -118,13 +118,13 @@ fn rescue(r: &Reporter, url: &str, into: &Path) -> Result<ExitCode, Diagnostic> 
         .iter()
         .map(|(dir, folder)| {
             let mut entry = Map::new();
-            entry.insert("files".into(), Value::String(format!("dashboards/{dir}/*.json")));
-            entry.insert("folder".into(), Value::String(folder.clone()));
+            entry.insert("files", Value::from(format!("dashboards/{dir}/*.json")));
+            entry.insert("folder", Value::from(folder.as_str()));
             Value::Map(entry)
         })
         .collect();
     let mut listing = Map::new();
-    listing.insert("dashboards".into(), Value::Seq(entries));
+    listing.insert("dashboards", Value::Seq(entries));
     let listing = yaml::emit(&Value::Map(listing));
     if into.join("infra.yaml").exists() {
         r.status(&format!("saved {written} new dashboards of {} into {}", hits.len(), into.display()));
@@ -134,7 +134,7 @@ fn rescue(r: &Reporter, url: &str, into: &Path) -> Result<ExitCode, Diagnostic> 
     } else {
         let name = scaffold::name_from_dir(into);
         let mut project = Map::new();
-        project.insert("name".into(), Value::String(name));
+        project.insert("name", Value::from(name));
         let text = format!(
             "# Dashboards rescued from {} by `infra import --grafana`.\n{}{listing}",
             url.replace(|c: char| c.is_control(), " "),

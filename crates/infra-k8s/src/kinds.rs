@@ -276,14 +276,14 @@ mod tests {
 
     fn object(api: &str, kind: &str, name: &str, ns: Option<&str>) -> Value {
         let mut meta = infra_syntax::Map::new();
-        meta.insert("name".into(), name.into());
+        meta.insert("name", name.into());
         if let Some(ns) = ns {
-            meta.insert("namespace".into(), ns.into());
+            meta.insert("namespace", ns.into());
         }
         let mut m = infra_syntax::Map::new();
-        m.insert("apiVersion".into(), api.into());
-        m.insert("kind".into(), kind.into());
-        m.insert("metadata".into(), Value::Map(meta));
+        m.insert("apiVersion", api.into());
+        m.insert("kind", kind.into());
+        m.insert("metadata", Value::Map(meta));
         Value::Map(m)
     }
 
@@ -330,7 +330,7 @@ mod tests {
         assert_eq!(problems.len(), 3);
         assert_eq!(problems[2].message, "`metadata.name` is missing");
         let mut o = object("v1", "ConfigMap", "a", None);
-        o.as_map_mut().unwrap().insert("kind".into(), Value::Map(infra_syntax::Map::new()));
+        o.as_map_mut().unwrap().insert("kind", Value::Map(infra_syntax::Map::new()));
         assert_eq!(check_identity(&o)[0].message, "`kind` must be a string, not a map");
     }
 }

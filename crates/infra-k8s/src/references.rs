@@ -5,7 +5,7 @@
 //! is one row here.
 
 use crate::workloads::{CONTAINER_LISTS, pod_spec_path};
-use infra_syntax::Value;
+use infra_syntax::{Str, Value};
 
 /// Which objects, and where in them, hold a reference field.
 #[derive(Debug, Clone, Copy)]
@@ -132,7 +132,7 @@ pub struct Reference<'v> {
     /// The target's namespace (`""` for cluster-scoped targets).
     pub namespace: String,
     /// The name as written; callers may rewrite it (a renamed target).
-    pub name: &'v mut String,
+    pub name: &'v mut Str,
     pub optional: bool,
     pub reason: &'static str,
     /// Made by a pod spec: what the pods read (their config hash covers it).
@@ -311,7 +311,7 @@ mod tests {
     #[test]
     fn names_can_be_rewritten() {
         let mut v = yaml::parse_value("kind: Pod\nspec: {volumes: [{name: a, configMap: {name: cm}}]}").unwrap();
-        visit_references(&mut v, "ns", &mut |r| r.name.push_str("-0123456789"));
+        visit_references(&mut v, "ns", &mut |r| *r.name = format!("{}-0123456789", r.name).into());
         assert_eq!(
             v.pointer(&["spec", "volumes"]).unwrap().as_seq().unwrap()[0].str_at(&["configMap", "name"]),
             Some("cm-0123456789")

@@ -48,7 +48,7 @@ pub fn write_canonical(out: &mut String, v: &Value, skip: Option<&str>) {
             out.push(']');
         }
         Value::Map(m) => {
-            let mut entries: Vec<(&String, &Value)> = m.iter().filter(|(k, _)| Some(k.as_str()) != skip).collect();
+            let mut entries: Vec<(&crate::Str, &Value)> = m.iter().filter(|(k, _)| Some(k.as_str()) != skip).collect();
             entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
             out.push('{');
             for (i, (k, v)) in entries.into_iter().enumerate() {

@@ -13,5 +13,5 @@ pub mod yaml;
 
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Label, Severity, article, did_you_mean};
 pub use source::{FileId, Pos, SourceFile, Sources, Span};
-pub use value::{Map, Value};
+pub use value::{Map, Str, Value};
 pub use yaml::{Key, Node, NodeKind, ScalarStyle};

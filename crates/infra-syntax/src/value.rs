@@ -1,13 +1,19 @@
 //! Plain values: what expressions produce and what the compiler emits.
 //! Maps keep insertion (source) order; hashing sorts keys itself.
 
+/// A string that is cheap to clone: short strings (most keys and names)
+/// are stored inline, longer ones are shared. A `for_each` over a thousand
+/// items renders the same keys and literals a thousand times; with `Str`
+/// that costs no allocation.
+pub type Str = smol_str::SmolStr;
+
 /// A map in insertion order, stored as a vector of entries. Kubernetes
 /// objects are made of many small maps; a vector with linear lookup costs
 /// one allocation per map and beats hashing at these sizes, which makes
 /// whole builds markedly faster and smaller than with a hash map.
 #[derive(Debug, Clone, Default)]
 pub struct Map {
-    entries: Vec<(String, Value)>,
+    entries: Vec<(Str, Value)>,
 }
 
 impl Map {
@@ -44,11 +50,11 @@ impl Map {
     }
 
     /// Sets `key`, keeping its position if it exists; returns the old value.
-    pub fn insert(&mut self, key: String, value: Value) -> Option<Value> {
-        match self.get_index_of(&key) {
+    pub fn insert(&mut self, key: impl Into<Str> + AsRef<str>, value: Value) -> Option<Value> {
+        match self.get_index_of(key.as_ref()) {
             Some(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
             None => {
-                self.entries.push((key, value));
+                self.entries.push((key.into(), value));
                 None
             }
         }
@@ -59,7 +65,7 @@ impl Map {
         let i = match self.get_index_of(key) {
             Some(i) => i,
             None => {
-                self.entries.push((key.to_string(), make()));
+                self.entries.push((Str::new(key), make()));
                 self.entries.len() - 1
             }
         };
@@ -78,19 +84,19 @@ impl Map {
         self.entries.insert(to, entry);
     }
 
-    pub fn retain(&mut self, mut keep: impl FnMut(&String, &mut Value) -> bool) {
+    pub fn retain(&mut self, mut keep: impl FnMut(&Str, &mut Value) -> bool) {
         self.entries.retain_mut(|(k, v)| keep(k, v));
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&Str, &Value)> {
         self.entries.iter().map(|(k, v)| (k, v))
     }
 
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&String, &mut Value)> {
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&Str, &mut Value)> {
         self.entries.iter_mut().map(|(k, v)| (&*k, v))
     }
 
-    pub fn keys(&self) -> impl Iterator<Item = &String> {
+    pub fn keys(&self) -> impl Iterator<Item = &Str> {
         self.entries.iter().map(|(k, _)| k)
     }
 
@@ -124,16 +130,16 @@ impl std::ops::Index<&str> for Map {
     }
 }
 
-impl Extend<(String, Value)> for Map {
-    fn extend<I: IntoIterator<Item = (String, Value)>>(&mut self, iter: I) {
+impl<K: Into<Str> + AsRef<str>> Extend<(K, Value)> for Map {
+    fn extend<I: IntoIterator<Item = (K, Value)>>(&mut self, iter: I) {
         for (k, v) in iter {
             self.insert(k, v);
         }
     }
 }
 
-impl FromIterator<(String, Value)> for Map {
-    fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Map {
+impl<K: Into<Str> + AsRef<str>> FromIterator<(K, Value)> for Map {
+    fn from_iter<I: IntoIterator<Item = (K, Value)>>(iter: I) -> Map {
         let mut m = Map::new();
         m.extend(iter);
         m
@@ -141,17 +147,16 @@ impl FromIterator<(String, Value)> for Map {
 }
 
 impl IntoIterator for Map {
-    type Item = (String, Value);
-    type IntoIter = std::vec::IntoIter<(String, Value)>;
+    type Item = (Str, Value);
+    type IntoIter = std::vec::IntoIter<(Str, Value)>;
     fn into_iter(self) -> Self::IntoIter {
         self.entries.into_iter()
     }
 }
 
 impl<'a> IntoIterator for &'a Map {
-    type Item = (&'a String, &'a Value);
-    type IntoIter =
-        std::iter::Map<std::slice::Iter<'a, (String, Value)>, fn(&'a (String, Value)) -> (&'a String, &'a Value)>;
+    type Item = (&'a Str, &'a Value);
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, (Str, Value)>, fn(&'a (Str, Value)) -> (&'a Str, &'a Value)>;
     fn into_iter(self) -> Self::IntoIter {
         self.entries.iter().map(|(k, v)| (k, v))
     }
@@ -163,7 +168,7 @@ pub enum Value {
     Bool(bool),
     Int(i64),
     Float(f64),
-    String(String),
+    String(Str),
     Seq(Vec<Value>),
     Map(Map),
 }
@@ -236,7 +241,7 @@ impl Value {
     }
 
     /// Visits every string in the value, mutably.
-    pub fn for_each_string_mut(&mut self, f: &mut impl FnMut(&mut String)) {
+    pub fn for_each_string_mut(&mut self, f: &mut impl FnMut(&mut Str)) {
         match self {
             Value::String(s) => f(s),
             Value::Seq(items) => items.iter_mut().for_each(|v| v.for_each_string_mut(f)),
@@ -258,12 +263,18 @@ impl Value {
 
 impl From<&str> for Value {
     fn from(s: &str) -> Value {
-        Value::String(s.to_string())
+        Value::String(Str::new(s))
     }
 }
 
 impl From<String> for Value {
     fn from(s: String) -> Value {
+        Value::String(Str::from(s))
+    }
+}
+
+impl From<Str> for Value {
+    fn from(s: Str) -> Value {
         Value::String(s)
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{FileId, Pos, Span};
-use crate::value::{Map, Value};
+use crate::value::{Map, Str, Value};
 use saphyr_parser::{Event, Parser, ScalarStyle as YamlStyle};
 use std::collections::HashMap;
 
@@ -25,7 +25,7 @@ pub enum ScalarStyle {
 
 #[derive(Debug, Clone)]
 pub struct Key {
-    pub name: String,
+    pub name: Str,
     pub span: Span,
 }
 
@@ -41,7 +41,7 @@ pub enum NodeKind {
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(String, ScalarStyle),
+    Str(Str, ScalarStyle),
     Seq(Vec<Node>),
     Map(Vec<(Key, Node)>),
 }
@@ -217,10 +217,10 @@ pub fn load(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
                 None => {
                     let name = match &finished.kind {
                         NodeKind::Str(s, _) => s.clone(),
-                        NodeKind::Int(i) => i.to_string(),
-                        NodeKind::Bool(b) => b.to_string(),
-                        NodeKind::Float(f) => f.to_string(),
-                        NodeKind::Null => String::new(),
+                        NodeKind::Int(i) => Str::from(i.to_string()),
+                        NodeKind::Bool(b) => Str::from(b.to_string()),
+                        NodeKind::Float(f) => Str::from(f.to_string()),
+                        NodeKind::Null => Str::default(),
                         _ => {
                             return Err(Diagnostic::error(Code::BadKey, "a mapping key must be a scalar")
                                 .at(finished.span, "complex key"));
@@ -277,9 +277,9 @@ fn scalar(text: &str, style: YamlStyle, forced_string: bool) -> NodeKind {
         YamlStyle::Literal | YamlStyle::Folded => ScalarStyle::Block,
     };
     if style != ScalarStyle::Plain || forced_string {
-        return NodeKind::Str(text.to_string(), style);
+        return NodeKind::Str(Str::new(text), style);
     }
-    resolve_plain(text).unwrap_or_else(|| NodeKind::Str(text.to_string(), style))
+    resolve_plain(text).unwrap_or_else(|| NodeKind::Str(Str::new(text), style))
 }
 
 /// The YAML 1.2 core schema: null, bool, int (decimal, 0o, 0x), float.
@@ -610,7 +610,7 @@ mod tests {
             "1.2.3",
         ] {
             let mut m = Map::new();
-            m.insert("k".into(), Value::String(s.into()));
+            m.insert("k", Value::String(s.into()));
             let v = Value::Map(m);
             assert_eq!(round_trip(&v), v, "{s:?} emitted as {}", emit(&v));
         }
@@ -629,8 +629,8 @@ mod tests {
     fn multi_line_strings_are_literal_blocks_and_round_trip() {
         for s in ["a\nb\n", "a\nb", "a\nb\n\n\n", "  indented\nnext\n", "x\n\n  y\n", "{{ $labels.instance }}\n"] {
             let mut m = Map::new();
-            m.insert("k".into(), Value::String(s.into()));
-            m.insert("after".into(), Value::Int(1));
+            m.insert("k", Value::String(s.into()));
+            m.insert("after", Value::Int(1));
             let v = Value::Seq(vec![Value::Map(m.clone()), Value::Map(m)]);
             let text = emit(&v);
             assert!(text.contains("k: |"), "{text}");

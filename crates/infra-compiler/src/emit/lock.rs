@@ -24,19 +24,19 @@ pub fn render(env: &str, helm: Option<&str>, entries: &[LockEntry]) -> String {
         .iter()
         .map(|e| {
             let mut entry = Map::with_capacity(3);
-            entry.insert("id".into(), Value::String(e.id.clone()));
-            entry.insert("file".into(), Value::String(e.file.to_string()));
-            entry.insert("hash".into(), Value::String(e.hash.clone()));
+            entry.insert("id", Value::from(e.id.as_str()));
+            entry.insert("file", Value::from(e.file.as_str()));
+            entry.insert("hash", Value::from(e.hash.as_str()));
             Value::Map(entry)
         })
         .collect();
     let mut lock = Map::new();
-    lock.insert("tool".into(), Value::String(format!("infra {VERSION}")));
+    lock.insert("tool", Value::from(format!("infra {VERSION}")));
     if let Some(h) = helm {
-        lock.insert("helm".into(), Value::String(h.to_string()));
+        lock.insert("helm", Value::from(h));
     }
-    lock.insert("env".into(), Value::String(env.to_string()));
-    lock.insert("objects".into(), Value::Seq(objects));
+    lock.insert("env", Value::from(env));
+    lock.insert("objects", Value::Seq(objects));
     format!("# Written by `infra build`; do not edit.\n{}", yaml::emit(&Value::Map(lock)))
 }
 

@@ -70,7 +70,7 @@ fn settings(r: &mut Renderer, module: &Module, chart: &Chart, scope: &Scope) -> 
     let string = |r: &mut Renderer, name: &str| -> Option<Option<String>> {
         let Some(node) = field(name) else { return Some(None) };
         match r.render(node, scope, YamlPath::Root(name))? {
-            Value::String(s) => Some(Some(s)),
+            Value::String(s) => Some(Some(s.to_string())),
             Value::Null => Some(None),
             other => {
                 r.diags.push(
@@ -87,7 +87,7 @@ fn settings(r: &mut Renderer, module: &Module, chart: &Chart, scope: &Scope) -> 
     // `metadata.namespace` (RBAC subjects, selectors, URLs).
     let common_namespace = match module.common.as_ref().and_then(|c| c.get("namespace")) {
         Some(n) => match r.render(n, scope, YamlPath::Root("common.namespace"))? {
-            Value::String(s) => Some(s),
+            Value::String(s) => Some(s.to_string()),
             _ => None,
         },
         None => None,
@@ -101,7 +101,7 @@ fn settings(r: &mut Renderer, module: &Module, chart: &Chart, scope: &Scope) -> 
                 items
                     .into_iter()
                     .filter_map(|i| match i {
-                        Value::String(s) => Some((s, node.span)),
+                        Value::String(s) => Some((s.to_string(), node.span)),
                         _ => None,
                     })
                     .collect(),
@@ -183,7 +183,7 @@ fn check_values(r: &mut Renderer, chart: &Chart, node: &Node, value: &Value, def
         return;
     };
     for (k, v_node) in entries {
-        let here = if path.is_empty() { k.name.clone() } else { format!("{path}.{}", k.name) };
+        let here = if path.is_empty() { k.name.to_string() } else { format!("{path}.{}", k.name) };
         let Some(v) = values.get(&k.name) else { continue };
         match defaults.get(&k.name) {
             Some(d) => {
@@ -204,7 +204,7 @@ fn check_values(r: &mut Renderer, chart: &Chart, node: &Node, value: &Value, def
                 check_values(r, chart, v_node, v, d, &here);
             }
             None => {
-                if let Some(close) = did_you_mean(&k.name, defaults.keys().map(String::as_str)) {
+                if let Some(close) = did_you_mean(&k.name, defaults.keys().map(|k| k.as_str())) {
                     r.diags.push(
                         Diagnostic::error(
                             Code::UnknownChartValue,
@@ -293,7 +293,7 @@ fn objects(
         if !cluster.contains(&kind)
             && meta.get("namespace").is_none_or(|n| matches!(n, Value::Null) || n.as_str() == Some(""))
         {
-            meta.insert("namespace".into(), Value::String(settings.namespace.clone()));
+            meta.insert("namespace", Value::from(settings.namespace.as_str()));
         }
     }
     order_hooks(r, chart, &mut found);
@@ -491,7 +491,7 @@ fn differing_paths(a: &Value, b: &Value, path: String, out: &mut Vec<String>) {
     match (a, b) {
         (Value::Map(x), Value::Map(y)) => {
             for (k, v) in x.iter() {
-                let here = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let here = if path.is_empty() { k.to_string() } else { format!("{path}.{k}") };
                 match y.get(k) {
                     Some(w) => differing_paths(v, w, here, out),
                     None => out.push(here),
@@ -510,13 +510,13 @@ fn value_named_like(defaults: &Value, field: &str, path: &str) -> Option<String>
     let wanted = norm(field);
     let m = defaults.as_map()?;
     for (k, v) in m.iter() {
-        let here = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+        let here = if path.is_empty() { k.to_string() } else { format!("{path}.{k}") };
         if norm(k) == wanted && !matches!(v, Value::Map(_)) {
             return Some(here);
         }
     }
     m.iter().find_map(|(k, v)| {
-        let here = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+        let here = if path.is_empty() { k.to_string() } else { format!("{path}.{k}") };
         value_named_like(v, field, &here)
     })
 }

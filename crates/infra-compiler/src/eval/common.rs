@@ -22,7 +22,7 @@ pub fn merged_common(r: &mut Renderer, base: Option<&Node>, over: Option<&Node>,
         };
         for (k, v) in m {
             match (k.as_str(), v) {
-                ("namespace", Value::String(ns)) => common.namespace = Some(ns),
+                ("namespace", Value::String(ns)) => common.namespace = Some(ns.to_string()),
                 ("namespace", Value::Null) => {}
                 ("labels", Value::Map(l)) => common.labels.extend(l),
                 ("annotations", Value::Map(a)) => common.annotations.extend(a),
@@ -46,7 +46,7 @@ impl Common {
             && namespaced
             && meta.get("namespace").is_none_or(|v| matches!(v, Value::Null) || v.as_str() == Some(""))
         {
-            meta.insert("namespace".into(), Value::String(ns.clone()));
+            meta.insert("namespace", Value::from(ns.as_str()));
         }
         for (key, values) in [("labels", &self.labels), ("annotations", &self.annotations)] {
             if values.is_empty() {

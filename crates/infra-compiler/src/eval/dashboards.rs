@@ -54,7 +54,7 @@ struct Settings {
 fn string_field(r: &mut Renderer, entry: &Node, key: &str, scope: &Scope) -> Option<Option<String>> {
     let Some(node) = entry.get(key) else { return Some(None) };
     match r.render(node, scope, YamlPath::Root(key))? {
-        Value::String(s) => Some(Some(s)),
+        Value::String(s) => Some(Some(s.to_string())),
         Value::Null => Some(None),
         other => {
             r.diags.push(
@@ -108,9 +108,9 @@ fn settings(r: &mut Renderer, entry: &DashboardEntry, scope: &Scope) -> Option<S
         Some(node) => r.render(node, scope, YamlPath::Root("instance_selector"))?,
         None => {
             let mut labels = Map::new();
-            labels.insert("dashboards".into(), "grafana".into());
+            labels.insert("dashboards", "grafana".into());
             let mut sel = Map::new();
-            sel.insert("matchLabels".into(), Value::Map(labels));
+            sel.insert("matchLabels", Value::Map(labels));
             Value::Map(sel)
         }
     };
@@ -295,17 +295,17 @@ fn replace_strings(json: &mut Json, placeholders: &[String], uid: &str) {
 
 fn metadata(settings: &Settings, name: &str, extra_label: Option<(&str, &str)>) -> Value {
     let mut meta = Map::new();
-    meta.insert("name".into(), name.into());
+    meta.insert("name", name.into());
     if let Some(ns) = &settings.namespace {
-        meta.insert("namespace".into(), ns.as_str().into());
+        meta.insert("namespace", ns.as_str().into());
     }
     let mut labels = Map::new();
     if let Some((k, v)) = extra_label {
-        labels.insert(k.into(), v.into());
+        labels.insert(k, v.into());
     }
     labels.extend(settings.labels.clone());
     if !labels.is_empty() {
-        meta.insert("labels".into(), Value::Map(labels));
+        meta.insert("labels", Value::Map(labels));
     }
     let mut annotations = Map::new();
     if let (Some(folder), false) = (&settings.folder, settings.operator) {
@@ -313,34 +313,34 @@ fn metadata(settings: &Settings, name: &str, extra_label: Option<(&str, &str)>) 
     }
     annotations.extend(settings.annotations.clone());
     if !annotations.is_empty() {
-        meta.insert("annotations".into(), Value::Map(annotations));
+        meta.insert("annotations", Value::Map(annotations));
     }
     Value::Map(meta)
 }
 
 fn sidecar_object(settings: &Settings, name: &str, key: &str, text: String) -> Value {
     let mut data = Map::new();
-    data.insert(key.into(), Value::String(text));
+    data.insert(key, Value::from(text));
     let mut o = Map::new();
-    o.insert("apiVersion".into(), "v1".into());
-    o.insert("kind".into(), "ConfigMap".into());
-    o.insert("metadata".into(), metadata(settings, name, Some((&settings.label, &settings.label_value))));
-    o.insert("data".into(), Value::Map(data));
+    o.insert("apiVersion", "v1".into());
+    o.insert("kind", "ConfigMap".into());
+    o.insert("metadata", metadata(settings, name, Some((&settings.label, &settings.label_value))));
+    o.insert("data", Value::Map(data));
     Value::Map(o)
 }
 
 fn operator_object(settings: &Settings, name: &str, text: String) -> Value {
     let mut spec = Map::new();
-    spec.insert("instanceSelector".into(), settings.instance_selector.clone());
+    spec.insert("instanceSelector", settings.instance_selector.clone());
     if let Some(folder) = &settings.folder {
-        spec.insert("folder".into(), folder.as_str().into());
+        spec.insert("folder", folder.as_str().into());
     }
-    spec.insert("json".into(), Value::String(text));
+    spec.insert("json", Value::from(text));
     let mut o = Map::new();
-    o.insert("apiVersion".into(), annotations::GRAFANA_OPERATOR_API_VERSION.into());
-    o.insert("kind".into(), "GrafanaDashboard".into());
-    o.insert("metadata".into(), metadata(settings, name, None));
-    o.insert("spec".into(), Value::Map(spec));
+    o.insert("apiVersion", annotations::GRAFANA_OPERATOR_API_VERSION.into());
+    o.insert("kind", "GrafanaDashboard".into());
+    o.insert("metadata", metadata(settings, name, None));
+    o.insert("spec", Value::Map(spec));
     Value::Map(o)
 }
 

@@ -362,7 +362,7 @@ fn from_minijinja_at(v: &MjValue, depth: usize, budget: &mut usize) -> Result<Va
             if s.len() > MAX_RESULT_BYTES {
                 return Err(format!("the result is longer than {} MiB", MAX_RESULT_BYTES >> 20));
             }
-            Value::String(s.to_string())
+            Value::String(s.into())
         }
         ValueKind::Bytes => Value::String(String::from_utf8_lossy(v.as_bytes().unwrap_or_default()).into()),
         ValueKind::Seq | ValueKind::Iterable => Value::Seq(
@@ -383,9 +383,9 @@ fn from_minijinja_at(v: &MjValue, depth: usize, budget: &mut usize) -> Result<Va
             }
             Value::Map(map)
         }
-        ValueKind::Plain => Value::String(v.to_string()),
+        ValueKind::Plain => Value::String(v.to_string().into()),
         ValueKind::Invalid => return Err(format!("invalid value: {v}")),
-        _ => Value::String(v.to_string()),
+        _ => Value::String(v.to_string().into()),
     })
 }
 
@@ -437,7 +437,7 @@ impl serde::Serialize for SerValue<'_> {
             Value::Map(m) => {
                 let mut map = s.serialize_map(Some(m.len()))?;
                 for (k, v) in m {
-                    map.serialize_entry(k, &SerValue(v))?;
+                    map.serialize_entry(k.as_str(), &SerValue(v))?;
                 }
                 map.end()
             }

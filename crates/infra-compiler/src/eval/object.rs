@@ -72,7 +72,7 @@ impl Directives {
                 Some(Value::Seq(items)) => {
                     for item in items {
                         match item {
-                            Value::String(s) => directives.depends_on.push((s, node.span)),
+                            Value::String(s) => directives.depends_on.push((s.to_string(), node.span)),
                             other => r.diags.push(
                                 Diagnostic::error(
                                     Code::DirectiveType,
@@ -83,7 +83,7 @@ impl Directives {
                         }
                     }
                 }
-                Some(Value::String(s)) => directives.depends_on.push((s, node.span)),
+                Some(Value::String(s)) => directives.depends_on.push((s.to_string(), node.span)),
                 Some(_) => r.diags.push(
                     Diagnostic::error(Code::DirectiveType, "`depends_on` is a list of \"Kind/name\"")
                         .at(node.span, "not a list"),

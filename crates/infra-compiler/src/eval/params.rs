@@ -50,7 +50,7 @@ impl Merger<'_, '_> {
                         Diagnostic::error(Code::UnknownParam, format!("unknown parameter `{}`", strip_root(&shown)))
                             .at(k.span, "not in the defaults")
                             .help(format!("known keys here: {}", dm.keys().cloned().collect::<Vec<_>>().join(", ")))
-                            .suggest(&k.name, dm.keys().map(String::as_str)),
+                            .suggest(&k.name, dm.keys().map(|k| k.as_str())),
                     );
                     continue;
                 };
@@ -105,7 +105,7 @@ fn check_type(default: &Value, value: &Value, path: &str) -> Result<(), (String,
                 match d.get(k) {
                     Some(dk) => check_type(dk, x, &p)?,
                     None => {
-                        let hint = infra_syntax::did_you_mean(k, d.keys().map(String::as_str))
+                        let hint = infra_syntax::did_you_mean(k, d.keys().map(|k| k.as_str()))
                             .map(|c| format!(" (did you mean `{c}`?)"))
                             .unwrap_or_default();
                         return Err((p.clone(), format!("unknown parameter `{}`{hint}", strip_root(&p))));
@@ -185,7 +185,7 @@ fn unknown_path(rule: &SchemaRule, defaults: &Value) -> Diagnostic {
     let last = rule.path.rsplit('.').next().unwrap_or_default();
     let parent = rule.path.rsplit_once('.').map_or("", |(p, _)| p);
     let siblings = if parent.is_empty() { Some(defaults) } else { lookup(defaults, parent) };
-    let siblings = siblings.and_then(Value::as_map).map(|m| m.keys().map(String::as_str).collect::<Vec<_>>());
+    let siblings = siblings.and_then(Value::as_map).map(|m| m.keys().map(|k| k.as_str()).collect::<Vec<_>>());
     Diagnostic::error(Code::SchemaViolation, format!("schema names `{}`, which is not a parameter", rule.path))
         .at(rule.span, "no such parameter")
         .suggest(last, siblings.unwrap_or_default())
@@ -242,7 +242,7 @@ fn pattern(r: &mut Renderer, rule: &SchemaRule, value: &Value) -> Option<String>
         }
     };
     let text = match value {
-        Value::String(s) => s.clone(),
+        Value::String(s) => s.to_string(),
         Value::Int(i) => i.to_string(),
         Value::Float(f) => f.to_string(),
         other => other.type_name().to_string(),

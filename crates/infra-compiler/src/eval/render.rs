@@ -2,7 +2,7 @@
 //! expressions evaluated in a scope, errors reported at the expression.
 
 use super::expr::{self, Evaluator, Scope, Segment};
-use infra_syntax::{Code, Diagnostic, Diagnostics, Map, Node, NodeKind, ScalarStyle, Span, Value};
+use infra_syntax::{Code, Diagnostic, Diagnostics, Map, Node, NodeKind, ScalarStyle, Span, Str, Value};
 use minijinja::value::Value as MjValue;
 
 /// A YAML path built on the stack and formatted only for messages.
@@ -115,9 +115,9 @@ impl Renderer<'_> {
         }
     }
 
-    fn render_str(&mut self, s: &str, style: ScalarStyle, span: Span, scope: &Scope, path: YamlPath) -> Option<Value> {
+    fn render_str(&mut self, s: &Str, style: ScalarStyle, span: Span, scope: &Scope, path: YamlPath) -> Option<Value> {
         let segs = match expr::segments(s) {
-            None => return Some(Value::String(s.to_string())),
+            None => return Some(Value::String(s.clone())),
             Some(Ok(segs)) => segs,
             Some(Err((offset, msg))) => {
                 self.diags.push(
@@ -170,7 +170,7 @@ impl Renderer<'_> {
                 }
             }
         }
-        Some(Value::String(out))
+        Some(Value::String(out.into()))
     }
 }
 

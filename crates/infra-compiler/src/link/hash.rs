@@ -53,7 +53,7 @@ pub(crate) fn set_annotation_at(value: &mut Value, path: &[&str], key: &str, v: 
         *slot = Value::Map(Map::new());
     }
     if let Value::Map(a) = slot {
-        a.insert(key.to_string(), Value::String(v));
+        a.insert(key, Value::from(v));
     }
 }
 

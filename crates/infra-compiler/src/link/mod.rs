@@ -93,7 +93,7 @@ fn suffix_names(objects: &mut [Object], opts: &LinkOptions) -> Renames {
         }
         let new_name = format!("{}-{}", id.name, &content_digest(&o.value)[..10]);
         if let Some(meta) = o.value.get("metadata").is_some().then(|| o.value.map_entry("metadata")) {
-            meta.insert("name".into(), Value::String(new_name.clone()));
+            meta.insert("name", Value::from(new_name.as_str()));
         }
         renames.insert((id.kind, id.namespace, id.name), new_name);
     }

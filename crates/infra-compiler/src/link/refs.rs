@@ -68,15 +68,15 @@ pub(crate) fn link_object(i: usize, object: &mut Object, cx: &LinkContext) -> Ob
     }
     references::visit_references(&mut object.value, &own_ns, &mut |r| {
         if r.group.is_empty()
-            && let Some(new) = renames.get(&(r.kind.to_string(), r.namespace.clone(), r.name.clone()))
+            && let Some(new) = renames.get(&(r.kind.to_string(), r.namespace.clone(), r.name.to_string()))
         {
-            *r.name = new.clone();
+            *r.name = new.into();
         }
         refs.push(Reference {
             kind: r.kind,
             group: r.group,
             namespace: r.namespace,
-            name: r.name.clone(),
+            name: r.name.to_string(),
             reason: r.reason,
             optional: r.optional,
             in_pod_spec: r.in_pod_spec,
@@ -148,7 +148,7 @@ pub(crate) fn link_object(i: usize, object: &mut Object, cx: &LinkContext) -> Ob
             }
         }
         out.push_str(&s[last..]);
-        *s = out;
+        *s = out.into();
     });
     for (target, e) in failures {
         match e {

@@ -223,7 +223,7 @@ fn defaults(
     if let Some(m) = values.as_map_mut()
         && global.as_map().is_some_and(|g| !g.is_empty())
     {
-        m.insert("global".into(), global);
+        m.insert("global", global);
     }
     Ok(values)
 }
@@ -306,8 +306,8 @@ pub fn read_chart(path: &Path) -> Result<(String, Value, Vec<String>), String> {
     let mut commented = Vec::new();
     let values = defaults(&files, 0, &mut budget, &mut commented, "")?;
     let mut meta = Map::new();
-    meta.insert("defaults".into(), values.clone());
-    meta.insert("commented".into(), Value::Seq(commented.iter().map(|c| Value::String(c.clone())).collect()));
+    meta.insert("defaults", values.clone());
+    meta.insert("commented", Value::Seq(commented.iter().map(|c| Value::from(c.as_str())).collect()));
     crate::cache::write(cache.as_deref(), &entry, yaml::emit(&Value::Map(meta)).as_bytes());
     Ok((digest, values, commented))
 }

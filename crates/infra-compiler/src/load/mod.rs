@@ -369,7 +369,7 @@ impl Loader<'_> {
                 }
             }
             out.push(charts::Chart {
-                name: key.name.clone(),
+                name: key.name.to_string(),
                 span: key.span,
                 node: entry.clone(),
                 path,
@@ -614,7 +614,7 @@ impl Loader<'_> {
             };
             if let Some((module, _)) = self.module(&module_dir, Some(source.span)) {
                 out.push(ModuleUse {
-                    name: key.name.clone(),
+                    name: key.name.to_string(),
                     span: key.span,
                     module,
                     params: spec.get("params").cloned(),
@@ -634,7 +634,7 @@ impl Loader<'_> {
                 continue;
             };
             let mut rule = SchemaRule {
-                path: key.name.clone(),
+                path: key.name.to_string(),
                 span: key.span,
                 pattern: None,
                 allowed: None,

@@ -318,7 +318,7 @@ fn section_schema(s: &Section) -> Value {
         {
             m.insert("description".into(), f.doc.into());
         }
-        properties.insert(f.key.into(), schema);
+        properties.insert(f.key.to_string(), schema);
     }
     let mut out = Map::new();
     out.insert("type".into(), "object".into());
@@ -350,7 +350,7 @@ pub fn infra_schema() -> Value {
     let mut defs = Map::new();
     defs.insert("stringMap".into(), json!({"type": "object", "additionalProperties": {"type": "string"}}));
     for s in DEFS {
-        defs.insert(s.name.into(), section_schema(s));
+        defs.insert(s.name.to_string(), section_schema(s));
     }
     root.insert("$defs".into(), Value::Object(defs));
     Value::Object(root)
