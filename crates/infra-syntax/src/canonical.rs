@@ -29,62 +29,144 @@ pub fn canonical_json(v: &Value) -> String {
     out
 }
 
+/// The sha256 of the canonical encoding of `v` without its top-level key
+/// `skip`, as hex. The encoding streams through a small buffer into the
+/// hash: hashing an object allocates nothing but the result.
+pub fn canonical_sha256(v: &Value, skip: Option<&str>) -> String {
+    let mut h = HashSink { sha: Sha256::new(), buf: [0; 4096], len: 0 };
+    write_value(&mut h, v, skip);
+    h.sha.update(&h.buf[..h.len]);
+    hex(&h.sha.finalize())
+}
+
 /// Appends the canonical encoding of `v`, without its top-level key `skip`.
 pub fn write_canonical(out: &mut String, v: &Value, skip: Option<&str>) {
+    write_value(out, v, skip);
+}
+
+/// Where the encoding goes: a string, or straight into a hash.
+trait Sink {
+    fn put(&mut self, s: &str);
+}
+
+impl Sink for String {
+    fn put(&mut self, s: &str) {
+        self.push_str(s);
+    }
+}
+
+struct HashSink {
+    sha: Sha256,
+    buf: [u8; 4096],
+    len: usize,
+}
+
+impl Sink for HashSink {
+    fn put(&mut self, s: &str) {
+        let bytes = s.as_bytes();
+        if self.len + bytes.len() > self.buf.len() {
+            self.sha.update(&self.buf[..self.len]);
+            self.len = 0;
+            if bytes.len() > self.buf.len() {
+                self.sha.update(bytes);
+                return;
+            }
+        }
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+}
+
+/// Maps up to this size are sorted on the stack.
+const SMALL_MAP: usize = 32;
+
+fn write_value(out: &mut impl Sink, v: &Value, skip: Option<&str>) {
     match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) => out.push_str(&i.to_string()),
-        Value::Float(f) => out.push_str(&format_float(*f)),
+        Value::Null => out.put("null"),
+        Value::Bool(b) => out.put(if *b { "true" } else { "false" }),
+        Value::Int(i) => write_int(out, *i),
+        Value::Float(f) => out.put(&format_float(*f)),
         Value::String(s) => write_json_string(out, s),
         Value::Seq(items) => {
-            out.push('[');
+            out.put("[");
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.put(",");
                 }
-                write_canonical(out, item, None);
+                write_value(out, item, None);
             }
-            out.push(']');
+            out.put("]");
         }
         Value::Map(m) => {
-            let mut entries: Vec<(&crate::Str, &Value)> = m.iter().filter(|(k, _)| Some(k.as_str()) != skip).collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
-            for (i, (k, v)) in entries.into_iter().enumerate() {
+            let mut big: Vec<(&str, &Value)>;
+            let mut small: [(&str, &Value); SMALL_MAP] = [("", &Value::Null); SMALL_MAP];
+            let sorted: &mut [(&str, &Value)] = if m.len() <= SMALL_MAP {
+                let mut n = 0;
+                for (k, v) in m.iter().filter(|(k, _)| Some(k.as_str()) != skip) {
+                    small[n] = (k.as_str(), v);
+                    n += 1;
+                }
+                &mut small[..n]
+            } else {
+                big = m.iter().map(|(k, v)| (k.as_str(), v)).filter(|(k, _)| Some(*k) != skip).collect();
+                &mut big
+            };
+            sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.put("{");
+            for (i, (k, v)) in sorted.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.put(",");
                 }
                 write_json_string(out, k);
-                out.push(':');
-                write_canonical(out, v, None);
+                out.put(":");
+                write_value(out, v, None);
             }
-            out.push('}');
+            out.put("}");
         }
     }
 }
 
-fn write_json_string(out: &mut String, s: &str) {
-    out.push('"');
+/// An integer in decimal, without allocating.
+fn write_int(out: &mut impl Sink, i: i64) {
+    let mut buf = [0u8; 20];
+    let mut pos = buf.len();
+    let mut n = i.unsigned_abs();
+    loop {
+        pos -= 1;
+        buf[pos] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        out.put("-");
+    }
+    out.put(std::str::from_utf8(&buf[pos..]).expect("ASCII digits"));
+}
+
+fn write_json_string(out: &mut impl Sink, s: &str) {
+    out.put("\"");
     let mut start = 0;
-    for (i, c) in s.char_indices() {
-        let escaped = match c {
-            '"' => "\\\"",
-            '\\' => "\\\\",
-            '\n' => "\\n",
-            '\r' => "\\r",
-            '\t' => "\\t",
-            c if (c as u32) < 0x20 => "",
+    // Every character that needs escaping is ASCII, so bytes will do.
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        let escaped = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            b if b < 0x20 => "",
             _ => continue,
         };
-        out.push_str(&s[start..i]);
+        out.put(&s[start..i]);
         if escaped.is_empty() {
-            out.push_str(&format!("\\u{:04x}", c as u32));
+            out.put(&format!("\\u{:04x}", b));
         } else {
-            out.push_str(escaped);
+            out.put(escaped);
         }
-        start = i + c.len_utf8();
+        start = i + 1;
     }
-    out.push_str(&s[start..]);
-    out.push('"');
+    out.put(&s[start..]);
+    out.put("\"");
 }

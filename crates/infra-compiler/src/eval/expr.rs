@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Work one expression may do before it is stopped (minijinja fuel): enough
 /// for any real expression, small enough that a runaway loop ends quickly.
@@ -21,52 +21,63 @@ pub const MAX_FILE_BYTES: u64 = 4 << 20;
 
 /// One piece of a string: literal text, or an expression with its position
 /// (in characters from the start of the string) and length.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, Clone, Copy)]
 pub enum Segment<'a> {
-    Text(String),
+    Text(&'a str),
     Expr { source: &'a str, offset: usize, len: usize },
 }
 
 /// Splits `s` into text and `${{ ... }}` expressions; `None` when the string
-/// holds no expression (the common case, kept allocation-free). `$${{` is a
-/// literal `${{`. Plain `{{ }}` is text.
-pub fn segments(s: &str) -> Option<Result<Vec<Segment<'_>>, (usize, String)>> {
-    if !s.contains("${{") {
-        return None;
-    }
-    let mut out = Vec::new();
-    let mut text = String::new();
-    let mut rest = s;
-    let char_offset = |rest: &str| s[..s.len() - rest.len()].chars().count();
-    while let Some(i) = rest.find("${{") {
-        if rest[..i].ends_with('$') {
-            text.push_str(&rest[..i - 1]);
-            text.push_str("${{");
-            rest = &rest[i + 3..];
-            continue;
+/// holds no expression (the common case). `$${{` is a literal `${{`. Plain
+/// `{{ }}` is text. The pieces borrow from `s`: splitting allocates nothing.
+pub fn segments(s: &str) -> Option<Segments<'_>> {
+    s.contains("${{").then_some(Segments { s, rest: s })
+}
+
+/// The pieces of a string, in order; an unclosed or empty expression is an
+/// error with its position.
+pub struct Segments<'a> {
+    s: &'a str,
+    rest: &'a str,
+}
+
+impl<'a> Iterator for Segments<'a> {
+    type Item = Result<Segment<'a>, (usize, String)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rest = self.rest;
+        if rest.is_empty() {
+            return None;
         }
-        text.push_str(&rest[..i]);
-        let start = char_offset(&rest[i..]);
-        let body = &rest[i + 3..];
+        let Some(i) = rest.find("${{") else {
+            self.rest = "";
+            return Some(Ok(Segment::Text(rest)));
+        };
+        if i > 0 {
+            // Text first; an escaped `$${{` ends it before its first `$`,
+            // and the literal `${{` follows as its own piece.
+            let end = if rest[..i].ends_with('$') { i - 1 } else { i };
+            if end > 0 {
+                self.rest = &rest[end..];
+                return Some(Ok(Segment::Text(&rest[..end])));
+            }
+            self.rest = &rest[i + 3..];
+            return Some(Ok(Segment::Text(&rest[i..i + 3])));
+        }
+        let start = self.s[..self.s.len() - rest.len()].chars().count();
+        let body = &rest[3..];
+        self.rest = "";
         let Some(end) = find_close(body) else {
             return Some(Err((start, "`${{` is not closed by `}}`".into())));
         };
-        if !text.is_empty() {
-            out.push(Segment::Text(std::mem::take(&mut text)));
-        }
         let source = body[..end].trim();
         if source.is_empty() {
             return Some(Err((start, "empty expression `${{ }}`".into())));
         }
         let len = body[..end + 2].chars().count() + 3;
-        out.push(Segment::Expr { source, offset: start, len });
-        rest = &body[end + 2..];
+        self.rest = &body[end + 2..];
+        Some(Ok(Segment::Expr { source, offset: start, len }))
     }
-    text.push_str(rest);
-    if !text.is_empty() {
-        out.push(Segment::Text(text));
-    }
-    Some(Ok(out))
 }
 
 /// The byte index of the `}}` closing an expression, skipping string
@@ -99,53 +110,115 @@ fn find_close(body: &str) -> Option<usize> {
     None
 }
 
-/// What an expression sees: `params`, `env`, `module`, `item`, `key`. The
-/// context value is built once per scope (and per `for_each` item from
-/// prebuilt parts), not once per expression.
+/// What an expression sees: `params`, `env.name`, `module.name`, and
+/// `item`/`key` inside `for_each`. Plain paths (`item.name`,
+/// `params.resources`) are read straight from these values; minijinja sees
+/// them only when an expression needs it (`item.port + 1`), through views
+/// that read the values in place instead of converting them.
 #[derive(Clone)]
 pub struct Scope {
-    pub params: MjValue,
-    pub env_name: MjValue,
-    pub module_name: MjValue,
+    base: Arc<Base>,
+    item: Option<Arc<Item>>,
+}
+
+/// The part of a scope that every `for_each` item shares.
+struct Base {
+    params: Value,
+    env: Value,
+    module: Value,
     /// The folder `file()` paths are relative to, and the root they must stay in.
-    pub dir: Arc<Path>,
-    pub root: Arc<Path>,
-    /// Every context entry but `item` and `key`.
-    base: Arc<[(&'static str, MjValue)]>,
-    context: MjValue,
+    dir: Arc<Path>,
+    root: Arc<Path>,
+    /// The minijinja context, made on the first expression that needs it.
+    context: OnceLock<(Arc<[(&'static str, MjValue)]>, MjValue)>,
+}
+
+struct Item {
+    item: Value,
+    key: Value,
+    context: OnceLock<MjValue>,
 }
 
 impl Scope {
-    pub fn new(params: MjValue, env_name: &str, module_name: &str, dir: Arc<Path>, root: Arc<Path>) -> Scope {
-        let env_name = MjValue::from(env_name);
-        let module_name = MjValue::from(module_name);
-        let base: Arc<[(&'static str, MjValue)]> = Arc::from(vec![
-            ("params", params.clone()),
-            ("env", MjValue::from_iter([("name", env_name.clone())])),
-            ("module", MjValue::from_iter([("name", module_name.clone())])),
-            ("__infra_dir", MjValue::from(dir.to_string_lossy().as_ref())),
-            ("__infra_root", MjValue::from(root.to_string_lossy().as_ref())),
-        ]);
-        let context = MjValue::from_iter(base.iter().cloned());
-        Scope { params, env_name, module_name, dir, root, base, context }
+    pub fn new(params: Value, env_name: &str, module_name: &str, dir: Arc<Path>, root: Arc<Path>) -> Scope {
+        let named = |name: &str| Value::Map(Map::from_iter([("name", Value::from(name))]));
+        let base =
+            Base { params, env: named(env_name), module: named(module_name), dir, root, context: OnceLock::new() };
+        Scope { base: Arc::new(base), item: None }
     }
 
     /// The same scope with `params` replaced.
-    pub fn with_params(&self, params: MjValue) -> Scope {
-        let env_name = self.env_name.as_str().unwrap_or_default();
-        let module_name = self.module_name.as_str().unwrap_or_default();
-        Scope::new(params, env_name, module_name, self.dir.clone(), self.root.clone())
+    pub fn with_params(&self, params: Value) -> Scope {
+        let b = &self.base;
+        let base = Base {
+            params,
+            env: b.env.clone(),
+            module: b.module.clone(),
+            dir: b.dir.clone(),
+            root: b.root.clone(),
+            context: OnceLock::new(),
+        };
+        Scope { base: Arc::new(base), item: self.item.clone() }
     }
 
-    /// The scope of one `for_each` item. Its context is an object that
-    /// answers `item` and `key` and defers the rest to the shared base, so
-    /// an item costs one allocation instead of a new map.
-    pub fn with_item(&self, item: MjValue, key: MjValue) -> Scope {
-        let context = MjValue::from_object(ItemContext { base: self.base.clone(), item, key });
-        Scope { context, ..self.clone() }
+    /// The scope of one `for_each` item.
+    pub fn with_item(&self, item: Value, key: Value) -> Scope {
+        Scope { base: self.base.clone(), item: Some(Arc::new(Item { item, key, context: OnceLock::new() })) }
+    }
+
+    pub fn env_name(&self) -> &str {
+        self.base.env.str_at(&["name"]).unwrap_or_default()
+    }
+
+    /// A top-level name of the context, for plain paths.
+    fn lookup(&self, name: &str) -> Option<&Value> {
+        match name {
+            "params" => Some(&self.base.params),
+            "env" => Some(&self.base.env),
+            "module" => Some(&self.base.module),
+            "item" => self.item.as_ref().map(|i| &i.item),
+            "key" => self.item.as_ref().map(|i| &i.key),
+            _ => None,
+        }
+    }
+
+    /// The names a plain path may start with here, for "did you mean".
+    fn names(&self) -> Vec<&'static str> {
+        let mut names = vec!["params", "env", "module"];
+        if self.item.is_some() {
+            names.extend(["item", "key"]);
+        }
+        names
+    }
+
+    /// The context minijinja evaluates expressions in.
+    fn context(&self) -> MjValue {
+        let (entries, context) = self.base.context.get_or_init(|| {
+            let b = &self.base;
+            let entries: Arc<[(&'static str, MjValue)]> = Arc::from(vec![
+                ("params", view(&b.params)),
+                ("env", view(&b.env)),
+                ("module", view(&b.module)),
+                ("__infra_dir", MjValue::from(b.dir.to_string_lossy().as_ref())),
+                ("__infra_root", MjValue::from(b.root.to_string_lossy().as_ref())),
+            ]);
+            let context = MjValue::from_iter(entries.iter().cloned());
+            (entries, context)
+        });
+        match &self.item {
+            None => context.clone(),
+            Some(i) => i
+                .context
+                .get_or_init(|| {
+                    MjValue::from_object(ItemContext { base: entries.clone(), item: view(&i.item), key: view(&i.key) })
+                })
+                .clone(),
+        }
     }
 }
 
+/// The context of a `for_each` item: answers `item` and `key` and defers
+/// the rest to the shared base, so an item costs no new map.
 #[derive(Debug)]
 struct ItemContext {
     base: Arc<[(&'static str, MjValue)]>,
@@ -170,6 +243,59 @@ impl Object for ItemContext {
         let keys: Vec<MjValue> =
             self.base.iter().map(|(k, _)| MjValue::from(*k)).chain(["item", "key"].map(MjValue::from)).collect();
         minijinja::value::Enumerator::Values(keys)
+    }
+}
+
+/// A plain value as minijinja sees it: scalars as minijinja's own, maps and
+/// lists as [`View`]s.
+pub fn view(v: &Value) -> MjValue {
+    match v {
+        Value::Null => MjValue::from(()),
+        Value::Bool(b) => MjValue::from(*b),
+        Value::Int(i) => MjValue::from(*i),
+        Value::Float(f) => MjValue::from(*f),
+        Value::String(s) => MjValue::from(s.as_str()),
+        Value::Seq(_) | Value::Map(_) => MjValue::from_object(View(v.clone())),
+    }
+}
+
+/// A map or list read by minijinja in place; its items are viewed when
+/// an expression reaches them.
+#[derive(Debug)]
+struct View(Value);
+
+impl Object for View {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        match self.0 {
+            Value::Seq(_) => ObjectRepr::Seq,
+            _ => ObjectRepr::Map,
+        }
+    }
+
+    fn get_value(self: &Arc<Self>, key: &MjValue) -> Option<MjValue> {
+        match &self.0 {
+            Value::Seq(items) => items.get(key.as_usize()?).map(view),
+            Value::Map(m) => m.get(key.as_str()?).map(view),
+            _ => None,
+        }
+    }
+
+    fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
+        match &self.0 {
+            Value::Seq(items) => minijinja::value::Enumerator::Seq(items.len()),
+            Value::Map(m) => {
+                minijinja::value::Enumerator::Values(m.keys().map(|k| MjValue::from(k.as_str())).collect())
+            }
+            _ => minijinja::value::Enumerator::Empty,
+        }
+    }
+
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        match &self.0 {
+            Value::Seq(items) => Some(items.len()),
+            Value::Map(m) => Some(m.len()),
+            _ => Some(0),
+        }
     }
 }
 
@@ -279,19 +405,22 @@ impl<'env> Evaluator<'env> {
         self.env
     }
 
-    /// Evaluates one expression to a minijinja value.
-    pub fn eval(&self, source: &str, scope: &Scope) -> Result<MjValue, ExprError> {
+    /// Evaluates one expression: a plain path to the value it names, any
+    /// other expression with minijinja.
+    pub fn eval(&self, source: &str, scope: &Scope) -> Result<Evaluated, ExprError> {
         match &*self.compiled(source)? {
-            Compiled::Expr(expr) => Ok(expr.eval(&scope.context)?),
+            Compiled::Expr(expr) => Ok(Evaluated::Minijinja(expr.eval(scope.context())?)),
             Compiled::Path(path) => {
-                let mut v = scope.context.clone();
-                for (i, key) in path.iter().enumerate() {
-                    v = match v.get_attr(key) {
-                        Ok(next) if !next.is_undefined() => next,
-                        _ => return Err(undefined_path(&v, path, i)),
+                let Some(mut v) = scope.lookup(&path[0]) else {
+                    return Err(undefined_name(&path[0], &scope.names()));
+                };
+                for (i, key) in path.iter().enumerate().skip(1) {
+                    v = match v.get(key) {
+                        Some(next) => next,
+                        None => return Err(undefined_path(v, path, i)),
                     };
                 }
-                Ok(v)
+                Ok(Evaluated::Value(v.clone()))
             }
         }
     }
@@ -310,22 +439,29 @@ impl<'env> Evaluator<'env> {
     }
 }
 
+/// What an expression evaluated to: a plain path's value as it is, or
+/// minijinja's result.
+pub enum Evaluated {
+    Value(Value),
+    Minijinja(MjValue),
+}
+
+/// The error for a name the context does not have.
+fn undefined_name(name: &str, names: &[&str]) -> ExprError {
+    let hint = infra_syntax::did_you_mean(name, names.iter().copied())
+        .map(|c| format!("; did you mean `{c}`?"))
+        .unwrap_or_default();
+    ExprError { message: format!("undefined value: there is no `{name}`{hint}") }
+}
+
 /// The error for `path[i]` missing from `parent`, with a "did you mean".
-fn undefined_path(parent: &MjValue, path: &[String], i: usize) -> ExprError {
+fn undefined_path(parent: &Value, path: &[String], i: usize) -> ExprError {
     let key = &path[i];
-    let message = if i == 0 {
-        format!("undefined value: there is no `{key}`")
-    } else {
-        let keys: Vec<String> = match parent.kind() {
-            ValueKind::Map => parent.try_iter().map(|it| it.map(|k| k.to_string()).collect()).unwrap_or_default(),
-            _ => Vec::new(),
-        };
-        let hint = infra_syntax::did_you_mean(key, keys.iter().map(String::as_str))
-            .map(|c| format!("; did you mean `{c}`?"))
-            .unwrap_or_default();
-        format!("undefined value: `{}` has no `{key}`{hint}", path[..i].join("."))
-    };
-    ExprError { message }
+    let keys: Vec<&str> = parent.as_map().map(|m| m.keys().map(|k| k.as_str()).collect()).unwrap_or_default();
+    let hint = infra_syntax::did_you_mean(key, keys.iter().copied())
+        .map(|c| format!("; did you mean `{c}`?"))
+        .unwrap_or_default();
+    ExprError { message: format!("undefined value: `{}` has no `{key}`{hint}", path[..i].join(".")) }
 }
 
 /// Converts a minijinja result into a plain value.
@@ -341,6 +477,9 @@ const MAX_RESULT_NODES: usize = 1_000_000;
 pub const MAX_RESULT_BYTES: usize = 8 << 20;
 
 fn from_minijinja_at(v: &MjValue, depth: usize, budget: &mut usize) -> Result<Value, String> {
+    if let Some(view) = v.downcast_object_ref::<View>() {
+        return Ok(view.0.clone());
+    }
     if depth > infra_syntax::yaml::MAX_DEPTH {
         return Err("value nested too deeply".into());
     }
@@ -409,40 +548,6 @@ pub fn write_bounded(out: &mut String, v: &MjValue) -> Result<(), String> {
     let limit = out.len() + MAX_RESULT_BYTES;
     fmt::write(&mut Bounded(out, limit), format_args!("{v}"))
         .map_err(|_| format!("the result is longer than {} MiB", MAX_RESULT_BYTES >> 20))
-}
-
-/// Converts a plain value for use in expressions.
-pub fn to_minijinja(v: &Value) -> MjValue {
-    MjValue::from_serialize(SerValue(v))
-}
-
-struct SerValue<'a>(&'a Value);
-
-impl serde::Serialize for SerValue<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{SerializeMap, SerializeSeq};
-        match self.0 {
-            Value::Null => s.serialize_none(),
-            Value::Bool(b) => s.serialize_bool(*b),
-            Value::Int(i) => s.serialize_i64(*i),
-            Value::Float(f) => s.serialize_f64(*f),
-            Value::String(x) => s.serialize_str(x),
-            Value::Seq(items) => {
-                let mut seq = s.serialize_seq(Some(items.len()))?;
-                for i in items {
-                    seq.serialize_element(&SerValue(i))?;
-                }
-                seq.end()
-            }
-            Value::Map(m) => {
-                let mut map = s.serialize_map(Some(m.len()))?;
-                for (k, v) in m {
-                    map.serialize_entry(k.as_str(), &SerValue(v))?;
-                }
-                map.end()
-            }
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -549,17 +654,21 @@ mod tests {
     #[test]
     fn segments_split_text_and_expressions() {
         let s = "a ${{ x }} b $${{ lit }} {{ go }} ${{ {'k': {'n': 1}} }}";
-        let segs = segments(s).unwrap().unwrap();
+        let segs: Vec<Segment> = segments(s).unwrap().map(Result::unwrap).collect();
         assert_eq!(
             segs,
             vec![
-                Segment::Text("a ".into()),
+                Segment::Text("a "),
                 Segment::Expr { source: "x", offset: 2, len: 8 },
-                Segment::Text(" b ${{ lit }} {{ go }} ".into()),
+                Segment::Text(" b "),
+                Segment::Text("${{"),
+                Segment::Text(" lit }} {{ go }} "),
                 Segment::Expr { source: "{'k': {'n': 1}}", offset: 34, len: 22 },
             ]
         );
         assert!(segments("{{ $labels.instance }}").is_none());
-        assert!(segments("x ${{ y").unwrap().is_err());
+        assert!(segments("x ${{ y").unwrap().any(|s| s.is_err()));
+        let escaped: Vec<Segment> = segments("$${{ a }}").unwrap().map(Result::unwrap).collect();
+        assert_eq!(escaped, vec![Segment::Text("${{"), Segment::Text(" a }}")]);
     }
 }

@@ -22,7 +22,6 @@ use common::merged_common;
 use expr::Scope;
 use infra_k8s::kinds::CLUSTER_SCOPED;
 use infra_syntax::{Code, Diagnostic, Diagnostics, FileId, Map, Node, NodeKind, Span, Value};
-use minijinja::value::Value as MjValue;
 use patch::apply_patch;
 use std::sync::Arc;
 
@@ -39,18 +38,12 @@ pub fn evaluate(
     let main = &project.main;
     let root: Arc<std::path::Path> = Arc::from(project.root.as_path());
     let defaults = main.params.to_value();
-    // Environment values may be expressions over the defaults; without any,
-    // the defaults need no conversion for the expression engine.
-    let has_expressions = env.params.as_ref().is_some_and(|p| {
-        let mut found = false;
-        p.to_value().for_each_string(&mut |s| found |= s.contains("${{"));
-        found
-    });
-    let defaults_mj = if has_expressions { expr::to_minijinja(&defaults) } else { MjValue::UNDEFINED };
-    let defaults_scope = Scope::new(defaults_mj, &env.name, &main.name, main.dir.clone(), root.clone());
+    // Environment values may be expressions over the defaults.
+    let defaults_scope = Scope::new(defaults.clone(), &env.name, &main.name, main.dir.clone(), root.clone());
     let mut r = Renderer { ev: &ev, diags };
     let params = params::resolve(&mut r, main, &defaults, env.params.as_ref(), &defaults_scope, &env.name);
-    let scope = defaults_scope.with_params(expr::to_minijinja(&params));
+    drop(defaults);
+    let scope = defaults_scope.with_params(params);
     let mut into = Expansion { objects: Vec::new(), dashboards: Vec::new(), root, charts };
     expand_module(&mut r, main, &scope, &mut into, 0);
     dashboards::check_unique_uids(&into.dashboards, r.diags);
@@ -69,7 +62,7 @@ pub fn evaluate(
     if diags.error_count() > errors_before {
         return None;
     }
-    Some(Resources { env: env.name.clone(), params, objects })
+    Some(Resources { env: env.name.clone(), objects })
 }
 
 /// Names become file paths and references: an object whose identity
@@ -139,9 +132,7 @@ fn expand_module(r: &mut Renderer, module: &Module, scope: &Scope, into: &mut Ex
         let defaults = used.module.params.to_value();
         let params =
             params::resolve(r, &used.module, &defaults, used.params.as_ref(), scope, &format!("module {}", used.name));
-        let env_name = scope.env_name.as_str().unwrap_or_default();
-        let inner =
-            Scope::new(expr::to_minijinja(&params), env_name, &used.name, used.module.dir.clone(), into.root.clone());
+        let inner = Scope::new(params, scope.env_name(), &used.name, used.module.dir.clone(), into.root.clone());
         expand_module(r, &used.module, &inner, into, depth + 1);
     }
     if depth > 0 {
@@ -173,28 +164,26 @@ fn eval_document(r: &mut Renderer, file: FileId, index: usize, doc: &Node, scope
         return;
     }
     let directive = |name: &str| block.and_then(|b| b.get(name));
-    let items: Vec<(MjValue, MjValue)> = match directive("for_each") {
-        None => Vec::new(),
+    let scopes: Vec<Scope> = match directive("for_each") {
+        None => vec![scope.clone()],
         Some(node) => {
-            let path = YamlPath::Root("infra.for_each");
-            let Some(v) = r.render_mj(node, scope, path) else {
+            let Some(v) = r.render(node, scope, YamlPath::Root("infra.for_each")) else {
                 return;
             };
-            match v.kind() {
-                minijinja::value::ValueKind::Seq | minijinja::value::ValueKind::Iterable => v
-                    .try_iter()
-                    .map(|it| it.enumerate().map(|(i, x)| (x, MjValue::from(i))).collect())
-                    .unwrap_or_default(),
-                minijinja::value::ValueKind::Map => v
-                    .try_iter()
-                    .map(|it| it.map(|k| (v.get_item(&k).unwrap_or_default(), k)).collect())
-                    .unwrap_or_default(),
-                minijinja::value::ValueKind::None => Vec::new(),
-                _ => {
+            match v {
+                Value::Seq(items) => {
+                    items.into_iter().enumerate().map(|(i, item)| scope.with_item(item, Value::Int(i as i64))).collect()
+                }
+                Value::Map(m) => m.into_iter().map(|(key, item)| scope.with_item(item, Value::String(key))).collect(),
+                Value::Null => Vec::new(),
+                other => {
                     r.diags.push(
                         Diagnostic::error(
                             Code::DirectiveType,
-                            format!("`for_each` needs a list or a map, not {}", v.kind()),
+                            format!(
+                                "`for_each` needs a list or a map, not {}",
+                                infra_syntax::article(other.type_name())
+                            ),
                         )
                         .at(node.span, "not a list or map")
                         .path("infra.for_each"),
@@ -203,11 +192,6 @@ fn eval_document(r: &mut Renderer, file: FileId, index: usize, doc: &Node, scope
                 }
             }
         }
-    };
-    let scopes: Vec<Scope> = if directive("for_each").is_some() {
-        items.into_iter().map(|(item, key)| scope.with_item(item, key)).collect()
-    } else {
-        vec![scope.clone()]
     };
     // Items are independent: large `for_each` expansions are evaluated in
     // parallel, each worker with its own expression cache and diagnostics,

@@ -32,7 +32,6 @@ pub struct Directives {
 /// Every object of one environment, before the graph.
 pub struct Resources {
     pub env: String,
-    pub params: Value,
     pub objects: Vec<Object>,
 }
 

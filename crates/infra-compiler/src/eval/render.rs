@@ -1,9 +1,8 @@
 //! Rendering spanned nodes into values: every string's `${{ }}`
 //! expressions evaluated in a scope, errors reported at the expression.
 
-use super::expr::{self, Evaluator, Scope, Segment};
+use super::expr::{self, Evaluated, Evaluator, Scope, Segment};
 use infra_syntax::{Code, Diagnostic, Diagnostics, Map, Node, NodeKind, ScalarStyle, Span, Str, Value};
-use minijinja::value::Value as MjValue;
 
 /// A YAML path built on the stack and formatted only for messages.
 #[derive(Clone, Copy)]
@@ -75,23 +74,9 @@ impl Renderer<'_> {
         }
     }
 
-    /// Evaluates a node that is exactly one unquoted expression to a
-    /// minijinja value, without converting (used by `for_each`); other nodes
-    /// are rendered and converted.
-    pub fn render_mj(&mut self, node: &Node, scope: &Scope, path: YamlPath) -> Option<MjValue> {
-        if let NodeKind::Str(s, ScalarStyle::Plain) = &node.kind
-            && let Some(Ok(segs)) = expr::segments(s)
-            && let [Segment::Expr { source, offset, len }] = segs.as_slice()
-        {
-            let span = expr_span(node.span, ScalarStyle::Plain, *offset, *len);
-            return self.eval(source, scope, span, path);
-        }
-        self.render(node, scope, path).map(|v| expr::to_minijinja(&v))
-    }
-
-    fn eval(&mut self, source: &str, scope: &Scope, span: Span, path: YamlPath) -> Option<MjValue> {
+    fn eval(&mut self, source: &str, scope: &Scope, span: Span, path: YamlPath) -> Option<Evaluated> {
         match self.ev.eval(source, scope) {
-            Ok(v) if v.is_undefined() => {
+            Ok(Evaluated::Minijinja(v)) if v.is_undefined() => {
                 self.diags.push(
                     Diagnostic::error(Code::ExpressionFailed, format!("`{source}` is undefined"))
                         .at(span, "undefined")
@@ -116,42 +101,58 @@ impl Renderer<'_> {
     }
 
     fn render_str(&mut self, s: &Str, style: ScalarStyle, span: Span, scope: &Scope, path: YamlPath) -> Option<Value> {
-        let segs = match expr::segments(s) {
-            None => return Some(Value::String(s.clone())),
-            Some(Ok(segs)) => segs,
-            Some(Err((offset, msg))) => {
-                self.diags.push(
-                    Diagnostic::error(Code::UnclosedExpression, msg)
-                        .at(expr_span(span, style, offset, 3), "here")
-                        .path(path.render())
-                        .help("write `$${{` for a literal `${{`"),
-                );
-                return None;
-            }
+        let Some(segs) = expr::segments(s) else {
+            return Some(Value::String(s.clone()));
         };
-        if let [Segment::Expr { source, offset, len }] = segs.as_slice()
+        let mut pieces = segs.peekable();
+        let first = pieces.next()?;
+        if let (Ok(Segment::Expr { source, offset, len }), None) = (&first, pieces.peek())
             && style == ScalarStyle::Plain
         {
             let espan = expr_span(span, style, *offset, *len);
-            let v = self.eval(source, scope, espan, path)?;
-            return match expr::from_minijinja(&v) {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    self.diags.push(
-                        Diagnostic::error(Code::ExpressionFailed, e).at(espan, "this expression").path(path.render()),
-                    );
-                    None
-                }
+            return match self.eval(source, scope, espan, path)? {
+                Evaluated::Value(v) => Some(v),
+                Evaluated::Minijinja(v) => match expr::from_minijinja(&v) {
+                    Ok(v) => Some(v),
+                    Err(e) => {
+                        self.diags.push(
+                            Diagnostic::error(Code::ExpressionFailed, e)
+                                .at(espan, "this expression")
+                                .path(path.render()),
+                        );
+                        None
+                    }
+                },
             };
         }
         let mut out = String::new();
-        for seg in &segs {
+        for seg in std::iter::once(first).chain(pieces) {
+            let seg = match seg {
+                Ok(seg) => seg,
+                Err((offset, msg)) => {
+                    self.diags.push(
+                        Diagnostic::error(Code::UnclosedExpression, msg)
+                            .at(expr_span(span, style, offset, 3), "here")
+                            .path(path.render())
+                            .help("write `$${{` for a literal `${{`"),
+                    );
+                    return None;
+                }
+            };
             match seg {
                 Segment::Text(t) => out.push_str(t),
                 Segment::Expr { source, offset, len } => {
-                    let v = self.eval(source, scope, expr_span(span, style, *offset, *len), path)?;
+                    let espan = expr_span(span, style, offset, len);
                     // Interpolated values read as YAML would write them:
                     // `true`, not Python's `True`; null is empty.
+                    let v = match self.eval(source, scope, espan, path)? {
+                        Evaluated::Value(Value::String(s)) => {
+                            out.push_str(&s);
+                            continue;
+                        }
+                        Evaluated::Value(v) => expr::view(&v),
+                        Evaluated::Minijinja(v) => v,
+                    };
                     if let Some(s) = v.as_str() {
                         out.push_str(s);
                     } else if v.kind() == minijinja::value::ValueKind::Bool {
@@ -159,7 +160,6 @@ impl Renderer<'_> {
                     } else if !v.is_none()
                         && let Err(e) = expr::write_bounded(&mut out, &v)
                     {
-                        let espan = expr_span(span, style, *offset, *len);
                         self.diags.push(
                             Diagnostic::error(Code::ExpressionFailed, e)
                                 .at(espan, "this expression")

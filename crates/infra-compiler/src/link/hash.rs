@@ -2,8 +2,8 @@
 //! infra owns, so no dependency feature can change a hash.
 
 use infra_k8s::annotations;
+use infra_syntax::canonical::canonical_sha256;
 pub use infra_syntax::canonical::sha256_hex;
-use infra_syntax::canonical::write_canonical;
 use infra_syntax::{Map, Value};
 
 /// The sha256 of the canonical encoding.
@@ -14,10 +14,7 @@ pub fn content_hash(v: &Value) -> String {
 /// The sha256 of the canonical encoding of `v` without its top-level key
 /// `skip` (a ConfigMap's content without its metadata).
 pub fn content_hash_without(v: &Value, skip: Option<&str>) -> String {
-    // One buffer and one hash update: many small updates cost more.
-    let mut text = String::with_capacity(4096);
-    write_canonical(&mut text, v, skip);
-    sha256_hex(text.as_bytes())
+    canonical_sha256(v, skip)
 }
 
 /// The content hash that config hashes are made of: the object without its
