@@ -172,7 +172,7 @@ proptest! {
         prop_assert!(!c.failed());
         let g = &c.graphs[0];
         let position: std::collections::HashMap<String, usize> =
-            g.ordered().enumerate().map(|(i, r)| (r.id.name.clone(), i)).collect();
+            g.ordered().enumerate().map(|(i, r)| (r.id.name.to_string(), i)).collect();
         for (i, d) in deps.iter().enumerate().skip(1) {
             for dep in d {
                 let before = format!("cm{}", dep.index(i));

@@ -2,7 +2,7 @@
 //! identified, and which identities Kubernetes accepts. Names become file
 //! paths, so an identity is checked before anything is built from it.
 
-use infra_syntax::{Code, Diagnostic, Node, Span, Value};
+use infra_syntax::{Code, Diagnostic, Node, Span, Str, Value};
 use std::fmt;
 
 /// Built-in and common cluster-scoped kinds. Custom resources whose CRD the
@@ -58,17 +58,21 @@ pub fn group_of(api_version: &str) -> &str {
 /// The identity of an object in the graph: `group/kind/namespace/name`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectId {
-    pub group: String,
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
+    pub group: Str,
+    pub kind: Str,
+    pub namespace: Str,
+    pub name: Str,
 }
 
 impl ObjectId {
+    /// The id of an object; its strings are shared with the object's.
     pub fn of(object: &Value) -> ObjectId {
-        let s = |keys: &[&str]| object.str_at(keys).unwrap_or_default().to_string();
+        let s = |keys: &[&str]| match object.pointer(keys) {
+            Some(Value::String(s)) => s.clone(),
+            _ => Str::default(),
+        };
         ObjectId {
-            group: group_of(object.str_at(&["apiVersion"]).unwrap_or_default()).to_string(),
+            group: Str::new(group_of(object.str_at(&["apiVersion"]).unwrap_or_default())),
             kind: s(&["kind"]),
             namespace: s(&["metadata", "namespace"]),
             name: s(&["metadata", "name"]),

@@ -4,7 +4,7 @@
 //! `import` for the namespaces that subjects name. A new kind of reference
 //! is one row here.
 
-use crate::workloads::{CONTAINER_LISTS, pod_spec_path};
+use crate::workloads::{CONTAINER_LISTS, pod_spec_mut};
 use infra_syntax::{Str, Value};
 
 /// Which objects, and where in them, hold a reference field.
@@ -130,7 +130,7 @@ pub struct Reference<'v> {
     pub kind: &'static str,
     pub group: &'static str,
     /// The target's namespace (`""` for cluster-scoped targets).
-    pub namespace: String,
+    pub namespace: Str,
     /// The name as written; callers may rewrite it (a renamed target).
     pub name: &'v mut Str,
     pub optional: bool,
@@ -141,35 +141,27 @@ pub struct Reference<'v> {
 
 /// Calls `visit` with every reference that `object`, in namespace
 /// `own_ns`, makes through the fields of [`REFERENCE_FIELDS`].
-pub fn visit_references(object: &mut Value, own_ns: &str, visit: &mut dyn FnMut(Reference)) {
-    let kind = object.str_at(&["kind"]).unwrap_or_default().to_string();
-    let spec_path = pod_spec_path(&kind);
-    for f in REFERENCE_FIELDS {
-        let roots: Vec<&mut Value> = match f.holder {
-            Holder::Kinds(kinds) if kinds.contains(&kind.as_str()) => vec![&mut *object],
-            Holder::Kinds(_) => continue,
-            Holder::PodSpec | Holder::Container => {
-                let Some(path) = &spec_path else { continue };
-                let Some(spec) = path.iter().try_fold(&mut *object, |v, k| v.as_map_mut()?.get_mut(k)) else {
-                    continue;
-                };
-                if matches!(f.holder, Holder::PodSpec) {
-                    vec![spec]
-                } else {
-                    let mut containers = Vec::new();
-                    if let Some(m) = spec.as_map_mut() {
-                        for (list, items) in m.iter_mut() {
-                            if let (true, Value::Seq(items)) = (CONTAINER_LISTS.contains(&list.as_str()), items) {
-                                containers.extend(items.iter_mut());
-                            }
-                        }
-                    }
-                    containers
-                }
+pub fn visit_references(object: &mut Value, own_ns: &Str, visit: &mut dyn FnMut(Reference)) {
+    let kind = object.str_at(&["kind"]).map(Str::new).unwrap_or_default();
+    let of_holder = |holder: fn(&Holder) -> bool| REFERENCE_FIELDS.iter().filter(move |f| holder(&f.holder));
+    for f in of_holder(|h| matches!(h, Holder::Kinds(_))) {
+        if let Holder::Kinds(kinds) = f.holder
+            && kinds.contains(&kind.as_str())
+        {
+            each_at(object, f.path, &mut |holder| visit_field(f, holder, own_ns, visit));
+        }
+    }
+    let Some(spec) = pod_spec_mut(object) else { return };
+    for f in of_holder(|h| matches!(h, Holder::PodSpec)) {
+        each_at(spec, f.path, &mut |holder| visit_field(f, holder, own_ns, visit));
+    }
+    let Some(spec) = spec.as_map_mut() else { return };
+    for (list, items) in spec.iter_mut() {
+        let (true, Value::Seq(containers)) = (CONTAINER_LISTS.contains(&list.as_str()), items) else { continue };
+        for container in containers {
+            for f in of_holder(|h| matches!(h, Holder::Container)) {
+                each_at(container, f.path, &mut |holder| visit_field(f, holder, own_ns, visit));
             }
-        };
-        for root in roots {
-            each_at(root, f.path, &mut |holder| visit_field(f, holder, own_ns, visit));
         }
     }
 }
@@ -193,7 +185,7 @@ fn each_at(v: &mut Value, path: &[&str], f: &mut dyn FnMut(&mut Value)) {
     }
 }
 
-fn visit_field(f: &ReferenceField, holder: &mut Value, own_ns: &str, visit: &mut dyn FnMut(Reference)) {
+fn visit_field(f: &ReferenceField, holder: &mut Value, own_ns: &Str, visit: &mut dyn FnMut(Reference)) {
     if f.only_kind.is_some_and(|k| holder.str_at(&["kind"]) != Some(k)) {
         return;
     }
@@ -203,9 +195,9 @@ fn visit_field(f: &ReferenceField, holder: &mut Value, own_ns: &str, visit: &mut
         Target::RoleRef => "Role",
     };
     let namespace = match (kind, f.namespace_key.and_then(|k| holder.str_at(&[k]))) {
-        ("ClusterRole", _) => String::new(),
-        (_, Some(ns)) => ns.to_string(),
-        (_, None) => own_ns.to_string(),
+        ("ClusterRole", _) => Str::default(),
+        (_, Some(ns)) => Str::new(ns),
+        (_, None) => own_ns.clone(),
     };
     let optional = f.may_be_optional && holder.get("optional") == Some(&Value::Bool(true));
     if let Some(Value::String(name)) = holder.as_map_mut().and_then(|m| m.get_mut(f.name)) {
@@ -249,7 +241,7 @@ mod tests {
     fn refs(text: &str) -> Vec<String> {
         let mut v = yaml::parse_value(text).unwrap();
         let mut out = Vec::new();
-        visit_references(&mut v, "ns", &mut |r| {
+        visit_references(&mut v, &Str::new("ns"), &mut |r| {
             out.push(format!(
                 "{}/{}/{} ({}{})",
                 r.kind,
@@ -311,7 +303,7 @@ mod tests {
     #[test]
     fn names_can_be_rewritten() {
         let mut v = yaml::parse_value("kind: Pod\nspec: {volumes: [{name: a, configMap: {name: cm}}]}").unwrap();
-        visit_references(&mut v, "ns", &mut |r| *r.name = format!("{}-0123456789", r.name).into());
+        visit_references(&mut v, &Str::new("ns"), &mut |r| *r.name = format!("{}-0123456789", r.name).into());
         assert_eq!(
             v.pointer(&["spec", "volumes"]).unwrap().as_seq().unwrap()[0].str_at(&["configMap", "name"]),
             Some("cm-0123456789")

@@ -5,36 +5,36 @@
 
 use infra_syntax::{Value, article};
 
-/// Workload kinds and the path to their pod template.
-const POD_TEMPLATES: &[(&str, &[&str])] = &[
-    ("Deployment", &["spec", "template"]),
-    ("StatefulSet", &["spec", "template"]),
-    ("DaemonSet", &["spec", "template"]),
-    ("ReplicaSet", &["spec", "template"]),
-    ("Job", &["spec", "template"]),
-    ("CronJob", &["spec", "jobTemplate", "spec", "template"]),
+/// Kinds that make pods, and the path to their pod spec: a Pod's own, a
+/// workload's template's.
+const POD_SPECS: &[(&str, &[&str])] = &[
+    ("Pod", &["spec"]),
+    ("Deployment", &["spec", "template", "spec"]),
+    ("StatefulSet", &["spec", "template", "spec"]),
+    ("DaemonSet", &["spec", "template", "spec"]),
+    ("ReplicaSet", &["spec", "template", "spec"]),
+    ("Job", &["spec", "template", "spec"]),
+    ("CronJob", &["spec", "jobTemplate", "spec", "template", "spec"]),
 ];
 
 /// The lists of containers in a pod spec.
 pub const CONTAINER_LISTS: &[&str] = &["containers", "initContainers", "ephemeralContainers"];
 
-/// The key path to a workload kind's pod template, or `None`.
+/// The key path to a workload kind's pod template, or `None` (a Pod has none).
 pub fn pod_template_path(kind: &str) -> Option<&'static [&'static str]> {
-    POD_TEMPLATES.iter().find(|(k, _)| *k == kind).map(|(_, p)| *p)
+    let spec = pod_spec_path(kind).filter(|_| kind != "Pod")?;
+    Some(&spec[..spec.len() - 1])
 }
 
 /// The key path to the pod spec of a kind: a workload's template's, or a
 /// Pod's own.
-pub fn pod_spec_path(kind: &str) -> Option<Vec<&'static str>> {
-    if kind == "Pod" {
-        return Some(vec!["spec"]);
-    }
-    pod_template_path(kind).map(|p| p.iter().copied().chain(["spec"]).collect())
+pub fn pod_spec_path(kind: &str) -> Option<&'static [&'static str]> {
+    POD_SPECS.iter().find(|(k, _)| *k == kind).map(|(_, p)| *p)
 }
 
 /// The pod spec of a workload or a Pod.
 pub fn pod_spec(object: &Value) -> Option<&Value> {
-    object.pointer(&pod_spec_path(object.str_at(&["kind"])?)?)
+    object.pointer(pod_spec_path(object.str_at(&["kind"])?)?)
 }
 
 /// The pod spec of a workload or a Pod, to change it.

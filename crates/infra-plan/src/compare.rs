@@ -52,7 +52,7 @@ pub fn plan(old: &[&Value], new: &[&Value], options: &Options) -> Plan {
         let mut change = compare(old[old_ids[from]], v, options)
             .unwrap_or_else(|| Change::whole(Action::Update, to, v, String::new()));
         change.fields.retain(|f| f.path != "metadata.name");
-        change.renamed_from = Some(from.name.clone());
+        change.renamed_from = Some(from.name.to_string());
         change.reason = format!("content changed, so its hash-suffixed name changed (was {})", from.name);
         plan.changes.push(change);
     }
@@ -67,7 +67,7 @@ pub fn plan(old: &[&Value], new: &[&Value], options: &Options) -> Plan {
     let old_by_id: HashMap<&ObjectId, &Value> = old_ids.iter().map(|(id, &i)| (id, old[i])).collect();
     let new_by_id: HashMap<&ObjectId, &Value> = new_ids.iter().map(|(id, &i)| (id, new[i])).collect();
     for change in &plan.changes {
-        let old_name = change.renamed_from.as_ref().map(|n| ObjectId { name: n.clone(), ..change.id.clone() });
+        let old_name = change.renamed_from.as_ref().map(|n| ObjectId { name: n.clone().into(), ..change.id.clone() });
         let before = old_by_id.get(old_name.as_ref().unwrap_or(&change.id)).copied();
         let after = new_by_id.get(&change.id).copied();
         hazards_of(change, before, after, &mut plan.hazards);
@@ -78,15 +78,15 @@ pub fn plan(old: &[&Value], new: &[&Value], options: &Options) -> Plan {
     for v in new {
         let id = ObjectId::of(v);
         // Objects already named for data loss need no second warning.
-        if losing.contains(&(id.kind.clone(), id.namespace.clone(), id.name.clone())) {
+        if losing.contains(&(id.kind.to_string(), id.namespace.to_string(), id.name.to_string())) {
             continue;
         }
         for found in workloads::ephemeral_state(v) {
             plan.hazards.push(Hazard {
                 severity: Severity::Warning,
-                kind: id.kind.clone(),
-                namespace: id.namespace.clone(),
-                name: id.name.clone(),
+                kind: id.kind.to_string(),
+                namespace: id.namespace.to_string(),
+                name: id.name.to_string(),
                 reason: format!(
                     "stateful workload without storage: {} keeps {} in {}",
                     workloads::image_name(&found.image),

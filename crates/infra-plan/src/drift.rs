@@ -106,8 +106,8 @@ pub fn unmanaged_dashboards(objects: &[&Value], grafana: &[GrafanaDashboard]) ->
             id: ObjectId {
                 group: "grafana".into(),
                 kind: "Dashboard".into(),
-                namespace: d.folder.clone(),
-                name: d.uid.clone(),
+                namespace: d.folder.clone().into(),
+                name: d.uid.clone().into(),
             },
             note: Some(format!(
                 "\"{}\" exists only in Grafana; `infra import --grafana URL --into DIR` saves it as code",

@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 fn hazard(change: &Change, severity: Severity, reason: String) -> Hazard {
     Hazard {
         severity,
-        kind: change.id.kind.clone(),
-        namespace: change.id.namespace.clone(),
-        name: change.id.name.clone(),
+        kind: change.id.kind.to_string(),
+        namespace: change.id.namespace.to_string(),
+        name: change.id.name.to_string(),
         reason,
     }
 }
@@ -157,9 +157,9 @@ pub(crate) fn dashboard_hazards(old: &[&Value], new: &[&Value], out: &mut Vec<Ha
         if !after.contains_key(uid) {
             out.push(Hazard {
                 severity: Severity::DataLoss,
-                kind: id.kind.clone(),
-                namespace: id.namespace.clone(),
-                name: id.name.clone(),
+                kind: id.kind.to_string(),
+                namespace: id.namespace.to_string(),
+                name: id.name.to_string(),
                 reason: format!("dashboard uid {uid} (\"{title}\") disappears; Grafana deletes the dashboard"),
             });
         }

@@ -8,6 +8,7 @@
 use super::path::{MAX_COMPONENT_BYTES, RelPath};
 use infra_k8s::kinds::ObjectId;
 use infra_syntax::canonical::sha256_hex;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// The folder of cluster-scoped objects.
@@ -15,48 +16,86 @@ pub const CLUSTER_DIR: &str = "_cluster";
 
 /// The file of each object, in the order given. Every id must be valid
 /// ([`infra_k8s::kinds::check_identity`]); should one not be, its file is
-/// named after its digest rather than after its name.
+/// named after its digest rather than after its name. One string per
+/// object in the common case: names that collide are rare.
 pub fn object_files(ids: &[&ObjectId]) -> Vec<RelPath> {
-    let dirs: Vec<&str> =
-        ids.iter().map(|id| if id.namespace.is_empty() { CLUSTER_DIR } else { &id.namespace }).collect();
     // Kind and name alone first; the group where they would collide.
-    let plain: Vec<String> = ids.iter().map(|id| format!("{}-{}", id.kind.to_lowercase(), id.name)).collect();
-    let mut groups_per_file: HashMap<(&str, String), Vec<&str>> = HashMap::new();
-    for ((dir, stem), id) in dirs.iter().zip(&plain).zip(ids) {
-        groups_per_file.entry((dir, stem.to_lowercase())).or_default().push(&id.group);
+    let mut stems: Vec<String> = ids.iter().map(|id| stem(id, false)).collect();
+    let mut grouped = vec![false; ids.len()];
+    for i in colliding(&stems) {
+        if !ids[i].group.is_empty() {
+            grouped[i] = true;
+            stems[i] = stem(ids[i], true);
+        }
     }
-    let stems: Vec<String> = ids
-        .iter()
-        .zip(dirs.iter().zip(&plain))
-        .map(|(id, (dir, stem))| {
-            let groups = &groups_per_file[&(*dir, stem.to_lowercase())];
-            if groups.len() > 1 && !id.group.is_empty() {
-                format!("{}.{}-{}", id.kind.to_lowercase(), id.group, id.name)
-            } else {
-                stem.clone()
-            }
-        })
-        .collect();
     // What still collides (case-insensitively, for file systems that fold
     // case) is told apart by a digest of the whole id.
-    let mut count: HashMap<String, usize> = HashMap::new();
-    for (dir, stem) in dirs.iter().zip(&stems) {
-        *count.entry(format!("{dir}/{}", fit_name(stem, ".yaml")).to_lowercase()).or_default() += 1;
+    let mut files: Vec<String> = stems.into_iter().map(|stem| with_file_name(stem, "")).collect();
+    for i in colliding(&files) {
+        let digest = &sha256_hex(ids[i].to_string().as_bytes())[..10];
+        files[i] = with_file_name(stem(ids[i], grouped[i]), &format!("-{digest}"));
     }
-    ids.iter()
-        .zip(dirs.iter().zip(stems))
-        .map(|(id, (dir, stem))| {
-            let file = if count[&format!("{dir}/{}", fit_name(&stem, ".yaml")).to_lowercase()] > 1 {
-                fit_name(&format!("{stem}-{}", &sha256_hex(id.to_string().as_bytes())[..10]), ".yaml")
-            } else {
-                fit_name(&stem, ".yaml")
-            };
-            RelPath::new(format!("{dir}/{file}")).unwrap_or_else(|_| {
+    files
+        .into_iter()
+        .zip(ids)
+        .map(|(file, id)| {
+            RelPath::new(file).unwrap_or_else(|_| {
                 let digest = &sha256_hex(id.to_string().as_bytes())[..20];
                 RelPath::new(format!("{CLUSTER_DIR}/object-{digest}.yaml")).expect("hex digits make a valid name")
             })
         })
         .collect()
+}
+
+/// `<namespace or _cluster>/<kind>-<name>`, with the API group after the
+/// kind when `grouped`.
+fn stem(id: &ObjectId, grouped: bool) -> String {
+    let dir = if id.namespace.is_empty() { CLUSTER_DIR } else { &id.namespace };
+    let mut s = String::with_capacity(dir.len() + id.kind.len() + id.group.len() + id.name.len() + 8);
+    s.push_str(dir);
+    s.push('/');
+    s.extend(id.kind.chars().flat_map(char::to_lowercase));
+    if grouped {
+        s.push('.');
+        s.push_str(&id.group);
+    }
+    s.push('-');
+    s.push_str(&id.name);
+    s
+}
+
+/// `dir/stem` made `dir/stem<tag>.yaml`, its file name fitted by [`fit_name`].
+fn with_file_name(mut path: String, tag: &str) -> String {
+    let slash = path.find('/').expect("a folder and a stem");
+    if path.len() - slash - 1 + tag.len() + ".yaml".len() <= MAX_COMPONENT_BYTES {
+        path.push_str(tag);
+        path.push_str(".yaml");
+        return path;
+    }
+    let file = fit_name(&format!("{}{tag}", &path[slash + 1..]), ".yaml");
+    path.truncate(slash + 1);
+    path.push_str(&file);
+    path
+}
+
+/// The indices of the strings that equal another one, ignoring case.
+fn colliding(names: &[String]) -> Vec<usize> {
+    let mut seen: HashMap<Cow<'_, str>, usize> = HashMap::with_capacity(names.len());
+    for n in names {
+        *seen.entry(folded(n)).or_default() += 1;
+    }
+    if seen.len() == names.len() {
+        return Vec::new();
+    }
+    (0..names.len()).filter(|&i| seen[&folded(&names[i])] > 1).collect()
+}
+
+fn folded(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| !b.is_ascii() || b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
 }
 
 /// `stem` followed by `suffix` (`.yaml`, or nothing for a folder), kept as

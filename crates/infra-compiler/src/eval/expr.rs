@@ -130,8 +130,11 @@ struct Base {
     dir: Arc<Path>,
     root: Arc<Path>,
     /// The minijinja context, made on the first expression that needs it.
-    context: OnceLock<(Arc<[(&'static str, MjValue)]>, MjValue)>,
+    context: OnceLock<(ContextEntries, MjValue)>,
 }
+
+/// The entries of a minijinja context but `item` and `key`.
+type ContextEntries = Arc<[(&'static str, MjValue)]>;
 
 struct Item {
     item: Value,
@@ -195,7 +198,7 @@ impl Scope {
     fn context(&self) -> MjValue {
         let (entries, context) = self.base.context.get_or_init(|| {
             let b = &self.base;
-            let entries: Arc<[(&'static str, MjValue)]> = Arc::from(vec![
+            let entries: ContextEntries = Arc::from(vec![
                 ("params", view(&b.params)),
                 ("env", view(&b.env)),
                 ("module", view(&b.module)),
@@ -221,7 +224,7 @@ impl Scope {
 /// the rest to the shared base, so an item costs no new map.
 #[derive(Debug)]
 struct ItemContext {
-    base: Arc<[(&'static str, MjValue)]>,
+    base: ContextEntries,
     item: MjValue,
     key: MjValue,
 }

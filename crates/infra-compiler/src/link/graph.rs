@@ -25,8 +25,12 @@ pub struct Resource {
 /// Why one resource depends on another.
 #[derive(Debug, Clone)]
 pub struct Edge {
-    pub reason: String,
+    pub reason: Reason,
 }
+
+/// The reason of an edge: mostly one of a few fixed words ("volume",
+/// "in namespace"), made only for `ref()`.
+pub type Reason = std::borrow::Cow<'static, str>;
 
 /// The linked resources of one environment.
 pub struct ResourceGraph {
@@ -57,7 +61,7 @@ impl ResourceGraph {
         let mut d: Vec<_> = self
             .graph
             .edges_directed(i, petgraph::Incoming)
-            .map(|e| (e.source(), e.weight().reason.as_str()))
+            .map(|e| (e.source(), e.weight().reason.as_ref()))
             .collect();
         d.sort_by(|a, b| self.graph[a.0].id.cmp(&self.graph[b.0].id));
         d

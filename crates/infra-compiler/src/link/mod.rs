@@ -13,7 +13,7 @@ pub mod order;
 pub mod refs;
 pub mod storage;
 
-pub use graph::{Edge, Format, Resource, ResourceGraph};
+pub use graph::{Edge, Format, Reason, Resource, ResourceGraph};
 
 use crate::eval::{Object, Resources};
 use crate::parallel;
@@ -21,10 +21,11 @@ use hash::{content_digest, set_annotation_at, stamp_hash};
 use infra_k8s::annotations;
 use infra_k8s::kinds::ObjectId;
 use infra_k8s::workloads::pod_template_path;
-use infra_syntax::{Code, Diagnostic, Diagnostics, Span, Value};
+use infra_syntax::{Code, Diagnostic, Diagnostics, Span, Str, Value};
 use petgraph::graph::{DiGraph, NodeIndex};
-use refs::{LinkContext, NameIndex, link_object};
+use refs::{LinkContext, Missing, NameIndex, link_object};
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
 
 pub struct LinkOptions {
     pub strict: bool,
@@ -32,7 +33,7 @@ pub struct LinkOptions {
 }
 
 /// A dependency found by linking: (dependency, dependent, reason).
-type Dependency = (usize, usize, String);
+type Dependency = (usize, usize, Reason);
 
 /// What linking found: the dependencies, and for each object the objects
 /// its pods read.
@@ -40,16 +41,15 @@ struct Links {
     dependencies: Vec<Dependency>,
     pod_inputs: Vec<Vec<usize>>,
 }
-/// Objects renamed with a hash suffix: (kind, namespace, old name) → new name.
-type Renames = HashMap<(String, String, String), String>;
 
 pub fn link(resources: Resources, opts: &LinkOptions, diags: &mut Diagnostics) -> Option<ResourceGraph> {
     let errors_before = diags.error_count();
-    let Resources { env, mut objects, .. } = resources;
-    refuse_duplicates(&objects, diags)?;
-    let renames = suffix_names(&mut objects, opts);
-    let (ids, index) = index(&objects, &renames);
-    let links = resolve_references(&mut objects, &ids, &index, &renames, opts, diags);
+    let Resources { env, mut objects } = resources;
+    let mut ids: Vec<ObjectId> = objects.iter().map(|o| ObjectId::of(&o.value)).collect();
+    refuse_duplicates(&objects, &ids, diags)?;
+    let renamed = suffix_names(&mut objects, &mut ids, opts);
+    let index = NameIndex::new(&ids, &renamed);
+    let links = resolve_references(&mut objects, &ids, &index, opts, diags);
     stamp_config_hashes(&mut objects, &ids, &links.pod_inputs);
     mark_unprotected(&mut objects);
     let graph = build_graph(objects, ids, links.dependencies);
@@ -58,31 +58,30 @@ pub fn link(resources: Resources, opts: &LinkOptions, diags: &mut Diagnostics) -
 }
 
 /// Two objects with one identity are an error naming both.
-fn refuse_duplicates(objects: &[Object], diags: &mut Diagnostics) -> Option<()> {
-    let mut by_id: BTreeMap<ObjectId, usize> = BTreeMap::new();
+fn refuse_duplicates(objects: &[Object], ids: &[ObjectId], diags: &mut Diagnostics) -> Option<()> {
+    let mut first_of: HashMap<&ObjectId, usize> = HashMap::with_capacity(ids.len());
     let mut ok = true;
-    for (i, o) in objects.iter().enumerate() {
-        let id = ObjectId::of(&o.value);
-        if let Some(&first) = by_id.get(&id) {
+    for (i, id) in ids.iter().enumerate() {
+        if let Some(&first) = first_of.get(id) {
             diags.push(
                 Diagnostic::error(Code::DuplicateObject, format!("{} is defined twice", id.short()))
-                    .at(o.origin, "second definition")
+                    .at(objects[i].origin, "second definition")
                     .at(objects[first].origin, "first definition")
                     .help("names must be unique per kind and namespace; inside modules use `${{ module.name }}`"),
             );
             ok = false;
             continue;
         }
-        by_id.insert(id, i);
+        first_of.insert(id, i);
     }
     ok.then_some(())
 }
 
 /// Hash suffixes: ConfigMaps and Secrets renamed after their content.
-fn suffix_names(objects: &mut [Object], opts: &LinkOptions) -> Renames {
-    let mut renames = Renames::new();
-    for o in objects {
-        let id = ObjectId::of(&o.value);
+/// Returns each renamed object with its name as written.
+fn suffix_names(objects: &mut [Object], ids: &mut [ObjectId], opts: &LinkOptions) -> Vec<(usize, Str)> {
+    let mut renamed = Vec::new();
+    for (i, (o, id)) in objects.iter_mut().zip(ids.iter_mut()).enumerate() {
         let wants = o.directives.hash_suffix.unwrap_or(opts.hashing_suffix);
         if !wants
             || o.directives.external
@@ -91,31 +90,13 @@ fn suffix_names(objects: &mut [Object], opts: &LinkOptions) -> Renames {
         {
             continue;
         }
-        let new_name = format!("{}-{}", id.name, &content_digest(&o.value)[..10]);
+        let new_name = Str::from(format!("{}-{}", id.name, &content_digest(&o.value)[..10]));
         if let Some(meta) = o.value.get("metadata").is_some().then(|| o.value.map_entry("metadata")) {
-            meta.insert("name", Value::from(new_name.as_str()));
+            meta.insert("name", Value::String(new_name.clone()));
         }
-        renames.insert((id.kind, id.namespace, id.name), new_name);
+        renamed.push((i, std::mem::replace(&mut id.name, new_name)));
     }
-    renames
-}
-
-/// Final ids, and the index by kind, namespace and name (one entry per API
-/// group that has it); the original names of renamed objects resolve too.
-fn index(objects: &[Object], renames: &Renames) -> (Vec<ObjectId>, NameIndex) {
-    let mut index: NameIndex = HashMap::with_capacity(objects.len() + 16);
-    let mut ids = Vec::with_capacity(objects.len());
-    for (i, o) in objects.iter().enumerate() {
-        let id = ObjectId::of(&o.value);
-        index.entry((id.kind.clone(), id.namespace.clone(), id.name.clone())).or_default().push(i);
-        ids.push(id);
-    }
-    for ((kind, ns, old), new) in renames {
-        if let Some(found) = index.get(&(kind.clone(), ns.clone(), new.clone())).cloned() {
-            index.entry((kind.clone(), ns.clone(), old.clone())).or_default().extend(found);
-        }
-    }
-    (ids, index)
+    renamed
 }
 
 /// Every object's references, found, rewritten and resolved on its own —
@@ -125,38 +106,47 @@ fn resolve_references(
     objects: &mut [Object],
     ids: &[ObjectId],
     index: &NameIndex,
-    renames: &Renames,
     opts: &LinkOptions,
     diags: &mut Diagnostics,
 ) -> Links {
-    let crds: HashMap<(String, String), usize> = objects
+    let crds: HashMap<(Str, Str), usize> = objects
         .iter()
         .enumerate()
         .filter(|(_, o)| o.value.str_at(&["kind"]) == Some("CustomResourceDefinition"))
         .filter_map(|(i, o)| {
             let group = o.value.str_at(&["spec", "group"])?;
             let kind = o.value.str_at(&["spec", "names", "kind"])?;
-            Some(((group.to_string(), kind.to_string()), i))
+            Some(((Str::new(group), Str::new(kind)), i))
         })
         .collect();
     let mut numbered: Vec<(usize, &mut Object)> = objects.iter_mut().enumerate().collect();
-    let context = LinkContext { ids, index, renames, crds: &crds };
+    let context = LinkContext { ids, index, crds: &crds };
     let links = parallel::map_mut(&mut numbered, |(i, o)| link_object(*i, o, &context));
 
     let mut dependencies = Vec::new();
     let mut pod_inputs = Vec::with_capacity(links.len());
-    let mut unresolved: BTreeMap<String, (usize, Span, usize)> = BTreeMap::new();
+    // Each missing target once, with the first place that names it.
+    let mut missing: HashMap<Missing, ((usize, usize), Span, usize)> = HashMap::new();
     for (i, l) in links.into_iter().enumerate() {
         dependencies.extend(l.edges.into_iter().map(|(j, reason)| (j, i, reason)));
         pod_inputs.push(l.pod_inputs);
-        for (target, span) in l.unresolved {
-            unresolved.entry(target).or_insert((i, span, 0)).2 += 1;
+        for (n, (target, span)) in l.unresolved.into_iter().enumerate() {
+            missing.entry(target).or_insert(((i, n), span, 0)).2 += 1;
         }
         for d in l.errors {
             diags.push(d);
         }
     }
-    for (target, (from, span, count)) in &unresolved {
+    // The same target may be missing as a field's and as a written one.
+    let mut unresolved: BTreeMap<String, ((usize, usize), Span, usize)> = BTreeMap::new();
+    for (target, (first, span, count)) in missing {
+        let entry = unresolved.entry(target.to_string()).or_insert((first, span, 0));
+        if first < entry.0 {
+            (entry.0, entry.1) = (first, span);
+        }
+        entry.2 += count;
+    }
+    for (target, ((from, _), span, count)) in &unresolved {
         let more = if *count > 1 { format!(" (and {} more references)", count - 1) } else { String::new() };
         let msg = format!("{} refers to {target}, which is not in the project{more}", ids[*from].short());
         let d = if opts.strict {
@@ -175,10 +165,11 @@ fn resolve_references(
 /// ConfigMaps and Secrets its pods read (not of what it merely depends
 /// on), so a configuration change rolls exactly the pods that read it.
 fn stamp_config_hashes(objects: &mut [Object], ids: &[ObjectId], pod_inputs: &[Vec<usize>]) {
+    // Each input's digest once, however many workloads read it.
+    let mut digests: HashMap<usize, String> = HashMap::new();
+    let mut digest_input = String::new();
     for (workload, inputs) in pod_inputs.iter().enumerate() {
-        if pod_template_path(&ids[workload].kind).is_none() {
-            continue;
-        }
+        let Some(path) = pod_template_path(&ids[workload].kind) else { continue };
         let mut used: Vec<usize> =
             inputs.iter().copied().filter(|&j| matches!(ids[j].kind.as_str(), "ConfigMap" | "Secret")).collect();
         if used.is_empty() {
@@ -186,15 +177,17 @@ fn stamp_config_hashes(objects: &mut [Object], ids: &[ObjectId], pod_inputs: &[V
         }
         used.sort_by(|a, b| ids[*a].cmp(&ids[*b]));
         used.dedup();
-        let mut digest_input = String::new();
+        digest_input.clear();
         for j in used {
-            let part = if objects[j].directives.external { String::new() } else { content_digest(&objects[j].value) };
-            digest_input.push_str(&format!("{} {part}\n", ids[j]));
+            let part = if objects[j].directives.external {
+                ""
+            } else {
+                digests.entry(j).or_insert_with(|| content_digest(&objects[j].value)).as_str()
+            };
+            let _ = writeln!(digest_input, "{} {part}", ids[j]);
         }
         let digest = hash::sha256_hex(digest_input.as_bytes());
-        if let Some(path) = pod_template_path(&ids[workload].kind) {
-            set_annotation_at(&mut objects[workload].value, path, annotations::CONFIG_HASH, digest);
-        }
+        set_annotation_at(&mut objects[workload].value, path, annotations::CONFIG_HASH, digest);
     }
 }
 
@@ -232,7 +225,7 @@ fn build_graph(
             hash,
         });
     }
-    dependencies.sort();
+    dependencies.sort_unstable();
     dependencies.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
     for (from, to, reason) in dependencies {
         if from != to {

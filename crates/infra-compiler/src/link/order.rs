@@ -17,7 +17,7 @@ pub fn apply_order(graph: &DiGraph<Resource, Edge>) -> Result<Vec<NodeIndex>, Di
             format!("dependency cycle: {} -> {}", names.join(" -> "), names[0]),
         );
         for w in cycle.windows(2).chain(std::iter::once(&[cycle[cycle.len() - 1], cycle[0]][..])) {
-            let e = graph.find_edge(w[0], w[1]).map(|e| graph[e].reason.clone()).unwrap_or_default();
+            let e = graph.find_edge(w[0], w[1]).map(|e| graph[e].reason.as_ref()).unwrap_or_default();
             d = d.at(
                 graph[w[1]].origin,
                 format!("{} depends on {} ({e})", graph[w[1]].id.short(), graph[w[0]].id.short()),

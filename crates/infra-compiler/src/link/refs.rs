@@ -2,12 +2,14 @@
 //! table in `infra_k8s::references`), `depends_on` and `ref()`, resolved to
 //! graph nodes, with renamed targets (hash suffixes) rewritten in place.
 
+use super::graph::Reason;
 use crate::eval::Object;
 use crate::eval::expr::{self, RefField};
 use infra_k8s::kinds::ObjectId;
 use infra_k8s::references;
-use infra_syntax::{Code, Diagnostic, Span};
+use infra_syntax::{Code, Diagnostic, Span, Str};
 use std::collections::HashMap;
+use std::fmt;
 
 /// Namespaces every cluster has; referring to them is never unresolved.
 const BUILTIN_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
@@ -16,8 +18,8 @@ const BUILTIN_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "
 struct Reference {
     kind: &'static str,
     group: &'static str,
-    namespace: String,
-    name: String,
+    namespace: Str,
+    name: Str,
     reason: &'static str,
     /// `optional: true` references are not reported when missing.
     optional: bool,
@@ -25,13 +27,30 @@ struct Reference {
     in_pod_spec: bool,
 }
 
+/// A target that is not in the project, as found or as written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Missing {
+    Object { kind: &'static str, namespace: Str, name: Str },
+    Written(Str),
+}
+
+impl fmt::Display for Missing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Missing::Object { kind, namespace, name } if namespace.is_empty() => write!(f, "{kind}/{name}"),
+            Missing::Object { kind, namespace, name } => write!(f, "{kind}/{namespace}/{name}"),
+            Missing::Written(target) => f.write_str(target),
+        }
+    }
+}
+
 /// What linking found for one object.
 pub(crate) struct ObjectLinks {
     /// (dependency, reason)
-    pub(crate) edges: Vec<(usize, String)>,
+    pub(crate) edges: Vec<(usize, Reason)>,
     /// The objects its pods read (ConfigMaps, Secrets, ...).
     pub(crate) pod_inputs: Vec<usize>,
-    pub(crate) unresolved: Vec<(String, Span)>,
+    pub(crate) unresolved: Vec<(Missing, Span)>,
     pub(crate) errors: Vec<Diagnostic>,
 }
 
@@ -39,17 +58,16 @@ pub(crate) struct ObjectLinks {
 pub(crate) struct LinkContext<'a> {
     pub(crate) ids: &'a [ObjectId],
     pub(crate) index: &'a NameIndex,
-    pub(crate) renames: &'a HashMap<(String, String, String), String>,
-    pub(crate) crds: &'a HashMap<(String, String), usize>,
+    pub(crate) crds: &'a HashMap<(Str, Str), usize>,
 }
 
 /// Finds an object's references (rewriting hash-suffixed names and `ref()`
 /// markers in place) and resolves them to graph nodes.
 pub(crate) fn link_object(i: usize, object: &mut Object, cx: &LinkContext) -> ObjectLinks {
-    let LinkContext { ids, index, renames, crds } = *cx;
+    let LinkContext { ids, index, crds } = *cx;
     let mut links =
         ObjectLinks { edges: Vec::new(), pod_inputs: Vec::new(), unresolved: Vec::new(), errors: Vec::new() };
-    let own_ns = ids[i].namespace.clone();
+    let own_ns = &ids[i].namespace;
     let origin = object.origin;
     let external = object.directives.external;
     // The namespace it lives in, and the references of well-known fields,
@@ -59,59 +77,55 @@ pub(crate) fn link_object(i: usize, object: &mut Object, cx: &LinkContext) -> Ob
         refs.push(Reference {
             kind: "Namespace",
             group: "",
-            namespace: String::new(),
+            namespace: Str::default(),
             name: own_ns.clone(),
             reason: "in namespace",
             optional: false,
             in_pod_spec: false,
         });
     }
-    references::visit_references(&mut object.value, &own_ns, &mut |r| {
+    references::visit_references(&mut object.value, own_ns, &mut |r| {
         if r.group.is_empty()
-            && let Some(new) = renames.get(&(r.kind.to_string(), r.namespace.clone(), r.name.to_string()))
+            && let Some(new) = index.renamed(&(Str::new(r.kind), r.namespace.clone(), r.name.clone()))
         {
-            *r.name = new.into();
+            *r.name = new.clone();
         }
         refs.push(Reference {
             kind: r.kind,
             group: r.group,
+            name: r.name.clone(),
             namespace: r.namespace,
-            name: r.name.to_string(),
             reason: r.reason,
             optional: r.optional,
             in_pod_spec: r.in_pod_spec,
         });
     });
     for r in refs {
-        let found = index.get(&(r.kind.to_string(), r.namespace.clone(), r.name.clone()));
-        match found.and_then(|c| c.iter().copied().find(|&j| ids[j].group == r.group)) {
+        let key = (Str::new(r.kind), r.namespace, r.name);
+        match index.find(&key).iter().copied().find(|&j| ids[j].group == r.group) {
             Some(j) => {
                 if r.in_pod_spec {
                     links.pod_inputs.push(j);
                 }
-                links.edges.push((j, r.reason.to_string()))
+                links.edges.push((j, Reason::Borrowed(r.reason)))
             }
             None if r.optional || external => {}
-            None if r.kind == "Namespace" && BUILTIN_NAMESPACES.contains(&r.name.as_str()) => {}
-            None if r.kind == "ServiceAccount" && r.name == "default" => {}
+            None if r.kind == "Namespace" && BUILTIN_NAMESPACES.contains(&key.2.as_str()) => {}
+            None if r.kind == "ServiceAccount" && key.2 == "default" => {}
             None => {
-                let target = if r.namespace.is_empty() {
-                    format!("{}/{}", r.kind, r.name)
-                } else {
-                    format!("{}/{}/{}", r.kind, r.namespace, r.name)
-                };
-                links.unresolved.push((target, origin));
+                let (_, namespace, name) = key;
+                links.unresolved.push((Missing::Object { kind: r.kind, namespace, name }, origin));
             }
         }
     }
     // Custom resources depend on their CRD when the project defines it.
     if let Some(&j) = crds.get(&(ids[i].group.clone(), ids[i].kind.clone())) {
-        links.edges.push((j, "custom resource of this CRD".into()));
+        links.edges.push((j, Reason::Borrowed("custom resource of this CRD")));
     }
     for (target, span) in &object.directives.depends_on {
-        match resolve_target(target, &own_ns, index, ids) {
-            Ok(j) => links.edges.push((j, "depends_on".into())),
-            Err(TargetError::Missing) => links.unresolved.push((target.clone(), *span)),
+        match resolve_target(target, own_ns, index, ids) {
+            Ok(j) => links.edges.push((j, Reason::Borrowed("depends_on"))),
+            Err(TargetError::Missing) => links.unresolved.push((Missing::Written(Str::new(target)), *span)),
             Err(TargetError::Invalid(msg)) => {
                 links.errors.push(Diagnostic::error(Code::BadTarget, msg).at(*span, "in depends_on"))
             }
@@ -128,9 +142,9 @@ pub(crate) fn link_object(i: usize, object: &mut Object, cx: &LinkContext) -> Ob
         for (range, field, target) in expr::ref_markers(s) {
             out.push_str(&s[last..range.start]);
             last = range.end;
-            match resolve_target(target, &own_ns, index, ids) {
+            match resolve_target(target, own_ns, index, ids) {
                 Ok(j) => {
-                    links.edges.push((j, format!("ref(\"{target}\")")));
+                    links.edges.push((j, Reason::Owned(format!("ref(\"{target}\")"))));
                     out.push_str(match field {
                         RefField::Name => &ids[j].name,
                         RefField::Namespace => &ids[j].namespace,
@@ -142,7 +156,7 @@ pub(crate) fn link_object(i: usize, object: &mut Object, cx: &LinkContext) -> Ob
                     let written = target.rsplit('/').next().unwrap_or(target);
                     out.push_str(match field {
                         RefField::Name => written,
-                        RefField::Namespace => &own_ns,
+                        RefField::Namespace => own_ns,
                     });
                 }
             }
@@ -152,7 +166,7 @@ pub(crate) fn link_object(i: usize, object: &mut Object, cx: &LinkContext) -> Ob
     });
     for (target, e) in failures {
         match e {
-            TargetError::Missing => links.unresolved.push((target, origin)),
+            TargetError::Missing => links.unresolved.push((Missing::Written(Str::from(target)), origin)),
             TargetError::Invalid(msg) => {
                 links.errors.push(Diagnostic::error(Code::BadTarget, msg).at(origin, "in a ref() of this document"))
             }
@@ -166,8 +180,72 @@ enum TargetError {
     Invalid(String),
 }
 
-/// Objects by kind, namespace and name: one per API group that has them.
-pub(crate) type NameIndex = HashMap<(String, String, String), Vec<usize>>;
+/// Objects by kind, namespace and name (one per API group that has them);
+/// renamed objects are found by their written names too. Keys share their
+/// strings with the ids.
+pub(crate) struct NameIndex {
+    objects: HashMap<Key, Candidates>,
+    renamed: HashMap<Key, Str>,
+}
+
+/// Kind, namespace and name.
+type Key = (Str, Str, Str);
+
+/// The objects one kind, namespace and name may mean: almost always one.
+enum Candidates {
+    One(usize),
+    Many(Vec<usize>),
+}
+
+impl Candidates {
+    fn push(&mut self, i: usize) {
+        match self {
+            Candidates::One(first) => *self = Candidates::Many(vec![*first, i]),
+            Candidates::Many(all) => all.push(i),
+        }
+    }
+
+    fn as_slice(&self) -> &[usize] {
+        match self {
+            Candidates::One(i) => std::slice::from_ref(i),
+            Candidates::Many(all) => all,
+        }
+    }
+}
+
+impl NameIndex {
+    /// The index of `ids`; `renamed` holds each renamed object with its
+    /// name as written.
+    pub(crate) fn new(ids: &[ObjectId], renamed: &[(usize, Str)]) -> NameIndex {
+        let mut objects: HashMap<Key, Candidates> = HashMap::with_capacity(ids.len() + renamed.len());
+        let mut add = |key, i| match objects.entry(key) {
+            std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().push(i),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(Candidates::One(i));
+            }
+        };
+        for (i, id) in ids.iter().enumerate() {
+            add((id.kind.clone(), id.namespace.clone(), id.name.clone()), i);
+        }
+        let mut by_written = HashMap::with_capacity(renamed.len());
+        for (i, written) in renamed {
+            let id = &ids[*i];
+            add((id.kind.clone(), id.namespace.clone(), written.clone()), *i);
+            by_written.insert((id.kind.clone(), id.namespace.clone(), written.clone()), id.name.clone());
+        }
+        NameIndex { objects, renamed: by_written }
+    }
+
+    /// The objects of a kind with a name in a namespace.
+    fn find(&self, key: &Key) -> &[usize] {
+        self.objects.get(key).map_or(&[], Candidates::as_slice)
+    }
+
+    /// The final name of an object renamed with a hash suffix.
+    fn renamed(&self, key: &Key) -> Option<&Str> {
+        self.renamed.get(key)
+    }
+}
 
 /// Resolves `Kind/name` (preferring the referrer's namespace, then a
 /// cluster-scoped object, then a unique match) or `Kind/namespace/name`.
@@ -198,9 +276,9 @@ fn resolve_target(target: &str, own_ns: &str, index: &NameIndex, ids: &[ObjectId
             _ => Err(TargetError::Invalid(format!("`{target}` is ambiguous"))),
         }
     };
-    let lookup = |ns: &str, name: &str| match index.get(&(kind.to_string(), ns.to_string(), name.to_string())) {
-        Some(c) => pick(c),
-        None => Ok(None),
+    let lookup = |ns: &str, name: &str| match index.find(&(Str::new(kind), Str::new(ns), Str::new(name))) {
+        [] => Ok(None),
+        c => pick(c),
     };
     match parts.as_slice() {
         [_, ns, name] => lookup(ns, name)?.ok_or(TargetError::Missing),
