@@ -91,8 +91,13 @@ impl Reporter {
     /// Writes a command's result to stdout. A reader that closed the pipe
     /// (`| head`) has seen all it wanted: that ends the command quietly.
     pub fn stdout(&self, text: &str) {
-        let mut out = std::io::stdout().lock();
-        if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
+        self.stdout_with(&mut |out| out.write_all(text.as_bytes()));
+    }
+
+    /// Writes a command's result to stdout piece by piece, buffered.
+    pub fn stdout_with(&self, write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>) {
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        if let Err(e) = write(&mut out).and_then(|()| out.flush())
             && e.kind() != std::io::ErrorKind::BrokenPipe
         {
             self.error(Diagnostic::error(Code::CannotWrite, format!("cannot write to standard output: {e}")));

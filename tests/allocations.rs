@@ -29,7 +29,7 @@ fn count_build(dir: &Path, env: &str) -> Count {
     let compilation = infra_compiler::compile(dir, &options);
     assert!(!compilation.failed(), "the workload compiles");
     let outputs: Vec<_> = compilation.graphs.iter().map(infra_compiler::emit::emit).collect();
-    let objects = outputs.iter().map(|o| o.files.len()).sum();
+    let objects = outputs.iter().map(|o| o.len()).sum();
     drop(outputs);
     drop(compilation);
     let stats = region.change();

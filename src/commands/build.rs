@@ -44,7 +44,7 @@ pub fn run(r: &Reporter, args: Args) -> ExitCode {
     let outputs: Vec<Output> = c.graphs.iter().map(emit::emit).collect();
     if output.as_deref() == Some("-") {
         for out in &outputs {
-            r.stdout(&out.stream());
+            r.stdout_with(&mut |w| out.write_stream(w));
         }
         return ExitCode::SUCCESS;
     }
@@ -83,7 +83,7 @@ fn check_all(r: &Reporter, outputs: &[Output], targets: &[OutDir]) -> ExitCode {
         match emit::check(target, out) {
             Err(d) => diags.push(d),
             Ok(diffs) if diffs.is_empty() => {
-                r.status(&format!("{}: up to date ({} objects in {})", out.env, out.files.len(), shown.display()))
+                r.status(&format!("{}: up to date ({} objects in {})", out.env, out.len(), shown.display()))
             }
             Ok(diffs) => {
                 stale = true;
@@ -123,7 +123,7 @@ fn write_all(r: &Reporter, outputs: &[Output], targets: &[OutDir]) -> ExitCode {
         }
     }
     for (out, target) in outputs.iter().zip(targets) {
-        r.status(&format!("{}: wrote {} objects to {}", out.env, out.files.len(), target.path().display()));
+        r.status(&format!("{}: wrote {} objects to {}", out.env, out.len(), target.path().display()));
     }
     ExitCode::SUCCESS
 }

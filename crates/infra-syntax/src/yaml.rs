@@ -347,15 +347,20 @@ fn is_float(t: &str) -> bool {
 /// blocks so that a one-line change stays a one-line diff.
 pub fn emit(value: &Value) -> String {
     let mut out = String::with_capacity(1024);
+    emit_into(&mut out, value);
+    out
+}
+
+/// [`emit`], appended to `out`.
+pub fn emit_into(out: &mut String, value: &Value) {
     match value {
-        Value::Map(m) if !m.is_empty() => emit_map(&mut out, m, 0, false),
-        Value::Seq(s) if !s.is_empty() => emit_seq(&mut out, s, 0, false),
+        Value::Map(m) if !m.is_empty() => emit_map(out, m, 0, false),
+        Value::Seq(s) if !s.is_empty() => emit_seq(out, s, 0, false),
         other => {
-            emit_inline(&mut out, other, 0);
+            emit_inline(out, other, 0);
             out.push('\n');
         }
     }
-    out
 }
 
 fn indent(out: &mut String, n: usize) {

@@ -19,27 +19,49 @@ use std::path::Path;
 /// The files of one environment's build, in apply order, and its lock.
 pub struct Output {
     pub env: String,
-    /// (path relative to the output folder, YAML text)
-    pub files: Vec<(RelPath, String)>,
+    /// Each object's file, and where its YAML is in `texts`.
+    files: Vec<(RelPath, Text)>,
+    /// The YAML of every object, one after another, in the chunks that
+    /// were emitted in parallel: no string per object.
+    texts: Vec<String>,
     pub lock: String,
 }
 
+/// Where one object's YAML is: a chunk of [`Output::texts`] and a range in it.
+struct Text {
+    chunk: usize,
+    range: std::ops::Range<usize>,
+}
+
 impl Output {
+    /// How many objects it holds.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// Each object's file and YAML, in apply order.
+    pub fn files(&self) -> impl Iterator<Item = (&RelPath, &str)> {
+        self.files.iter().map(|(path, t)| (path, &self.texts[t.chunk][t.range.clone()]))
+    }
+
     /// All objects as one multi-document stream, in apply order.
-    pub fn stream(&self) -> String {
-        let mut s = String::with_capacity(self.files.iter().map(|(_, t)| t.len() + 4).sum());
-        for (_, text) in &self.files {
-            s.push_str("---\n");
-            s.push_str(text);
+    pub fn write_stream(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        for (_, text) in self.files() {
+            out.write_all(b"---\n")?;
+            out.write_all(text.as_bytes())?;
         }
-        s
+        Ok(())
     }
 
     /// Every file of the folder, the lock last.
     pub fn new_files(&self) -> Vec<NewFile<'_>> {
         static LOCK: std::sync::LazyLock<RelPath> =
             std::sync::LazyLock::new(|| RelPath::new(LOCK_FILE).expect("a plain file name"));
-        let objects = self.files.iter().map(|(p, t)| NewFile { path: p, bytes: t.as_bytes() });
+        let objects = self.files().map(|(path, text)| NewFile { path, bytes: text.as_bytes() });
         objects.chain(std::iter::once(NewFile { path: &LOCK, bytes: self.lock.as_bytes() })).collect()
     }
 }
@@ -48,14 +70,32 @@ pub fn emit(graph: &ResourceGraph) -> Output {
     let emitted: Vec<&Resource> = graph.ordered().filter(|r| !r.external).collect();
     let ids: Vec<_> = emitted.iter().map(|r| &r.id).collect();
     let paths = names::object_files(&ids);
-    let texts = crate::parallel::map(&emitted, |r| yaml::emit(&r.value));
+    let chunks = crate::parallel::map_chunks(&emitted, |chunk| {
+        let mut text = String::with_capacity(chunk.len() * 1024);
+        let ranges: Vec<_> = chunk
+            .iter()
+            .map(|r| {
+                let start = text.len();
+                yaml::emit_into(&mut text, &r.value);
+                start..text.len()
+            })
+            .collect();
+        (text, ranges)
+    });
+    let mut texts = Vec::with_capacity(chunks.len());
+    let mut files = Vec::with_capacity(emitted.len());
+    let mut paths = paths.into_iter();
+    for (chunk, (text, ranges)) in chunks.into_iter().enumerate() {
+        texts.push(text);
+        files.extend(ranges.into_iter().map(|range| (paths.next().expect("a path per object"), Text { chunk, range })));
+    }
     let entries: Vec<LockEntry> = emitted
         .iter()
-        .zip(&paths)
-        .map(|(r, file)| LockEntry { id: r.id.to_string(), file: file.clone(), hash: r.hash.clone() })
+        .zip(&files)
+        .map(|(r, (file, _))| LockEntry { id: r.id.to_string(), file: file.clone(), hash: r.hash.clone() })
         .collect();
     let lock = lock::render(&graph.env, graph.helm.as_deref(), &entries);
-    Output { env: graph.env.clone(), files: paths.into_iter().zip(texts).collect(), lock }
+    Output { env: graph.env.clone(), files, texts, lock }
 }
 
 /// Differences between the folder `out` and a fresh build, for `--check`:
@@ -66,7 +106,7 @@ pub fn check(out: &OutDir, output: &Output) -> Result<Vec<String>, infra_syntax:
         return Ok(vec![format!("missing: {} (never built)", path.display())]);
     };
     let mut diffs = Vec::new();
-    let current: HashSet<&str> = output.files.iter().map(|(n, _)| n.as_str()).collect();
+    let current: HashSet<&str> = output.files().map(|(n, _)| n.as_str()).collect();
     for file in output.new_files() {
         let rel = Path::new(file.path.as_str());
         match inventory.kind(rel) {
