@@ -13,11 +13,6 @@ use report::{Color, ErrorFormat, Reporter};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-// Compiling allocates many small maps and strings; mimalloc is markedly
-// faster at that than the system allocator (see BENCHMARKS.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(name = "infra", version, about = "A declarative infrastructure compiler for Kubernetes")]
 #[command(

@@ -1,56 +1,55 @@
-//! Data parallelism for the per-object stages (hashing, YAML emission):
-//! chunks of a slice on scoped threads, results in input order, so output
-//! is identical whatever the thread count.
+//! Data parallelism for the per-object stages (evaluation, linking,
+//! hashing, YAML emission), on one pool of threads that lives as long as
+//! the process: results come back in input order, so output is identical
+//! whatever the thread count. A pool rather than threads per stage: every
+//! new thread would start its own allocator heap.
 
-use std::thread;
+use rayon::prelude::*;
+use std::sync::Once;
 
-/// Threads to use: the machine's parallelism, or `INFRA_THREADS`.
-fn threads(len: usize) -> usize {
-    let wanted = std::env::var("INFRA_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| thread::available_parallelism().map_or(1, usize::from));
-    // Small inputs are not worth a thread.
-    wanted.clamp(1, 16).min(len / 64 + 1)
+/// Below this many items a stage runs on the calling thread.
+const MIN_PARALLEL: usize = 64;
+
+/// Sizes the pool once: the machine's parallelism, or `INFRA_THREADS`.
+fn pool() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        let wanted = std::env::var("INFRA_THREADS").ok().and_then(|v| v.parse::<usize>().ok());
+        let threads = wanted.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+        // A pool that cannot start leaves rayon's default one.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads.clamp(1, 16)).build_global();
+    });
+}
+
+/// How many chunks to cut `len` items into: one per thread, none tiny.
+fn chunks(len: usize) -> usize {
+    pool();
+    rayon::current_num_threads().min(len / MIN_PARALLEL + 1)
 }
 
 /// `items.iter().map(f).collect()`, in parallel.
-pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let n = threads(items.len());
-    if n <= 1 {
+pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    if chunks(items.len()) <= 1 {
         return items.iter().map(f).collect();
     }
-    let chunk = items.len().div_ceil(n);
-    thread::scope(|s| {
-        let handles: Vec<_> = items.chunks(chunk).map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<R>>())).collect();
-        handles.into_iter().flat_map(|h| h.join().expect("worker thread panicked")).collect()
-    })
+    items.par_iter().with_min_len(MIN_PARALLEL).map(f).collect()
 }
 
 /// `items.iter_mut().map(f).collect()`, in parallel.
-pub fn map_mut<T: Send, R: Send>(items: &mut [T], f: impl Fn(&mut T) -> R + Sync) -> Vec<R> {
-    let n = threads(items.len());
-    if n <= 1 {
+pub fn map_mut<T: Send, R: Send>(items: &mut [T], f: impl Fn(&mut T) -> R + Sync + Send) -> Vec<R> {
+    if chunks(items.len()) <= 1 {
         return items.iter_mut().map(f).collect();
     }
-    let chunk = items.len().div_ceil(n);
-    thread::scope(|s| {
-        let handles: Vec<_> =
-            items.chunks_mut(chunk).map(|c| s.spawn(|| c.iter_mut().map(&f).collect::<Vec<R>>())).collect();
-        handles.into_iter().flat_map(|h| h.join().expect("worker thread panicked")).collect()
-    })
+    items.par_iter_mut().with_min_len(MIN_PARALLEL).map(f).collect()
 }
 
 /// Runs `f` on consecutive chunks of `items` in parallel; results in order.
-/// For work that needs per-thread state (a cache, a diagnostics collector).
-pub fn map_chunks<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
-    let n = threads(items.len());
+/// For work that needs per-thread state (a cache, a diagnostics collector,
+/// an output buffer).
+pub fn map_chunks<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> R + Sync + Send) -> Vec<R> {
+    let n = chunks(items.len());
     if n <= 1 {
         return vec![f(items)];
     }
-    let chunk = items.len().div_ceil(n);
-    thread::scope(|s| {
-        let handles: Vec<_> = items.chunks(chunk).map(|c| s.spawn(|| f(c))).collect();
-        handles.into_iter().map(|h| h.join().expect("worker thread panicked")).collect()
-    })
+    items.par_chunks(items.len().div_ceil(n)).map(f).collect()
 }
