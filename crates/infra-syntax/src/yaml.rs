@@ -425,7 +425,10 @@ fn emit_inline(out: &mut String, v: &Value, n: usize) {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Int(i) => {
+            use std::fmt::Write;
+            let _ = write!(out, "{i}");
+        }
         Value::Float(f) => out.push_str(&format_float(*f)),
         Value::String(s) => write_string(out, s, n),
         Value::Seq(_) => out.push_str("[]"),
@@ -489,7 +492,12 @@ fn write_plain_or_quoted(out: &mut String, s: &str) {
         out.push_str(s);
     } else if s.chars().all(|c| printable(c) && c != '\t') {
         out.push('\'');
-        out.push_str(&s.replace('\'', "''"));
+        for (i, part) in s.split('\'').enumerate() {
+            if i > 0 {
+                out.push_str("''");
+            }
+            out.push_str(part);
+        }
         out.push('\'');
     } else {
         write_double_quoted(out, s);

@@ -352,11 +352,34 @@ pub struct Evaluator<'env> {
 }
 
 /// A compiled expression. Most expressions in manifests are plain paths
-/// (`params.namespace`, `item.name`); those are looked up directly, which
-/// is several times faster than running minijinja's VM for them.
+/// (`params.namespace`, `item.name`), and most conditions compare one with
+/// a string (`item.storage == ""`); those are read directly, which is many
+/// times faster than running minijinja's VM for them.
 enum Compiled<'env> {
     Path(Vec<String>),
+    /// `path == 'text'` (or `!=`).
+    Compare {
+        path: Vec<String>,
+        text: String,
+        equal: bool,
+    },
     Expr(Expression<'env, 'static>),
+}
+
+impl<'env> Compiled<'env> {
+    fn new(env: &'env Environment<'static>, source: &str) -> Result<Compiled<'env>, Error> {
+        if let Some(path) = simple_path(source) {
+            return Ok(Compiled::Path(path));
+        }
+        for (op, equal) in [(" == ", true), (" != ", false)] {
+            if let Some((left, right)) = source.split_once(op)
+                && let (Some(path), Some(text)) = (simple_path(left.trim()), string_literal(right.trim()))
+            {
+                return Ok(Compiled::Compare { path, text: text.to_string(), equal });
+            }
+        }
+        Ok(Compiled::Expr(env.compile_expression_owned(source.to_string())?))
+    }
 }
 
 /// `a.b.c` with identifier segments, or `None`.
@@ -370,6 +393,13 @@ fn simple_path(source: &str) -> Option<Vec<String>> {
     // `true`, `none` and friends are literals, not variables.
     let literal = matches!(parts[0], "true" | "false" | "none" | "True" | "False" | "None");
     (!literal && parts.iter().all(|p| ident(p))).then(|| parts.into_iter().map(String::from).collect())
+}
+
+/// The text of a quoted string literal without escapes or quotes inside.
+fn string_literal(source: &str) -> Option<&str> {
+    let quote = source.chars().next().filter(|c| matches!(c, '"' | '\''))?;
+    let inner = source.strip_prefix(quote)?.strip_suffix(quote)?;
+    (!inner.contains([quote, '\\'])).then_some(inner)
 }
 
 /// A failed expression: the message, and where in the expression it failed
@@ -413,17 +443,11 @@ impl<'env> Evaluator<'env> {
     pub fn eval(&self, source: &str, scope: &Scope) -> Result<Evaluated, ExprError> {
         match &*self.compiled(source)? {
             Compiled::Expr(expr) => Ok(Evaluated::Minijinja(expr.eval(scope.context())?)),
-            Compiled::Path(path) => {
-                let Some(mut v) = scope.lookup(&path[0]) else {
-                    return Err(undefined_name(&path[0], &scope.names()));
-                };
-                for (i, key) in path.iter().enumerate().skip(1) {
-                    v = match v.get(key) {
-                        Some(next) => next,
-                        None => return Err(undefined_path(v, path, i)),
-                    };
-                }
-                Ok(Evaluated::Value(v.clone()))
+            Compiled::Path(path) => Ok(Evaluated::Value(lookup(scope, path)?.clone())),
+            Compiled::Compare { path, text, equal } => {
+                // As minijinja compares: only a string equals a string.
+                let same = matches!(lookup(scope, path)?, Value::String(s) if s == text);
+                Ok(Evaluated::Value(Value::Bool(same == *equal)))
             }
         }
     }
@@ -432,14 +456,21 @@ impl<'env> Evaluator<'env> {
         if let Some(e) = self.cache.borrow().get(source) {
             return Ok(e.clone());
         }
-        let compiled = match simple_path(source) {
-            Some(path) => Compiled::Path(path),
-            None => Compiled::Expr(self.env.compile_expression_owned(source.to_string())?),
-        };
-        let e = Rc::new(compiled);
+        let e = Rc::new(Compiled::new(self.env, source)?);
         self.cache.borrow_mut().insert(source.to_string(), e.clone());
         Ok(e)
     }
+}
+
+/// The value a plain path names in a scope.
+fn lookup<'s>(scope: &'s Scope, path: &[String]) -> Result<&'s Value, ExprError> {
+    let Some(mut v) = scope.lookup(&path[0]) else {
+        return Err(undefined_name(&path[0], &scope.names()));
+    };
+    for (i, key) in path.iter().enumerate().skip(1) {
+        v = v.get(key).ok_or_else(|| undefined_path(v, path, i))?;
+    }
+    Ok(v)
 }
 
 /// What an expression evaluated to: a plain path's value as it is, or
@@ -673,5 +704,25 @@ mod tests {
         assert!(segments("x ${{ y").unwrap().any(|s| s.is_err()));
         let escaped: Vec<Segment> = segments("$${{ a }}").unwrap().map(Result::unwrap).collect();
         assert_eq!(escaped, vec![Segment::Text("${{"), Segment::Text(" a }}")]);
+    }
+
+    #[test]
+    fn fast_paths_agree_with_minijinja() {
+        let engine = Engine::new();
+        let ev = engine.evaluator();
+        let root: Arc<Path> = Arc::from(Path::new("/"));
+        let scope = Scope::new(Value::Null, "lab", "main", root.clone(), root);
+        for item in ["\"\"", "\"10Gi\"", "5", "null", "true", "[]"] {
+            let item = infra_syntax::yaml::parse_value(&format!("{{storage: {item}}}")).unwrap();
+            let scope = scope.with_item(item, Value::Int(0));
+            for source in ["item.storage == \"\"", "item.storage != ''", "item.storage == \"10Gi\"", "item.storage"] {
+                let fast = match ev.eval(source, &scope).unwrap() {
+                    Evaluated::Value(v) => v,
+                    Evaluated::Minijinja(_) => panic!("{source} takes the fast path"),
+                };
+                let slow = engine.env.compile_expression(source).unwrap().eval(scope.context()).unwrap();
+                assert_eq!(fast, from_minijinja(&slow).unwrap(), "{source} on {:?}", scope.lookup("item"));
+            }
+        }
     }
 }
