@@ -34,14 +34,14 @@ pub fn canonical_json(v: &Value) -> String {
 /// hash: hashing an object allocates nothing but the result.
 pub fn canonical_sha256(v: &Value, skip: Option<&str>) -> String {
     let mut h = HashSink { sha: Sha256::new(), buf: [0; 4096], len: 0 };
-    write_value(&mut h, v, skip);
+    write_value(&mut h, &mut Vec::new(), v, skip);
     h.sha.update(&h.buf[..h.len]);
     hex(&h.sha.finalize())
 }
 
 /// Appends the canonical encoding of `v`, without its top-level key `skip`.
 pub fn write_canonical(out: &mut String, v: &Value, skip: Option<&str>) {
-    write_value(out, v, skip);
+    write_value(out, &mut Vec::new(), v, skip);
 }
 
 /// Where the encoding goes: a string, or straight into a hash.
@@ -77,10 +77,9 @@ impl Sink for HashSink {
     }
 }
 
-/// Maps up to this size are sorted on the stack.
-const SMALL_MAP: usize = 32;
-
-fn write_value(out: &mut impl Sink, v: &Value, skip: Option<&str>) {
+/// Writes `v`. Map entries are sorted in `scratch`, a stack shared by the
+/// whole walk: each map pushes its entries and pops them when done.
+fn write_value<'v>(out: &mut impl Sink, scratch: &mut Vec<(&'v str, &'v Value)>, v: &'v Value, skip: Option<&str>) {
     match v {
         Value::Null => out.put("null"),
         Value::Bool(b) => out.put(if *b { "true" } else { "false" }),
@@ -93,34 +92,26 @@ fn write_value(out: &mut impl Sink, v: &Value, skip: Option<&str>) {
                 if i > 0 {
                     out.put(",");
                 }
-                write_value(out, item, None);
+                write_value(out, scratch, item, None);
             }
             out.put("]");
         }
         Value::Map(m) => {
-            let mut big: Vec<(&str, &Value)>;
-            let mut small: [(&str, &Value); SMALL_MAP] = [("", &Value::Null); SMALL_MAP];
-            let sorted: &mut [(&str, &Value)] = if m.len() <= SMALL_MAP {
-                let mut n = 0;
-                for (k, v) in m.iter().filter(|(k, _)| Some(k.as_str()) != skip) {
-                    small[n] = (k.as_str(), v);
-                    n += 1;
-                }
-                &mut small[..n]
-            } else {
-                big = m.iter().map(|(k, v)| (k.as_str(), v)).filter(|(k, _)| Some(*k) != skip).collect();
-                &mut big
-            };
-            sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            let start = scratch.len();
+            scratch.extend(m.iter().map(|(k, v)| (k.as_str(), v)).filter(|(k, _)| Some(*k) != skip));
+            let end = scratch.len();
+            scratch[start..].sort_unstable_by(|a, b| a.0.cmp(b.0));
             out.put("{");
-            for (i, (k, v)) in sorted.iter().enumerate() {
-                if i > 0 {
+            for i in start..end {
+                let (k, v) = scratch[i];
+                if i > start {
                     out.put(",");
                 }
                 write_json_string(out, k);
                 out.put(":");
-                write_value(out, v, None);
+                write_value(out, scratch, v, None);
             }
+            scratch.truncate(start);
             out.put("}");
         }
     }

@@ -552,24 +552,50 @@ fn looks_numeric(s: &str) -> bool {
 fn plain_safe(s: &str) -> bool {
     let bytes = s.as_bytes();
     let Some(&first) = bytes.first() else { return false };
-    if b"-?:,[]{}#&*!|>'\"%@` ".contains(&first) || matches!(bytes.last(), Some(b' ' | b':')) {
+    if matches!(
+        first,
+        b'-' | b'?'
+            | b':'
+            | b','
+            | b'['
+            | b']'
+            | b'{'
+            | b'}'
+            | b'#'
+            | b'&'
+            | b'*'
+            | b'!'
+            | b'|'
+            | b'>'
+            | b'\''
+            | b'"'
+            | b'%'
+            | b'@'
+            | b'`'
+            | b' '
+    ) || matches!(bytes.last(), Some(b' ' | b':'))
+    {
         return false;
     }
     // One pass: no control characters, no `: ` or ` #`, printable text.
     let mut prev = 0u8;
+    let mut ascii = true;
     for &b in bytes {
         if b < 0x20 || b == 0x7f || (prev == b':' && b == b' ') || (prev == b' ' && b == b'#') {
             return false;
         }
+        ascii &= b < 0x80;
         prev = b;
     }
-    if !s.is_ascii() && !s.chars().all(printable) {
+    if !ascii && !s.chars().all(printable) {
         return false;
     }
-    if looks_numeric(s) || resolve_plain(s).is_some() {
+    // Most strings start with a letter: no number or timestamp does, and
+    // only a few short words read as something else.
+    if !first.is_ascii_alphabetic() && (looks_numeric(s) || resolve_plain(s).is_some()) {
         return false;
     }
-    // YAML 1.1 booleans and null, in any case.
+    // YAML 1.1 booleans and null (1.2's too), in any case.
     s.len() > 5
         || !["true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", "<<", "="]
             .iter()

@@ -92,7 +92,7 @@ pub fn emit(graph: &ResourceGraph) -> Output {
     let entries: Vec<LockEntry> = emitted
         .iter()
         .zip(&files)
-        .map(|(r, (file, _))| LockEntry { id: r.id.to_string(), file: file.clone(), hash: r.hash.clone() })
+        .map(|(r, (file, _))| LockEntry { id: r.id.to_string(), file: file.clone(), hash: r.hash.to_string() })
         .collect();
     let lock = lock::render(&graph.env, graph.helm.as_deref(), &entries);
     Output { env: graph.env.clone(), files, texts, lock }

@@ -2,7 +2,7 @@
 //! as edges with their reason, and the apply order.
 
 use infra_k8s::kinds::ObjectId;
-use infra_syntax::{Span, Value};
+use infra_syntax::{Span, Str, Value};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
@@ -19,7 +19,7 @@ pub struct Resource {
     /// Marked `ephemeral: true`: losing its state is intended.
     pub ephemeral: bool,
     /// The sha256 of the canonical content (also in the hash annotation).
-    pub hash: String,
+    pub hash: Str,
 }
 
 /// Why one resource depends on another.

@@ -4,7 +4,7 @@
 use infra_k8s::annotations;
 use infra_syntax::canonical::canonical_sha256;
 pub use infra_syntax::canonical::sha256_hex;
-use infra_syntax::{Map, Value};
+use infra_syntax::{Map, Str, Value};
 
 /// The sha256 of the canonical encoding.
 pub fn content_hash(v: &Value) -> String {
@@ -23,17 +23,16 @@ pub(crate) fn content_digest(v: &Value) -> String {
     content_hash_without(v, Some("metadata"))
 }
 
-/// Sets `infra.dev/hash` to the hash of everything else, and returns it.
-pub(crate) fn stamp_hash(value: &mut Value) -> String {
+/// The hash that `infra.dev/hash` is set to: of everything else. A hash
+/// annotation already there is infra's to set, and dropped first.
+pub(crate) fn unstamped_hash(value: &mut Value) -> Str {
     if let Some(Value::Map(a)) = get_mut_path(value, &["metadata", "annotations"]) {
         a.shift_remove(annotations::HASH);
     }
-    let h = content_hash(value);
-    set_annotation_at(value, &[], annotations::HASH, h.clone());
-    h
+    Str::from(content_hash(value))
 }
 
-pub(crate) fn set_annotation_at(value: &mut Value, path: &[&str], key: &str, v: String) {
+pub(crate) fn set_annotation_at(value: &mut Value, path: &[&str], key: &str, v: impl Into<Str>) {
     let mut target = value;
     for k in path {
         let Some(next) = target.as_map_mut().and_then(|m| m.get_mut(k)) else {
@@ -50,7 +49,7 @@ pub(crate) fn set_annotation_at(value: &mut Value, path: &[&str], key: &str, v: 
         *slot = Value::Map(Map::new());
     }
     if let Value::Map(a) = slot {
-        a.insert(key, Value::from(v));
+        a.insert(key, Value::String(v.into()));
     }
 }
 

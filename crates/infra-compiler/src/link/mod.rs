@@ -17,7 +17,7 @@ pub use graph::{Edge, Format, Reason, Resource, ResourceGraph};
 
 use crate::eval::{Object, Resources};
 use crate::parallel;
-use hash::{content_digest, set_annotation_at, stamp_hash};
+use hash::{content_digest, set_annotation_at, unstamped_hash};
 use infra_k8s::annotations;
 use infra_k8s::kinds::ObjectId;
 use infra_k8s::workloads::pod_template_path;
@@ -40,6 +40,8 @@ type Dependency = (usize, usize, Reason);
 struct Links {
     dependencies: Vec<Dependency>,
     pod_inputs: Vec<Vec<usize>>,
+    /// Objects whose references linking rewrote.
+    rewritten: Vec<bool>,
 }
 
 pub fn link(resources: Resources, opts: &LinkOptions, diags: &mut Diagnostics) -> Option<ResourceGraph> {
@@ -47,10 +49,12 @@ pub fn link(resources: Resources, opts: &LinkOptions, diags: &mut Diagnostics) -
     let Resources { env, mut objects } = resources;
     let mut ids: Vec<ObjectId> = objects.iter().map(|o| ObjectId::of(&o.value)).collect();
     refuse_duplicates(&objects, &ids, diags)?;
-    let renamed = suffix_names(&mut objects, &mut ids, opts);
+    let mut digests = config_digests(&objects, &ids, &vec![true; ids.len()], Vec::new());
+    let renamed = suffix_names(&mut objects, &mut ids, &digests, opts);
     let index = NameIndex::new(&ids, &renamed);
     let links = resolve_references(&mut objects, &ids, &index, opts, diags);
-    stamp_config_hashes(&mut objects, &ids, &links.pod_inputs);
+    digests = config_digests(&objects, &ids, &links.rewritten, digests);
+    stamp_config_hashes(&mut objects, &ids, &links.pod_inputs, &digests);
     mark_unprotected(&mut objects);
     let graph = build_graph(objects, ids, links.dependencies);
     let order = order::apply_order(&graph).map_err(|d| diags.push(d)).ok()?;
@@ -77,20 +81,31 @@ fn refuse_duplicates(objects: &[Object], ids: &[ObjectId], diags: &mut Diagnosti
     ok.then_some(())
 }
 
+/// The content digest of each ConfigMap and Secret (`None` for other
+/// objects), which hash suffixes and config hashes are made of: computed
+/// in parallel for the objects in `stale`, kept from `known` for the rest.
+fn config_digests(objects: &[Object], ids: &[ObjectId], stale: &[bool], known: Vec<Option<Str>>) -> Vec<Option<Str>> {
+    let numbered: Vec<usize> = (0..objects.len()).collect();
+    let fresh = parallel::map(&numbered, |&i| {
+        let config = ids[i].group.is_empty() && matches!(ids[i].kind.as_str(), "ConfigMap" | "Secret");
+        (config && stale[i]).then(|| Str::from(content_digest(&objects[i].value)))
+    });
+    fresh.into_iter().enumerate().map(|(i, d)| d.or_else(|| known.get(i).cloned().flatten())).collect()
+}
+
 /// Hash suffixes: ConfigMaps and Secrets renamed after their content.
 /// Returns each renamed object with its name as written.
-fn suffix_names(objects: &mut [Object], ids: &mut [ObjectId], opts: &LinkOptions) -> Vec<(usize, Str)> {
+fn suffix_names(
+    objects: &mut [Object],
+    ids: &mut [ObjectId],
+    digests: &[Option<Str>],
+    opts: &LinkOptions,
+) -> Vec<(usize, Str)> {
     let mut renamed = Vec::new();
     for (i, (o, id)) in objects.iter_mut().zip(ids.iter_mut()).enumerate() {
         let wants = o.directives.hash_suffix.unwrap_or(opts.hashing_suffix);
-        if !wants
-            || o.directives.external
-            || !id.group.is_empty()
-            || !matches!(id.kind.as_str(), "ConfigMap" | "Secret")
-        {
-            continue;
-        }
-        let new_name = Str::from(format!("{}-{}", id.name, &content_digest(&o.value)[..10]));
+        let Some(digest) = digests[i].as_ref().filter(|_| wants && !o.directives.external) else { continue };
+        let new_name = Str::from(format!("{}-{}", id.name, &digest[..10]));
         if let Some(meta) = o.value.get("metadata").is_some().then(|| o.value.map_entry("metadata")) {
             meta.insert("name", Value::String(new_name.clone()));
         }
@@ -125,11 +140,13 @@ fn resolve_references(
 
     let mut dependencies = Vec::new();
     let mut pod_inputs = Vec::with_capacity(links.len());
+    let mut rewritten = Vec::with_capacity(links.len());
     // Each missing target once, with the first place that names it.
     let mut missing: HashMap<Missing, ((usize, usize), Span, usize)> = HashMap::new();
     for (i, l) in links.into_iter().enumerate() {
         dependencies.extend(l.edges.into_iter().map(|(j, reason)| (j, i, reason)));
         pod_inputs.push(l.pod_inputs);
+        rewritten.push(l.rewritten);
         for (n, (target, span)) in l.unresolved.into_iter().enumerate() {
             missing.entry(target).or_insert(((i, n), span, 0)).2 += 1;
         }
@@ -158,20 +175,17 @@ fn resolve_references(
             "define {target} in the project, or declare it with `infra: {{external: true}}` if it exists in the cluster"
         )));
     }
-    Links { dependencies, pod_inputs }
+    Links { dependencies, pod_inputs, rewritten }
 }
 
 /// `infra.dev/config-hash` on each pod template: a digest of the
 /// ConfigMaps and Secrets its pods read (not of what it merely depends
 /// on), so a configuration change rolls exactly the pods that read it.
-fn stamp_config_hashes(objects: &mut [Object], ids: &[ObjectId], pod_inputs: &[Vec<usize>]) {
-    // Each input's digest once, however many workloads read it.
-    let mut digests: HashMap<usize, String> = HashMap::new();
+fn stamp_config_hashes(objects: &mut [Object], ids: &[ObjectId], pod_inputs: &[Vec<usize>], digests: &[Option<Str>]) {
     let mut digest_input = String::new();
     for (workload, inputs) in pod_inputs.iter().enumerate() {
         let Some(path) = pod_template_path(&ids[workload].kind) else { continue };
-        let mut used: Vec<usize> =
-            inputs.iter().copied().filter(|&j| matches!(ids[j].kind.as_str(), "ConfigMap" | "Secret")).collect();
+        let mut used: Vec<usize> = inputs.iter().copied().filter(|&j| digests[j].is_some()).collect();
         if used.is_empty() {
             continue;
         }
@@ -179,10 +193,9 @@ fn stamp_config_hashes(objects: &mut [Object], ids: &[ObjectId], pod_inputs: &[V
         used.dedup();
         digest_input.clear();
         for j in used {
-            let part = if objects[j].directives.external {
-                ""
-            } else {
-                digests.entry(j).or_insert_with(|| content_digest(&objects[j].value)).as_str()
+            let part = match &digests[j] {
+                Some(d) if !objects[j].directives.external => d.as_str(),
+                _ => "",
             };
             let _ = writeln!(digest_input, "{} {part}", ids[j]);
         }
@@ -195,7 +208,7 @@ fn stamp_config_hashes(objects: &mut [Object], ids: &[ObjectId], pod_inputs: &[V
 /// compiled output (or git) see it.
 fn mark_unprotected(objects: &mut [Object]) {
     for o in objects.iter_mut().filter(|o| o.directives.protect == Some(false)) {
-        set_annotation_at(&mut o.value, &[], annotations::PROTECT, "false".into());
+        set_annotation_at(&mut o.value, &[], annotations::PROTECT, "false");
     }
 }
 
@@ -206,11 +219,13 @@ fn build_graph(
     ids: Vec<ObjectId>,
     mut dependencies: Vec<Dependency>,
 ) -> DiGraph<Resource, Edge> {
-    let hashes = parallel::map_mut(&mut objects, |o| {
-        let hash = stamp_hash(&mut o.value);
+    // Hashing in parallel; stamping allocates in objects that other threads
+    // made, which the allocator serializes, so it is done on this one.
+    let hashes = parallel::map_mut(&mut objects, |o| unstamped_hash(&mut o.value));
+    for (o, hash) in objects.iter_mut().zip(&hashes) {
+        set_annotation_at(&mut o.value, &[], annotations::HASH, hash.clone());
         output_order(&mut o.value);
-        hash
-    });
+    }
     let mut graph: DiGraph<Resource, Edge> = DiGraph::with_capacity(objects.len(), dependencies.len());
     for ((o, id), hash) in objects.into_iter().zip(ids).zip(hashes) {
         let Object { value, origin, directives, from } = o;

@@ -52,6 +52,8 @@ pub(crate) struct ObjectLinks {
     pub(crate) pod_inputs: Vec<usize>,
     pub(crate) unresolved: Vec<(Missing, Span)>,
     pub(crate) errors: Vec<Diagnostic>,
+    /// Whether a name in the object was rewritten.
+    pub(crate) rewritten: bool,
 }
 
 /// The shared, read-only lookups of linking.
@@ -65,8 +67,13 @@ pub(crate) struct LinkContext<'a> {
 /// markers in place) and resolves them to graph nodes.
 pub(crate) fn link_object(i: usize, object: &mut Object, cx: &LinkContext) -> ObjectLinks {
     let LinkContext { ids, index, crds } = *cx;
-    let mut links =
-        ObjectLinks { edges: Vec::new(), pod_inputs: Vec::new(), unresolved: Vec::new(), errors: Vec::new() };
+    let mut links = ObjectLinks {
+        edges: Vec::new(),
+        pod_inputs: Vec::new(),
+        unresolved: Vec::new(),
+        errors: Vec::new(),
+        rewritten: false,
+    };
     let own_ns = &ids[i].namespace;
     let origin = object.origin;
     let external = object.directives.external;
@@ -89,6 +96,7 @@ pub(crate) fn link_object(i: usize, object: &mut Object, cx: &LinkContext) -> Ob
             && let Some(new) = index.renamed(&(Str::new(r.kind), r.namespace.clone(), r.name.clone()))
         {
             *r.name = new.clone();
+            links.rewritten = true;
         }
         refs.push(Reference {
             kind: r.kind,
@@ -163,6 +171,7 @@ pub(crate) fn link_object(i: usize, object: &mut Object, cx: &LinkContext) -> Ob
         }
         out.push_str(&s[last..]);
         *s = out.into();
+        links.rewritten = true;
     });
     for (target, e) in failures {
         match e {
