@@ -37,6 +37,11 @@ impl Map {
         self.entries.iter().position(|(k, _)| same_key(k, key))
     }
 
+    /// The entry at position `i`.
+    pub fn get_index(&self, i: usize) -> Option<(&Str, &Value)> {
+        self.entries.get(i).map(|(k, v)| (k, v))
+    }
+
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.entries.iter().find(|(k, _)| same_key(k, key)).map(|(_, v)| v)
     }

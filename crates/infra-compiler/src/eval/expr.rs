@@ -137,9 +137,20 @@ struct Base {
 type ContextEntries = Arc<[(&'static str, MjValue)]>;
 
 struct Item {
-    item: Value,
+    item: ItemValue,
     key: Value,
     context: OnceLock<MjValue>,
+}
+
+/// A `for_each` item: a value of its own, or one found where a plain path
+/// (`params.services`) leads, read in place instead of copied.
+enum ItemValue {
+    Own(Value),
+    /// Entry `index` of the list or map at `path` of the scope.
+    At {
+        path: Arc<[String]>,
+        index: usize,
+    },
 }
 
 impl Scope {
@@ -166,7 +177,42 @@ impl Scope {
 
     /// The scope of one `for_each` item.
     pub fn with_item(&self, item: Value, key: Value) -> Scope {
+        self.with(ItemValue::Own(item), key)
+    }
+
+    fn with(&self, item: ItemValue, key: Value) -> Scope {
         Scope { base: self.base.clone(), item: Some(Arc::new(Item { item, key, context: OnceLock::new() })) }
+    }
+
+    /// The scopes of the items of the list or map at a plain `path`, each
+    /// reading its item where it is; `None` when the path does not lead to
+    /// a list or map here.
+    pub fn items_at(&self, path: &[String]) -> Option<Vec<Scope>> {
+        // An item's own path is read through the scope without it.
+        if matches!(path[0].as_str(), "item" | "key") {
+            return None;
+        }
+        let shared: Arc<[String]> = Arc::from(path);
+        let at = |index| ItemValue::At { path: shared.clone(), index };
+        match lookup(self, path).ok()? {
+            Value::Seq(items) => Some((0..items.len()).map(|i| self.with(at(i), Value::Int(i as i64))).collect()),
+            Value::Map(m) => {
+                Some(m.keys().enumerate().map(|(i, k)| self.with(at(i), Value::String(k.clone()))).collect())
+            }
+            _ => None,
+        }
+    }
+
+    /// The value of `item`.
+    fn item(&self) -> Option<&Value> {
+        match &self.item.as_ref()?.item {
+            ItemValue::Own(v) => Some(v),
+            ItemValue::At { path, index } => match lookup(self, path).ok()? {
+                Value::Seq(items) => items.get(*index),
+                Value::Map(m) => m.get_index(*index).map(|(_, v)| v),
+                _ => None,
+            },
+        }
     }
 
     pub fn env_name(&self) -> &str {
@@ -179,7 +225,7 @@ impl Scope {
             "params" => Some(&self.base.params),
             "env" => Some(&self.base.env),
             "module" => Some(&self.base.module),
-            "item" => self.item.as_ref().map(|i| &i.item),
+            "item" => self.item(),
             "key" => self.item.as_ref().map(|i| &i.key),
             _ => None,
         }
@@ -213,7 +259,8 @@ impl Scope {
             Some(i) => i
                 .context
                 .get_or_init(|| {
-                    MjValue::from_object(ItemContext { base: entries.clone(), item: view(&i.item), key: view(&i.key) })
+                    let item = self.item().map_or(MjValue::UNDEFINED, view);
+                    MjValue::from_object(ItemContext { base: entries.clone(), item, key: view(&i.key) })
                 })
                 .clone(),
         }
@@ -379,6 +426,16 @@ impl<'env> Compiled<'env> {
             }
         }
         Ok(Compiled::Expr(env.compile_expression_owned(source.to_string())?))
+    }
+}
+
+/// The path of a string that is exactly one plain-path expression
+/// (`${{ params.services }}`), or `None`.
+pub fn single_path(s: &str) -> Option<Vec<String>> {
+    let mut pieces = segments(s)?;
+    match (pieces.next(), pieces.next()) {
+        (Some(Ok(Segment::Expr { source, .. })), None) => simple_path(source),
+        _ => None,
     }
 }
 

@@ -21,7 +21,7 @@ use charts::ChartContext;
 use common::merged_common;
 use expr::Scope;
 use infra_k8s::kinds::CLUSTER_SCOPED;
-use infra_syntax::{Code, Diagnostic, Diagnostics, FileId, Map, Node, NodeKind, Span, Value};
+use infra_syntax::{Code, Diagnostic, Diagnostics, FileId, Map, Node, NodeKind, ScalarStyle, Span, Value};
 use patch::apply_patch;
 use std::sync::Arc;
 
@@ -164,9 +164,15 @@ fn eval_document(r: &mut Renderer, file: FileId, index: usize, doc: &Node, scope
         return;
     }
     let directive = |name: &str| block.and_then(|b| b.get(name));
-    let scopes: Vec<Scope> = match directive("for_each") {
-        None => vec![scope.clone()],
-        Some(node) => {
+    // A list found at a plain path is read in place, not copied per item.
+    let in_place = directive("for_each").and_then(|node| match &node.kind {
+        NodeKind::Str(s, ScalarStyle::Plain) => scope.items_at(&expr::single_path(s)?),
+        _ => None,
+    });
+    let scopes: Vec<Scope> = match (directive("for_each"), in_place) {
+        (None, _) => vec![scope.clone()],
+        (Some(_), Some(scopes)) => scopes,
+        (Some(node), None) => {
             let Some(v) = r.render(node, scope, YamlPath::Root("infra.for_each")) else {
                 return;
             };
