@@ -42,6 +42,9 @@ pub fn run(r: &Reporter, args: Args) -> ExitCode {
         );
     }
     let outputs: Vec<Output> = c.graphs.iter().map(emit::emit).collect();
+    // The process ends soon: freeing thousands of small maps one by one
+    // would cost several percent of the run for nothing.
+    let c = std::mem::ManuallyDrop::new(c);
     if output.as_deref() == Some("-") {
         for out in &outputs {
             r.stdout_with(&mut |w| out.write_stream(w));
@@ -67,11 +70,7 @@ pub fn run(r: &Reporter, args: Args) -> ExitCode {
     if diags.has_errors() {
         return r.failed(&diags, &c.sources, "build");
     }
-    let code = if check { check_all(r, &outputs, &targets) } else { write_all(r, &outputs, &targets) };
-    // The process ends here: freeing thousands of small maps one by one
-    // would cost several percent of the run for nothing.
-    std::mem::forget(c);
-    code
+    if check { check_all(r, &outputs, &targets) } else { write_all(r, &outputs, &targets) }
 }
 
 /// `--check`: every folder compared with its fresh build.

@@ -597,6 +597,7 @@ fn plain_safe(s: &str) -> bool {
     }
     // YAML 1.1 booleans and null (1.2's too), in any case.
     s.len() > 5
+        || !matches!(first.to_ascii_lowercase(), b't' | b'f' | b'y' | b'n' | b'o' | b'~' | b'<' | b'=')
         || !["true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", "<<", "="]
             .iter()
             .any(|w| s.eq_ignore_ascii_case(w))
