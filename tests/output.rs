@@ -151,3 +151,54 @@ fn diagnostics_as_json_for_tools() {
         assert!(v["severity"].is_string(), "{line}");
     }
 }
+
+/// Inode and modification time of a file: what tells a rewritten file from
+/// one left alone.
+fn identity(path: &std::path::Path) -> (u64, std::time::SystemTime) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).unwrap();
+    (m.ino(), m.modified().unwrap())
+}
+
+#[test]
+fn an_unchanged_build_leaves_the_folder_alone_and_a_changed_one_links_what_it_keeps() {
+    let dir = project();
+    assert_eq!(infra(&["build", dir.str(), "--env", "a"]).code, 0);
+    let one = dir.join("compiled/a/x/configmap-one.yaml");
+    let two = dir.join("compiled/a/x/configmap-two.yaml");
+    let lock = dir.join("compiled/a/infra.lock");
+    let before = [identity(&one), identity(&two), identity(&lock)];
+
+    // Nothing changed: nothing is written, and the build says so.
+    let run = infra(&["build", dir.str(), "--env", "a"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stderr.contains("a: up to date (2 objects in "), "{}", run.stderr);
+    assert_eq!([identity(&one), identity(&two), identity(&lock)], before);
+
+    // A hand edit is not "the same": the next build puts the file back.
+    std::fs::write(&two, "edited by hand\n").unwrap();
+    let run = infra(&["build", dir.str(), "--env", "a"]);
+    assert!(run.stderr.contains("a: wrote 2 objects to "), "{}", run.stderr);
+    assert!(std::fs::read_to_string(&two).unwrap().contains("name: two"));
+    // The file it kept is the same file, linked into the new folder.
+    assert_eq!(identity(&one), before[0]);
+
+    // One object changes: the other is kept as it was; the changed one is new.
+    dir.write("infra.yaml", "name: t\nparams: {n: 3}\nresources: [app.yaml]\nenvironments:\n  a: {}\n");
+    let two_before = identity(&two);
+    let run = infra(&["build", dir.str(), "--env", "a"]);
+    assert!(run.stderr.contains("a: wrote 2 objects to "), "{}", run.stderr);
+    assert!(std::fs::read_to_string(&one).unwrap().contains("'n': '3'"));
+    assert_ne!(identity(&one).0, before[0].0);
+    assert_eq!(identity(&two), two_before);
+
+    // A removed object is removed from the folder: that is a change too.
+    dir.write(
+        "app.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one, namespace: x}\ndata: {n: \"${{ params.n }}\"}\n",
+    );
+    let run = infra(&["build", dir.str(), "--env", "a"]);
+    assert!(run.stderr.contains("a: wrote 1 object to "), "{}", run.stderr);
+    assert!(!two.exists());
+    assert_eq!(read_tree(&dir.join("compiled/a")).len(), 2, "{:?}", read_tree(&dir.join("compiled/a")));
+}

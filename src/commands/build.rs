@@ -82,7 +82,7 @@ fn check_all(r: &Reporter, outputs: &[Output], targets: &[OutDir]) -> ExitCode {
         match emit::check(target, out) {
             Err(d) => diags.push(d),
             Ok(diffs) if diffs.is_empty() => {
-                r.status(&format!("{}: up to date ({} objects in {})", out.env, out.len(), shown.display()))
+                r.status(&format!("{}: up to date ({} in {})", out.env, objects(out.len()), shown.display()))
             }
             Ok(diffs) => {
                 stale = true;
@@ -109,20 +109,31 @@ fn write_all(r: &Reporter, outputs: &[Output], targets: &[OutDir]) -> ExitCode {
         outputs.iter().zip(targets).map(|(out, target)| Job { out: target, files: out.new_files() }).collect();
     let mut waiting = |p: &Path| r.status(&format!("waiting for another build that writes into {}", p.display()));
     let mut diags = Diagnostics::new();
-    match dir::replace_all(&jobs, &mut waiting) {
+    let unchanged = match dir::replace_all(&jobs, &mut waiting) {
         Ok(report) => {
             for w in report.warnings {
                 diags.push(w);
             }
             r.diagnostics(&diags, &infra_syntax::Sources::new());
+            report.unchanged
         }
         Err(d) => {
             diags.push(d);
             return r.failed(&diags, &infra_syntax::Sources::new(), "build");
         }
-    }
-    for (out, target) in outputs.iter().zip(targets) {
-        r.status(&format!("{}: wrote {} objects to {}", out.env, out.len(), target.path().display()));
+    };
+    for ((out, target), unchanged) in outputs.iter().zip(targets).zip(unchanged) {
+        let (n, shown) = (objects(out.len()), target.path());
+        r.status(&if unchanged {
+            format!("{}: up to date ({n} in {})", out.env, shown.display())
+        } else {
+            format!("{}: wrote {n} to {}", out.env, shown.display())
+        });
     }
     ExitCode::SUCCESS
+}
+
+/// "1 object", "2 objects".
+fn objects(n: usize) -> String {
+    if n == 1 { "1 object".into() } else { format!("{n} objects") }
 }

@@ -309,19 +309,31 @@ pub struct NewFile<'a> {
 /// the entries of `previous` (the current `OUT`) that its lock does not
 /// list. A foreign entry where the build writes is an error: infra never
 /// overwrites what it did not write.
-fn stage(out: &OutDir, files: &[NewFile], previous: Option<(&Inventory, &Lock)>) -> Result<Staged, Diagnostic> {
+fn stage(
+    out: &OutDir,
+    files: &[NewFile],
+    previous: Option<(&Inventory, &Lock)>,
+    same: &[bool],
+) -> Result<Staged, Diagnostic> {
     let staging = out.sibling(&format!("staging-{}", std::process::id()));
     fs::create_dir(&staging).map_err(|e| io_error("create", &staging, &e))?;
     let staged = Staged { out: out.clone(), staging };
 
-    // Each folder is created once, parents first; then the files, in parallel.
+    // Each folder is created once, parents first; then the files, in
+    // parallel. A file the current build already holds with the same bytes
+    // is linked, not written: a new link is much cheaper than a new file.
     let dirs: BTreeSet<&str> = files.iter().flat_map(|f| f.path.ancestors()).collect();
     for d in &dirs {
         let p = staged.staging.join(d);
         fs::create_dir(&p).map_err(|e| io_error("create", &p, &e))?;
     }
-    let written = crate::parallel::map(files, |f| {
+    let old = out.path();
+    let numbered: Vec<(&NewFile, bool)> = files.iter().zip(same.iter().copied()).collect();
+    let written = crate::parallel::map(&numbered, |(f, same)| {
         let p = f.path.under(&staged.staging);
+        if *same && fs::hard_link(f.path.under(&old), &p).is_ok() {
+            return Ok(());
+        }
         fs::write(&p, f.bytes).map_err(|e| io_error("write", &p, &e))
     });
     written.into_iter().collect::<Result<Vec<()>, Diagnostic>>()?;
@@ -464,6 +476,9 @@ fn exchange(staging: &Path, out: &Path) -> std::io::Result<()> {
 #[derive(Debug, Default)]
 pub struct WriteReport {
     pub warnings: Vec<Diagnostic>,
+    /// For each job, whether its folder already held exactly its files
+    /// and was left as it was.
+    pub unchanged: Vec<bool>,
 }
 
 /// One output folder and its new content.
@@ -509,10 +524,50 @@ pub fn replace_all(jobs: &[Job], waiting: &mut dyn FnMut(&Path)) -> Result<Write
                 );
             }
         }
-        staged.push(stage(job.out, &job.files, inventory.as_ref().map(|i| (i, &lock)))?);
+        let same = same_files(&path, inventory.as_ref(), &job.files);
+        let unchanged = inventory.as_ref().is_some_and(|inv| {
+            let new: HashSet<&str> = job.files.iter().map(|f| f.path.as_str()).collect();
+            same.iter().all(|&s| s) && !lock.entries.iter().any(|e| stale(inv, e, &new))
+        });
+        report.unchanged.push(unchanged);
+        if !unchanged {
+            staged.push(stage(job.out, &job.files, inventory.as_ref().map(|i| (i, &lock)), &same)?);
+        }
     }
     swap_in(&staged)?;
     Ok(report)
+}
+
+/// For each new file, whether the folder `dir` (listed in `inventory`)
+/// holds it already, byte for byte, as a regular file. Read in parallel,
+/// never through a symbolic link.
+fn same_files(dir: &Path, inventory: Option<&Inventory>, files: &[NewFile]) -> Vec<bool> {
+    let Some(inventory) = inventory else { return vec![false; files.len()] };
+    crate::parallel::map(files, |f| {
+        inventory.kind(Path::new(f.path.as_str())) == Some(EntryKind::File)
+            && holds(&f.path.under(dir), f.bytes).unwrap_or(false)
+    })
+}
+
+/// Whether the regular file at `path` holds exactly `bytes`; a symbolic
+/// link in its last component is refused, not followed.
+fn holds(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
+    use rustix::fs::{Mode, OFlags};
+    use std::io::Read;
+    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+    let mut file = File::from(fd);
+    if file.metadata()?.len() != bytes.len() as u64 {
+        return Ok(false);
+    }
+    let mut old = Vec::with_capacity(bytes.len());
+    file.by_ref().take(bytes.len() as u64 + 1).read_to_end(&mut old)?;
+    Ok(old == bytes)
+}
+
+/// Whether a previous lock's entry names a file the new build no longer
+/// writes and that is still there: the folder must change to drop it.
+fn stale(inventory: &Inventory, entry: &lock::LockEntry, new: &HashSet<&str>) -> bool {
+    !new.contains(entry.file.as_str()) && inventory.kind(Path::new(entry.file.as_str())).is_some()
 }
 
 /// Creates `out` with `files`, whole or not at all; `out` must be missing
@@ -526,7 +581,7 @@ pub fn create(out: &OutDir, files: &[NewFile]) -> Result<(), Diagnostic> {
         return Err(Diagnostic::error(Code::CannotWrite, format!("{} is not empty", out.path().display()))
             .help("choose a new folder; nothing was written"));
     }
-    let staged = stage(out, files, None)?;
+    let staged = stage(out, files, None, &vec![false; files.len()])?;
     // rename(2) replaces an empty folder.
     fs::rename(&staged.staging, out.path()).map_err(|e| io_error("create", &out.path(), &e))
 }
