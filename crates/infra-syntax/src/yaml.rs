@@ -487,6 +487,17 @@ fn printable(c: char) -> bool {
     c == '\t' || !(c.is_control() || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{fffe}' | '\u{ffff}'))
 }
 
+/// Writes a one-line string as the emitter writes it: plain when that reads
+/// back as the same string, else quoted.
+pub fn write_scalar(out: &mut String, s: &str) {
+    write_plain_or_quoted(out, s);
+}
+
+/// Whether `s`, written plain, reads back as the string `s`.
+pub fn is_plain_string(s: &str) -> bool {
+    plain_safe(s)
+}
+
 fn write_plain_or_quoted(out: &mut String, s: &str) {
     if plain_safe(s) {
         out.push_str(s);

@@ -550,18 +550,16 @@ fn same_files(dir: &Path, inventory: Option<&Inventory>, files: &[NewFile]) -> V
 }
 
 /// Whether the regular file at `path` holds exactly `bytes`; a symbolic
-/// link in its last component is refused, not followed.
+/// link in its last component is refused, not followed. A regular file
+/// answers a read in full up to its end, so one read of one byte more
+/// than expected tells a longer file apart.
 fn holds(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
     use rustix::fs::{Mode, OFlags};
     use std::io::Read;
     let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
-    let mut file = File::from(fd);
-    if file.metadata()?.len() != bytes.len() as u64 {
-        return Ok(false);
-    }
-    let mut old = Vec::with_capacity(bytes.len());
-    file.by_ref().take(bytes.len() as u64 + 1).read_to_end(&mut old)?;
-    Ok(old == bytes)
+    let mut old = vec![0; bytes.len() + 1];
+    let n = File::from(fd).read(&mut old)?;
+    Ok(&old[..n] == bytes)
 }
 
 /// Whether a previous lock's entry names a file the new build no longer

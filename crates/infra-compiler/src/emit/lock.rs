@@ -4,7 +4,7 @@
 //! a [`RelPath`] is ignored with a warning, never acted on.
 
 use crate::emit::path::RelPath;
-use infra_syntax::{Map, Value, yaml};
+use infra_syntax::{Value, yaml};
 
 pub const LOCK_FILE: &str = "infra.lock";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -17,27 +17,38 @@ pub struct LockEntry {
     pub hash: String,
 }
 
+/// The first line of every lock.
+const HEADER: &str = "# Written by `infra build`; do not edit.";
+
 /// The text of a lock: the tool, the Helm that rendered charts (if any),
-/// the environment, the objects.
+/// the environment, the objects. Written line by line, as the YAML emitter
+/// writes the same document (tested), without a tree of values.
 pub fn render(env: &str, helm: Option<&str>, entries: &[LockEntry]) -> String {
-    let objects = entries
-        .iter()
-        .map(|e| {
-            let mut entry = Map::with_capacity(3);
-            entry.insert("id", Value::from(e.id.as_str()));
-            entry.insert("file", Value::from(e.file.as_str()));
-            entry.insert("hash", Value::from(e.hash.as_str()));
-            Value::Map(entry)
-        })
-        .collect();
-    let mut lock = Map::new();
-    lock.insert("tool", Value::from(format!("infra {VERSION}")));
+    let mut out = String::with_capacity(64 + entries.len() * 160);
+    out.push_str(HEADER);
+    out.push_str("\ntool: ");
+    yaml::write_scalar(&mut out, &format!("infra {VERSION}"));
     if let Some(h) = helm {
-        lock.insert("helm", Value::from(h));
+        out.push_str("\nhelm: ");
+        yaml::write_scalar(&mut out, h);
     }
-    lock.insert("env", Value::from(env));
-    lock.insert("objects", Value::Seq(objects));
-    format!("# Written by `infra build`; do not edit.\n{}", yaml::emit(&Value::Map(lock)))
+    out.push_str("\nenv: ");
+    yaml::write_scalar(&mut out, env);
+    if entries.is_empty() {
+        out.push_str("\nobjects: []\n");
+        return out;
+    }
+    out.push_str("\nobjects:\n");
+    for e in entries {
+        out.push_str("  - id: ");
+        yaml::write_scalar(&mut out, &e.id);
+        out.push_str("\n    file: ");
+        yaml::write_scalar(&mut out, e.file.as_str());
+        out.push_str("\n    hash: ");
+        yaml::write_scalar(&mut out, &e.hash);
+        out.push('\n');
+    }
+    out
 }
 
 /// A lock read back: its valid entries, and a warning for each entry that
@@ -51,6 +62,47 @@ pub struct Lock {
 /// Reads a lock's text. A lock that is not YAML, or has no `objects`, has
 /// no entries.
 pub fn parse(text: &str) -> Lock {
+    parse_as_written(text).unwrap_or_else(|| parse_yaml(text))
+}
+
+/// A lock exactly as [`render`] writes it, with only plain values, read
+/// line by line; `None` for anything else, which is then read as YAML.
+/// Plain values read as themselves, so both readings agree.
+fn parse_as_written(text: &str) -> Option<Lock> {
+    let mut lines = text.strip_suffix('\n')?.split('\n');
+    (lines.next()? == HEADER).then_some(())?;
+    value(lines.next(), "tool: ")?;
+    let mut line = lines.next();
+    if value(line, "helm: ").is_some() {
+        line = lines.next();
+    }
+    value(line, "env: ")?;
+    let mut lock = Lock::default();
+    match lines.next()? {
+        "objects: []" => return lines.next().is_none().then_some(lock),
+        "objects:" => {}
+        _ => return None,
+    }
+    while let Some(line) = lines.next() {
+        let id = value(Some(line), "  - id: ")?;
+        let file = value(lines.next(), "    file: ")?;
+        let hash = value(lines.next(), "    hash: ")?;
+        match RelPath::new(file) {
+            Ok(file) => lock.entries.push(LockEntry { id: id.to_string(), file, hash: hash.to_string() }),
+            // The YAML reading says why.
+            Err(_) => return None,
+        }
+    }
+    (!lock.entries.is_empty()).then_some(lock)
+}
+
+/// The plain value of a `key: value` line.
+fn value<'t>(line: Option<&'t str>, key: &str) -> Option<&'t str> {
+    let v = line?.strip_prefix(key)?;
+    yaml::is_plain_string(v).then_some(v)
+}
+
+fn parse_yaml(text: &str) -> Lock {
     let mut lock = Lock::default();
     let Ok(docs) = yaml::load(infra_syntax::FileId(0), text) else {
         lock.ignored.push(format!("{LOCK_FILE} is not valid YAML; it is ignored"));
@@ -76,6 +128,52 @@ pub fn parse(text: &str) -> Lock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The lock as the YAML emitter writes it: what [`render`] must match.
+    fn emitted(env: &str, helm: Option<&str>, entries: &[LockEntry]) -> String {
+        use infra_syntax::Map;
+        let objects = entries
+            .iter()
+            .map(|e| {
+                let mut entry = Map::with_capacity(3);
+                entry.insert("id", Value::from(e.id.as_str()));
+                entry.insert("file", Value::from(e.file.as_str()));
+                entry.insert("hash", Value::from(e.hash.as_str()));
+                Value::Map(entry)
+            })
+            .collect();
+        let mut lock = Map::new();
+        lock.insert("tool", Value::from(format!("infra {VERSION}")));
+        if let Some(h) = helm {
+            lock.insert("helm", Value::from(h));
+        }
+        lock.insert("env", Value::from(env));
+        lock.insert("objects", Value::Seq(objects));
+        format!("{HEADER}\n{}", yaml::emit(&Value::Map(lock)))
+    }
+
+    #[test]
+    fn written_as_the_emitter_writes_and_read_back_either_way() {
+        let entry = |id: &str, file: &str, hash: &str| LockEntry {
+            id: id.into(),
+            file: RelPath::new(file).unwrap(),
+            hash: hash.into(),
+        };
+        let cases = [
+            vec![],
+            vec![entry("apps/Deployment/web/api", "web/deployment-api.yaml", "0a1b")],
+            // Values that YAML would read as something else are quoted.
+            vec![entry("/ConfigMap/n/true", "n/configmap-true.yaml", "1234"), entry("a: b", "n/x #y.yaml", "null")],
+        ];
+        for entries in &cases {
+            for helm in [None, Some("v4.0.1+gabc")] {
+                let text = render("prod", helm, entries);
+                assert_eq!(text, emitted("prod", helm, entries));
+                assert_eq!(&parse(&text).entries, entries);
+                assert_eq!(parse_yaml(&text).entries, parse(&text).entries);
+            }
+        }
+    }
 
     #[test]
     fn round_trip() {
