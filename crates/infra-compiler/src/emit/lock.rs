@@ -65,9 +65,9 @@ pub fn parse(text: &str) -> Lock {
     parse_as_written(text).unwrap_or_else(|| parse_yaml(text))
 }
 
-/// A lock exactly as [`render`] writes it, with only plain values, read
-/// line by line; `None` for anything else, which is then read as YAML.
-/// Plain values read as themselves, so both readings agree.
+/// A lock exactly as [`render`] writes it, read line by line; `None` for
+/// anything else, which is then read as YAML. Only values that read as
+/// themselves in YAML are taken, so both readings agree.
 fn parse_as_written(text: &str) -> Option<Lock> {
     let mut lines = text.strip_suffix('\n')?.split('\n');
     (lines.next()? == HEADER).then_some(())?;
@@ -96,9 +96,13 @@ fn parse_as_written(text: &str) -> Option<Lock> {
     (!lock.entries.is_empty()).then_some(lock)
 }
 
-/// The plain value of a `key: value` line.
+/// The value of a `key: value` line: plain, or single-quoted without a
+/// quote inside (a hash like `'0b12…'` that YAML 1.1 would read as a number).
 fn value<'t>(line: Option<&'t str>, key: &str) -> Option<&'t str> {
     let v = line?.strip_prefix(key)?;
+    if let Some(quoted) = v.strip_prefix('\'').and_then(|q| q.strip_suffix('\'')) {
+        return (!quoted.contains('\'')).then_some(quoted);
+    }
     yaml::is_plain_string(v).then_some(v)
 }
 
@@ -163,7 +167,13 @@ mod tests {
             vec![],
             vec![entry("apps/Deployment/web/api", "web/deployment-api.yaml", "0a1b")],
             // Values that YAML would read as something else are quoted.
-            vec![entry("/ConfigMap/n/true", "n/configmap-true.yaml", "1234"), entry("a: b", "n/x #y.yaml", "null")],
+            vec![
+                entry("/ConfigMap/n/true", "n/configmap-true.yaml", "1234"),
+                entry("a: b", "n/x #y.yaml", "null"),
+                entry("/Secret/n/x", "n/x.yaml", "0b5614a7"),
+            ],
+            vec![entry("it's", "n/x.yaml", "0b5614a7")],
+            vec![entry("'quoted'", "n/x.yaml", "0b5614a7")],
         ];
         for entries in &cases {
             for helm in [None, Some("v4.0.1+gabc")] {
@@ -171,6 +181,9 @@ mod tests {
                 assert_eq!(text, emitted("prod", helm, entries));
                 assert_eq!(&parse(&text).entries, entries);
                 assert_eq!(parse_yaml(&text).entries, parse(&text).entries);
+                // Only a quoted value with a quote inside is left to YAML.
+                let quoted_quote = entries.iter().any(|e| e.id.starts_with('\''));
+                assert_eq!(parse_as_written(&text).is_some(), !quoted_quote, "{text}");
             }
         }
     }
