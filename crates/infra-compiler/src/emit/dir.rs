@@ -18,6 +18,7 @@ use infra_syntax::{Code, Diagnostic};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ffi::OsString;
 use std::fs::{self, File};
+use std::os::fd::OwnedFd;
 use std::path::{Component, Path, PathBuf};
 
 /// The largest lock file read back: far above any real build's.
@@ -320,21 +321,27 @@ fn stage(
     let staged = Staged { out: out.clone(), staging };
 
     // Each folder is created once, parents first; then the files, in
-    // parallel. A file the current build already holds with the same bytes
-    // is linked, not written: a new link is much cheaper than a new file.
+    // parallel, each by name in its folder's open handle. A file the current
+    // build already holds with the same bytes is linked, not written: a new
+    // link is much cheaper than a new file.
     let dirs: BTreeSet<&str> = files.iter().flat_map(|f| f.path.ancestors()).collect();
     for d in &dirs {
         let p = staged.staging.join(d);
         fs::create_dir(&p).map_err(|e| io_error("create", &p, &e))?;
     }
-    let old = out.path();
+    let new = Folders::open(&staged.staging, files).map_err(|e| io_error("open", &staged.staging, &e))?;
+    let old = if same.contains(&true) { Folders::open(&out.path(), files).ok() } else { None };
     let numbered: Vec<(&NewFile, bool)> = files.iter().zip(same.iter().copied()).collect();
     let written = crate::parallel::map(&numbered, |(f, same)| {
-        let p = f.path.under(&staged.staging);
-        if *same && fs::hard_link(f.path.under(&old), &p).is_ok() {
+        let failed = |e| io_error("write", &f.path.under(&staged.staging), &e);
+        let (dir, name) = new.of(f.path).ok_or_else(|| failed(std::io::ErrorKind::NotFound.into()))?;
+        if *same
+            && let Some((old_dir, _)) = old.as_ref().and_then(|old| old.of(f.path))
+            && rustix::fs::linkat(old_dir, name, dir, name, rustix::fs::AtFlags::empty()).is_ok()
+        {
             return Ok(());
         }
-        fs::write(&p, f.bytes).map_err(|e| io_error("write", &p, &e))
+        create_file(dir, name, f.bytes).map_err(failed)
     });
     written.into_iter().collect::<Result<Vec<()>, Diagnostic>>()?;
 
@@ -542,24 +549,89 @@ pub fn replace_all(jobs: &[Job], waiting: &mut dyn FnMut(&Path)) -> Result<Write
 /// holds it already, byte for byte, as a regular file. Read in parallel,
 /// never through a symbolic link.
 fn same_files(dir: &Path, inventory: Option<&Inventory>, files: &[NewFile]) -> Vec<bool> {
-    let Some(inventory) = inventory else { return vec![false; files.len()] };
+    let Some(folders) = inventory.and_then(|_| Folders::open(dir, files).ok()) else {
+        return vec![false; files.len()];
+    };
+    let inventory = inventory.expect("checked above");
     crate::parallel::map(files, |f| {
         inventory.kind(Path::new(f.path.as_str())) == Some(EntryKind::File)
-            && holds(&f.path.under(dir), f.bytes).unwrap_or(false)
+            && folders.of(f.path).is_some_and(|(dir, name)| holds(dir, name, f.bytes).unwrap_or(false))
     })
 }
 
-/// Whether the regular file at `path` holds exactly `bytes`; a symbolic
-/// link in its last component is refused, not followed. A regular file
-/// answers a read in full up to its end, so one read of one byte more
-/// than expected tells a longer file apart.
-fn holds(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
+/// The folders that hold a build's files, each opened once: files are then
+/// opened by name in them, with no path to resolve again, and no symbolic
+/// link is followed on the way.
+struct Folders<'a> {
+    handles: HashMap<&'a str, OwnedFd>,
+}
+
+impl<'a> Folders<'a> {
+    /// Opens `root` and the folders of `files` below it; a folder that is
+    /// missing or not a folder is left out (its files are then not there).
+    fn open(root: &Path, files: &'a [NewFile]) -> std::io::Result<Folders<'a>> {
+        use rustix::fs::{Mode, OFlags};
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let root = rustix::fs::open(root, flags, Mode::empty())?;
+        let mut handles = HashMap::new();
+        for f in files {
+            let (parent, _) = split(f.path);
+            if parent.is_empty() || handles.contains_key(parent) {
+                continue;
+            }
+            // Folder by folder from the root, never through a link.
+            let mut fd = None;
+            for part in parent.split('/') {
+                let at = fd.as_ref().unwrap_or(&root);
+                match rustix::fs::openat(at, part, flags, Mode::empty()) {
+                    Ok(next) => fd = Some(next),
+                    Err(_) => {
+                        fd = None;
+                        break;
+                    }
+                }
+            }
+            if let Some(fd) = fd {
+                handles.insert(parent, fd);
+            }
+        }
+        handles.insert("", root);
+        Ok(Folders { handles })
+    }
+
+    /// The open folder of `path` and its file name; `None` when that folder
+    /// could not be opened.
+    fn of<'p>(&self, path: &'p RelPath) -> Option<(&OwnedFd, &'p str)> {
+        let (parent, name) = split(path);
+        Some((self.handles.get(parent)?, name))
+    }
+}
+
+/// A path's folder (`""` at the top) and file name.
+fn split(path: &RelPath) -> (&str, &str) {
+    path.as_str().rsplit_once('/').unwrap_or(("", path.as_str()))
+}
+
+/// Whether the regular file `name` in `dir` holds exactly `bytes`; a
+/// symbolic link is refused, not followed. A regular file answers a read in
+/// full up to its end, so one read of one byte more than expected tells a
+/// longer file apart.
+fn holds(dir: &OwnedFd, name: &str, bytes: &[u8]) -> std::io::Result<bool> {
     use rustix::fs::{Mode, OFlags};
     use std::io::Read;
-    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+    let fd = rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
     let mut old = vec![0; bytes.len() + 1];
     let n = File::from(fd).read(&mut old)?;
     Ok(&old[..n] == bytes)
+}
+
+/// Creates the file `name` in `dir` with `bytes`; it must not exist.
+fn create_file(dir: &OwnedFd, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    use rustix::fs::{Mode, OFlags};
+    use std::io::Write;
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = rustix::fs::openat(dir, name, flags, Mode::from_bits_truncate(0o666))?;
+    File::from(fd).write_all(bytes)
 }
 
 /// Whether a previous lock's entry names a file the new build no longer
