@@ -16,7 +16,7 @@ use crate::emit::path::RelPath;
 use infra_syntax::source as paths;
 use infra_syntax::{Code, Diagnostic};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, File};
 use std::os::fd::OwnedFd;
 use std::path::{Component, Path, PathBuf};
@@ -122,7 +122,9 @@ impl OutDir {
 /// What an output folder holds, found without following symbolic links.
 #[derive(Debug, Default)]
 pub struct Inventory {
-    entries: BTreeMap<PathBuf, EntryKind>,
+    /// Paths relative to the folder, as bytes: compared as bytes, not
+    /// component by component.
+    entries: BTreeMap<OsString, EntryKind>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,7 +173,7 @@ pub fn inventory(dir: &Path) -> Result<Option<Inventory>, Diagnostic> {
     for entry in walkdir::WalkDir::new(dir).follow_links(false).min_depth(1) {
         let entry =
             entry.map_err(|e| Diagnostic::error(Code::CannotWrite, format!("cannot read {}: {e}", dir.display())))?;
-        let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path()).to_path_buf();
+        let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path()).as_os_str().to_os_string();
         inv.entries.insert(rel, EntryKind::of(entry.file_type()));
     }
     Ok(Some(inv))
@@ -179,12 +181,12 @@ pub fn inventory(dir: &Path) -> Result<Option<Inventory>, Diagnostic> {
 
 impl Inventory {
     pub fn kind(&self, rel: &Path) -> Option<EntryKind> {
-        self.entries.get(rel).copied()
+        self.entries.get(rel.as_os_str()).copied()
     }
 
     /// The regular files below the folder, relative to it.
     pub fn files(&self) -> impl Iterator<Item = &Path> {
-        self.entries.iter().filter(|(_, k)| **k == EntryKind::File).map(|(p, _)| p.as_path())
+        self.entries.iter().filter(|(_, k)| **k == EntryKind::File).map(|(p, _)| Path::new(p))
     }
 
     /// The lock of the build in `dir`, read only when it is a regular file.
@@ -203,12 +205,13 @@ impl Inventory {
     /// YAML files that `lock` does not list: `kubectl apply -R` would apply
     /// them although no build wrote them.
     pub fn unlisted_yaml(&self, lock: &Lock) -> Vec<String> {
-        let listed: HashSet<&Path> = lock.entries.iter().map(|e| Path::new(e.file.as_str())).collect();
+        let listed: HashSet<&OsStr> = lock.entries.iter().map(|e| OsStr::new(e.file.as_str())).collect();
         self.entries
             .iter()
-            .filter(|(p, k)| **k != EntryKind::Dir && !listed.contains(p.as_path()))
-            .filter(|(p, _)| p.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "json"))
-            .map(|(p, _)| p.display().to_string())
+            .filter(|(p, k)| **k != EntryKind::Dir && !listed.contains(p.as_os_str()))
+            .map(|(p, _)| Path::new(p))
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "json"))
+            .map(|p| p.display().to_string())
             .collect()
     }
 }
@@ -346,18 +349,19 @@ fn stage(
     written.into_iter().collect::<Result<Vec<()>, Diagnostic>>()?;
 
     let Some((inventory, lock)) = previous else { return Ok(staged) };
-    let owned: HashSet<&Path> = lock.entries.iter().map(|e| Path::new(e.file.as_str())).collect();
-    let new_files: HashMap<&Path, &[u8]> = files.iter().map(|f| (Path::new(f.path.as_str()), f.bytes)).collect();
-    let new_dirs: HashSet<&Path> = dirs.iter().map(Path::new).collect();
+    let owned: HashSet<&OsStr> = lock.entries.iter().map(|e| OsStr::new(e.file.as_str())).collect();
+    let new_files: HashMap<&OsStr, &[u8]> = files.iter().map(|f| (OsStr::new(f.path.as_str()), f.bytes)).collect();
+    let new_dirs: HashSet<&OsStr> = dirs.iter().map(OsStr::new).collect();
     let old = out.path();
-    let mut nonempty: HashSet<&Path> = HashSet::new();
+    let mut nonempty: HashSet<&OsStr> = HashSet::new();
     for p in inventory.entries.keys() {
-        nonempty.extend(p.parent());
+        nonempty.extend(Path::new(p).parent().map(Path::as_os_str));
     }
     for (rel, kind) in &inventory.entries {
-        if owned.contains(rel.as_path()) || rel == Path::new(LOCK_FILE) {
+        if owned.contains(rel.as_os_str()) || rel == LOCK_FILE {
             continue;
         }
+        let rel = Path::new(rel);
         let in_the_way = |what: &str| {
             Diagnostic::error(
                 Code::InTheWay,
@@ -370,7 +374,7 @@ fn stage(
             .note(format!("{LOCK_FILE} does not list it, and infra never overwrites what it did not write"))
             .help(format!("move it out of {}, then build again", old.display()))
         };
-        if let Some(bytes) = new_files.get(rel.as_path()) {
+        if let Some(bytes) = new_files.get(rel.as_os_str()) {
             // A file with exactly the new content is taken over, not refused:
             // a build whose lock was lost must still be able to run.
             if *kind == EntryKind::File && fs::read(old.join(rel)).is_ok_and(|b| b == *bytes) {
@@ -378,14 +382,14 @@ fn stage(
             }
             return Err(in_the_way("a file"));
         }
-        if *kind != EntryKind::Dir && new_dirs.contains(rel.as_path()) {
+        if *kind != EntryKind::Dir && new_dirs.contains(rel.as_os_str()) {
             return Err(in_the_way("a folder"));
         }
         let to = staged.staging.join(rel);
         if *kind == EntryKind::Dir {
             // Folders are carried when they are empty (someone made them) or
             // come with foreign entries (created below, with those).
-            if !nonempty.contains(rel.as_path()) {
+            if !nonempty.contains(rel.as_os_str()) {
                 fs::create_dir_all(&to).map_err(|e| io_error("create", &to, &e))?;
             }
             continue;
