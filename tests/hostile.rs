@@ -38,9 +38,36 @@ fn non_utf8_file() {
 fn huge_file() {
     let mut big = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n  x: \"".to_vec();
     big.resize(17 << 20, b'a');
+    big.extend(b"\"\n");
     let dir = project_with_resource("huge", &big);
     let err = build_fails(&dir);
-    assert!(err.contains("file is too large (17825792 bytes; the limit is 16 MiB)"), "{err}");
+    assert!(
+        err.contains("file is too large (17825794 bytes; the limit is 16 MiB; set INFRA_MAX_FILE_BYTES to raise it)"),
+        "{err}"
+    );
+    // A project that is large on purpose raises the limit.
+    let raised = common::infra_env(&["build", dir.str(), "-o", "-"], &[("INFRA_MAX_FILE_BYTES", "18000000")]);
+    assert_eq!(raised.code, 0, "{}", raised.stderr);
+    assert!(raised.stdout.contains("name: big"));
+    let lowered = common::infra_env(&["build", dir.str(), "-o", "-"], &[("INFRA_MAX_FILE_BYTES", "1000")]);
+    assert!(lowered.stderr.contains("the limit is 1000 bytes"), "{}", lowered.stderr);
+}
+
+#[test]
+fn fifo_matched_by_a_glob_is_refused_not_waited_on() {
+    let dir = TempDir::new("fifo");
+    dir.write("infra.yaml", "name: t\nresources: [manifests/*.yaml]\n");
+    std::fs::create_dir_all(dir.join("manifests")).unwrap();
+    let made = std::process::Command::new("mkfifo").arg(dir.join("manifests/pipe.yaml")).status().unwrap();
+    assert!(made.success());
+    // Under a timeout: reading a FIFO without a writer would block forever.
+    let out = std::process::Command::new("timeout")
+        .args(["20", env!("CARGO_BIN_EXE_infra"), "build", dir.str(), "-o", "-"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot read manifests/pipe.yaml: not a regular file"), "{stderr}");
 }
 
 #[test]

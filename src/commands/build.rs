@@ -41,16 +41,16 @@ pub fn run(r: &Reporter, args: Args) -> ExitCode {
                 .help(format!("choose one with --env ({})", names.join(", "))),
         );
     }
-    let outputs: Vec<Output> = c.graphs.iter().map(emit::emit).collect();
     // The process ends soon: freeing thousands of small maps one by one
     // would cost several percent of the run for nothing.
     let c = std::mem::ManuallyDrop::new(c);
     if output.as_deref() == Some("-") {
-        for out in &outputs {
-            r.stdout_with(&mut |w| out.write_stream(w));
+        for graph in &c.graphs {
+            r.stdout_with(&mut |w| emit::write_stream(graph, w));
         }
         return ExitCode::SUCCESS;
     }
+    let outputs: Vec<Output> = c.graphs.iter().map(emit::emit).collect();
     let mut diags = Diagnostics::new();
     let mut targets = Vec::new();
     for out in &outputs {

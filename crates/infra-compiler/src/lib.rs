@@ -82,14 +82,18 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
         if !diagnostics.has_errors() {
             let engine = eval::expr::Engine::new();
             let link = link::LinkOptions { strict: options.strict, hashing_suffix: project.hashing_suffix };
+            let mut evaluated = Vec::new();
             for env in &project.environments {
                 if !options.envs.is_empty() && !options.envs.contains(&env.name) {
                     continue;
                 }
                 let mut charts = eval::charts::ChartContext { helm: helm.as_ref(), sources: &mut sources };
-                let Some(resources) = eval::evaluate(&project, env, &engine, &mut charts, &mut diagnostics) else {
-                    continue;
-                };
+                evaluated.extend(eval::evaluate(&project, env, &engine, &mut charts, &mut diagnostics));
+            }
+            // The source trees are not needed once every environment is
+            // evaluated: freed before linking, where memory peaks.
+            drop(project);
+            for resources in evaluated {
                 if let Some(mut g) = link::link(resources, &link, &mut diagnostics) {
                     g.helm = helm.as_ref().map(|h| h.version.clone());
                     link::storage::warn_ephemeral_state(&g, &mut diagnostics);

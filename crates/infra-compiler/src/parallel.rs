@@ -17,7 +17,7 @@ fn pool() {
         let wanted = std::env::var("INFRA_THREADS").ok().and_then(|v| v.parse::<usize>().ok());
         let threads = wanted.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
         // A pool that cannot start leaves rayon's default one.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads.clamp(1, 16)).build_global();
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads.clamp(1, 16)).use_current_thread().build_global();
     });
 }
 
@@ -52,4 +52,14 @@ pub fn map_chunks<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> R + Sync + 
         return vec![f(items)];
     }
     items.par_chunks(items.len().div_ceil(n)).map(f).collect()
+}
+
+/// [`map_chunks`] over mutable items.
+pub fn map_chunks_mut<T: Send, R: Send>(items: &mut [T], f: impl Fn(&mut [T]) -> R + Sync + Send) -> Vec<R> {
+    let n = chunks(items.len());
+    if n <= 1 {
+        return vec![f(items)];
+    }
+    let size = items.len().div_ceil(n);
+    items.par_chunks_mut(size).map(f).collect()
 }

@@ -3,7 +3,7 @@
 //! every object's identity checked as the API server would, with an error
 //! at the offending value.
 
-use infra_syntax::source::{MAX_SOURCE_BYTES, read_text};
+use infra_syntax::source::{max_source_bytes, read_text};
 use infra_syntax::{Code, Diagnostic, Diagnostics, Node, Sources, Value, yaml};
 use std::path::Path;
 use std::sync::Arc;
@@ -48,9 +48,9 @@ fn flatten(node: &Node, out: &mut Vec<Value>, diags: &mut Diagnostics) {
     }
 }
 
-/// The objects of a YAML file of at most [`MAX_SOURCE_BYTES`].
+/// The objects of a YAML file of at most [`max_source_bytes`].
 pub fn read_file(path: &Path, sources: &mut Sources, diags: &mut Diagnostics) -> Vec<Value> {
-    match read_text(path, MAX_SOURCE_BYTES) {
+    match read_text(path, max_source_bytes()) {
         Ok(text) => parse(sources, &path.display().to_string(), text, diags),
         Err(e) => {
             diags.push(Diagnostic::error(Code::CannotRead, format!("cannot read {}: {e}", path.display())));

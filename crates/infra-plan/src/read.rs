@@ -3,7 +3,7 @@
 //! standard input.
 
 use infra_k8s::manifests::{parse, read_file};
-use infra_syntax::source::MAX_SOURCE_BYTES;
+use infra_syntax::source::max_source_bytes;
 use infra_syntax::{Code, Diagnostic, Diagnostics, Sources, Value};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -11,9 +11,19 @@ use std::path::{Path, PathBuf};
 /// Reads a file, a directory or `-` (standard input).
 pub fn read(path: &str, sources: &mut Sources, diags: &mut Diagnostics) -> Vec<Value> {
     if path == "-" {
+        // A stream of many files' worth: eight times the one-file limit,
+        // refused (never cut) beyond it.
+        let limit = max_source_bytes().saturating_mul(8);
         let mut text = String::new();
-        if let Err(e) = std::io::stdin().take(MAX_SOURCE_BYTES * 8).read_to_string(&mut text) {
+        if let Err(e) = std::io::stdin().take(limit.saturating_add(1)).read_to_string(&mut text) {
             diags.push(Diagnostic::error(Code::CannotRead, format!("cannot read standard input: {e}")));
+            return Vec::new();
+        }
+        if text.len() as u64 > limit {
+            diags.push(
+                Diagnostic::error(Code::CannotRead, format!("standard input is larger than {limit} bytes"))
+                    .help("pass the manifests as files or a folder, or set INFRA_MAX_FILE_BYTES to raise the limit"),
+            );
             return Vec::new();
         }
         return parse(sources, "<stdin>", text, diags);

@@ -85,16 +85,50 @@ impl Sources {
     }
 }
 
-/// The largest YAML or JSON file infra reads.
-pub const MAX_SOURCE_BYTES: u64 = 16 << 20;
+/// The largest YAML or JSON file infra reads by default. A bound on what one
+/// file may cost in memory; `INFRA_MAX_FILE_BYTES` raises it for projects
+/// that are larger on purpose.
+pub const DEFAULT_MAX_SOURCE_BYTES: u64 = 16 << 20;
 
-/// Reads a text file of at most `limit` bytes.
+/// The largest YAML or JSON file infra reads: `INFRA_MAX_FILE_BYTES` when set
+/// to a byte count, else [`DEFAULT_MAX_SOURCE_BYTES`]. Read once per process.
+pub fn max_source_bytes() -> u64 {
+    static LIMIT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        std::env::var("INFRA_MAX_FILE_BYTES")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(DEFAULT_MAX_SOURCE_BYTES)
+    })
+}
+
+/// Reads a text file of at most `limit` bytes. Only regular files: a FIFO or
+/// a device would block or never end. The file is opened without blocking
+/// and read through a bound, so a file that grows while read cannot exceed it.
 pub fn read_text(path: &Path, limit: u64) -> Result<String, String> {
-    let meta = fs::metadata(path).map_err(|e| io_reason(&e))?;
-    if meta.len() > limit {
-        return Err(format!("file is too large ({} bytes; the limit is {} MiB)", meta.len(), limit >> 20));
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+        .map_err(|e| io_reason(&e))?;
+    let meta = file.metadata().map_err(|e| io_reason(&e))?;
+    if !meta.is_file() {
+        return Err("not a regular file (a FIFO, socket or device); name a file".into());
     }
-    let bytes = fs::read(path).map_err(|e| io_reason(&e))?;
+    let too_large = |len: u64| {
+        format!("file is too large ({len} bytes; the limit is {}; set INFRA_MAX_FILE_BYTES to raise it)", size(limit))
+    };
+    if meta.len() > limit {
+        return Err(too_large(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| io_reason(&e))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64));
+    }
     if let Some(i) = bytes.iter().position(|&b| b == 0) {
         return Err(format!("binary file (a NUL byte at offset {i}), not text"));
     }
@@ -105,6 +139,15 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, String> {
         let col = at - before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
         format!("not UTF-8 text (invalid byte at line {line}, column {col}); save the file as UTF-8")
     })
+}
+
+/// A byte count as people read it: whole MiB when it is one, else bytes.
+fn size(bytes: u64) -> String {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 /// An I/O error in the words of a message.

@@ -65,6 +65,15 @@ impl Map {
         }
     }
 
+    /// Room for `key` if it is missing, without the doubling a push does:
+    /// for maps that gain one last entry (infra's own annotations on every
+    /// object) and are not grown again.
+    pub fn reserve_for(&mut self, key: &str) {
+        if !self.contains_key(key) {
+            self.entries.reserve_exact(1);
+        }
+    }
+
     /// The value at `key`, inserted with `make` when missing.
     pub fn get_or_insert_with(&mut self, key: &str, make: impl FnOnce() -> Value) -> &mut Value {
         let i = match self.get_index_of(key) {

@@ -11,8 +11,9 @@ use std::collections::HashMap;
 /// Nesting deeper than this is refused: no real manifest comes close, and
 /// it keeps every recursive walk of a tree within the stack.
 pub const MAX_DEPTH: usize = 200;
-/// Nodes one file may expand to, aliases included ("billion laughs").
-pub const MAX_NODES: usize = 2_000_000;
+/// Nodes the aliases of one file may expand to ("billion laughs"). Nodes
+/// written out are bounded by the file's size limit instead.
+pub const MAX_ALIAS_NODES: usize = 2_000_000;
 
 /// How a string scalar was written: it decides whether `${{ x }}` yields
 /// a typed value (plain) or a string (quoted or block).
@@ -49,6 +50,15 @@ pub enum NodeKind {
 impl Node {
     pub fn get(&self, key: &str) -> Option<&Node> {
         self.entries()?.iter().find(|(k, _)| k.name == key).map(|(_, v)| v)
+    }
+
+    /// Moves the value of `key` out, leaving null with the same span: for
+    /// a large subtree that has one owner from now on.
+    pub fn take(&mut self, key: &str) -> Option<Node> {
+        let NodeKind::Map(entries) = &mut self.kind else { return None };
+        let (_, value) = entries.iter_mut().find(|(k, _)| k.name == key)?;
+        let span = value.span;
+        Some(std::mem::replace(value, Node { kind: NodeKind::Null, span }))
     }
 
     pub fn entries(&self) -> Option<&[(Key, Node)]> {
@@ -89,6 +99,15 @@ impl Node {
         }
     }
 
+    /// Like [`Node::to_value`], moving the strings instead of copying them.
+    pub fn into_value(self) -> Value {
+        match self.kind {
+            NodeKind::Seq(items) => Value::Seq(items.into_iter().map(Node::into_value).collect()),
+            NodeKind::Map(entries) => Value::Map(entries.into_iter().map(|(k, v)| (k.name, v.into_value())).collect()),
+            _ => self.to_value(),
+        }
+    }
+
     /// A word for the node's type, as in [`Value::type_name`].
     pub fn type_name(&self) -> &'static str {
         match &self.kind {
@@ -126,7 +145,7 @@ pub fn load(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
-    let mut nodes = 0usize;
+    let mut alias_nodes = 0usize;
     let mut root: Option<Node> = None;
     let span_of = |s: saphyr_parser::Span| Span::new(file, pos(s.start), pos(s.end));
     let err = |p: Pos, msg: String| {
@@ -195,21 +214,17 @@ pub fn load(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
                 let Some((node, size)) = anchors.get(&id) else {
                     return Err(err(sp.start, "alias to an unknown anchor".into()));
                 };
-                nodes += size;
-                if nodes > MAX_NODES {
+                alias_nodes += size;
+                if alias_nodes > MAX_ALIAS_NODES {
                     return Err(err(
                         sp.start,
-                        format!("aliases expand to more than {MAX_NODES} nodes (an alias bomb?)"),
+                        format!("aliases expand to more than {MAX_ALIAS_NODES} nodes (an alias bomb?)"),
                     ));
                 }
                 Node { kind: node.kind.clone(), span: sp }
             }
             Event::StreamStart | Event::StreamEnd | Event::Nothing => continue,
         };
-        nodes += 1;
-        if nodes > MAX_NODES {
-            return Err(err(sp.start, format!("more than {MAX_NODES} nodes in one file")));
-        }
         match stack.last_mut() {
             None => root = Some(finished),
             Some(Frame::Seq { items, .. }) => items.push(finished),

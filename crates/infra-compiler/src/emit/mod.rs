@@ -48,15 +48,6 @@ impl Output {
         self.files.iter().map(|(path, t)| (path, &self.texts[t.chunk][t.range.clone()]))
     }
 
-    /// All objects as one multi-document stream, in apply order.
-    pub fn write_stream(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        for (_, text) in self.files() {
-            out.write_all(b"---\n")?;
-            out.write_all(text.as_bytes())?;
-        }
-        Ok(())
-    }
-
     /// Every file of the folder, the lock last.
     pub fn new_files(&self) -> Vec<NewFile<'_>> {
         static LOCK: std::sync::LazyLock<RelPath> =
@@ -66,22 +57,49 @@ impl Output {
     }
 }
 
+/// Objects emitted per round of [`write_stream`]: enough to keep every
+/// thread busy, few enough that the text in memory stays small.
+const STREAM_BATCH: usize = 8192;
+
+/// The objects infra writes, in apply order: external ones are only referred to.
+fn emitted(graph: &ResourceGraph) -> Vec<&Resource> {
+    graph.ordered().filter(|r| !r.external).collect()
+}
+
+/// The YAML of consecutive objects in one string, each after `separator`,
+/// and where each object's text is.
+fn emit_chunk(chunk: &[&Resource], separator: &str) -> (String, Vec<std::ops::Range<usize>>) {
+    let mut text = String::with_capacity(chunk.len() * 1024);
+    let ranges = chunk
+        .iter()
+        .map(|r| {
+            text.push_str(separator);
+            let start = text.len();
+            yaml::emit_into(&mut text, &r.value);
+            start..text.len()
+        })
+        .collect();
+    (text, ranges)
+}
+
+/// All objects as one multi-document stream, in apply order (`-o -`).
+/// Emitted in parallel a batch at a time and written as each batch is
+/// done, so the text held in memory does not grow with the project.
+pub fn write_stream(graph: &ResourceGraph, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    for batch in emitted(graph).chunks(STREAM_BATCH) {
+        for (text, _) in crate::parallel::map_chunks(batch, |chunk| emit_chunk(chunk, "---\n")) {
+            out.write_all(text.as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+/// The files of a build, for an output folder.
 pub fn emit(graph: &ResourceGraph) -> Output {
-    let emitted: Vec<&Resource> = graph.ordered().filter(|r| !r.external).collect();
+    let emitted = emitted(graph);
     let ids: Vec<_> = emitted.iter().map(|r| &r.id).collect();
     let paths = names::object_files(&ids);
-    let chunks = crate::parallel::map_chunks(&emitted, |chunk| {
-        let mut text = String::with_capacity(chunk.len() * 1024);
-        let ranges: Vec<_> = chunk
-            .iter()
-            .map(|r| {
-                let start = text.len();
-                yaml::emit_into(&mut text, &r.value);
-                start..text.len()
-            })
-            .collect();
-        (text, ranges)
-    });
+    let chunks = crate::parallel::map_chunks(&emitted, |chunk| emit_chunk(chunk, ""));
     let mut texts = Vec::with_capacity(chunks.len());
     let mut files = Vec::with_capacity(emitted.len());
     let mut paths = paths.into_iter();

@@ -16,9 +16,6 @@ use std::sync::{Arc, OnceLock};
 /// Work one expression may do before it is stopped (minijinja fuel): enough
 /// for any real expression, small enough that a runaway loop ends quickly.
 const FUEL: u64 = 200_000;
-/// The largest file `file()` reads.
-pub const MAX_FILE_BYTES: u64 = 4 << 20;
-
 /// One piece of a string: literal text, or an expression with its position
 /// (in characters from the start of the string) and length.
 #[derive(Debug, PartialEq, Clone, Copy)]
@@ -123,7 +120,8 @@ pub struct Scope {
 
 /// The part of a scope that every `for_each` item shares.
 struct Base {
-    params: Value,
+    /// Shared with the module's defaults when nothing overrides them.
+    params: Arc<Value>,
     env: Value,
     module: Value,
     /// The folder `file()` paths are relative to, and the root they must stay in.
@@ -154,7 +152,7 @@ enum ItemValue {
 }
 
 impl Scope {
-    pub fn new(params: Value, env_name: &str, module_name: &str, dir: Arc<Path>, root: Arc<Path>) -> Scope {
+    pub fn new(params: Arc<Value>, env_name: &str, module_name: &str, dir: Arc<Path>, root: Arc<Path>) -> Scope {
         let named = |name: &str| Value::Map(Map::from_iter([("name", Value::from(name))]));
         let base =
             Base { params, env: named(env_name), module: named(module_name), dir, root, context: OnceLock::new() };
@@ -162,7 +160,7 @@ impl Scope {
     }
 
     /// The same scope with `params` replaced.
-    pub fn with_params(&self, params: Value) -> Scope {
+    pub fn with_params(&self, params: Arc<Value>) -> Scope {
         let b = &self.base;
         let base = Base {
             params,
@@ -768,7 +766,7 @@ mod tests {
         let engine = Engine::new();
         let ev = engine.evaluator();
         let root: Arc<Path> = Arc::from(Path::new("/"));
-        let scope = Scope::new(Value::Null, "lab", "main", root.clone(), root);
+        let scope = Scope::new(Arc::new(Value::Null), "lab", "main", root.clone(), root);
         for item in ["\"\"", "\"10Gi\"", "5", "null", "true", "[]"] {
             let item = infra_syntax::yaml::parse_value(&format!("{{storage: {item}}}")).unwrap();
             let scope = scope.with_item(item, Value::Int(0));

@@ -37,12 +37,11 @@ pub fn evaluate(
     let ev = engine.evaluator();
     let main = &project.main;
     let root: Arc<std::path::Path> = Arc::from(project.root.as_path());
-    let defaults = main.params.to_value();
+    let defaults = &main.params;
     // Environment values may be expressions over the defaults.
-    let defaults_scope = Scope::new(defaults.clone(), &env.name, &main.name, main.dir.clone(), root.clone());
+    let defaults_scope = Scope::new(Arc::clone(defaults), &env.name, &main.name, main.dir.clone(), root.clone());
     let mut r = Renderer { ev: &ev, diags };
-    let params = params::resolve(&mut r, main, &defaults, env.params.as_ref(), &defaults_scope, &env.name);
-    drop(defaults);
+    let params = params::resolve(&mut r, main, defaults, env.params.as_ref(), &defaults_scope, &env.name);
     let scope = defaults_scope.with_params(params);
     let mut into = Expansion { objects: Vec::new(), dashboards: Vec::new(), root, charts };
     expand_module(&mut r, main, &scope, &mut into, 0);
@@ -129,9 +128,14 @@ fn expand_module(r: &mut Renderer, module: &Module, scope: &Scope, into: &mut Ex
     dashboards::evaluate(r, module, scope, &mut into.objects, &mut into.dashboards);
     charts::evaluate(r, module, scope, into.charts, &mut into.objects);
     for used in &module.modules {
-        let defaults = used.module.params.to_value();
-        let params =
-            params::resolve(r, &used.module, &defaults, used.params.as_ref(), scope, &format!("module {}", used.name));
+        let params = params::resolve(
+            r,
+            &used.module,
+            &used.module.params,
+            used.params.as_ref(),
+            scope,
+            &format!("module {}", used.name),
+        );
         let inner = Scope::new(params, scope.env_name(), &used.name, used.module.dir.clone(), into.root.clone());
         expand_module(r, &used.module, &inner, into, depth + 1);
     }

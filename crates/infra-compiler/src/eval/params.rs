@@ -7,6 +7,7 @@ use super::render::{Renderer, YamlPath};
 use crate::load::{Module, SchemaRule};
 use infra_syntax::{Code, Diagnostic, Node, NodeKind, Span, Value};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Merges `overrides` (evaluated in `scope`) into `defaults`, checking keys
 /// and types, then checks the module's schema. `context` names who sets the
@@ -14,18 +15,18 @@ use std::collections::HashMap;
 pub fn resolve(
     r: &mut Renderer,
     module: &Module,
-    defaults: &Value,
+    defaults: &Arc<Value>,
     overrides: Option<&Node>,
     scope: &Scope,
     context: &str,
-) -> Value {
+) -> Arc<Value> {
     let mut origins = HashMap::new();
     let params = match overrides {
         Some(node) => {
             let mut m = Merger { r, scope, origins: &mut origins };
-            m.merge_node(defaults, node, YamlPath::Root("params"))
+            Arc::new(m.merge_node(defaults, node, YamlPath::Root("params")))
         }
-        None => defaults.clone(),
+        None => Arc::clone(defaults),
     };
     check_schema(r, module, defaults, &params, &origins, context);
     params

@@ -40,15 +40,18 @@ pub(crate) fn set_annotation_at(value: &mut Value, path: &[&str], key: &str, v: 
         };
         target = next;
     }
-    if target.as_map().is_none() {
+    let Some(map) = target.as_map_mut() else {
         return;
-    }
+    };
+    map.reserve_for("metadata");
     let meta = target.map_entry("metadata");
+    meta.reserve_for("annotations");
     let slot = meta.get_or_insert_with("annotations", || Value::Map(Map::new()));
     if !matches!(slot, Value::Map(_)) {
         *slot = Value::Map(Map::new());
     }
     if let Value::Map(a) = slot {
+        a.reserve_for(key);
         a.insert(key, Value::String(v.into()));
     }
 }

@@ -23,7 +23,7 @@ use infra_k8s::kinds::ObjectId;
 use infra_k8s::workloads::pod_template_path;
 use infra_syntax::{Code, Diagnostic, Diagnostics, Span, Str, Value};
 use petgraph::graph::{DiGraph, NodeIndex};
-use refs::{LinkContext, Missing, NameIndex, link_object};
+use refs::{FoundLinks, LinkContext, NameIndex, link_object};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
@@ -35,11 +35,12 @@ pub struct LinkOptions {
 /// A dependency found by linking: (dependency, dependent, reason).
 type Dependency = (usize, usize, Reason);
 
-/// What linking found: the dependencies, and for each object the objects
+/// What linking found: the dependencies, and for each workload the objects
 /// its pods read.
 struct Links {
     dependencies: Vec<Dependency>,
-    pod_inputs: Vec<Vec<usize>>,
+    /// (workload, input), by workload.
+    pod_inputs: Vec<(usize, usize)>,
     /// Objects whose references linking rewrote.
     rewritten: Vec<bool>,
 }
@@ -53,6 +54,8 @@ pub fn link(resources: Resources, opts: &LinkOptions, diags: &mut Diagnostics) -
     let renamed = suffix_names(&mut objects, &mut ids, &digests, opts);
     let index = NameIndex::new(&ids, &renamed);
     let links = resolve_references(&mut objects, &ids, &index, opts, diags);
+    // As large as the ids: freed before the graph is built, where memory peaks.
+    drop(index);
     digests = config_digests(&objects, &ids, &links.rewritten, digests);
     stamp_config_hashes(&mut objects, &ids, &links.pod_inputs, &digests);
     mark_unprotected(&mut objects);
@@ -136,23 +139,23 @@ fn resolve_references(
         .collect();
     let mut numbered: Vec<(usize, &mut Object)> = objects.iter_mut().enumerate().collect();
     let context = LinkContext { ids, index, crds: &crds };
-    let links = parallel::map_mut(&mut numbered, |(i, o)| link_object(*i, o, &context));
-
-    let mut dependencies = Vec::new();
-    let mut pod_inputs = Vec::with_capacity(links.len());
-    let mut rewritten = Vec::with_capacity(links.len());
-    // Each missing target once, with the first place that names it.
-    let mut missing: HashMap<Missing, ((usize, usize), Span, usize)> = HashMap::new();
-    for (i, l) in links.into_iter().enumerate() {
-        dependencies.extend(l.edges.into_iter().map(|(j, reason)| (j, i, reason)));
-        pod_inputs.push(l.pod_inputs);
-        rewritten.push(l.rewritten);
-        for (n, (target, span)) in l.unresolved.into_iter().enumerate() {
-            missing.entry(target).or_insert(((i, n), span, 0)).2 += 1;
+    let mut found = FoundLinks::default();
+    for later in parallel::map_chunks_mut(&mut numbered, |chunk| {
+        let mut links = FoundLinks::default();
+        for (i, o) in chunk {
+            link_object(*i, o, &context, &mut links);
         }
-        for d in l.errors {
-            diags.push(d);
-        }
+        links
+    }) {
+        found.append(later);
+    }
+    let FoundLinks { dependencies, pod_inputs, missing, errors, rewritten: rewritten_at } = found;
+    for d in errors {
+        diags.push(d);
+    }
+    let mut rewritten = vec![false; objects.len()];
+    for i in rewritten_at {
+        rewritten[i] = true;
     }
     // The same target may be missing as a field's and as a written one.
     let mut unresolved: BTreeMap<String, ((usize, usize), Span, usize)> = BTreeMap::new();
@@ -181,11 +184,17 @@ fn resolve_references(
 /// `infra.dev/config-hash` on each pod template: a digest of the
 /// ConfigMaps and Secrets its pods read (not of what it merely depends
 /// on), so a configuration change rolls exactly the pods that read it.
-fn stamp_config_hashes(objects: &mut [Object], ids: &[ObjectId], pod_inputs: &[Vec<usize>], digests: &[Option<Str>]) {
+fn stamp_config_hashes(
+    objects: &mut [Object],
+    ids: &[ObjectId],
+    pod_inputs: &[(usize, usize)],
+    digests: &[Option<Str>],
+) {
     let mut digest_input = String::new();
-    for (workload, inputs) in pod_inputs.iter().enumerate() {
+    for inputs in pod_inputs.chunk_by(|a, b| a.0 == b.0) {
+        let workload = inputs[0].0;
         let Some(path) = pod_template_path(&ids[workload].kind) else { continue };
-        let mut used: Vec<usize> = inputs.iter().copied().filter(|&j| digests[j].is_some()).collect();
+        let mut used: Vec<usize> = inputs.iter().map(|&(_, j)| j).filter(|&j| digests[j].is_some()).collect();
         if used.is_empty() {
             continue;
         }

@@ -44,16 +44,46 @@ impl fmt::Display for Missing {
     }
 }
 
-/// What linking found for one object.
-pub(crate) struct ObjectLinks {
-    /// (dependency, reason)
-    pub(crate) edges: Vec<(usize, Reason)>,
-    /// The objects its pods read (ConfigMaps, Secrets, ...).
-    pub(crate) pod_inputs: Vec<usize>,
-    pub(crate) unresolved: Vec<(Missing, Span)>,
+/// What linking found in a run of consecutive objects: gathered per run
+/// rather than per object, so memory grows with the edges and the distinct
+/// missing targets, not with every reference to a missing one.
+#[derive(Default)]
+pub(crate) struct FoundLinks {
+    /// (dependency, dependent, reason)
+    pub(crate) dependencies: Vec<(usize, usize, Reason)>,
+    /// (workload, an object its pods read: ConfigMap, Secret, ...), by workload.
+    pub(crate) pod_inputs: Vec<(usize, usize)>,
+    /// Each missing target with where it is first named (object, and
+    /// place among that object's missing targets), its span, and how often.
+    pub(crate) missing: HashMap<Missing, ((usize, usize), Span, usize)>,
     pub(crate) errors: Vec<Diagnostic>,
-    /// Whether a name in the object was rewritten.
-    pub(crate) rewritten: bool,
+    /// Objects in which a name was rewritten.
+    pub(crate) rewritten: Vec<usize>,
+}
+
+impl FoundLinks {
+    fn missing(&mut self, target: Missing, at: (usize, usize), span: Span) {
+        let entry = self.missing.entry(target).or_insert((at, span, 0));
+        if at < entry.0 {
+            (entry.0, entry.1) = (at, span);
+        }
+        entry.2 += 1;
+    }
+
+    /// Adds what a later run of objects found.
+    pub(crate) fn append(&mut self, later: FoundLinks) {
+        self.dependencies.extend(later.dependencies);
+        self.pod_inputs.extend(later.pod_inputs);
+        for (target, (at, span, count)) in later.missing {
+            let entry = self.missing.entry(target).or_insert((at, span, 0));
+            if at < entry.0 {
+                (entry.0, entry.1) = (at, span);
+            }
+            entry.2 += count;
+        }
+        self.errors.extend(later.errors);
+        self.rewritten.extend(later.rewritten);
+    }
 }
 
 /// The shared, read-only lookups of linking.
@@ -64,16 +94,12 @@ pub(crate) struct LinkContext<'a> {
 }
 
 /// Finds an object's references (rewriting hash-suffixed names and `ref()`
-/// markers in place) and resolves them to graph nodes.
-pub(crate) fn link_object(i: usize, object: &mut Object, cx: &LinkContext) -> ObjectLinks {
+/// markers in place) and resolves them to graph nodes, into `links`.
+pub(crate) fn link_object(i: usize, object: &mut Object, cx: &LinkContext, links: &mut FoundLinks) {
     let LinkContext { ids, index, crds } = *cx;
-    let mut links = ObjectLinks {
-        edges: Vec::new(),
-        pod_inputs: Vec::new(),
-        unresolved: Vec::new(),
-        errors: Vec::new(),
-        rewritten: false,
-    };
+    let mut rewritten = false;
+    let mut unresolved = 0;
+    let edge = |links: &mut FoundLinks, j: usize, reason: Reason| links.dependencies.push((j, i, reason));
     let own_ns = &ids[i].namespace;
     let origin = object.origin;
     let external = object.directives.external;
@@ -96,7 +122,7 @@ pub(crate) fn link_object(i: usize, object: &mut Object, cx: &LinkContext) -> Ob
             && let Some(new) = index.renamed(&(Str::new(r.kind), r.namespace.clone(), r.name.clone()))
         {
             *r.name = new.clone();
-            links.rewritten = true;
+            rewritten = true;
         }
         refs.push(Reference {
             kind: r.kind,
@@ -113,27 +139,31 @@ pub(crate) fn link_object(i: usize, object: &mut Object, cx: &LinkContext) -> Ob
         match index.find(&key).iter().copied().find(|&j| ids[j].group == r.group) {
             Some(j) => {
                 if r.in_pod_spec {
-                    links.pod_inputs.push(j);
+                    links.pod_inputs.push((i, j));
                 }
-                links.edges.push((j, Reason::Borrowed(r.reason)))
+                edge(links, j, Reason::Borrowed(r.reason))
             }
             None if r.optional || external => {}
             None if r.kind == "Namespace" && BUILTIN_NAMESPACES.contains(&key.2.as_str()) => {}
             None if r.kind == "ServiceAccount" && key.2 == "default" => {}
             None => {
                 let (_, namespace, name) = key;
-                links.unresolved.push((Missing::Object { kind: r.kind, namespace, name }, origin));
+                links.missing(Missing::Object { kind: r.kind, namespace, name }, (i, unresolved), origin);
+                unresolved += 1;
             }
         }
     }
     // Custom resources depend on their CRD when the project defines it.
     if let Some(&j) = crds.get(&(ids[i].group.clone(), ids[i].kind.clone())) {
-        links.edges.push((j, Reason::Borrowed("custom resource of this CRD")));
+        edge(links, j, Reason::Borrowed("custom resource of this CRD"));
     }
     for (target, span) in &object.directives.depends_on {
         match resolve_target(target, own_ns, index, ids) {
-            Ok(j) => links.edges.push((j, Reason::Borrowed("depends_on"))),
-            Err(TargetError::Missing) => links.unresolved.push((Missing::Written(Str::new(target)), *span)),
+            Ok(j) => edge(links, j, Reason::Borrowed("depends_on")),
+            Err(TargetError::Missing) => {
+                links.missing(Missing::Written(Str::new(target)), (i, unresolved), *span);
+                unresolved += 1;
+            }
             Err(TargetError::Invalid(msg)) => {
                 links.errors.push(Diagnostic::error(Code::BadTarget, msg).at(*span, "in depends_on"))
             }
@@ -152,7 +182,7 @@ pub(crate) fn link_object(i: usize, object: &mut Object, cx: &LinkContext) -> Ob
             last = range.end;
             match resolve_target(target, own_ns, index, ids) {
                 Ok(j) => {
-                    links.edges.push((j, Reason::Owned(format!("ref(\"{target}\")"))));
+                    edge(links, j, Reason::Owned(format!("ref(\"{target}\")")));
                     out.push_str(match field {
                         RefField::Name => &ids[j].name,
                         RefField::Namespace => &ids[j].namespace,
@@ -171,17 +201,22 @@ pub(crate) fn link_object(i: usize, object: &mut Object, cx: &LinkContext) -> Ob
         }
         out.push_str(&s[last..]);
         *s = out.into();
-        links.rewritten = true;
+        rewritten = true;
     });
     for (target, e) in failures {
         match e {
-            TargetError::Missing => links.unresolved.push((Missing::Written(Str::from(target)), origin)),
+            TargetError::Missing => {
+                links.missing(Missing::Written(Str::from(target)), (i, unresolved), origin);
+                unresolved += 1;
+            }
             TargetError::Invalid(msg) => {
                 links.errors.push(Diagnostic::error(Code::BadTarget, msg).at(origin, "in a ref() of this document"))
             }
         }
     }
-    links
+    if rewritten {
+        links.rewritten.push(i);
+    }
 }
 
 enum TargetError {

@@ -7,8 +7,8 @@ pub mod files;
 pub mod shape;
 
 use files as paths;
-use infra_syntax::source::{MAX_SOURCE_BYTES, io_reason, read_text};
-use infra_syntax::{Code, Diagnostic, Diagnostics, FileId, Node, NodeKind, Sources, Span, Value, yaml};
+use infra_syntax::source::{io_reason, max_source_bytes, read_text};
+use infra_syntax::{Code, Diagnostic, Diagnostics, FileId, Map, Node, NodeKind, Sources, Span, Value, yaml};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -27,7 +27,9 @@ pub struct Module {
     pub dir: Arc<Path>,
     pub name: String,
     pub file: FileId,
-    pub params: Node,
+    /// The defaults of `params:` as values: the spanned tree is not kept,
+    /// since params can be most of a large project.
+    pub params: Arc<Value>,
     pub schema: Vec<SchemaRule>,
     pub resources: Vec<ResourceFile>,
     pub modules: Vec<ModuleUse>,
@@ -170,7 +172,7 @@ impl Loader<'_> {
     /// Reads and parses a YAML file (once per path), returning its documents.
     fn yaml_file(&mut self, path: &Path, used_at: Option<Span>) -> Option<(FileId, Vec<Node>)> {
         let shown = paths::display(&self.root, path);
-        let text = match read_text(path, MAX_SOURCE_BYTES) {
+        let text = match read_text(path, max_source_bytes()) {
             Ok(t) => t,
             Err(e) => {
                 let mut d = Diagnostic::error(Code::CannotRead, format!("cannot read {shown}: {e}"));
@@ -221,7 +223,7 @@ impl Loader<'_> {
             return None;
         }
         let (file, docs) = self.yaml_file(&path, used_at)?;
-        let doc = match docs.into_iter().next() {
+        let mut doc = match docs.into_iter().next() {
             Some(d @ Node { kind: NodeKind::Map(_), .. }) => d,
             Some(d) if d.is_null() => Node { kind: NodeKind::Map(Vec::new()), span: d.span },
             Some(d) => {
@@ -268,15 +270,17 @@ impl Loader<'_> {
                 String::new()
             }
         };
-        let params = match doc.get("params") {
-            Some(p) if matches!(p.kind, NodeKind::Map(_)) => p.clone(),
-            Some(p) if p.is_null() => Node { kind: NodeKind::Map(Vec::new()), span: p.span },
+        // Params can be most of a large project: moved out of the tree and
+        // converted, never copied as nodes.
+        let params = match doc.take("params") {
+            Some(p) if matches!(p.kind, NodeKind::Map(_)) => Arc::new(p.into_value()),
+            Some(p) if p.is_null() => Arc::new(Value::Map(Map::new())),
             Some(p) => {
                 self.diags
                     .push(Diagnostic::error(Code::WrongType, "`params` must be a mapping").at(p.span, "not a mapping"));
-                Node { kind: NodeKind::Map(Vec::new()), span: p.span }
+                Arc::new(Value::Map(Map::new()))
             }
-            None => Node { kind: NodeKind::Map(Vec::new()), span: doc.span },
+            None => Arc::new(Value::Map(Map::new())),
         };
         self.stack.push(dir.to_path_buf());
         let schema = doc.get("schema").map(|s| self.schema(s)).unwrap_or_default();
@@ -542,7 +546,7 @@ impl Loader<'_> {
     /// its line and column.
     fn dashboard_file(&mut self, path: &Path, used_at: Span) -> Option<DashboardFile> {
         let shown = paths::display(&self.root, path);
-        let text = match read_text(path, MAX_SOURCE_BYTES) {
+        let text = match read_text(path, max_source_bytes()) {
             Ok(t) => t,
             Err(e) => {
                 self.diags.push(
