@@ -49,10 +49,11 @@ fn workload(n: usize) -> TempDir {
     dir
 }
 
-/// The budget: what the pipeline needs per object today, with headroom for
-/// noise between thread counts. Raise it only with a reason in the commit.
-const MAX_ALLOCATIONS_PER_OBJECT: usize = 400;
-const MAX_BYTES_PER_OBJECT: usize = 64 << 10;
+/// The budget: what the pipeline needs per object today (66 allocations and
+/// 10.4 KB at N = 100) with a third more for machines with other thread
+/// counts (per-thread caches). Raise it only with a reason in the commit.
+const MAX_ALLOCATIONS_PER_OBJECT: usize = 90;
+const MAX_BYTES_PER_OBJECT: usize = 14 << 10;
 
 #[test]
 fn allocations_per_object_stay_low() {
