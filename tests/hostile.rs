@@ -128,3 +128,34 @@ fn missing_project() {
     assert!(err.contains("no infra.yaml in project directory"), "{err}");
     assert!(err.contains("infra init"), "{err}");
 }
+
+/// A patch may change any field of an object but never turn the object into
+/// something that is not one: a `merge` that is not a map and an operation
+/// on the whole object are located errors, not a crash later in the build.
+#[test]
+fn patches_that_would_replace_the_whole_object_are_refused() {
+    let cases = [
+        ("merge: 42", "`merge` is a mapping of the fields to change, not integer", "7:16"),
+        ("merge: null", "`merge` is a mapping of the fields to change, not null", "7:16"),
+        ("merge: [1, 2]", "`merge` is a mapping of the fields to change, not list", "7:16"),
+        (
+            "ops: [{op: add, path: \"\", value: [1]}]",
+            "`path: \"\"` is the whole object; `add` changes a field in it",
+            "7:15",
+        ),
+        ("ops: [{op: remove, path: \"\"}]", "`path: \"\"` is the whole object; `remove` changes a field", "7:15"),
+    ];
+    for (body, message, at) in cases {
+        let dir = TempDir::new("patch-root");
+        dir.write(
+            "infra.yaml",
+            format!(
+                "name: t\nresources: [manifests/*.yaml]\nenvironments:\n  prod:\n    patches:\n      - target: {{kind: ConfigMap, name: a}}\n        {body}\n"
+            ),
+        );
+        dir.write("manifests/a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {x: \"1\"}\n");
+        let err = build_fails(&dir);
+        assert!(err.contains(message), "{body}: {err}");
+        assert!(err.contains(&format!("--> infra.yaml:{at}")), "{body}: {err}");
+    }
+}

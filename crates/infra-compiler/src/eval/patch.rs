@@ -69,6 +69,13 @@ pub fn apply_op(doc: &mut Value, op: &Value) -> Result<(), String> {
     let kind = op.get("op").and_then(Value::as_str).ok_or("an operation needs `op`")?;
     let path = op.get("path").and_then(Value::as_str).ok_or("an operation needs `path`")?;
     let pointer = parse_pointer(path)?;
+    // The object itself is not replaced, moved or removed by a patch: its
+    // identity and shape are checked after patches, but only a map has them.
+    if pointer.is_empty() && kind != "test" {
+        return Err(format!(
+            "`path: \"\"` is the whole object; `{kind}` changes a field in it (for example `/spec/replicas`)"
+        ));
+    }
     let value = || op.get("value").cloned().ok_or_else(|| format!("`{kind}` needs `value`"));
     let from = || -> Result<Vec<String>, String> {
         parse_pointer(op.get("from").and_then(Value::as_str).ok_or_else(|| format!("`{kind}` needs `from`"))?)
@@ -207,7 +214,18 @@ pub fn apply_patch(
         }
         matched += 1;
         match (&patch.body, &body) {
-            (PatchBody::Merge(_), b) => merge(&mut o.value, b),
+            (PatchBody::Merge(_), b @ Value::Map(_)) => merge(&mut o.value, b),
+            (PatchBody::Merge(n), b) => {
+                r.diags.push(
+                    Diagnostic::error(
+                        Code::WrongType,
+                        format!("`merge` is a mapping of the fields to change, not {}", b.type_name()),
+                    )
+                    .at(n.span, "not a mapping")
+                    .help("write the fields as they appear in the object, e.g. `merge: {spec: {replicas: 3}}`"),
+                );
+                return;
+            }
             (PatchBody::Ops(_), Value::Seq(ops)) => {
                 for (i, op) in ops.iter().enumerate() {
                     if let Err(e) = apply_op(&mut o.value, op) {
