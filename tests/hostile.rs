@@ -159,3 +159,39 @@ fn patches_that_would_replace_the_whole_object_are_refused() {
         assert!(err.contains(&format!("--> infra.yaml:{at}")), "{body}: {err}");
     }
 }
+
+/// Numbers are 64-bit integers or finite floats, as in Kubernetes: an
+/// expression that leaves that range is an error at the expression, never a
+/// rounded float or `.inf` in the output.
+#[test]
+fn expression_numbers_out_of_range_are_errors() {
+    let dir = project_with_resource(
+        "numbers",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  a: ${{ 2**63 }}\n  b: ${{ 1/0 }}\n  c: ${{ 2**62 }}\n",
+    );
+    let err = build_fails(&dir);
+    assert!(err.contains("the integer 9223372036854775808 is out of range"), "{err}");
+    assert!(err.contains("--> manifests/bad.yaml:5:6"), "{err}");
+    assert!(err.contains("the result is inf, not a finite number"), "{err}");
+    assert!(err.contains("--> manifests/bad.yaml:6:6"), "{err}");
+    assert!(!err.contains("bad.yaml:7"), "2**62 fits: {err}");
+}
+
+/// A params default is never evaluated: an expression there was written out
+/// as its text. Now it is an error at the expression; `$${{` stays text.
+#[test]
+fn expressions_in_params_defaults_are_errors() {
+    let dir = TempDir::new("param-expr");
+    dir.write(
+        "infra.yaml",
+        "name: t\nresources: [manifests/*.yaml]\nparams:\n  x: \"${{ 1 }}\"\n  lit: \"$${{ a }}\"\n",
+    );
+    dir.write(
+        "manifests/a.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  x: ${{ params.x }}\n",
+    );
+    let err = build_fails(&dir);
+    assert!(err.contains("error[E112]: params defaults are values, not expressions"), "{err}");
+    assert!(err.contains("--> infra.yaml:4:6"), "{err}");
+    assert!(!err.contains("infra.yaml:5"), "a literal is not an expression: {err}");
+}

@@ -8,6 +8,7 @@
 pub mod canonical;
 pub mod diagnostic;
 pub mod source;
+pub mod template;
 pub mod value;
 pub mod yaml;
 

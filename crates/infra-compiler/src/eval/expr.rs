@@ -1,8 +1,9 @@
-//! Expressions: `${{ ... }}` inside YAML strings, evaluated with minijinja's
-//! expression language. This module splits strings into text and
-//! expressions, compiles each distinct expression once, and converts values
-//! between minijinja and [`Value`].
+//! Expressions: `${{ ... }}` inside YAML strings (split into text and
+//! expressions by [`infra_syntax::template`]), evaluated with minijinja's
+//! expression language. This module compiles each distinct expression once
+//! and converts values between minijinja and [`Value`].
 
+pub use infra_syntax::template::{Segment, Segments, segments};
 use infra_syntax::{Map, Value};
 use minijinja::value::{Object, ObjectRepr, Value as MjValue, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, Expression, State, UndefinedBehavior};
@@ -16,97 +17,6 @@ use std::sync::{Arc, OnceLock};
 /// Work one expression may do before it is stopped (minijinja fuel): enough
 /// for any real expression, small enough that a runaway loop ends quickly.
 const FUEL: u64 = 200_000;
-/// One piece of a string: literal text, or an expression with its position
-/// (in characters from the start of the string) and length.
-#[derive(Debug, PartialEq, Clone, Copy)]
-pub enum Segment<'a> {
-    Text(&'a str),
-    Expr { source: &'a str, offset: usize, len: usize },
-}
-
-/// Splits `s` into text and `${{ ... }}` expressions; `None` when the string
-/// holds no expression (the common case). `$${{` is a literal `${{`. Plain
-/// `{{ }}` is text. The pieces borrow from `s`: splitting allocates nothing.
-pub fn segments(s: &str) -> Option<Segments<'_>> {
-    s.contains("${{").then_some(Segments { s, rest: s })
-}
-
-/// The pieces of a string, in order; an unclosed or empty expression is an
-/// error with its position.
-pub struct Segments<'a> {
-    s: &'a str,
-    rest: &'a str,
-}
-
-impl<'a> Iterator for Segments<'a> {
-    type Item = Result<Segment<'a>, (usize, String)>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let rest = self.rest;
-        if rest.is_empty() {
-            return None;
-        }
-        let Some(i) = rest.find("${{") else {
-            self.rest = "";
-            return Some(Ok(Segment::Text(rest)));
-        };
-        if i > 0 {
-            // Text first; an escaped `$${{` ends it before its first `$`,
-            // and the literal `${{` follows as its own piece.
-            let end = if rest[..i].ends_with('$') { i - 1 } else { i };
-            if end > 0 {
-                self.rest = &rest[end..];
-                return Some(Ok(Segment::Text(&rest[..end])));
-            }
-            self.rest = &rest[i + 3..];
-            return Some(Ok(Segment::Text(&rest[i..i + 3])));
-        }
-        let start = self.s[..self.s.len() - rest.len()].chars().count();
-        let body = &rest[3..];
-        self.rest = "";
-        let Some(end) = find_close(body) else {
-            return Some(Err((start, "`${{` is not closed by `}}`".into())));
-        };
-        let source = body[..end].trim();
-        if source.is_empty() {
-            return Some(Err((start, "empty expression `${{ }}`".into())));
-        }
-        let len = body[..end + 2].chars().count() + 3;
-        self.rest = &body[end + 2..];
-        Some(Ok(Segment::Expr { source, offset: start, len }))
-    }
-}
-
-/// The byte index of the `}}` closing an expression, skipping string
-/// literals and nested braces (`${{ {'a': {'b': 1}} }}`).
-fn find_close(body: &str) -> Option<usize> {
-    let bytes = body.as_bytes();
-    let mut depth = 0usize;
-    let mut quote: Option<u8> = None;
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        match quote {
-            Some(q) => {
-                if b == b'\\' {
-                    i += 1;
-                } else if b == q {
-                    quote = None;
-                }
-            }
-            None => match b {
-                b'\'' | b'"' => quote = Some(b),
-                b'{' => depth += 1,
-                b'}' if depth > 0 => depth -= 1,
-                b'}' if bytes.get(i + 1) == Some(&b'}') => return Some(i),
-                _ => {}
-            },
-        }
-        i += 1;
-    }
-    None
-}
-
 /// What an expression sees: `params`, `env.name`, `module.name`, and
 /// `item`/`key` inside `for_each`. Plain paths (`item.name`,
 /// `params.resources`) are read straight from these values; minijinja sees
@@ -581,9 +491,16 @@ fn from_minijinja_at(v: &MjValue, depth: usize, budget: &mut usize) -> Result<Va
         ValueKind::Undefined => return Err("the expression is undefined".into()),
         ValueKind::None => Value::Null,
         ValueKind::Bool => Value::Bool(v.is_true()),
-        ValueKind::Number => match v.as_i64() {
-            Some(i) if v.is_integer() => Value::Int(i),
-            _ => Value::Float(f64::try_from(v.clone()).map_err(|e| e.to_string())?),
+        // Kubernetes numbers are 64-bit integers or finite floats: a larger
+        // integer is not quietly rounded into a float, and infinity or NaN
+        // (`1/0`) is not written as `.inf`.
+        ValueKind::Number if v.is_integer() => match v.as_i64() {
+            Some(i) => Value::Int(i),
+            None => return Err(format!("the integer {v} is out of range (a 64-bit integer is at most 2**63 - 1)")),
+        },
+        ValueKind::Number => match f64::try_from(v.clone()).map_err(|e| e.to_string())? {
+            f if f.is_finite() => Value::Float(f),
+            f => return Err(format!("the result is {f}, not a finite number (a division by zero?)")),
         },
         ValueKind::String => {
             let s = v.as_str().unwrap_or_default();

@@ -273,7 +273,10 @@ impl Loader<'_> {
         // Params can be most of a large project: moved out of the tree and
         // converted, never copied as nodes.
         let params = match doc.take("params") {
-            Some(p) if matches!(p.kind, NodeKind::Map(_)) => Arc::new(p.into_value()),
+            Some(p) if matches!(p.kind, NodeKind::Map(_)) => {
+                self.refuse_expressions(&p);
+                Arc::new(p.into_value())
+            }
             Some(p) if p.is_null() => Arc::new(Value::Map(Map::new())),
             Some(p) => {
                 self.diags
@@ -397,6 +400,26 @@ impl Loader<'_> {
         known: impl IntoIterator<Item = &'c str>,
     ) {
         self.diags.push(Diagnostic::error(Code::UnknownKey, message).at(span, label).suggest(word, known));
+    }
+
+    /// Params defaults are values: an expression there would be written out
+    /// as its text, so it is an error at the expression.
+    fn refuse_expressions(&mut self, node: &Node) {
+        match &node.kind {
+            NodeKind::Str(s, _)
+                if infra_syntax::template::segments(s)
+                    .is_some_and(|mut parts| parts.any(|p| !matches!(p, Ok(infra_syntax::template::Segment::Text(_))))) =>
+            {
+                self.diags.push(
+                Diagnostic::error(Code::ExpressionNotEvaluated, "params defaults are values, not expressions")
+                    .at(node.span, "never evaluated")
+                    .help("write the value itself, or compute it where it is used (a resource) or in an environment's params"),
+                )
+            }
+            NodeKind::Seq(items) => items.iter().for_each(|n| self.refuse_expressions(n)),
+            NodeKind::Map(entries) => entries.iter().for_each(|(_, n)| self.refuse_expressions(n)),
+            _ => {}
+        }
     }
 
     fn map_of<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n [(infra_syntax::Key, Node)]> {

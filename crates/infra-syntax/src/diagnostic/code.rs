@@ -46,6 +46,7 @@ codes! {
     SchemaViolation = "E102": "A `schema` constraint fails (`pattern`, `enum`, `min`, `max`, `required`, `required_when`) or names no parameter.";
     ExpressionFailed = "E110": "An expression fails: undefined name, type error, runaway work, result too large, `file()` outside the project.";
     UnclosedExpression = "E111": "`${{` without its `}}`.";
+    ExpressionNotEvaluated = "E112": "An expression in a params default, where nothing is evaluated: defaults are plain values (compute in an environment's params, a module instance's params or a resource).";
     UnknownDirective = "E120": "Unknown directive in an `infra:` block.";
     DirectiveType = "E121": "A directive has the wrong type (a quoted `when` is a string: drop the quotes).";
     PatchMatchesNothing = "E130": "A patch matches no object.";
