@@ -68,6 +68,7 @@ fn fifo_matched_by_a_glob_is_refused_not_waited_on() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("cannot read manifests/pipe.yaml: not a regular file"), "{stderr}");
+    assert!(stderr.contains("--> infra.yaml:2:13"), "{stderr}");
 }
 
 #[test]

@@ -21,9 +21,9 @@ use hash::{content_digest, set_annotation_at, unstamped_hash};
 use infra_k8s::annotations;
 use infra_k8s::kinds::ObjectId;
 use infra_k8s::workloads::pod_template_path;
-use infra_syntax::{Code, Diagnostic, Diagnostics, Span, Str, Value};
+use infra_syntax::{Code, Diagnostic, Diagnostics, Str, Value};
 use petgraph::graph::{DiGraph, NodeIndex};
-use refs::{FoundLinks, LinkContext, NameIndex, link_object};
+use refs::{FoundLinks, LinkContext, NameIndex, Sightings, link_object, sighted};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
@@ -158,15 +158,12 @@ fn resolve_references(
         rewritten[i] = true;
     }
     // The same target may be missing as a field's and as a written one.
-    let mut unresolved: BTreeMap<String, ((usize, usize), Span, usize)> = BTreeMap::new();
-    for (target, (first, span, count)) in missing {
-        let entry = unresolved.entry(target.to_string()).or_insert((first, span, 0));
-        if first < entry.0 {
-            (entry.0, entry.1) = (first, span);
-        }
-        entry.2 += count;
+    let mut unresolved = HashMap::new();
+    for (target, seen) in missing {
+        sighted(&mut unresolved, target.to_string(), seen);
     }
-    for (target, ((from, _), span, count)) in &unresolved {
+    let unresolved: BTreeMap<String, Sightings> = unresolved.into_iter().collect();
+    for (target, Sightings { first: (from, _), span, count }) in &unresolved {
         let more = if *count > 1 { format!(" (and {} more references)", count - 1) } else { String::new() };
         let msg = format!("{} refers to {target}, which is not in the project{more}", ids[*from].short());
         let d = if opts.strict {

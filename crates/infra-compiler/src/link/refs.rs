@@ -44,6 +44,30 @@ impl fmt::Display for Missing {
     }
 }
 
+/// Where a missing target is named first — the object, and the place among
+/// that object's missing targets — and how often it is named.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sightings {
+    pub(crate) first: (usize, usize),
+    pub(crate) span: Span,
+    pub(crate) count: usize,
+}
+
+impl Sightings {
+    /// Both counts, and the earlier first place.
+    pub(crate) fn join(&mut self, other: Sightings) {
+        if other.first < self.first {
+            (self.first, self.span) = (other.first, other.span);
+        }
+        self.count += other.count;
+    }
+}
+
+/// Adds `seen` to what `map` knows of `target`.
+pub(crate) fn sighted<K: Eq + std::hash::Hash>(map: &mut HashMap<K, Sightings>, target: K, seen: Sightings) {
+    map.entry(target).and_modify(|s| s.join(seen)).or_insert(seen);
+}
+
 /// What linking found in a run of consecutive objects: gathered per run
 /// rather than per object, so memory grows with the edges and the distinct
 /// missing targets, not with every reference to a missing one.
@@ -53,33 +77,23 @@ pub(crate) struct FoundLinks {
     pub(crate) dependencies: Vec<(usize, usize, Reason)>,
     /// (workload, an object its pods read: ConfigMap, Secret, ...), by workload.
     pub(crate) pod_inputs: Vec<(usize, usize)>,
-    /// Each missing target with where it is first named (object, and
-    /// place among that object's missing targets), its span, and how often.
-    pub(crate) missing: HashMap<Missing, ((usize, usize), Span, usize)>,
+    pub(crate) missing: HashMap<Missing, Sightings>,
     pub(crate) errors: Vec<Diagnostic>,
     /// Objects in which a name was rewritten.
     pub(crate) rewritten: Vec<usize>,
 }
 
 impl FoundLinks {
-    fn missing(&mut self, target: Missing, at: (usize, usize), span: Span) {
-        let entry = self.missing.entry(target).or_insert((at, span, 0));
-        if at < entry.0 {
-            (entry.0, entry.1) = (at, span);
-        }
-        entry.2 += 1;
+    fn missing(&mut self, target: Missing, first: (usize, usize), span: Span) {
+        sighted(&mut self.missing, target, Sightings { first, span, count: 1 });
     }
 
     /// Adds what a later run of objects found.
     pub(crate) fn append(&mut self, later: FoundLinks) {
         self.dependencies.extend(later.dependencies);
         self.pod_inputs.extend(later.pod_inputs);
-        for (target, (at, span, count)) in later.missing {
-            let entry = self.missing.entry(target).or_insert((at, span, 0));
-            if at < entry.0 {
-                (entry.0, entry.1) = (at, span);
-            }
-            entry.2 += count;
+        for (target, seen) in later.missing {
+            sighted(&mut self.missing, target, seen);
         }
         self.errors.extend(later.errors);
         self.rewritten.extend(later.rewritten);
