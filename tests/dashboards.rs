@@ -230,14 +230,14 @@ fn apollo_provisions_its_dashboards_through_the_sidecar() {
 // Stateful workloads without storage
 // ---------------------------------------------------------------------------
 
-fn helm_findings(file: &str) -> Vec<(String, infra_k8s::workloads::EphemeralState)> {
+fn helm_findings(file: &str) -> Vec<(String, infra_k8s::workloads::StateAtRisk)> {
     let text = std::fs::read_to_string(root().join("tests/fixtures/helm").join(file)).unwrap();
     let docs = infra_syntax::yaml::load(infra_syntax::FileId(0), &text).unwrap();
     docs.iter()
         .map(|d| d.to_value())
         .flat_map(|v| {
             let name = v.str_at(&["metadata", "name"]).unwrap_or_default().to_string();
-            infra_k8s::workloads::ephemeral_state(&v).into_iter().map(move |f| (name.clone(), f))
+            infra_k8s::workloads::state_at_risk(&v).into_iter().map(move |f| (name.clone(), f))
         })
         .collect()
 }
@@ -257,7 +257,7 @@ fn real_helm_output_without_persistence_is_found() {
 }
 
 #[test]
-fn build_warns_about_ephemeral_state_unless_acknowledged() {
+fn build_warns_about_state_at_risk_unless_acknowledged() {
     let apollo = root().join("examples/apollo");
     let eph = infra(&["build", apollo.to_str().unwrap(), "--env", "lab-ephemeral", "-o", "-"]);
     assert_eq!(eph.code, 0);

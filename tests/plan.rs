@@ -274,11 +274,98 @@ fn immutable_fields_make_replacements() {
         .collect();
     assert_eq!(actions, [("PersistentVolumeClaim", "replace"), ("StatefulSet", "replace")]);
     let loss = reasons(&plan, "data-loss");
-    assert!(loss.iter().any(|r| r.starts_with("PersistentVolumeClaim cache: the PVC is replaced")), "{loss:?}");
-    assert!(
-        loss.iter().any(|r| r.starts_with("StatefulSet db: the StatefulSet's volume claim templates change")),
-        "{loss:?}"
+    assert_eq!(
+        loss,
+        [
+            "PersistentVolumeClaim cache: the PVC is replaced (immutable field changed: spec.storageClassName): a new, empty volume"
+        ]
     );
+    // A claim template whose size changes replaces the StatefulSet, but the
+    // API server keeps the existing claims: no data loss, a hand resize.
+    assert_eq!(
+        reasons(&plan, "warning"),
+        [
+            "StatefulSet db: claim template `data` changes (size 10Gi → 20Gi): the StatefulSet is replaced, the existing claims (data-db-0, data-db-1, ...) are kept and reattached as they are; to resize, patch each claim by hand: kubectl patch pvc data-db-N -p '{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"20Gi\"}}}}'"
+        ]
+    );
+}
+
+/// A StatefulSet of postgres with its data on the claim template `claim`.
+fn postgres_set(claim: &str, size: &str, extra_spec: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {{name: db}}\nspec:\n  serviceName: db\n  selector: {{matchLabels: {{app: db}}}}\n{extra_spec}  volumeClaimTemplates: [{{metadata: {{name: {claim}}}, spec: {{resources: {{requests: {{storage: {size}}}}}}}}}]\n  template: {{spec: {{containers: [{{name: pg, image: 'postgres:16', volumeMounts: [{{name: {claim}, mountPath: /var/lib/postgresql/data}}]}}]}}}}\n"
+    )
+}
+
+fn diff_json(dir: &TempDir, old: &str, new: &str) -> Json {
+    dir.write("old.yaml", old);
+    dir.write("new.yaml", new);
+    let run = infra(&[
+        "diff",
+        dir.join("old.yaml").to_str().unwrap(),
+        dir.join("new.yaml").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(run.code == 0 || run.code == 2, "{}", run.transcript());
+    json(&run.stdout)
+}
+
+#[test]
+fn statefulset_claims_lose_data_only_when_renamed_removed_or_deleted_with_the_set() {
+    let dir = TempDir::new("claims");
+    let retain = postgres_set("data", "10Gi", "");
+    let plan = diff_json(&dir, &retain, &postgres_set("pgdata", "10Gi", ""));
+    assert_eq!(
+        reasons(&plan, "data-loss"),
+        [
+            "StatefulSet db: claim template `data` is renamed or removed (now: pgdata): pods come back on new, empty claims; the data stays on data-db-0, data-db-1, ..."
+        ]
+    );
+    let delete_policy = "  persistentVolumeClaimRetentionPolicy: {whenDeleted: Delete}\n";
+    let plan =
+        diff_json(&dir, &postgres_set("data", "10Gi", delete_policy), &postgres_set("data", "20Gi", delete_policy));
+    assert_eq!(
+        reasons(&plan, "data-loss"),
+        [
+            "StatefulSet db: the StatefulSet is replaced and its retention policy (whenDeleted: Delete) deletes its claims (data)"
+        ]
+    );
+    // Deleting the set: the claims stay unless the policy deletes them.
+    let plan = diff_json(&dir, &retain, "");
+    assert!(reasons(&plan, "data-loss").is_empty(), "{plan}");
+    assert_eq!(
+        reasons(&plan, "warning"),
+        [
+            "StatefulSet db: the StatefulSet's claims (data) are kept with their data; delete them by hand if they are no longer needed"
+        ]
+    );
+    let plan = diff_json(&dir, &postgres_set("data", "10Gi", delete_policy), "");
+    assert_eq!(
+        reasons(&plan, "data-loss"),
+        ["StatefulSet db: its retention policy (whenDeleted: Delete) deletes the StatefulSet's claims (data) with it"]
+    );
+}
+
+#[test]
+fn jobs_are_clients_not_stateful_servers() {
+    let dir = TempDir::new("jobs");
+    let backup = |image: &str| {
+        format!(
+            "apiVersion: batch/v1\nkind: CronJob\nmetadata: {{name: backup}}\nspec:\n  schedule: '@daily'\n  jobTemplate: {{spec: {{template: {{spec: {{restartPolicy: Never, containers: [{{name: dump, image: '{image}', command: [pg_dump]}}]}}}}}}}}\n"
+        )
+    };
+    let plan = diff_json(&dir, &backup("postgres:16"), &backup("postgres:17"));
+    assert_eq!(plan["summary"]["update"], 1, "{plan}");
+    assert!(plan["hazards"].as_array().unwrap().is_empty(), "{plan}");
+    let plan = diff_json(&dir, &backup("postgres:16"), "");
+    assert!(plan["hazards"].as_array().unwrap().is_empty(), "{plan}");
+    // And `build` does not warn about its storage.
+    dir.write("project/infra.yaml", "name: backups\nresources: [backup.yaml]\n");
+    dir.write("project/backup.yaml", backup("postgres:16"));
+    let run = infra(&["build", dir.join("project").to_str().unwrap(), "-o", "-"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(!run.stderr.contains("S100"), "{}", run.stderr);
 }
 
 #[test]
@@ -370,4 +457,81 @@ fn empty_null_and_absent_mean_what_kubernetes_reads() {
         run.stdout
     );
     assert!(run.stdout.contains("pod template changed (config-hash"), "{}", run.stdout);
+}
+
+#[test]
+fn ephemeral_workloads_roll_without_data_loss_and_plans_from_output_see_it() {
+    let dir = TempDir::new("ephemeral");
+    let cache = |image: &str, mark: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: cache}}\n{mark}spec:\n  selector: {{matchLabels: {{app: cache}}}}\n  template:\n    metadata: {{labels: {{app: cache}}}}\n    spec: {{containers: [{{name: redis, image: '{image}'}}]}}\n"
+        )
+    };
+    dir.write("p/infra.yaml", "name: cache\nresources: [cache.yaml]\n");
+    dir.write("p/cache.yaml", cache("redis:7.2", "infra: {ephemeral: true}\n"));
+    let project = dir.join("p");
+    let project = project.to_str().unwrap();
+    let build = infra(&["build", project]);
+    assert_eq!(build.code, 0, "{}", build.transcript());
+    assert!(!build.stderr.contains("S100"), "{}", build.stderr);
+    let compiled = std::fs::read_to_string(dir.join("p/compiled/default/_cluster/deployment-cache.yaml")).unwrap();
+    assert!(compiled.contains("infra.dev/ephemeral: 'true'"), "{compiled}");
+
+    dir.write("p/cache.yaml", cache("redis:7.4", "infra: {ephemeral: true}\n"));
+    let plan = infra(&["plan", project, "--deny", "data-loss", "--format", "json"]);
+    assert_eq!(plan.code, 2, "{}", plan.transcript());
+    assert!(json(&plan.stdout)["hazards"].as_array().unwrap().is_empty(), "{}", plan.stdout);
+
+    // The mark is read from the output: a diff of compiled files honours it,
+    // and without it the same bump is data loss.
+    dir.write("old.yaml", &compiled);
+    dir.write("new.yaml", compiled.replace("redis:7.2", "redis:7.4"));
+    let diff = |file: &str| {
+        infra(&[
+            "diff",
+            dir.join("old.yaml").to_str().unwrap(),
+            dir.join(file).to_str().unwrap(),
+            "--deny",
+            "data-loss",
+        ])
+    };
+    assert_eq!(diff("new.yaml").code, 2);
+    dir.write("old.yaml", compiled.replace("infra.dev/ephemeral: 'true'", "team: cache"));
+    dir.write(
+        "unmarked.yaml",
+        compiled.replace("infra.dev/ephemeral: 'true'", "team: cache").replace("redis:7.2", "redis:7.4"),
+    );
+    let unmarked = diff("unmarked.yaml");
+    assert_eq!(unmarked.code, 3, "{}", unmarked.transcript());
+    assert!(unmarked.stdout.contains("pods restart; /data is"), "{}", unmarked.stdout);
+}
+
+#[test]
+fn json_has_one_shape_for_any_number_of_environments() {
+    // Every environment of the example, each compared with its own
+    // compiled/<env>, one of which is not built yet.
+    let dir = TempDir::new("json-envs");
+    copy_dir(&root().join("examples/apollo"), dir.path());
+    std::fs::remove_dir_all(dir.join("compiled/lab-smtp")).unwrap();
+    let project = dir.path().to_str().unwrap();
+    let all = infra(&["plan", project, "--format", "json"]);
+    assert_eq!(all.code, 2, "{}", all.transcript());
+    let all = json(&all.stdout);
+    let envs: Vec<&str> = all["environments"].as_array().unwrap().iter().map(|e| e["env"].as_str().unwrap()).collect();
+    assert_eq!(envs, ["lab", "lab-smtp", "lab-ephemeral"]);
+    for list in ["changes", "hazards"] {
+        for item in all[list].as_array().unwrap() {
+            assert!(envs.contains(&item["env"].as_str().unwrap()), "{item}");
+        }
+    }
+    // The summary adds up the environments'.
+    let creates: u64 =
+        all["environments"].as_array().unwrap().iter().map(|e| e["summary"]["create"].as_u64().unwrap()).sum();
+    assert_eq!(all["summary"]["create"].as_u64().unwrap(), creates);
+    assert!(creates > 0);
+    // One environment: the same shape.
+    let one = json(&infra(&["plan", project, "--env", "lab", "--format", "json"]).stdout);
+    let keys = |v: &Json| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&one), keys(&all));
+    assert_eq!(one["environments"], serde_json::json!([{"env": "lab", "summary": one["summary"]}]));
 }

@@ -1,7 +1,7 @@
 //! `infra diff OLD NEW`: the analysis of `plan` between any two sets of
 //! manifests — no compiler involved.
 
-use super::plan::{Report, print_plans};
+use super::plan::{Printed, Report, print_plans};
 use crate::report::Reporter;
 use infra_syntax::{Code, Diagnostic, Diagnostics, Sources, Value};
 use std::process::ExitCode;
@@ -22,5 +22,5 @@ pub fn run(r: &Reporter, old: &str, new: &str, report: &Report) -> ExitCode {
     let old_refs: Vec<&Value> = old_objects.iter().collect();
     let new_refs: Vec<&Value> = new_objects.iter().collect();
     let plan = infra_plan::plan(&old_refs, &new_refs, &options);
-    print_plans(r, &[(format!("infra diff: {old} → {new}"), plan)], report)
+    print_plans(r, &[Printed { env: None, title: format!("infra diff: {old} → {new}"), plan }], report)
 }

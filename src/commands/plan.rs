@@ -96,7 +96,11 @@ pub fn run(r: &Reporter, args: Args, report: &Report) -> ExitCode {
         if let Some(dashboards) = &in_grafana {
             plan.unmanaged.extend(infra_plan::unmanaged_dashboards(&new, dashboards));
         }
-        plans.push((format!("infra plan: environment {} against {what}", g.env), plan));
+        plans.push(Printed {
+            env: Some(g.env.to_string()),
+            title: format!("infra plan: environment {} against {what}", g.env),
+            plan,
+        });
     }
     if diags.has_errors() {
         return r.failed(&diags, &c.sources, "plan");
@@ -105,17 +109,28 @@ pub fn run(r: &Reporter, args: Args, report: &Report) -> ExitCode {
     print_plans(r, &plans, report)
 }
 
-/// Prints plans (one per environment) and returns the exit code: 0 no
-/// change, 2 changes, 3 a denied hazard.
-pub fn print_plans(r: &Reporter, plans: &[(String, Plan)], report: &Report) -> ExitCode {
+/// A plan to print: `plan` makes one per environment, `diff` one without.
+pub struct Printed {
+    pub env: Option<String>,
+    pub title: String,
+    pub plan: Plan,
+}
+
+/// Prints plans and returns the exit code: 0 no change, 2 changes, 3 a
+/// denied hazard.
+pub fn print_plans(r: &Reporter, plans: &[Printed], report: &Report) -> ExitCode {
     if report.json {
-        let docs: Vec<_> = plans.iter().map(|(_, p)| render::json(p)).collect();
-        let out = if docs.len() == 1 { docs[0].clone() } else { serde_json::Value::Array(docs) };
+        let out = match plans {
+            [Printed { env: None, plan, .. }] => render::json(plan),
+            _ => render::json_of_environments(
+                &plans.iter().map(|p| (p.env.as_deref().unwrap_or_default(), &p.plan)).collect::<Vec<_>>(),
+            ),
+        };
         r.stdout(&format!("{}\n", serde_json::to_string_pretty(&out).unwrap_or_default()));
     } else {
         let style = Style { color: r.stdout_color() };
-        for (title, plan) in plans {
-            r.stdout(&render::text(plan, title, &style));
+        for p in plans {
+            r.stdout(&render::text(&p.plan, &p.title, &style));
         }
     }
     let code = |p: &Plan| match () {
@@ -123,5 +138,5 @@ pub fn print_plans(r: &Reporter, plans: &[(String, Plan)], report: &Report) -> E
         _ if p.changes.is_empty() => 0,
         _ => 2,
     };
-    ExitCode::from(plans.iter().map(|(_, p)| code(p)).max().unwrap_or(0))
+    ExitCode::from(plans.iter().map(|p| code(&p.plan)).max().unwrap_or(0))
 }

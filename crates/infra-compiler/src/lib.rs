@@ -96,7 +96,7 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
             for resources in evaluated {
                 if let Some(mut g) = link::link(resources, &link, &mut diagnostics) {
                     g.helm = helm.as_ref().map(|h| h.version.clone());
-                    link::storage::warn_ephemeral_state(&g, &mut diagnostics);
+                    link::storage::warn_state_at_risk(&g, &mut diagnostics);
                     graphs.push(g);
                 }
             }

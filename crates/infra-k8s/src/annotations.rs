@@ -10,6 +10,8 @@ pub const HASH: &str = "infra.dev/hash";
 pub const CONFIG_HASH: &str = "infra.dev/config-hash";
 /// `"false"` on a PVC marked `protect: false`: its deletion is intended.
 pub const PROTECT: &str = "infra.dev/protect";
+/// `"true"` on a workload marked `ephemeral: true`: losing its state is intended.
+pub const EPHEMERAL: &str = "infra.dev/ephemeral";
 
 /// The label the Grafana sidecar of kube-prometheus-stack and of the
 /// Grafana chart watches for dashboard ConfigMaps.

@@ -3,6 +3,7 @@
 //! state there. The one place that knows these shapes; the link stage, the
 //! storage warning and `plan` all ask here.
 
+use crate::annotations;
 use infra_syntax::{Value, article};
 
 /// Kinds that make pods, and the path to their pod spec: a Pod's own, a
@@ -60,6 +61,15 @@ pub fn claim_templates(object: &Value) -> Vec<&str> {
         .iter()
         .filter_map(|t| t.str_at(&["metadata", "name"]))
         .collect()
+}
+
+/// A StatefulSet's claim template by name.
+pub fn claim_template<'v>(object: &'v Value, name: &str) -> Option<&'v Value> {
+    object
+        .pointer(&["spec", "volumeClaimTemplates"])?
+        .as_seq()?
+        .iter()
+        .find(|t| t.str_at(&["metadata", "name"]) == Some(name))
 }
 
 /// What backs a path inside a container.
@@ -173,7 +183,7 @@ pub const STATEFUL_IMAGES: &[(&str, &[&str])] = &[
 
 /// A container of a stateful image whose data directory is not on a PVC.
 #[derive(Debug, Clone, PartialEq)]
-pub struct EphemeralState {
+pub struct StateAtRisk {
     pub container: String,
     pub image: String,
     pub data_dir: String,
@@ -195,10 +205,22 @@ pub fn data_dirs(image: &str) -> Option<&'static [&'static str]> {
     STATEFUL_IMAGES.iter().find(|(n, _)| *n == name).map(|(_, dirs)| *dirs)
 }
 
-/// Finds every container of a workload whose state is not on a PVC. The
-/// first directory of the image's table that is mounted at all is its data
+/// Marked `ephemeral: true` (written as `infra.dev/ephemeral: "true"`):
+/// losing the workload's state is intended.
+pub fn marked_ephemeral(object: &Value) -> bool {
+    object.str_at(&["metadata", "annotations", annotations::EPHEMERAL]) == Some("true")
+}
+
+/// Finds every container of a workload whose state is not on a PVC and
+/// is not meant to be lost (`infra.dev/ephemeral: "true"`). The first
+/// directory of the image's table that is mounted at all is its data
 /// directory; an image with none mounted uses the first.
-pub fn ephemeral_state(object: &Value) -> Vec<EphemeralState> {
+pub fn state_at_risk(object: &Value) -> Vec<StateAtRisk> {
+    // A Job or CronJob runs to completion: a `pg_dump` job is a client of
+    // a database, not a server with state.
+    if matches!(object.str_at(&["kind"]), Some("Job" | "CronJob")) || marked_ephemeral(object) {
+        return Vec::new();
+    }
     let Some(spec) = pod_spec(object) else { return Vec::new() };
     let mut found = Vec::new();
     for c in running_containers(spec) {
@@ -209,7 +231,7 @@ pub fn ephemeral_state(object: &Value) -> Vec<EphemeralState> {
             .find_map(|d| storage_at(object, spec, c, d).map(|s| (*d, s)))
             .unwrap_or((dirs[0], Storage::Container));
         if !storage.persistent() {
-            found.push(EphemeralState {
+            found.push(StateAtRisk {
                 container: c.str_at(&["name"]).unwrap_or_default().to_string(),
                 image: image.to_string(),
                 data_dir: dir.to_string(),
@@ -286,23 +308,23 @@ mod tests {
         let empty = v(
             "kind: Deployment\nspec: {template: {spec: {containers: [{name: g, image: grafana/grafana:11, volumeMounts: [{name: storage, mountPath: /var/lib/grafana}]}], volumes: [{name: storage, emptyDir: {}}]}}}",
         );
-        assert_eq!(ephemeral_state(&empty)[0].storage, "an emptyDir volume `storage`");
+        assert_eq!(state_at_risk(&empty)[0].storage, "an emptyDir volume `storage`");
         let none = v("kind: StatefulSet\nspec: {template: {spec: {containers: [{name: p, image: postgres:16}]}}}");
-        assert_eq!(ephemeral_state(&none)[0].data_dir, "/var/lib/postgresql/data");
+        assert_eq!(state_at_risk(&none)[0].data_dir, "/var/lib/postgresql/data");
         let pvc = v(
             "kind: Deployment\nspec: {template: {spec: {containers: [{name: g, image: grafana/grafana:11, volumeMounts: [{name: storage, mountPath: /var/lib/grafana}]}], volumes: [{name: storage, persistentVolumeClaim: {claimName: g}}]}}}",
         );
-        assert!(ephemeral_state(&pvc).is_empty());
+        assert!(state_at_risk(&pvc).is_empty());
         let template = v(
             "kind: StatefulSet\nspec: {volumeClaimTemplates: [{metadata: {name: data}}], template: {spec: {containers: [{name: p, image: quay.io/prometheus/prometheus, volumeMounts: [{name: data, mountPath: /prometheus}]}]}}}",
         );
-        assert!(ephemeral_state(&template).is_empty());
+        assert!(state_at_risk(&template).is_empty());
         let parent = v(
             "kind: Deployment\nspec: {template: {spec: {containers: [{name: r, image: redis:7, volumeMounts: [{name: d, mountPath: /}]}], volumes: [{name: d, persistentVolumeClaim: {claimName: r}}]}}}",
         );
-        assert!(ephemeral_state(&parent).is_empty());
+        assert!(state_at_risk(&parent).is_empty());
         let pod = v("kind: Pod\nspec: {containers: [{name: m, image: minio/minio}]}");
-        assert_eq!(ephemeral_state(&pod)[0].data_dir, "/data");
+        assert_eq!(state_at_risk(&pod)[0].data_dir, "/data");
     }
 
     #[test]

@@ -81,7 +81,7 @@ pub fn plan(old: &[&Value], new: &[&Value], options: &Options) -> Plan {
         if losing.contains(&(id.kind.to_string(), id.namespace.to_string(), id.name.to_string())) {
             continue;
         }
-        for found in workloads::ephemeral_state(v) {
+        for found in workloads::state_at_risk(v) {
             plan.hazards.push(Hazard {
                 severity: Severity::Warning,
                 kind: id.kind.to_string(),

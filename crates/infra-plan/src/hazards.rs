@@ -23,6 +23,86 @@ fn protected(v: &Value) -> bool {
     v.str_at(&["metadata", "annotations", annotations::PROTECT]) != Some("false")
 }
 
+/// Whether a StatefulSet deletes its claims when it is deleted
+/// (`persistentVolumeClaimRetentionPolicy.whenDeleted: Delete`).
+fn deletes_claims(v: &Value) -> bool {
+    v.str_at(&["spec", "persistentVolumeClaimRetentionPolicy", "whenDeleted"]) == Some("Delete")
+}
+
+/// The names of the PVCs a StatefulSet's claim template makes, in words.
+fn claims_of(template: &str, v: &Value) -> String {
+    let set = v.str_at(&["metadata", "name"]).unwrap_or_default();
+    format!("{template}-{set}-0, {template}-{set}-1, ...")
+}
+
+/// What a replaced StatefulSet does to its claims: a claim template renamed
+/// or removed leaves the data on claims no pod mounts; one whose size or
+/// class changes is kept as it is (the API never updates existing claims).
+fn claim_template_hazards(change: &Change, old: &Value, new: &Value, out: &mut Vec<Hazard>) {
+    if deletes_claims(old) {
+        out.push(hazard(
+            change,
+            Severity::DataLoss,
+            format!(
+                "the StatefulSet is replaced and its retention policy (whenDeleted: Delete) deletes its claims ({})",
+                claim_templates(old).join(", ")
+            ),
+        ));
+    }
+    let after = claim_templates(new);
+    for name in claim_templates(old) {
+        let Some(new_template) = workloads::claim_template(new, name) else {
+            let now = if after.is_empty() { "none".to_string() } else { after.join(", ") };
+            out.push(hazard(
+                change,
+                Severity::DataLoss,
+                format!(
+                    "claim template `{name}` is renamed or removed (now: {now}): pods come back on new, empty claims; the data stays on {}",
+                    claims_of(name, old)
+                ),
+            ));
+            continue;
+        };
+        let Some(old_template) = workloads::claim_template(old, name) else { continue };
+        let field = |t: &Value, path: &[&str]| {
+            t.pointer(path)
+                .map(|v| v.as_str().map_or_else(|| infra_syntax::canonical::canonical_json(v), str::to_string))
+        };
+        let size = ["spec", "resources", "requests", "storage"];
+        let class = ["spec", "storageClassName"];
+        let mut changed = Vec::new();
+        for (what, path) in [("size", &size[..]), ("storage class", &class[..])] {
+            let (a, b) = (field(old_template, path), field(new_template, path));
+            if a != b {
+                changed.push(format!(
+                    "{what} {} → {}",
+                    a.as_deref().unwrap_or("(none)"),
+                    b.as_deref().unwrap_or("(none)")
+                ));
+            }
+        }
+        if changed.is_empty() {
+            continue;
+        }
+        let resize = match field(new_template, &size) {
+            Some(s) if changed.iter().any(|c| c.starts_with("size")) => format!(
+                "; to resize, patch each claim by hand: kubectl patch pvc {name}-{set}-N -p '{{\"spec\":{{\"resources\":{{\"requests\":{{\"storage\":\"{s}\"}}}}}}}}'",
+                set = old.str_at(&["metadata", "name"]).unwrap_or_default()
+            ),
+            _ => String::new(),
+        };
+        out.push(hazard(
+            change,
+            Severity::Warning,
+            format!(
+                "claim template `{name}` changes ({}): the StatefulSet is replaced, the existing claims ({}) are kept and reattached as they are{resize}",
+                changed.join(", "),
+                claims_of(name, old)
+            ),
+        ));
+    }
+}
+
 /// Mount paths of a workload that are on a PVC (volume or claim template),
 /// with what backs each.
 fn pvc_mounts(v: &Value) -> BTreeMap<String, String> {
@@ -53,16 +133,25 @@ pub(crate) fn hazards_of(change: &Change, before: Option<&Value>, after: Option<
                 "PersistentVolume" => Some("the volume and its data are deleted".into()),
                 "Namespace" => Some("deleting a namespace deletes everything in it".into()),
                 "CustomResourceDefinition" => Some("deleting a CRD deletes all of its custom resources".into()),
-                "StatefulSet" if !claim_templates(old).is_empty() => Some(format!(
-                    "the StatefulSet's volume claims ({}) lose their owner; their data is no longer served",
+                "StatefulSet" if deletes_claims(old) && !claim_templates(old).is_empty() => Some(format!(
+                    "its retention policy (whenDeleted: Delete) deletes the StatefulSet's claims ({}) with it",
                     claim_templates(old).join(", ")
                 )),
                 _ => None,
             };
             if let Some(reason) = reason {
                 out.push(hazard(change, Severity::DataLoss, reason));
+            } else if kind == "StatefulSet" && !claim_templates(old).is_empty() {
+                out.push(hazard(
+                    change,
+                    Severity::Warning,
+                    format!(
+                        "the StatefulSet's claims ({}) are kept with their data; delete them by hand if they are no longer needed",
+                        claim_templates(old).join(", ")
+                    ),
+                ));
             }
-            for found in workloads::ephemeral_state(old) {
+            for found in workloads::state_at_risk(old) {
                 out.push(hazard(
                     change,
                     Severity::DataLoss,
@@ -79,13 +168,8 @@ pub(crate) fn hazards_of(change: &Change, before: Option<&Value>, after: Option<
                     format!("the PVC is replaced ({}): a new, empty volume", change.reason),
                 ));
             }
-            if kind == "StatefulSet" && change.fields.iter().any(|f| f.path.starts_with("spec.volumeClaimTemplates")) {
-                out.push(hazard(
-                    change,
-                    Severity::DataLoss,
-                    "the StatefulSet's volume claim templates change: it is replaced, and new claims start empty"
-                        .into(),
-                ));
+            if kind == "StatefulSet" && change.action == Action::Replace {
+                claim_template_hazards(change, old, new, out);
             }
             // A data path that was on a PVC and no longer is.
             let before_mounts = pvc_mounts(old);
@@ -101,9 +185,10 @@ pub(crate) fn hazards_of(change: &Change, before: Option<&Value>, after: Option<
             }
             // A rollout of a stateful workload whose data is on the pod now:
             // the current state is lost, even if the new version adds a PVC.
-            if change.rollout || change.action == Action::Replace {
-                for found in workloads::ephemeral_state(old) {
-                    let now = if workloads::ephemeral_state(new).iter().any(|f| f.container == found.container) {
+            // `ephemeral: true` on the new version acknowledges the loss.
+            if (change.rollout || change.action == Action::Replace) && !workloads::marked_ephemeral(new) {
+                for found in workloads::state_at_risk(old) {
+                    let now = if workloads::state_at_risk(new).iter().any(|f| f.container == found.container) {
                         String::new()
                     } else {
                         " (the new version adds storage, but the current data is not on it)".into()

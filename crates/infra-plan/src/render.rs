@@ -277,6 +277,33 @@ pub fn json(plan: &Plan) -> Json {
     })
 }
 
+/// Several plans (one per environment) as one document of the same shape
+/// as one plan's: the summary adds up, every change, hazard and unmanaged
+/// object carries its `env`, and `environments` lists each one's summary.
+/// A CI bot reads one shape whatever the number of environments.
+pub fn json_of_environments(plans: &[(&str, &Plan)]) -> Json {
+    let mut out = json!({
+        "summary": {"create": 0, "update": 0, "replace": 0, "delete": 0, "unchanged": 0},
+        "changes": [], "hazards": [], "unmanaged": [], "environments": [],
+    });
+    for (env, plan) in plans {
+        let mut one = json(plan);
+        for (key, n) in one["summary"].as_object().into_iter().flatten() {
+            out["summary"][key] = json!(out["summary"][key].as_u64().unwrap_or(0) + n.as_u64().unwrap_or(0));
+        }
+        for list in ["changes", "hazards", "unmanaged"] {
+            let items = one[list].as_array_mut().map(std::mem::take).unwrap_or_default();
+            let all = out[list].as_array_mut().expect("a list");
+            all.extend(items.into_iter().map(|mut item| {
+                item["env"] = json!(env);
+                item
+            }));
+        }
+        out["environments"].as_array_mut().expect("a list").push(json!({"env": env, "summary": one["summary"]}));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

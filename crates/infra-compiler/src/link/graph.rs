@@ -16,8 +16,6 @@ pub struct Resource {
     pub protect: Option<bool>,
     /// Where it was made, when not in a resource file (a chart's template).
     pub from: Option<std::sync::Arc<str>>,
-    /// Marked `ephemeral: true`: losing its state is intended.
-    pub ephemeral: bool,
     /// The sha256 of the canonical content (also in the hash annotation).
     pub hash: Str,
 }

@@ -58,7 +58,7 @@ pub fn link(resources: Resources, opts: &LinkOptions, diags: &mut Diagnostics) -
     drop(index);
     digests = config_digests(&objects, &ids, &links.rewritten, digests);
     stamp_config_hashes(&mut objects, &ids, &links.pod_inputs, &digests);
-    mark_unprotected(&mut objects);
+    write_marks(&mut objects);
     let graph = build_graph(objects, ids, links.dependencies);
     let order = order::apply_order(&graph).map_err(|d| diags.push(d)).ok()?;
     (diags.error_count() == errors_before).then_some(ResourceGraph { env, helm: None, graph, order })
@@ -210,11 +210,16 @@ fn stamp_config_hashes(
     }
 }
 
-/// `protect: false` is written into the object, so plans made from the
-/// compiled output (or git) see it.
-fn mark_unprotected(objects: &mut [Object]) {
-    for o in objects.iter_mut().filter(|o| o.directives.protect == Some(false)) {
-        set_annotation_at(&mut o.value, &[], annotations::PROTECT, "false");
+/// `protect: false` and `ephemeral: true` are written into the object, so
+/// plans made from the compiled output (or git) see them.
+fn write_marks(objects: &mut [Object]) {
+    for o in objects.iter_mut() {
+        if o.directives.protect == Some(false) {
+            set_annotation_at(&mut o.value, &[], annotations::PROTECT, "false");
+        }
+        if o.directives.ephemeral {
+            set_annotation_at(&mut o.value, &[], annotations::EPHEMERAL, "true");
+        }
     }
 }
 
@@ -241,7 +246,6 @@ fn build_graph(
             origin,
             external: directives.external,
             protect: directives.protect,
-            ephemeral: directives.ephemeral,
             from,
             hash,
         });

@@ -3,13 +3,13 @@
 //! the cause of the lost dashboards. Rules in `infra_k8s::workloads`.
 
 use super::graph::ResourceGraph;
-use infra_k8s::workloads::{ephemeral_state, image_name};
+use infra_k8s::workloads::{image_name, state_at_risk};
 use infra_syntax::{Code, Diagnostic, Diagnostics};
 
 /// Warns about stateful workloads whose data is not on a PVC.
-pub fn warn_ephemeral_state(g: &ResourceGraph, diagnostics: &mut Diagnostics) {
-    for r in g.ordered().filter(|r| !r.external && !r.ephemeral) {
-        for found in ephemeral_state(&r.value) {
+pub fn warn_state_at_risk(g: &ResourceGraph, diagnostics: &mut Diagnostics) {
+    for r in g.ordered().filter(|r| !r.external) {
+        for found in state_at_risk(&r.value) {
             diagnostics.push(
                 Diagnostic::warning(Code::StateWithoutStorage,
                     format!(

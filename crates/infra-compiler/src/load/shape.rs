@@ -248,7 +248,11 @@ pub static DIRECTIVES: Section = Section {
         field("hash", Ty::Enum(&["suffix", "none"]), ""),
         field("protect", Ty::BoolOrExpression, ""),
         field("external", Ty::BoolOrExpression, ""),
-        field("ephemeral", Ty::BoolOrExpression, "The workload's state may be lost: no storage warning."),
+        field(
+            "ephemeral",
+            Ty::BoolOrExpression,
+            "The workload's state may be lost: no storage warning, no data-loss hazard on rollout.",
+        ),
     ],
     one_of: &[],
 };
