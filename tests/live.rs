@@ -117,3 +117,26 @@ fn missing_objects_are_created() {
     assert_eq!(plan["summary"]["create"], 1, "{plan}");
     assert_eq!(plan["changes"][0]["name"], "prometheus");
 }
+
+#[test]
+fn secrets_written_with_string_data_match_the_data_the_cluster_returns() {
+    let dir = TempDir::new("live-secret");
+    dir.write("p/infra.yaml", "name: app\nresources: [secret.yaml]\n");
+    dir.write("p/secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: app}\ndata: {user: YWRtaW4=}\nstringData: {password: s3cret, url: 'postgres://db:5432'}\n");
+    // The API server merges stringData into data and never returns it.
+    let dump = |password: &str| {
+        format!(
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata: {{name: db, namespace: app, uid: a1, resourceVersion: '3'}}\n  type: Opaque\n  data: {{user: YWRtaW4=, password: {password}, url: cG9zdGdyZXM6Ly9kYjo1NDMy}}\n"
+        )
+    };
+    let plan = |password: &str| {
+        dir.write("dump.yaml", dump(password));
+        infra(&["plan", dir.join("p").to_str().unwrap(), "--live", dir.join("dump.yaml").to_str().unwrap()])
+    };
+    let same = plan("czNjcmV0");
+    assert_eq!(same.code, 0, "{}", same.transcript());
+    let changed = plan("b2xk");
+    assert_eq!(changed.code, 2, "{}", changed.transcript());
+    assert!(changed.stdout.contains("data.password"), "{}", changed.stdout);
+    assert!(!changed.stdout.contains("s3cret") && !changed.stdout.contains("czNjcmV0"), "{}", changed.stdout);
+}

@@ -7,7 +7,8 @@ use crate::changes::{Options, Plan, Unmanaged, named};
 use crate::compare::plan;
 use crate::hazards::dashboards;
 use infra_k8s::kinds::ObjectId;
-use infra_syntax::Value;
+use infra_syntax::{Map, Str, Value};
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
 /// Kinds a cluster makes by itself; never reported as unmanaged.
@@ -21,6 +22,9 @@ const CLUSTER_MADE: &[&str] =
 /// too, though it does not write them.
 pub fn plan_live(live: &[&Value], desired: &[&Value], external: &[ObjectId], options: &Options) -> Plan {
     let live_by_id: HashMap<ObjectId, &Value> = live.iter().map(|v| (ObjectId::of(v), *v)).collect();
+    let stored: Vec<Cow<Value>> = desired.iter().map(|d| as_stored(d)).collect();
+    let desired: Vec<&Value> = stored.iter().map(|d| d.as_ref()).collect();
+    let desired = desired.as_slice();
     let desired_ids: BTreeSet<ObjectId> =
         desired.iter().map(|v| ObjectId::of(v)).chain(external.iter().cloned()).collect();
     let projected: Vec<Value> =
@@ -41,6 +45,36 @@ pub fn plan_live(live: &[&Value], desired: &[&Value], external: &[ObjectId], opt
     }
     plan.unmanaged.sort();
     plan
+}
+
+/// An object as the API server stores it: a Secret's `stringData` is
+/// write-only, merged into `data` (base64, over the keys of `data`), and a
+/// dump never shows it.
+fn as_stored(v: &Value) -> Cow<'_, Value> {
+    let Some(string_data) = v.get("stringData").and_then(Value::as_map) else { return Cow::Borrowed(v) };
+    if v.str_at(&["kind"]) != Some("Secret") {
+        return Cow::Borrowed(v);
+    }
+    use base64::Engine;
+    let mut stored = v.clone();
+    let encoded: Vec<(Str, Value)> = string_data
+        .iter()
+        .filter_map(|(k, s)| {
+            let text = s.as_str()?;
+            Some((k.clone(), Value::String(base64::engine::general_purpose::STANDARD.encode(text).into())))
+        })
+        .collect();
+    let map = stored.as_map_mut().expect("an object is a map");
+    map.shift_remove("stringData");
+    let data = map.get_or_insert_with("data", || Value::Map(Map::new()));
+    if let Some(data) = data.as_map_mut() {
+        for (k, v) in encoded {
+            data.insert(k, v);
+        }
+    } else {
+        *data = Value::Map(encoded.into_iter().collect());
+    }
+    Cow::Owned(stored)
 }
 
 fn made_by_cluster(v: &Value, id: &ObjectId) -> bool {
