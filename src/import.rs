@@ -7,9 +7,9 @@
 use infra_compiler::emit::names;
 use infra_compiler::emit::path::RelPath;
 use infra_k8s::annotations::{self, GRAFANA_DASHBOARD_LABEL, GRAFANA_FOLDER_ANNOTATION};
-use infra_k8s::kinds::{CLUSTER_SCOPED, ObjectId, name_from};
+use infra_k8s::kinds::{CLUSTER_SCOPED, NAMESPACED, ObjectId, name_from};
 use infra_k8s::references;
-use infra_syntax::{Code, Diagnostic, Map, Value, yaml};
+use infra_syntax::{Code, Diagnostic, Map, Str, Value, yaml};
 use std::collections::BTreeSet;
 
 /// Metadata the API server fills in; never part of a project.
@@ -38,6 +38,16 @@ pub struct Report {
     pub secrets_stubbed: Vec<String>,
     pub skipped_owned: Vec<String>,
     pub namespace_param: Option<String>,
+    /// Objects the others use and the sources do not hold (namespaces,
+    /// Secrets made at run time): declared `external: true`.
+    pub external: Vec<String>,
+    /// Namespaced objects that name no namespace (a Kustomize build without
+    /// `namespace:`): kubectl puts them in its context's.
+    pub without_namespace: Vec<String>,
+    /// `helm test` pods, dropped.
+    pub dropped_tests: Vec<String>,
+    /// Other Helm hooks, kept as ordinary objects: "Job/ns/name (pre-upgrade)".
+    pub kept_hooks: Vec<String>,
 }
 
 /// The project's files: (path relative to the project, content). The
@@ -53,18 +63,67 @@ pub fn project_files(objects: Vec<Value>, options: &Options) -> Result<(Vec<(Rel
             if owned {
                 report.skipped_owned.push(ObjectId::of(o).short());
             }
-            !owned
+            // `helm test` pods run on demand, never as part of a release.
+            let hook = o.str_at(&["metadata", "annotations", annotations::HELM_HOOK]);
+            match hook {
+                Some(h) if annotations::is_helm_test(h) => report.dropped_tests.push(ObjectId::of(o).short()),
+                Some(h) if !owned => report.kept_hooks.push(format!("{} ({h})", ObjectId::of(o).short())),
+                _ => {}
+            }
+            imported(o)
         })
         .map(clean)
         .collect();
 
-    // One namespace for everything becomes a parameter.
-    let namespaces: BTreeSet<&str> = objects
+    // The namespaces of namespaced objects; one for everything becomes a
+    // parameter, set once in `common`.
+    let namespaces: BTreeSet<String> = objects
         .iter()
         .filter(|o| !CLUSTER_SCOPED.contains(&o.str_at(&["kind"]).unwrap_or_default()))
         .filter_map(|o| o.str_at(&["metadata", "namespace"]))
+        .map(String::from)
         .collect();
-    let namespace = (namespaces.len() == 1).then(|| namespaces.into_iter().next().unwrap_or_default().to_string());
+    let namespace = (namespaces.len() == 1).then(|| namespaces.iter().next().cloned().unwrap_or_default());
+    report.without_namespace = objects
+        .iter()
+        .filter(|o| {
+            NAMESPACED.contains(&o.str_at(&["kind"]).unwrap_or_default())
+                && o.str_at(&["metadata", "namespace"]).is_none_or(str::is_empty)
+        })
+        .map(|o| ObjectId::of(o).short())
+        .collect();
+    // What the objects use and the sources do not hold exists in the
+    // cluster already (a namespace made by `helm install
+    // --create-namespace`, a Secret a hook job makes): external stubs.
+    let mut have: BTreeSet<ObjectId> = objects.iter().map(ObjectId::of).collect();
+    let mut used: Vec<ObjectId> = namespaces
+        .iter()
+        .map(|ns| ObjectId {
+            group: "".into(),
+            kind: "Namespace".into(),
+            namespace: "".into(),
+            name: ns.as_str().into(),
+        })
+        .collect();
+    for o in &mut objects {
+        let own_ns = o.str_at(&["metadata", "namespace"]).map(Str::new).unwrap_or_default();
+        references::visit_references(o, &own_ns, &mut |r| {
+            if !r.optional {
+                used.push(ObjectId {
+                    group: r.group.into(),
+                    kind: r.kind.into(),
+                    namespace: r.namespace,
+                    name: r.name.clone(),
+                });
+            }
+        });
+    }
+    for id in used {
+        if have.insert(id.clone()) {
+            report.external.push(id.short());
+            objects.push(external_stub(&id));
+        }
+    }
 
     let mut files = Vec::new();
     let mut dashboards = Vec::new();
@@ -80,7 +139,10 @@ pub fn project_files(objects: Vec<Value>, options: &Options) -> Result<(Vec<(Rel
             continue;
         }
         let mut doc = Map::new();
-        if id.kind == "Secret" && !options.keep_secrets {
+        let stub = report.external.contains(&id.short());
+        if stub {
+            doc = object.as_map().cloned().unwrap_or_default();
+        } else if id.kind == "Secret" && !options.keep_secrets {
             let mut infra = Map::new();
             infra.insert("external", Value::Bool(true));
             doc.insert("infra", Value::Map(infra));
@@ -106,6 +168,9 @@ pub fn project_files(objects: Vec<Value>, options: &Options) -> Result<(Vec<(Rel
         if id.kind == "Secret" && !options.keep_secrets {
             text.push_str("# The Secret's data stays in the cluster; infra only references it.\n");
         }
+        if stub {
+            text.push_str("# The imported objects use this object and the sources do not hold it: it\n# exists in the cluster (or is made at run time), and infra only references it.\n");
+        }
         text.push_str(&yaml::emit(&doc));
         resources.push((id, text));
         report.resources += 1;
@@ -123,6 +188,9 @@ pub fn project_files(objects: Vec<Value>, options: &Options) -> Result<(Vec<(Rel
         let mut params = Map::new();
         params.insert("namespace", ns.as_str().into());
         project.insert("params", Value::Map(params));
+        let mut common = Map::new();
+        common.insert("namespace", NAMESPACE_PARAM.into());
+        project.insert("common", Value::Map(common));
         report.namespace_param = Some(ns.clone());
     }
     if report.resources > 0 {
@@ -136,6 +204,13 @@ pub fn project_files(objects: Vec<Value>, options: &Options) -> Result<(Vec<(Rel
     files.insert(0, (infra_yaml, format!("{header}{}", yaml::emit(&Value::Map(project)))));
     report.files = files.iter().map(|(f, _)| f.to_string()).collect();
     Ok((files, report))
+}
+
+/// Whether an object of the sources becomes part of the project: objects
+/// made by controllers and `helm test` pods do not.
+pub fn imported(o: &Value) -> bool {
+    o.pointer(&["metadata", "ownerReferences"]).is_none()
+        && !o.str_at(&["metadata", "annotations", annotations::HELM_HOOK]).is_some_and(annotations::is_helm_test)
 }
 
 /// Drops server-populated fields.
@@ -190,13 +265,36 @@ fn escape_expressions_in_keys(v: &mut Value) {
     }
 }
 
-/// Replaces the shared namespace by the `namespace` parameter.
+/// The expression of the shared namespace.
+const NAMESPACE_PARAM: &str = "${{ params.namespace }}";
+
+/// An object that exists in the cluster: `external: true`.
+fn external_stub(id: &ObjectId) -> Value {
+    let mut infra = Map::new();
+    infra.insert("external", Value::Bool(true));
+    let mut meta = Map::new();
+    meta.insert("name", id.name.as_str().into());
+    if !id.namespace.is_empty() {
+        meta.insert("namespace", id.namespace.as_str().into());
+    }
+    let mut doc = Map::new();
+    doc.insert("infra", Value::Map(infra));
+    let api_version = if id.group.is_empty() { "v1".to_string() } else { format!("{}/v1", id.group) };
+    doc.insert("apiVersion", api_version.into());
+    doc.insert("kind", id.kind.as_str().into());
+    doc.insert("metadata", Value::Map(meta));
+    Value::Map(doc)
+}
+
+/// Replaces the shared namespace by the `namespace` parameter: objects
+/// leave theirs to `common`, references and the Namespace name the
+/// parameter.
 fn parameterize_namespace(doc: &mut Value, ns: &str) {
-    let expr = Value::String("${{ params.namespace }}".into());
+    let expr = Value::String(NAMESPACE_PARAM.into());
     let kind = doc.str_at(&["kind"]).unwrap_or_default().to_string();
     if let Some(Value::Map(meta)) = doc.as_map_mut().and_then(|m| m.get_mut("metadata")) {
         if meta.get("namespace").and_then(Value::as_str) == Some(ns) {
-            meta.insert("namespace", expr.clone());
+            meta.shift_remove("namespace");
         }
         if kind == "Namespace" && meta.get("name").and_then(Value::as_str) == Some(ns) {
             meta.insert("name", expr.clone());
@@ -250,9 +348,9 @@ fn dashboard_file(
     entry.insert("files", file.as_str().into());
     entry.insert("name", id.name.as_str().into());
     entry.insert("key", key.as_str().into());
-    if !id.namespace.is_empty() {
-        let ns = if Some(id.namespace.as_str()) == namespace { "${{ params.namespace }}" } else { &id.namespace };
-        entry.insert("namespace", ns.into());
+    // The shared namespace comes from `common`.
+    if !id.namespace.is_empty() && Some(id.namespace.as_str()) != namespace {
+        entry.insert("namespace", id.namespace.as_str().into());
     }
     if label != GRAFANA_DASHBOARD_LABEL {
         entry.insert("label", label.as_str().into());

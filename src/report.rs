@@ -117,3 +117,8 @@ impl Reporter {
         };
     }
 }
+
+/// A number of things in words: "1 object", "2 objects".
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}

@@ -297,3 +297,38 @@ fn hostile_servers_end_with_clear_errors() {
     assert!(!run.stderr.contains(TOKEN) && !run.stderr.contains("hunter2"), "{}", run.stderr);
     assert!(run.stderr.contains("(token)") && run.stderr.contains("admin:(password)@"), "{}", run.stderr);
 }
+
+#[test]
+fn dashboards_rescued_into_an_imported_project_land_in_its_namespace() {
+    let url = serve(Behaviour::Grafana);
+    let dir = TempDir::new("rescue-into-import");
+    let project = dir.join("grafana");
+    let render = root().join("tests/fixtures/helm/grafana-B-no-persistence.yaml");
+    let import = infra_env(&["import", render.to_str().unwrap(), "--into", project.to_str().unwrap()], &[]);
+    assert_eq!(import.code, 0, "{}", import.transcript());
+    let rescue =
+        infra_env(&["import", "--grafana", &url, "--into", project.to_str().unwrap()], &[("GRAFANA_TOKEN", TOKEN)]);
+    assert_eq!(rescue.code, 0, "{}", rescue.transcript());
+    // The entries it prints, added to infra.yaml as they are.
+    let (_, listing) = rescue.stderr.split_once("add them to infra.yaml if it does not list them yet:\n").unwrap();
+    let mut infra_yaml = std::fs::read_to_string(project.join("infra.yaml")).unwrap();
+    infra_yaml.push_str(listing);
+    std::fs::write(project.join("infra.yaml"), infra_yaml).unwrap();
+    let build = infra_env(&["build", project.to_str().unwrap(), "--strict"], &[]);
+    assert_eq!(build.code, 0, "{}", build.transcript());
+    assert!(!build.stderr.contains("E142"), "{}", build.stderr);
+    let compiled = project.join("compiled/default");
+    assert!(
+        !compiled
+            .join("_cluster")
+            .read_dir()
+            .unwrap()
+            .any(|e| { e.unwrap().file_name().to_string_lossy().starts_with("configmap-") })
+    );
+    let dashboards = compiled
+        .join("monitoring")
+        .read_dir()
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("configmap-dashboard"));
+    assert_eq!(dashboards.count(), 4);
+}

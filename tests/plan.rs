@@ -535,3 +535,19 @@ fn json_has_one_shape_for_any_number_of_environments() {
     assert_eq!(keys(&one), keys(&all));
     assert_eq!(one["environments"], serde_json::json!([{"env": "lab", "summary": one["summary"]}]));
 }
+
+#[test]
+fn diff_reads_a_pipe_named_on_the_command_line() {
+    // `infra diff release.yaml <(infra build DIR -o -)`: the shell names a
+    // pipe, which is read as a stream (the README's round-trip check).
+    let release = root().join("tests/fixtures/helm/grafana-B-no-persistence.yaml");
+    let script = format!(
+        "'{bin}' diff '{release}' <(cat '{release}')",
+        bin = env!("CARGO_BIN_EXE_infra"),
+        release = release.display()
+    );
+    let out = Command::new("timeout").args(["20", "bash", "-c", &script]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("7 unchanged"), "{stdout}");
+}

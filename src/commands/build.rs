@@ -3,7 +3,7 @@
 //! or check that the folders are what a fresh build would write.
 
 use super::compile;
-use crate::report::Reporter;
+use crate::report::{Reporter, count};
 use infra_compiler::Options;
 use infra_compiler::emit::dir::{self, Job, OutDir};
 use infra_compiler::emit::{self, Output};
@@ -82,7 +82,7 @@ fn check_all(r: &Reporter, outputs: &[Output], targets: &[OutDir]) -> ExitCode {
         match emit::check(target, out) {
             Err(d) => diags.push(d),
             Ok(diffs) if diffs.is_empty() => {
-                r.status(&format!("{}: up to date ({} in {})", out.env, objects(out.len()), shown.display()))
+                r.status(&format!("{}: up to date ({} in {})", out.env, count(out.len(), "object"), shown.display()))
             }
             Ok(diffs) => {
                 stale = true;
@@ -123,7 +123,7 @@ fn write_all(r: &Reporter, outputs: &[Output], targets: &[OutDir]) -> ExitCode {
         }
     };
     for ((out, target), unchanged) in outputs.iter().zip(targets).zip(unchanged) {
-        let (n, shown) = (objects(out.len()), target.path());
+        let (n, shown) = (count(out.len(), "object"), target.path());
         r.status(&if unchanged {
             format!("{}: up to date ({n} in {})", out.env, shown.display())
         } else {
@@ -131,9 +131,4 @@ fn write_all(r: &Reporter, outputs: &[Output], targets: &[OutDir]) -> ExitCode {
         });
     }
     ExitCode::SUCCESS
-}
-
-/// "1 object", "2 objects".
-fn objects(n: usize) -> String {
-    if n == 1 { "1 object".into() } else { format!("{n} objects") }
 }

@@ -3,7 +3,7 @@
 
 use crate::grafana::{Grafana, folder_dir};
 use crate::import::{self, Options};
-use crate::report::Reporter;
+use crate::report::{Reporter, count};
 use crate::scaffold;
 use infra_compiler::emit::dir::{self, NewFile, OutDir};
 use infra_compiler::emit::names::fit_name;
@@ -40,6 +40,7 @@ pub fn manifests(r: &Reporter, sources: &[String], into: &Path, name: Option<Str
                 .help("use lowercase letters, digits and `-` (--name)"),
         );
     }
+    let sources_read = objects.clone();
     let (files, report) = match import::project_files(objects, &Options { name, keep_secrets }) {
         Ok(done) => done,
         Err(d) => return r.error(d),
@@ -49,31 +50,102 @@ pub fn manifests(r: &Reporter, sources: &[String], into: &Path, name: Option<Str
         return r.error(d.note("import writes a new project, whole or not at all"));
     }
     r.status(&format!(
-        "imported {} resources and {} dashboards into {} ({} files)",
-        report.resources,
-        report.dashboards,
+        "imported {} and {} into {} ({})",
+        count(report.resources, "resource"),
+        count(report.dashboards, "dashboard"),
         into.display(),
-        report.files.len()
+        count(report.files.len(), "file")
     ));
     if let Some(ns) = &report.namespace_param {
-        r.status(&format!("  namespace {ns} is now the `namespace` parameter"));
+        r.status(&format!("  namespace {ns} is now the `namespace` parameter, set in `common`"));
+    }
+    if !report.external.is_empty() {
+        r.status(&format!(
+            "  declared `external: true`, used by the objects and not in the sources (they exist in the cluster, or are made at run time): {}",
+            report.external.join(", ")
+        ));
+    }
+    if !report.without_namespace.is_empty() {
+        r.status(&format!(
+            "  warning: {} no namespace, so kubectl puts them in its context's; set `common: {{namespace: ...}}` in infra.yaml: {}",
+            if report.without_namespace.len() == 1 { "1 namespaced object has".to_string() } else { format!("{} namespaced objects have", report.without_namespace.len()) },
+            report.without_namespace.join(", ")
+        ));
+    }
+    if !report.dropped_tests.is_empty() {
+        r.status(&format!(
+            "  dropped {} (`helm test` runs them; they are not part of a release): {}",
+            count(report.dropped_tests.len(), "test hook"),
+            report.dropped_tests.join(", ")
+        ));
+    }
+    if !report.kept_hooks.is_empty() {
+        r.status(&format!(
+            "  warning: kept {} as ordinary objects: Helm runs them at install or upgrade and deletes them, `kubectl apply` keeps them (delete the files of those you do not want): {}",
+            count(report.kept_hooks.len(), "Helm hook"),
+            report.kept_hooks.join(", ")
+        ));
     }
     if !report.secrets_stubbed.is_empty() {
         r.status(&format!(
-            "  {} Secrets became `external: true` stubs; their data stays in the cluster (--keep-secrets keeps it): {}",
-            report.secrets_stubbed.len(),
+            "  Secrets written as `external: true` stubs, their data left in the cluster (--keep-secrets keeps it): {}",
             report.secrets_stubbed.join(", ")
         ));
     }
     if !report.skipped_owned.is_empty() {
         r.status(&format!(
-            "  skipped {} objects made by controllers (their owners recreate them): {}",
-            report.skipped_owned.len(),
+            "  skipped {} made by controllers (their owners recreate them): {}",
+            count(report.skipped_owned.len(), "object"),
             report.skipped_owned.join(", ")
         ));
     }
+    first_apply(r, &sources_read, into);
     r.status(&format!("next: infra build {}", into.display()));
     ExitCode::SUCCESS
+}
+
+/// What the first `kubectl apply` of the imported project does to what the
+/// sources made: infra's `config-hash` annotation restarts every workload
+/// that uses a ConfigMap or Secret, and a restart of a stateful workload
+/// without storage loses its data. Said before anyone applies it.
+fn first_apply(r: &Reporter, sources: &[Value], into: &Path) {
+    let c = infra_compiler::compile(into, &infra_compiler::Options::default());
+    let Some(graph) = c.graphs.first().filter(|_| !c.failed()) else {
+        r.diagnostics(&c.diagnostics, &c.sources);
+        return;
+    };
+    let external: std::collections::HashSet<_> = graph.ordered().filter(|o| o.external).map(|o| &o.id).collect();
+    let new: Vec<&Value> = graph.ordered().filter(|o| !o.external).map(|o| &o.value).collect();
+    let old: Vec<&Value> = sources
+        .iter()
+        .filter(|o| import::imported(o) && !external.contains(&infra_k8s::kinds::ObjectId::of(o)))
+        .collect();
+    let plan = infra_plan::plan(&old, &new, &infra_plan::Options::default());
+    let rollouts: Vec<&infra_plan::Change> = plan.changes.iter().filter(|c| c.rollout).collect();
+    if rollouts.is_empty() && plan.hazards.is_empty() {
+        r.status("  the first `kubectl apply` of the build restarts nothing and loses nothing");
+        return;
+    }
+    let mut text = format!(
+        "  the first `kubectl apply` of the build restarts {} (infra adds `infra.dev/config-hash` to pod templates that use ConfigMaps or Secrets):\n",
+        count(rollouts.len(), "workload")
+    );
+    for change in &rollouts {
+        text.push_str(&format!("    {}\n", change.id.short()));
+    }
+    for h in &plan.hazards {
+        let severity = match h.severity {
+            infra_plan::Severity::DataLoss => "DATA LOSS",
+            infra_plan::Severity::Warning => "warning",
+        };
+        let ns = if h.namespace.is_empty() { String::new() } else { format!("{}/", h.namespace) };
+        text.push_str(&format!("  {severity}: {} {ns}{}: {}\n", h.kind, h.name, h.reason));
+    }
+    if plan.has_data_loss() {
+        text.push_str("  before the first apply, save what lives only in the pods: copy it onto a PersistentVolumeClaim; for Grafana, `infra import --grafana URL --into DIR` saves its dashboards as files\n");
+    }
+    text.push_str("  see every change with `infra diff SOURCE <(infra build DIR -o -)`");
+    r.status(&text);
 }
 
 pub fn grafana(r: &Reporter, url: &str, into: &Path) -> ExitCode {

@@ -22,3 +22,12 @@ pub const GRAFANA_FOLDER_ANNOTATION: &str = "grafana_folder";
 pub const GRAFANA_OPERATOR_API_VERSION: &str = "grafana.integreatly.org/v1beta1";
 /// `kubectl apply`'s copy of the last applied object: never part of a project.
 pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+/// Helm's hook annotation: the events (`pre-install,post-upgrade`, `test`)
+/// at which Helm runs the object instead of keeping it.
+pub const HELM_HOOK: &str = "helm.sh/hook";
+
+/// Whether a Helm hook annotation names only test events: a pod that
+/// `helm test` runs, never part of a release.
+pub fn is_helm_test(hook: &str) -> bool {
+    hook.split(',').map(str::trim).all(|e| matches!(e, "test" | "test-success" | "test-failure"))
+}

@@ -33,6 +33,40 @@ pub const CLUSTER_SCOPED: &[&str] = &[
     "VolumeAttachment",
 ];
 
+/// Built-in and common namespaced kinds: one without a namespace goes to
+/// whatever namespace kubectl uses. Custom resources whose CRD the project
+/// defines with `scope: Namespaced` are added per build; other kinds are of
+/// unknown scope.
+pub const NAMESPACED: &[&str] = &[
+    "Alertmanager",
+    "ConfigMap",
+    "CronJob",
+    "DaemonSet",
+    "Deployment",
+    "GrafanaDashboard",
+    "HorizontalPodAutoscaler",
+    "Ingress",
+    "Job",
+    "Lease",
+    "LimitRange",
+    "NetworkPolicy",
+    "PersistentVolumeClaim",
+    "Pod",
+    "PodDisruptionBudget",
+    "PodMonitor",
+    "Prometheus",
+    "PrometheusRule",
+    "ReplicaSet",
+    "ResourceQuota",
+    "Role",
+    "RoleBinding",
+    "Secret",
+    "Service",
+    "ServiceAccount",
+    "ServiceMonitor",
+    "StatefulSet",
+];
+
 /// Fields that are maps of strings (Go `map[string]string`): an empty one
 /// is stored as none, so `{}` and absent mean the same. Other maps are
 /// structs, where presence can matter (`emptyDir: {}` makes a volume).

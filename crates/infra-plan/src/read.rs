@@ -8,27 +8,24 @@ use infra_syntax::{Code, Diagnostic, Diagnostics, Sources, Value};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// Reads a file, a directory or `-` (standard input).
+/// Reads a file, a directory, a pipe named on the command line (`<(infra
+/// build -o -)`) or `-` (standard input).
 pub fn read(path: &str, sources: &mut Sources, diags: &mut Diagnostics) -> Vec<Value> {
     if path == "-" {
-        // A stream of many files' worth: eight times the one-file limit,
-        // refused (never cut) beyond it.
-        let limit = max_source_bytes().saturating_mul(8);
-        let mut text = String::new();
-        if let Err(e) = std::io::stdin().take(limit.saturating_add(1)).read_to_string(&mut text) {
-            diags.push(Diagnostic::error(Code::CannotRead, format!("cannot read standard input: {e}")));
-            return Vec::new();
-        }
-        if text.len() as u64 > limit {
-            diags.push(
-                Diagnostic::error(Code::CannotRead, format!("standard input is larger than {limit} bytes"))
-                    .help("pass the manifests as files or a folder, or set INFRA_MAX_FILE_BYTES to raise the limit"),
-            );
-            return Vec::new();
-        }
-        return parse(sources, "<stdin>", text, diags);
+        return read_stream("standard input", "<stdin>", std::io::stdin(), sources, diags);
     }
     let p = Path::new(path);
+    // A pipe the user named is read as a stream; inside folders, pipes are
+    // skipped (nobody may be writing to them).
+    if std::fs::metadata(p).is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_fifo(&m.file_type())) {
+        return match std::fs::File::open(p) {
+            Ok(pipe) => read_stream(path, path, pipe, sources, diags),
+            Err(e) => {
+                diags.push(Diagnostic::error(Code::CannotRead, format!("cannot read {path}: {e}")));
+                Vec::new()
+            }
+        };
+    }
     if p.is_dir() {
         let mut files = Vec::new();
         collect_yaml(p, &mut files);
@@ -41,6 +38,25 @@ pub fn read(path: &str, sources: &mut Sources, diags: &mut Diagnostics) -> Vec<V
     } else {
         read_file(p, sources, diags)
     }
+}
+
+/// Reads a stream of many files' worth: eight times the one-file limit,
+/// refused (never cut) beyond it.
+fn read_stream(what: &str, name: &str, input: impl Read, sources: &mut Sources, diags: &mut Diagnostics) -> Vec<Value> {
+    let limit = max_source_bytes().saturating_mul(8);
+    let mut text = String::new();
+    if let Err(e) = input.take(limit.saturating_add(1)).read_to_string(&mut text) {
+        diags.push(Diagnostic::error(Code::CannotRead, format!("cannot read {what}: {e}")));
+        return Vec::new();
+    }
+    if text.len() as u64 > limit {
+        diags.push(
+            Diagnostic::error(Code::CannotRead, format!("{what} is larger than {limit} bytes"))
+                .help("pass the manifests as files or a folder, or set INFRA_MAX_FILE_BYTES to raise the limit"),
+        );
+        return Vec::new();
+    }
+    parse(sources, name, text, diags)
 }
 
 /// The YAML files below `dir`, sorted. Symbolic links are not followed

@@ -11,6 +11,7 @@ use super::object::{Directives, Object};
 use super::render::{Renderer, YamlPath};
 use crate::load::Module;
 use crate::load::charts::{Chart, merge};
+use infra_k8s::annotations::HELM_HOOK;
 use infra_k8s::kinds::{CLUSTER_SCOPED, ObjectId};
 use infra_syntax::{Code, Diagnostic, Map, Node, NodeKind, Sources, Span, Value, did_you_mean, yaml};
 use std::path::Path;
@@ -23,9 +24,6 @@ pub struct ChartContext<'a> {
     pub helm: Option<&'a Helm>,
     pub sources: &'a mut Sources,
 }
-
-/// The annotation that makes an object a Helm hook.
-const HOOK: &str = "helm.sh/hook";
 
 /// Renders the charts of `module` into `out`.
 pub fn evaluate(r: &mut Renderer, module: &Module, scope: &Scope, cx: &mut ChartContext, out: &mut Vec<Object>) {
@@ -314,7 +312,7 @@ fn matches_target(id: &ObjectId, target: &str) -> bool {
 /// hook of both, like a webhook's certificate job, goes before: applied
 /// once, it must exist before what needs it); one warning lists them.
 fn order_hooks(r: &mut Renderer, chart: &Chart, objects: &mut [Object]) {
-    let hook_of = |o: &Object| o.value.str_at(&["metadata", "annotations", HOOK]).map(String::from);
+    let hook_of = |o: &Object| o.value.str_at(&["metadata", "annotations", HELM_HOOK]).map(String::from);
     let hooks: Vec<(usize, String)> = objects.iter().enumerate().filter_map(|(i, o)| Some((i, hook_of(o)?))).collect();
     if hooks.is_empty() {
         return;

@@ -20,7 +20,7 @@ use crate::load::{Environment, Module, Project};
 use charts::ChartContext;
 use common::merged_common;
 use expr::Scope;
-use infra_k8s::kinds::CLUSTER_SCOPED;
+use infra_k8s::kinds::{CLUSTER_SCOPED, ObjectId};
 use infra_syntax::{Code, Diagnostic, Diagnostics, FileId, Map, Node, NodeKind, ScalarStyle, Span, Value};
 use patch::apply_patch;
 use std::sync::Arc;
@@ -58,6 +58,7 @@ pub fn evaluate(
         common.apply(&mut o.value, &cluster_kinds);
     }
     check_identities(main, &objects, r.diags);
+    warn_missing_namespaces(&objects, &env.name, r.diags);
     if diags.error_count() > errors_before {
         return None;
     }
@@ -81,6 +82,52 @@ fn check_identities(main: &Module, objects: &[Object], diags: &mut Diagnostics) 
             );
         }
     }
+}
+
+/// Namespaced objects without a namespace, in one warning per environment:
+/// they are filed under `_cluster/` and kubectl puts them wherever its
+/// context points.
+fn warn_missing_namespaces(objects: &[Object], env: &str, diags: &mut Diagnostics) {
+    let declared: Vec<&str> = objects
+        .iter()
+        .filter(|o| {
+            o.value.str_at(&["kind"]) == Some("CustomResourceDefinition")
+                && o.value.str_at(&["spec", "scope"]) == Some("Namespaced")
+        })
+        .filter_map(|o| o.value.str_at(&["spec", "names", "kind"]))
+        .collect();
+    let missing: Vec<&Object> = objects
+        .iter()
+        .filter(|o| {
+            let kind = o.value.str_at(&["kind"]).unwrap_or_default();
+            (infra_k8s::kinds::NAMESPACED.contains(&kind) || declared.contains(&kind))
+                && o.value.str_at(&["metadata", "namespace"]).is_none_or(str::is_empty)
+        })
+        .collect();
+    let Some(first) = missing.first() else { return };
+    const LISTED: usize = 5;
+    let mut names: Vec<String> = missing.iter().take(LISTED).map(|o| ObjectId::of(&o.value).short()).collect();
+    if missing.len() > LISTED {
+        names.push(format!("and {} more", missing.len() - LISTED));
+    }
+    diags.push(
+        Diagnostic::warning(
+            Code::NoNamespace,
+            format!(
+                "{} namespaced object{} without a namespace (environment {env}): {}",
+                missing.len(),
+                if missing.len() == 1 { "" } else { "s" },
+                names.join(", ")
+            ),
+        )
+        .at(first.origin, "no namespace here or in `common`")
+        .note(
+            "they are written under `_cluster/`, and `kubectl apply` puts them in whatever namespace its context uses",
+        )
+        .help(
+            "set `common: {namespace: ...}` in infra.yaml (or the environment), or `metadata.namespace` on the object",
+        ),
+    );
 }
 
 /// The document a span was loaded from, in a module or the modules it uses.

@@ -53,6 +53,7 @@ codes! {
     PatchOpFailed = "E131": "A patch operation fails (RFC 6902 path missing, `test` fails).";
     NotAnObject = "E140": "A document is not a Kubernetes object (no `apiVersion`, `kind` or `metadata.name`).";
     InvalidIdentity = "E141": "An object's `apiVersion`, `kind`, `metadata.name` or `metadata.namespace` breaks Kubernetes' rules (after expressions, patches and `common`; also in manifests read by `diff`, `plan` and `import`). See `docs/output.md`.";
+    NoNamespace = "E142": "A namespaced object has no namespace after `common`: it is written under `_cluster/` and kubectl would apply it to its current namespace (warning; set `common.namespace` or the object's).";
     DuplicateObject = "G200": "Two objects have the same group, kind, namespace and name.";
     DependencyCycle = "G201": "A dependency cycle; every edge of the cycle is shown.";
     Unresolved = "G202": "A reference to an object that is neither in the project nor `external` (warning; error with `--strict`).";
