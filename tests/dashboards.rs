@@ -280,3 +280,43 @@ fn build_warns_about_state_at_risk_unless_acknowledged() {
     assert_eq!(quiet.code, 0);
     assert!(!quiet.stderr.contains("S100"), "{}", quiet.stderr);
 }
+
+#[test]
+fn sidecar_dashboards_need_a_sidecar_when_the_project_runs_grafana() {
+    let grafana = |sidecar: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: grafana, namespace: monitoring}}\nspec:\n  selector: {{matchLabels: {{app: grafana}}}}\n  template:\n    metadata: {{labels: {{app: grafana}}}}\n    spec:\n      containers:\n        - {{name: grafana, image: 'grafana/grafana:12.3.0'}}\n{sidecar}"
+        )
+    };
+    let with_resources = |dir: &TempDir| {
+        let text = std::fs::read_to_string(dir.join("infra.yaml")).unwrap();
+        dir.write("infra.yaml", format!("{text}resources: [grafana.yaml]\n"));
+    };
+    // The Grafana chart's default: no sidecar.
+    let dir =
+        project(&[("kps--nodes.json", fixture("kps--nodes.json")), ("kps--etcd.json", fixture("kps--etcd.json"))], "");
+    with_resources(&dir);
+    dir.write("grafana.yaml", grafana(""));
+    let run = infra(&["build", dir.str(), "-o", "-"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(
+        run.stderr.contains("warning[D107]: 2 dashboards for Grafana's sidecar, and no container of the project watches the label `grafana_dashboard` (environment default): Grafana never loads them"),
+        "{}",
+        run.stderr
+    );
+    // A sidecar watching another label is no better.
+    let sidecar = |label: &str| {
+        format!(
+            "        - name: grafana-sc-dashboard\n          image: quay.io/kiwigrid/k8s-sidecar:1.28.0\n          env: [{{name: LABEL, value: {label}}}, {{name: LABEL_VALUE, value: '1'}}]\n"
+        )
+    };
+    dir.write("grafana.yaml", grafana(&sidecar("dashboards")));
+    assert!(infra(&["build", dir.str(), "-o", "-"]).stderr.contains("warning[D107]"));
+    dir.write("grafana.yaml", grafana(&sidecar("grafana_dashboard")));
+    let run = infra(&["build", dir.str(), "-o", "-"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(!run.stderr.contains("D107"), "{}", run.stderr);
+    // Without Grafana in the project (it runs elsewhere), nothing is known.
+    dir.write("grafana.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other, namespace: monitoring}\n");
+    assert!(!infra(&["build", dir.str(), "-o", "-"]).stderr.contains("D107"));
+}

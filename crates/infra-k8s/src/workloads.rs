@@ -52,6 +52,26 @@ fn running_containers(spec: &Value) -> impl Iterator<Item = &Value> {
         .flat_map(|list| spec.get(list).and_then(Value::as_seq).unwrap_or_default())
 }
 
+/// Whether a workload or Pod runs a container of this image (by
+/// [`image_name`]).
+pub fn runs_image(object: &Value, name: &str) -> bool {
+    pod_spec(object).is_some_and(|spec| {
+        running_containers(spec).any(|c| c.str_at(&["image"]).is_some_and(|i| image_name(i) == name))
+    })
+}
+
+/// The labels that the ConfigMap-watching sidecars of a pod watch: the
+/// `LABEL` environment variable of kiwigrid's k8s-sidecar, which the
+/// Grafana chart and kube-prometheus-stack run.
+pub fn sidecar_labels(object: &Value) -> Vec<&str> {
+    let Some(spec) = pod_spec(object) else { return Vec::new() };
+    running_containers(spec)
+        .flat_map(|c| c.get("env").and_then(Value::as_seq).unwrap_or_default())
+        .filter(|e| e.str_at(&["name"]) == Some("LABEL"))
+        .filter_map(|e| e.str_at(&["value"]))
+        .collect()
+}
+
 /// The claim templates of a StatefulSet, by name.
 pub fn claim_templates(object: &Value) -> Vec<&str> {
     object

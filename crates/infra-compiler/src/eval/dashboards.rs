@@ -10,6 +10,7 @@ use super::render::{Renderer, YamlPath};
 use crate::load::{DashboardEntry, DashboardFile, Module};
 use infra_k8s::annotations;
 use infra_k8s::kinds::name_from;
+use infra_k8s::workloads;
 use infra_syntax::canonical::sha256_hex;
 use infra_syntax::{Code, Diagnostic, Map, Node, Span, Value};
 use serde_json::Value as Json;
@@ -26,6 +27,8 @@ pub struct Produced {
     pub uid: String,
     pub span: Span,
     pub path: String,
+    /// The label a Grafana sidecar must watch to load it (`target: sidecar`).
+    pub sidecar_label: Option<String>,
 }
 
 /// Evaluates a module's `dashboards:` entries into objects.
@@ -153,7 +156,12 @@ fn evaluate_entry(
     for file in &entry.files {
         let span = Span::file(file.file);
         let Some(model) = prepare(r, file, &settings, span) else { continue };
-        produced.push(Produced { uid: model.uid.clone(), span, path: file.path.clone() });
+        produced.push(Produced {
+            uid: model.uid.clone(),
+            span,
+            path: file.path.clone(),
+            sidecar_label: (!settings.operator).then(|| settings.label.clone()),
+        });
         let stem = std::path::Path::new(&file.path).file_stem().and_then(|s| s.to_str()).unwrap_or("dashboard");
         let name = settings.name.clone().unwrap_or_else(|| format!("dashboard-{}", name_from(stem)));
         let key = settings.key.clone().unwrap_or_else(|| format!("{stem}.json"));
@@ -345,6 +353,46 @@ fn operator_object(settings: &Settings, name: &str, text: String) -> Value {
 }
 
 /// Reports dashboards of one build that share a uid.
+/// Sidecar dashboards are loaded by a sidecar container of Grafana's pod
+/// that watches their label (kiwigrid's k8s-sidecar, env `LABEL`). When the
+/// project runs Grafana and no container watches the label — the Grafana
+/// chart's default — nothing ever loads them.
+pub fn check_sidecar_watches(
+    produced: &[Produced],
+    objects: &[Object],
+    env: &str,
+    diags: &mut infra_syntax::Diagnostics,
+) {
+    let runs_grafana = objects.iter().any(|o| workloads::runs_image(&o.value, "grafana"));
+    if !runs_grafana {
+        return;
+    }
+    let watched: Vec<&str> = objects.iter().flat_map(|o| workloads::sidecar_labels(&o.value)).collect();
+    let mut warned = Vec::new();
+    for p in produced {
+        let Some(label) = &p.sidecar_label else { continue };
+        if watched.contains(&label.as_str()) || warned.contains(&label) {
+            continue;
+        }
+        warned.push(label);
+        let count = produced.iter().filter(|q| q.sidecar_label.as_ref() == Some(label)).count();
+        diags.push(
+            Diagnostic::warning(
+                Code::DashboardNoSidecar,
+                format!(
+                    "{count} dashboard{} for Grafana's sidecar, and no container of the project watches the label `{label}` (environment {env}): Grafana never loads {}",
+                    if count == 1 { "" } else { "s" },
+                    if count == 1 { "it" } else { "them" }
+                ),
+            )
+            .at(p.span, "the first of them")
+            .help(format!(
+                "enable Grafana's dashboard sidecar (the Grafana chart: `sidecar.dashboards.enabled: true`, `sidecar.dashboards.label: {label}`), or use `target: operator` with grafana-operator"
+            )),
+        );
+    }
+}
+
 pub fn check_unique_uids(produced: &[Produced], diags: &mut infra_syntax::Diagnostics) {
     let mut seen: HashMap<&str, &Produced> = HashMap::new();
     for p in produced {

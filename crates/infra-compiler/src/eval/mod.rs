@@ -46,6 +46,7 @@ pub fn evaluate(
     let mut into = Expansion { objects: Vec::new(), dashboards: Vec::new(), root, charts };
     expand_module(&mut r, main, &scope, &mut into, 0);
     dashboards::check_unique_uids(&into.dashboards, r.diags);
+    let produced = into.dashboards;
     let mut objects = into.objects;
 
     // Patches and `common` see the environment's final params.
@@ -59,6 +60,7 @@ pub fn evaluate(
     }
     check_identities(main, &objects, r.diags);
     warn_missing_namespaces(&objects, &env.name, r.diags);
+    dashboards::check_sidecar_watches(&produced, &objects, &env.name, r.diags);
     if diags.error_count() > errors_before {
         return None;
     }
