@@ -300,7 +300,7 @@ fn sidecar_dashboards_need_a_sidecar_when_the_project_runs_grafana() {
     let run = infra(&["build", dir.str(), "-o", "-"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert!(
-        run.stderr.contains("warning[D107]: 2 dashboards for Grafana's sidecar, and no container of the project watches the label `grafana_dashboard` (environment default): Grafana never loads them"),
+        run.stderr.contains("warning[D107]: 2 dashboards for Grafana's sidecar, and no container of the project watches the label `grafana_dashboard`: Grafana never loads them"),
         "{}",
         run.stderr
     );

@@ -82,23 +82,35 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
         if !diagnostics.has_errors() {
             let engine = eval::expr::Engine::new();
             let link = link::LinkOptions { strict: options.strict, hashing_suffix: project.hashing_suffix };
+            let built: Vec<_> = project
+                .environments
+                .iter()
+                .filter(|env| options.envs.is_empty() || options.envs.contains(&env.name))
+                .collect();
+            // Each environment's diagnostics are kept apart, then merged:
+            // a mistake every environment sees is reported once, naming them.
+            let several = built.len() > 1;
+            let tag = |name: &str| several.then(|| name.to_string());
             let mut evaluated = Vec::new();
-            for env in &project.environments {
-                if !options.envs.is_empty() && !options.envs.contains(&env.name) {
-                    continue;
-                }
+            for env in built.iter().copied() {
                 let mut charts = eval::charts::ChartContext { helm: helm.as_ref(), sources: &mut sources };
-                evaluated.extend(eval::evaluate(&project, env, &engine, &mut charts, &mut diagnostics));
+                let mut found = Diagnostics::new();
+                evaluated.extend(eval::evaluate(&project, env, &engine, &mut charts, &mut found));
+                diagnostics.extend_once(found, tag(&env.name).as_deref());
             }
             // The source trees are not needed once every environment is
             // evaluated: freed before linking, where memory peaks.
+            drop(built);
             drop(project);
             for resources in evaluated {
-                if let Some(mut g) = link::link(resources, &link, &mut diagnostics) {
+                let env = tag(&resources.env);
+                let mut found = Diagnostics::new();
+                if let Some(mut g) = link::link(resources, &link, &mut found) {
                     g.helm = helm.as_ref().map(|h| h.version.clone());
-                    link::storage::warn_state_at_risk(&g, &mut diagnostics);
+                    link::storage::warn_state_at_risk(&g, &mut found);
                     graphs.push(g);
                 }
+                diagnostics.extend_once(found, env.as_deref());
             }
         }
     }

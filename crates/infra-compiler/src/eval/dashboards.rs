@@ -357,12 +357,7 @@ fn operator_object(settings: &Settings, name: &str, text: String) -> Value {
 /// that watches their label (kiwigrid's k8s-sidecar, env `LABEL`). When the
 /// project runs Grafana and no container watches the label — the Grafana
 /// chart's default — nothing ever loads them.
-pub fn check_sidecar_watches(
-    produced: &[Produced],
-    objects: &[Object],
-    env: &str,
-    diags: &mut infra_syntax::Diagnostics,
-) {
+pub fn check_sidecar_watches(produced: &[Produced], objects: &[Object], diags: &mut infra_syntax::Diagnostics) {
     let runs_grafana = objects.iter().any(|o| workloads::runs_image(&o.value, "grafana"));
     if !runs_grafana {
         return;
@@ -380,7 +375,7 @@ pub fn check_sidecar_watches(
             Diagnostic::warning(
                 Code::DashboardNoSidecar,
                 format!(
-                    "{count} dashboard{} for Grafana's sidecar, and no container of the project watches the label `{label}` (environment {env}): Grafana never loads {}",
+                    "{count} dashboard{} for Grafana's sidecar, and no container of the project watches the label `{label}`: Grafana never loads {}",
                     if count == 1 { "" } else { "s" },
                     if count == 1 { "it" } else { "them" }
                 ),

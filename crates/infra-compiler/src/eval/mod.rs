@@ -13,7 +13,7 @@ pub mod params;
 pub mod patch;
 pub mod render;
 
-pub use object::{Directives, Object, Resources};
+pub use object::{Directives, FailedDocument, Object, Resources};
 pub use render::{Renderer, YamlPath};
 
 use crate::load::{Environment, Module, Project};
@@ -43,24 +43,24 @@ pub fn evaluate(
     let mut r = Renderer { ev: &ev, diags };
     let params = params::resolve(&mut r, main, defaults, env.params.as_ref(), &defaults_scope, &env.name);
     let scope = defaults_scope.with_params(params);
-    let mut into = Expansion { objects: Vec::new(), dashboards: Vec::new(), root, charts };
+    let mut into = Expansion { objects: Vec::new(), failed: Vec::new(), dashboards: Vec::new(), root, charts };
     expand_module(&mut r, main, &scope, &mut into, 0);
     dashboards::check_unique_uids(&into.dashboards, r.diags);
-    let produced = into.dashboards;
-    let mut objects = into.objects;
+    let produced = std::mem::take(&mut into.dashboards);
+    let mut objects = std::mem::take(&mut into.objects);
 
     // Patches and `common` see the environment's final params.
     let common = merged_common(&mut r, main.common.as_ref(), env.common.as_ref(), &scope);
     let cluster_kinds = cluster_scoped_kinds(&objects);
     for patch in &env.patches {
-        apply_patch(&mut r, patch, &scope, &mut objects, common.namespace.as_deref(), &cluster_kinds);
+        apply_patch(&mut r, patch, &scope, &mut objects, &into.failed, common.namespace.as_deref(), &cluster_kinds);
     }
     for o in &mut objects {
         common.apply(&mut o.value, &cluster_kinds);
     }
     check_identities(main, &objects, r.diags);
-    warn_missing_namespaces(&objects, &env.name, r.diags);
-    dashboards::check_sidecar_watches(&produced, &objects, &env.name, r.diags);
+    warn_missing_namespaces(&objects, r.diags);
+    dashboards::check_sidecar_watches(&produced, &objects, r.diags);
     if diags.error_count() > errors_before {
         return None;
     }
@@ -86,10 +86,10 @@ fn check_identities(main: &Module, objects: &[Object], diags: &mut Diagnostics) 
     }
 }
 
-/// Namespaced objects without a namespace, in one warning per environment:
+/// Namespaced objects without a namespace, in one warning:
 /// they are filed under `_cluster/` and kubectl puts them wherever its
 /// context points.
-fn warn_missing_namespaces(objects: &[Object], env: &str, diags: &mut Diagnostics) {
+fn warn_missing_namespaces(objects: &[Object], diags: &mut Diagnostics) {
     let declared: Vec<&str> = objects
         .iter()
         .filter(|o| {
@@ -116,7 +116,7 @@ fn warn_missing_namespaces(objects: &[Object], env: &str, diags: &mut Diagnostic
         Diagnostic::warning(
             Code::NoNamespace,
             format!(
-                "{} namespaced object{} without a namespace (environment {env}): {}",
+                "{} namespaced object{} without a namespace: {}",
                 missing.len(),
                 if missing.len() == 1 { "" } else { "s" },
                 names.join(", ")
@@ -160,6 +160,8 @@ pub fn cluster_scoped_kinds(objects: &[Object]) -> Vec<String> {
 /// Where a module's expansion goes, and what it needs from the build.
 struct Expansion<'a, 'c> {
     objects: Vec<Object>,
+    /// Documents that failed: patches are not judged against them.
+    failed: Vec<FailedDocument>,
     dashboards: Vec<dashboards::Produced>,
     root: Arc<std::path::Path>,
     charts: &'a mut ChartContext<'c>,
@@ -171,7 +173,11 @@ fn expand_module(r: &mut Renderer, module: &Module, scope: &Scope, into: &mut Ex
     let first = into.objects.len();
     for file in &module.resources {
         for (i, doc) in file.docs.iter().enumerate() {
+            let errors = r.diags.error_count();
             eval_document(r, file.file, i, doc, scope, &mut into.objects);
+            if r.diags.error_count() > errors {
+                into.failed.push(FailedDocument::of(doc));
+            }
         }
     }
     dashboards::evaluate(r, module, scope, &mut into.objects, &mut into.dashboards);

@@ -162,3 +162,30 @@ pub(crate) fn check_object(v: &Value) -> Result<(), &'static str> {
     }
     Ok(())
 }
+
+/// What is known of a document that failed to evaluate: its kind and name
+/// where they are written as plain text.
+pub struct FailedDocument {
+    pub kind: Option<String>,
+    pub name: Option<String>,
+}
+
+impl FailedDocument {
+    pub fn of(doc: &Node) -> FailedDocument {
+        let literal = |n: Option<&Node>| n.and_then(Node::as_str).filter(|s| !s.contains("${{")).map(String::from);
+        FailedDocument {
+            kind: literal(doc.get("kind")),
+            name: literal(doc.get("metadata").and_then(|m| m.get("name"))),
+        }
+    }
+
+    /// Whether the object this document would have made might match a
+    /// patch target of this kind and name.
+    pub fn might_be(&self, kind: Option<&str>, name: Option<&str>) -> bool {
+        let agrees = |known: &Option<String>, wanted: Option<&str>| match (known, wanted) {
+            (Some(k), Some(w)) => k == w,
+            _ => true,
+        };
+        agrees(&self.kind, kind) && agrees(&self.name, name)
+    }
+}

@@ -2,7 +2,7 @@
 //! (containers, env, volumes, ports), and RFC 6902 JSON patch operations.
 
 use super::expr::Scope;
-use super::object::Object;
+use super::object::{FailedDocument, Object};
 use super::render::{Renderer, YamlPath};
 use crate::load::PatchBody;
 use infra_syntax::{Code, Diagnostic, Map, Value};
@@ -192,6 +192,7 @@ pub fn apply_patch(
     patch: &crate::load::Patch,
     scope: &Scope,
     objects: &mut [Object],
+    failed: &[FailedDocument],
     default_ns: Option<&str>,
     cluster_kinds: &[String],
 ) {
@@ -250,13 +251,46 @@ pub fn apply_patch(
             }
         }
     }
-    if matched == 0 {
-        r.diags.push(
-            Diagnostic::error(Code::PatchMatchesNothing, "this patch matches no object")
-                .at(patch.target.as_ref().map_or(patch.span, |t| t.span), "matches nothing")
-                .help("a target names kind, name, namespace or labels of an object in this environment"),
-        );
+    // A document that failed may be what the patch targets: its error is
+    // the one to fix, and judging the patch now would be a false one.
+    let field = |k: &str| target.get(k).and_then(Value::as_str);
+    if matched == 0 && !failed.iter().any(|f| f.might_be(field("kind"), field("name"))) {
+        let d = Diagnostic::error(Code::PatchMatchesNothing, "this patch matches no object")
+            .at(patch.target.as_ref().map_or(patch.span, |t| t.span), "matches nothing");
+        r.diags.push(closest_objects(d, field("kind"), field("name"), objects));
     }
+}
+
+/// The help of a patch that matches nothing: the object its kind and name
+/// are closest to ("did you mean `Deployment/web`?"), with a word on case
+/// when only the case differs (`kind: deployment`).
+fn closest_objects(d: Diagnostic, kind: Option<&str>, name: Option<&str>, objects: &[Object]) -> Diagnostic {
+    let shown = |k: &str, n: &str| match (kind, name) {
+        (Some(_), Some(_)) => format!("{k}/{n}"),
+        (Some(_), None) => k.to_string(),
+        _ => n.to_string(),
+    };
+    if kind.is_none() && name.is_none() {
+        return d.help("a target names kind, name, namespace or labels of an object in this environment");
+    }
+    let wanted = shown(kind.unwrap_or_default(), name.unwrap_or_default());
+    let candidates: Vec<String> = objects
+        .iter()
+        .map(|o| {
+            shown(
+                o.value.str_at(&["kind"]).unwrap_or_default(),
+                o.value.str_at(&["metadata", "name"]).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let Some(close) = infra_syntax::did_you_mean(&wanted, candidates.iter().map(String::as_str)) else {
+        return d.help("a target names kind, name, namespace or labels of an object in this environment");
+    };
+    let case = kind.is_some_and(|k| {
+        objects.iter().filter_map(|o| o.value.str_at(&["kind"])).any(|have| have != k && have.eq_ignore_ascii_case(k))
+    });
+    let d = d.help(format!("did you mean `{close}`?"));
+    if case { d.note("kinds are case-sensitive, as Kubernetes writes them: `Deployment`, `ConfigMap`") } else { d }
 }
 
 fn target_matches(target: &Value, object: &Value, default_ns: Option<&str>, cluster_kinds: &[String]) -> bool {

@@ -13,12 +13,11 @@ pub fn warn_state_at_risk(g: &ResourceGraph, diagnostics: &mut Diagnostics) {
             diagnostics.push(
                 Diagnostic::warning(Code::StateWithoutStorage,
                     format!(
-                        "{}: {} keeps its data in {}, which is {} (environment {}): the data is lost whenever the pod is replaced",
+                        "{}: {} keeps its data in {}, which is {}: the data is lost whenever the pod is replaced",
                         r.id.short(),
                         image_name(&found.image),
                         found.data_dir,
                         found.storage,
-                        g.env
                     ),
                 )
                 .at(r.origin, format!("container `{}`", found.container))

@@ -110,12 +110,18 @@ pub fn errors_markdown() -> String {
          line with the problem marked and, where it can, a `help:` line.\n\
          `--error-format json` prints one JSON object per line instead (`severity`,\n\
          `code`, `message`, `path`, `labels` with `file`, `line`, `column`,\n\
-         `end_line`, `end_column`, `text`, `primary`; `notes`, `help`), for\n\
+         `end_line`, `end_column`, `text`, `primary`; `notes`, `help`,\n\
+         `environments`), for\n\
          editors and CI; every message a command prints about a failure is one of\n\
          them, the final summary (`C000`) included; status lines (`wrote 3 objects\n\
          to ...`) are objects with `\"severity\": \"info\"` and a `message`. Codes are\n\
          stable; the first letter is the stage that reports them. Errors exit with\n\
-         status 1; warnings do not fail a command.\n",
+         status 1; warnings do not fail a command.\n\
+         \n\
+         A build of several environments reports a mistake they share once,\n\
+         with a note naming them (`environments` in JSON; empty when one\n\
+         environment is built); a document expanded by `for_each` reports a\n\
+         mistake of its text once, not once per item.\n",
     );
     for (letter, title) in STAGES {
         out.push_str(&format!("\n## {title}\n\n| code | meaning |\n|---|---|\n"));

@@ -33,8 +33,11 @@ pub struct Diagnostic {
     pub message: String,
     pub labels: Vec<Label>,
     pub path: Option<Box<str>>,
-    pub notes: Vec<String>,
+    pub notes: Box<[String]>,
     pub help: Option<Box<str>>,
+    /// The environments it applies to, when a build has several: one
+    /// mistake in a file shared by all of them is reported once.
+    pub environments: Box<[String]>,
 }
 
 impl Diagnostic {
@@ -45,8 +48,9 @@ impl Diagnostic {
             message: message.into(),
             labels: Vec::new(),
             path: None,
-            notes: Vec::new(),
+            notes: Box::default(),
             help: None,
+            environments: Box::default(),
         }
     }
 
@@ -68,7 +72,7 @@ impl Diagnostic {
     }
 
     pub fn note(mut self, note: impl Into<String>) -> Diagnostic {
-        self.notes.push(note.into());
+        self.notes = std::mem::take(&mut self.notes).into_vec().into_iter().chain([note.into()]).collect();
         self
     }
 
@@ -145,6 +149,40 @@ impl Diagnostics {
 
     pub fn extend(&mut self, other: Diagnostics) {
         self.items.extend(other.items);
+    }
+
+    /// Adds what the build of one environment found, once: a diagnostic
+    /// equal to one already here (the same mistake, seen by another
+    /// environment or another `for_each` item) only adds the environment's
+    /// name to it. `env` is `None` when a build has one environment.
+    pub fn extend_once(&mut self, other: Diagnostics, env: Option<&str>) {
+        let mut seen: std::collections::HashMap<String, usize> =
+            self.items.iter().enumerate().map(|(i, d)| (d.identity(), i)).collect();
+        for mut d in other.items {
+            let i = *seen.entry(d.identity()).or_insert_with(|| {
+                d.environments = Box::default();
+                self.items.push(d);
+                self.items.len() - 1
+            });
+            let known = &mut self.items[i].environments;
+            if let Some(env) = env
+                && !known.iter().any(|e| e == env)
+            {
+                *known = known.iter().cloned().chain([env.to_string()]).collect();
+            }
+        }
+    }
+}
+
+impl Diagnostic {
+    /// Everything that makes two diagnostics the same message at the same
+    /// place, the environments aside.
+    fn identity(&self) -> String {
+        let labels: Vec<_> = self.labels.iter().map(|l| (l.span.file.0, l.span.start, l.span.end, &l.text)).collect();
+        format!(
+            "{:?}{:?}{}{labels:?}{:?}{:?}{:?}",
+            self.severity, self.code, self.message, self.path, self.notes, self.help
+        )
     }
 }
 

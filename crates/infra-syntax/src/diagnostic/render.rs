@@ -51,6 +51,10 @@ impl Diagnostic {
         for note in &self.notes {
             group = group.element(Level::NOTE.message(escape(note).into_owned()));
         }
+        if !self.environments.is_empty() {
+            let which = if self.environments.len() == 1 { "environment" } else { "environments" };
+            group = group.element(Level::NOTE.message(format!("in {which} {}", escape(&self.environments.join(", ")))));
+        }
         if let Some(help) = &self.help {
             group = group.element(Level::HELP.message(escape(help).into_owned()));
         }
@@ -87,6 +91,7 @@ impl Diagnostic {
             "labels": labels,
             "notes": self.notes,
             "help": self.help,
+            "environments": self.environments,
         })
     }
 }
