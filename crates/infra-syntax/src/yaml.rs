@@ -8,6 +8,8 @@ use crate::value::{Map, Str, Value};
 use saphyr_parser::{Event, Parser, ScalarStyle as YamlStyle};
 use std::collections::HashMap;
 
+mod masked;
+
 /// Nesting deeper than this is refused: no real manifest comes close, and
 /// it keeps every recursive walk of a tree within the stack.
 pub const MAX_DEPTH: usize = 200;
@@ -140,7 +142,25 @@ enum Frame {
 }
 
 /// Parses every document of a YAML stream. Empty documents are `Null`.
+/// `${{ … }}` is one token wherever a plain scalar may be, flow
+/// collections included (see [`masked`]).
 pub fn load(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
+    let error = match load_events(file, text, None) {
+        Ok(docs) => return Ok(docs),
+        Err(e) => e,
+    };
+    let Some(mut masked) = masked::Masked::new(text).filter(|_| error.code == Code::InvalidYaml) else {
+        return Err(error);
+    };
+    let masked_text = std::mem::take(&mut masked.text);
+    // Still not YAML: the error of the masked text points at the real
+    // problem, not at the first expression.
+    load_events(file, &masked_text, Some(&mut masked)).map_err(|error| {
+        error.help("an expression in a flow collection must be the whole value or inside a plain one (`{port: ${{ params.port }}}`); otherwise write the collection in block style, one key per line")
+    })
+}
+
+fn load_events(file: FileId, text: &str, mut masked: Option<&mut masked::Masked>) -> Result<Vec<Node>, Diagnostic> {
     let mut parser = Parser::new_from_str(text);
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
@@ -203,7 +223,8 @@ pub fn load(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
             }
             Event::Scalar(text, style, anchor, tag) => {
                 let forced_string = tag.as_ref().is_some_and(|t| t.suffix == "str");
-                let kind = scalar(&text, style, forced_string);
+                let restored = masked.as_deref_mut().and_then(|m| m.restore(&text));
+                let kind = scalar(restored.as_deref().unwrap_or(&text), style, forced_string);
                 let node = Node { kind, span: sp };
                 if anchor > 0 {
                     anchors.insert(anchor, (node.clone(), 1));
