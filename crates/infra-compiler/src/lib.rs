@@ -102,10 +102,11 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
             // evaluated: freed before linking, where memory peaks.
             drop(built);
             drop(project);
+            let mut locator = link::locate::Locator::new(&sources);
             for resources in evaluated {
                 let env = tag(&resources.env);
                 let mut found = Diagnostics::new();
-                if let Some(mut g) = link::link(resources, &link, &mut found) {
+                if let Some(mut g) = link::link(resources, &link, &mut locator, &mut found) {
                     g.helm = helm.as_ref().map(|h| h.version.clone());
                     link::storage::warn_state_at_risk(&g, &mut found);
                     graphs.push(g);

@@ -9,6 +9,7 @@
 
 pub mod graph;
 pub mod hash;
+pub mod locate;
 pub mod order;
 pub mod refs;
 pub mod storage;
@@ -22,6 +23,7 @@ use infra_k8s::annotations;
 use infra_k8s::kinds::ObjectId;
 use infra_k8s::workloads::pod_template_path;
 use infra_syntax::{Code, Diagnostic, Diagnostics, Str, Value};
+use locate::Locator;
 use petgraph::graph::{DiGraph, NodeIndex};
 use refs::{FoundLinks, LinkContext, NameIndex, Sightings, link_object, sighted};
 use std::collections::{BTreeMap, HashMap};
@@ -45,7 +47,12 @@ struct Links {
     rewritten: Vec<bool>,
 }
 
-pub fn link(resources: Resources, opts: &LinkOptions, diags: &mut Diagnostics) -> Option<ResourceGraph> {
+pub fn link(
+    resources: Resources,
+    opts: &LinkOptions,
+    locator: &mut Locator,
+    diags: &mut Diagnostics,
+) -> Option<ResourceGraph> {
     let errors_before = diags.error_count();
     let Resources { env, mut objects } = resources;
     let mut ids: Vec<ObjectId> = objects.iter().map(|o| ObjectId::of(&o.value)).collect();
@@ -53,14 +60,14 @@ pub fn link(resources: Resources, opts: &LinkOptions, diags: &mut Diagnostics) -
     let mut digests = config_digests(&objects, &ids, &vec![true; ids.len()], Vec::new());
     let renamed = suffix_names(&mut objects, &mut ids, &digests, opts);
     let index = NameIndex::new(&ids, &renamed);
-    let links = resolve_references(&mut objects, &ids, &index, opts, diags);
+    let links = resolve_references(&mut objects, &ids, &index, opts, locator, diags);
     // As large as the ids: freed before the graph is built, where memory peaks.
     drop(index);
     digests = config_digests(&objects, &ids, &links.rewritten, digests);
     stamp_config_hashes(&mut objects, &ids, &links.pod_inputs, &digests);
     write_marks(&mut objects);
     let graph = build_graph(objects, ids, links.dependencies);
-    let order = order::apply_order(&graph).map_err(|d| diags.push(d)).ok()?;
+    let order = order::apply_order(&graph, locator).map_err(|d| diags.push(d)).ok()?;
     (diags.error_count() == errors_before).then_some(ResourceGraph { env, helm: None, graph, order })
 }
 
@@ -125,6 +132,7 @@ fn resolve_references(
     ids: &[ObjectId],
     index: &NameIndex,
     opts: &LinkOptions,
+    locator: &mut Locator,
     diags: &mut Diagnostics,
 ) -> Links {
     let crds: HashMap<(Str, Str), usize> = objects
@@ -150,7 +158,10 @@ fn resolve_references(
         found.append(later);
     }
     let FoundLinks { dependencies, pod_inputs, missing, errors, rewritten: rewritten_at } = found;
-    for d in errors {
+    for (mut d, target) in errors {
+        if let Some(label) = d.labels.first_mut() {
+            label.span = locator.field(label.span, &[&target]);
+        }
         diags.push(d);
     }
     let mut rewritten = vec![false; objects.len()];
@@ -171,7 +182,11 @@ fn resolve_references(
         } else {
             Diagnostic::warning(Code::Unresolved, msg)
         };
-        diags.push(d.at(*span, "referenced here").help(format!(
+        // The field that names it: the whole target as written (a ref() or
+        // depends_on), else the name.
+        let name = target.rsplit('/').next().unwrap_or_default();
+        let span = locator.field(*span, &[target, name]);
+        diags.push(d.at(span, "referenced here").help(format!(
             "define {target} in the project, or declare it with `infra: {{external: true}}` if it exists in the cluster"
         )));
     }

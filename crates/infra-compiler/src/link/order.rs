@@ -2,6 +2,7 @@
 //! that equal inputs give equal orders; a cycle is an error that prints it.
 
 use super::graph::{Edge, Resource};
+use super::locate::Locator;
 use infra_k8s::kinds::ObjectId;
 use infra_syntax::{Code, Diagnostic};
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -9,7 +10,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 /// The apply order, or the error that names a cycle edge by edge.
-pub fn apply_order(graph: &DiGraph<Resource, Edge>) -> Result<Vec<NodeIndex>, Diagnostic> {
+pub fn apply_order(graph: &DiGraph<Resource, Edge>, locator: &mut Locator) -> Result<Vec<NodeIndex>, Diagnostic> {
     topological_order(graph).map_err(|cycle| {
         let names: Vec<String> = cycle.iter().map(|i| graph[*i].id.short()).collect();
         let mut d = Diagnostic::error(
@@ -18,8 +19,11 @@ pub fn apply_order(graph: &DiGraph<Resource, Edge>) -> Result<Vec<NodeIndex>, Di
         );
         for w in cycle.windows(2).chain(std::iter::once(&[cycle[cycle.len() - 1], cycle[0]][..])) {
             let e = graph.find_edge(w[0], w[1]).map(|e| graph[e].reason.as_ref()).unwrap_or_default();
+            // At the field of the dependent that names its dependency.
+            let (dependency, dependent) = (&graph[w[0]].id, &graph[w[1]]);
+            let written = format!("{}/{}", dependency.kind, dependency.name);
             d = d.at(
-                graph[w[1]].origin,
+                locator.field(dependent.origin, &[&written, &dependency.name]),
                 format!("{} depends on {} ({e})", graph[w[1]].id.short(), graph[w[0]].id.short()),
             );
         }

@@ -78,7 +78,8 @@ pub(crate) struct FoundLinks {
     /// (workload, an object its pods read: ConfigMap, Secret, ...), by workload.
     pub(crate) pod_inputs: Vec<(usize, usize)>,
     pub(crate) missing: HashMap<Missing, Sightings>,
-    pub(crate) errors: Vec<Diagnostic>,
+    /// Errors, each with the target it names: the field to point at.
+    pub(crate) errors: Vec<(Diagnostic, Str)>,
     /// Objects in which a name was rewritten.
     pub(crate) rewritten: Vec<usize>,
 }
@@ -178,9 +179,9 @@ pub(crate) fn link_object(i: usize, object: &mut Object, cx: &LinkContext, links
                 links.missing(Missing::Written(Str::new(target)), (i, unresolved), *span);
                 unresolved += 1;
             }
-            Err(TargetError::Invalid(msg)) => {
-                links.errors.push(Diagnostic::error(Code::BadTarget, msg).at(*span, "in depends_on"))
-            }
+            Err(TargetError::Invalid(msg)) => links
+                .errors
+                .push((Diagnostic::error(Code::BadTarget, msg).at(*span, "in depends_on"), Str::new(target))),
         }
     }
     // ref() markers: resolved to final names and namespaces.
@@ -223,9 +224,9 @@ pub(crate) fn link_object(i: usize, object: &mut Object, cx: &LinkContext, links
                 links.missing(Missing::Written(Str::from(target)), (i, unresolved), origin);
                 unresolved += 1;
             }
-            TargetError::Invalid(msg) => {
-                links.errors.push(Diagnostic::error(Code::BadTarget, msg).at(origin, "in a ref() of this document"))
-            }
+            TargetError::Invalid(msg) => links
+                .errors
+                .push((Diagnostic::error(Code::BadTarget, msg).at(origin, "in this ref()"), Str::from(target))),
         }
     }
     if rewritten {

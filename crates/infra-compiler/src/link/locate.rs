@@ -1,0 +1,49 @@
+//! Where in its document a link diagnostic belongs. Objects carry only the
+//! span of their document; the field that made an edge (a
+//! `configMapRef.name`, a `claimName`, a `ref()`) is found again in the
+//! document's text, on demand: only diagnostics pay for it.
+
+use infra_syntax::{FileId, Node, NodeKind, Sources, Span, yaml};
+use std::collections::HashMap;
+
+/// Finds fields in the documents of a build's sources, parsing each file
+/// at most once.
+pub struct Locator<'s> {
+    sources: &'s Sources,
+    files: HashMap<FileId, Vec<Node>>,
+}
+
+impl<'s> Locator<'s> {
+    pub fn new(sources: &'s Sources) -> Locator<'s> {
+        Locator { sources, files: HashMap::new() }
+    }
+
+    /// The first scalar of the document at `doc` that is one of `needles`
+    /// or names it (`${{ ref("ConfigMap/x") }}`), trying the needles in
+    /// order; `doc` itself when none is found or `doc` is no document
+    /// (already a field's span).
+    pub fn field(&mut self, doc: Span, needles: &[&str]) -> Span {
+        let sources = self.sources;
+        let docs = self
+            .files
+            .entry(doc.file)
+            .or_insert_with(|| yaml::load(doc.file, &sources.get(doc.file).text).unwrap_or_default());
+        let Some(document) = docs.iter().find(|d| d.span == doc) else { return doc };
+        needles.iter().filter(|n| !n.is_empty()).find_map(|needle| find_scalar(document, needle)).unwrap_or(doc)
+    }
+}
+
+fn find_scalar(node: &Node, needle: &str) -> Option<Span> {
+    match &node.kind {
+        NodeKind::Str(s, _) if s.as_str() == needle || names(s, needle) => Some(node.span),
+        NodeKind::Map(entries) => entries.iter().find_map(|(_, v)| find_scalar(v, needle)),
+        NodeKind::Seq(items) => items.iter().find_map(|v| find_scalar(v, needle)),
+        _ => None,
+    }
+}
+
+/// Whether an expression's text names `needle` as a quoted string, as
+/// `ref("Kind/name")` does.
+fn names(text: &str, needle: &str) -> bool {
+    text.contains("${{") && (text.contains(&format!("\"{needle}\"")) || text.contains(&format!("'{needle}'")))
+}
