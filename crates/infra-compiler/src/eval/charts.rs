@@ -249,6 +249,7 @@ fn objects(
                     origin: doc.span,
                     directives: Directives::default(),
                     from: Some(from.clone()),
+                    instance: None,
                 }),
                 _ => r.diags.push(
                     Diagnostic::error(

@@ -196,7 +196,7 @@ fn evaluate_entry(
                 .help("apply with `kubectl apply --server-side`"),
             );
         }
-        out.push(Object { value, origin: span, directives: Directives::default(), from: None });
+        out.push(Object { value, origin: span, directives: Directives::default(), from: None, instance: None });
     }
 }
 

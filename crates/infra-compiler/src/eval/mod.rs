@@ -41,7 +41,8 @@ pub fn evaluate(
     // Environment values may be expressions over the defaults.
     let defaults_scope = Scope::new(Arc::clone(defaults), &env.name, &main.name, main.dir.clone(), root.clone());
     let mut r = Renderer { ev: &ev, diags };
-    let params = params::resolve(&mut r, main, defaults, env.params.as_ref(), &defaults_scope, &env.name);
+    let context = params::Context { name: &env.name, instance: None };
+    let params = params::resolve(&mut r, main, defaults, env.params.as_ref(), &defaults_scope, &context);
     let scope = defaults_scope.with_params(params);
     let mut into = Expansion { objects: Vec::new(), failed: Vec::new(), dashboards: Vec::new(), root, charts };
     expand_module(&mut r, main, &scope, &mut into, 0);
@@ -189,10 +190,14 @@ fn expand_module(r: &mut Renderer, module: &Module, scope: &Scope, into: &mut Ex
             &used.module.params,
             used.params.as_ref(),
             scope,
-            &format!("module {}", used.name),
+            &params::Context { name: &format!("module {}", used.name), instance: Some(used.span) },
         );
         let inner = Scope::new(params, scope.env_name(), &used.name, used.module.dir.clone(), into.root.clone());
+        let start = into.objects.len();
         expand_module(r, &used.module, &inner, into, depth + 1);
+        for o in &mut into.objects[start..] {
+            o.instance.get_or_insert(used.span);
+        }
     }
     if depth > 0 {
         let common = merged_common(r, module.common.as_ref(), None, scope);
@@ -323,5 +328,5 @@ fn eval_item(
     }
     let kind = value.str_at(&["kind"]).unwrap_or_default().to_string();
     let directives = Directives::parse(r, block, scope, &kind)?;
-    Some(Object { value, origin: doc.span, directives, from: None })
+    Some(Object { value, origin: doc.span, directives, from: None, instance: None })
 }

@@ -16,6 +16,9 @@ pub struct Object {
     /// Where it was made when not written in a resource file: "chart kps:
     /// kube-prometheus-stack/charts/grafana/templates/deployment.yaml".
     pub from: Option<std::sync::Arc<str>>,
+    /// The module instance that made it (the innermost), when a module did:
+    /// one document of a module used twice makes two objects.
+    pub instance: Option<Span>,
 }
 
 /// The `infra:` block of a document, evaluated.

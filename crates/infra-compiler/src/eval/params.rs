@@ -12,13 +12,20 @@ use std::sync::Arc;
 /// Merges `overrides` (evaluated in `scope`) into `defaults`, checking keys
 /// and types, then checks the module's schema. `context` names who sets the
 /// values ("lab", "module grafana") in messages.
+/// Whose params are resolved, for messages: "module cache", "prod"; and the
+/// module instance that sets them, if a module instance does.
+pub struct Context<'a> {
+    pub name: &'a str,
+    pub instance: Option<Span>,
+}
+
 pub fn resolve(
     r: &mut Renderer,
     module: &Module,
     defaults: &Arc<Value>,
     overrides: Option<&Node>,
     scope: &Scope,
-    context: &str,
+    context: &Context,
 ) -> Arc<Value> {
     let mut origins = HashMap::new();
     let params = match overrides {
@@ -144,7 +151,7 @@ fn check_schema(
     defaults: &Value,
     params: &Value,
     origins: &HashMap<String, Span>,
-    context: &str,
+    context: &Context,
 ) {
     for rule in &module.schema {
         if lookup(defaults, &rule.path).is_none() {
@@ -154,9 +161,15 @@ fn check_schema(
         let value = lookup(params, &rule.path).unwrap_or(&Value::Null);
         let at = origins.get(&rule.path).copied().unwrap_or(rule.span);
         let violation = |msg: String| {
-            let mut d =
-                Diagnostic::error(Code::SchemaViolation, format!("parameter `{}` {msg} (in {context})", rule.path));
+            let mut d = Diagnostic::error(
+                Code::SchemaViolation,
+                format!("parameter `{}` {msg} (in {})", rule.path, context.name),
+            );
             if at == rule.span {
+                // Nothing set it: the instance that left it out is to blame.
+                if let Some(instance) = context.instance {
+                    d = d.at(instance, "this module instance does not set it");
+                }
                 d = d.at(rule.span, "constraint declared here");
             } else {
                 d = d.at(at, "value set here").at(rule.span, "constraint declared here");

@@ -77,12 +77,16 @@ fn refuse_duplicates(objects: &[Object], ids: &[ObjectId], diags: &mut Diagnosti
     let mut ok = true;
     for (i, id) in ids.iter().enumerate() {
         if let Some(&first) = first_of.get(id) {
-            diags.push(
-                Diagnostic::error(Code::DuplicateObject, format!("{} is defined twice", id.short()))
-                    .at(objects[i].origin, "second definition")
-                    .at(objects[first].origin, "first definition")
-                    .help("names must be unique per kind and namespace; inside modules use `${{ module.name }}`"),
-            );
+            let (a, b) = (&objects[first], &objects[i]);
+            let d = Diagnostic::error(Code::DuplicateObject, format!("{} is defined twice", id.short()));
+            let mut d = d.at(b.origin, "second definition").at(a.origin, "first definition");
+            // A module document made by two instances of the module.
+            if let (Some(x), Some(y)) = (a.instance, b.instance)
+                && x != y
+            {
+                d = d.at(y, "second definition made by this module instance").at(x, "first by this one");
+            }
+            diags.push(d.help("names must be unique per kind and namespace; inside modules use `${{ module.name }}`"));
             ok = false;
             continue;
         }
@@ -254,7 +258,7 @@ fn build_graph(
     }
     let mut graph: DiGraph<Resource, Edge> = DiGraph::with_capacity(objects.len(), dependencies.len());
     for ((o, id), hash) in objects.into_iter().zip(ids).zip(hashes) {
-        let Object { value, origin, directives, from } = o;
+        let Object { value, origin, directives, from, .. } = o;
         graph.add_node(Resource {
             id,
             value,
