@@ -151,6 +151,17 @@ Then prove the round trip: infra diff SOURCE <(infra build DIR -o -)")]
         #[arg(long)]
         name: Option<String>,
     },
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:
+  infra completion bash > ~/.local/share/bash-completion/completions/infra
+  infra completion zsh > \"${fpath[1]}/_infra\"
+  infra completion fish > ~/.config/fish/completions/infra.fish
+  infra completion powershell >> $PROFILE")]
+    Completion {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Subcommand)]
@@ -227,6 +238,13 @@ fn main() -> ExitCode {
             commands::graph::run(&r, &dir, env, format)
         }
         Command::Init { dir, name } => commands::init::run(&r, &dir, name),
+        Command::Completion { shell } => {
+            use clap::CommandFactory;
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "infra", &mut script);
+            r.stdout(&String::from_utf8_lossy(&script));
+            ExitCode::SUCCESS
+        }
         Command::Chart(ChartCommand::Pull { source, name, version, into, plain_http }) => {
             commands::chart::pull(&r, &commands::chart::Args { source, name, version, into, plain_http })
         }
