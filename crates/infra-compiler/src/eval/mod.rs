@@ -184,6 +184,11 @@ fn expand_module(r: &mut Renderer, module: &Module, scope: &Scope, into: &mut Ex
     dashboards::evaluate(r, module, scope, &mut into.objects, &mut into.dashboards);
     charts::evaluate(r, module, scope, into.charts, &mut into.objects);
     for used in &module.modules {
+        if let Some(when) = &used.when
+            && object::bool_at(r, when, "when", format!("modules.{}.when", used.name), scope) != Some(true)
+        {
+            continue;
+        }
         let params = params::resolve(
             r,
             &used.module,

@@ -127,7 +127,12 @@ impl Directives {
 }
 
 pub(crate) fn bool_directive(r: &mut Renderer, node: &Node, name: &str, scope: &Scope) -> Option<bool> {
-    let path = format!("infra.{name}");
+    bool_at(r, node, name, format!("infra.{name}"), scope)
+}
+
+/// A bool setting, written as one or as an expression; `path` says where,
+/// for messages.
+pub(crate) fn bool_at(r: &mut Renderer, node: &Node, name: &str, path: String, scope: &Scope) -> Option<bool> {
     match r.render(node, scope, YamlPath::Root(&path))? {
         Value::Bool(b) => Some(b),
         Value::String(s) => {

@@ -58,12 +58,15 @@ pub struct ResourceFile {
     pub docs: Vec<Node>,
 }
 
-/// `modules: {name: {source, params}}`.
+/// `modules: {name: {source, params, when}}`.
 pub struct ModuleUse {
     pub name: String,
     pub span: Span,
     pub module: Rc<Module>,
     pub params: Option<Node>,
+    /// Whether the instance is built: a bool or an expression over the
+    /// parent's params.
+    pub when: Option<Node>,
 }
 
 /// One `schema:` entry: constraints on the parameter at a dotted path.
@@ -609,13 +612,13 @@ impl Loader<'_> {
                 continue;
             };
             for (k, _) in fields {
-                if !["source", "params"].contains(&k.name.as_str()) {
+                if !shape::MODULE.has(&k.name) {
                     self.unknown_key(
                         format!("unknown key `{}` in a module instance", k.name),
                         k.span,
-                        "expected `source` or `params`",
+                        "expected `source`, `params` or `when`",
                         &k.name,
-                        ["source", "params"],
+                        shape::MODULE.keys(),
                     );
                 }
             }
@@ -645,6 +648,7 @@ impl Loader<'_> {
                     span: key.span,
                     module,
                     params: spec.get("params").cloned(),
+                    when: spec.get("when").cloned(),
                 });
             }
         }

@@ -119,7 +119,15 @@ pub static PROJECT: Section = Section {
 pub static MODULE: Section = Section {
     name: "module",
     doc: "An instance of a module: a folder with its own infra.yaml.",
-    fields: &[required(field("source", Ty::String, "")), field("params", Ty::Object, "")],
+    fields: &[
+        required(field("source", Ty::String, "")),
+        field("params", Ty::Object, ""),
+        field(
+            "when",
+            Ty::BoolOrExpression,
+            "Whether the instance is part of the build; when false, its objects, dashboards and charts are left out.",
+        ),
+    ],
     one_of: &[],
 };
 
