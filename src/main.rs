@@ -53,6 +53,8 @@ enum Command {
         /// Treat unresolved references as errors.
         #[arg(long)]
         strict: bool,
+        #[command(flatten)]
+        params: ParamArgs,
     },
     /// Print the dependency graph of one environment.
     #[command(after_help = "Examples:
@@ -99,6 +101,8 @@ Exit codes: 0 no change, 2 changes, 3 a denied hazard, 1 error.")]
         /// Treat unresolved references as errors.
         #[arg(long)]
         strict: bool,
+        #[command(flatten)]
+        params: ParamArgs,
     },
     /// Compare two sets of manifests (files, directories or `-`) as `plan` does.
     #[command(after_help = "Examples:
@@ -151,6 +155,21 @@ Then prove the round trip: infra diff SOURCE <(infra build DIR -o -)")]
         #[arg(long)]
         name: Option<String>,
     },
+    /// Print the params of one environment as the expressions see them.
+    #[command(after_help = "Examples:
+  infra params --env prod
+  infra params --env prod --set grafana.replicas=2 --format json")]
+    Params {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The environment; needed when the project has several.
+        #[arg(long = "env", short = 'e', value_name = "ENV")]
+        env: Option<String>,
+        #[arg(long, value_enum, default_value_t = ParamsFormat::Yaml)]
+        format: ParamsFormat,
+        #[command(flatten)]
+        params: ParamArgs,
+    },
     /// Print a shell completion script.
     #[command(after_help = "Examples:
   infra completion bash > ~/.local/share/bash-completion/completions/infra
@@ -189,6 +208,27 @@ Then point a `charts:` entry's `chart:` at the file, and read `infra plan`.")]
     },
 }
 
+/// Params for one run, after the environment's: `--values` files, then
+/// `--set`, then `--set-string`.
+#[derive(clap::Args)]
+struct ParamArgs {
+    /// A YAML file of params (repeatable).
+    #[arg(long = "values", short = 'f', value_name = "FILE")]
+    values: Vec<PathBuf>,
+    /// Set a param: `path.to.param=value`, typed as YAML reads it (repeatable).
+    #[arg(long, value_name = "PATH=VALUE")]
+    set: Vec<String>,
+    /// Set a param to a string: `path=value` (repeatable).
+    #[arg(long, value_name = "PATH=VALUE")]
+    set_string: Vec<String>,
+}
+
+impl From<ParamArgs> for infra_compiler::load::overrides::Overrides {
+    fn from(a: ParamArgs) -> Self {
+        infra_compiler::load::overrides::Overrides { values: a.values, set: a.set, set_string: a.set_string }
+    }
+}
+
 #[derive(clap::Args)]
 struct ReportArgs {
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
@@ -199,6 +239,12 @@ struct ReportArgs {
     /// Print secret values instead of "(redacted)".
     #[arg(long)]
     show_secrets: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ParamsFormat {
+    Yaml,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -226,8 +272,12 @@ fn main() -> ExitCode {
     };
     let r = Reporter::new(cli.error_format, cli.color);
     match cli.command {
-        Command::Build { dir, envs, output, check, strict } => {
-            commands::build::run(&r, commands::build::Args { dir, envs, output, check, strict })
+        Command::Build { dir, envs, output, check, strict, params } => {
+            let overrides = params.into();
+            commands::build::run(&r, commands::build::Args { dir, envs, output, check, strict, overrides })
+        }
+        Command::Params { dir, env, format, params } => {
+            commands::params::run(&r, &dir, env, params.into(), matches!(format, ParamsFormat::Json))
         }
         Command::Graph { dir, env, format } => {
             let format = match format {
@@ -248,8 +298,9 @@ fn main() -> ExitCode {
         Command::Chart(ChartCommand::Pull { source, name, version, into, plain_http }) => {
             commands::chart::pull(&r, &commands::chart::Args { source, name, version, into, plain_http })
         }
-        Command::Plan { dir, envs, against, base, live, grafana, report, strict } => {
-            let args = commands::plan::Args { dir, envs, against, base, live, grafana, strict };
+        Command::Plan { dir, envs, against, base, live, grafana, report, strict, params } => {
+            let overrides = params.into();
+            let args = commands::plan::Args { dir, envs, against, base, live, grafana, strict, overrides };
             commands::plan::run(&r, args, &report.into())
         }
         Command::Diff { old, new, report } => commands::diff::run(&r, &old, &new, &report.into()),

@@ -17,10 +17,12 @@ pub struct Args {
     pub output: Option<String>,
     pub check: bool,
     pub strict: bool,
+    /// `--values` and `--set`.
+    pub overrides: infra_compiler::load::overrides::Overrides,
 }
 
 pub fn run(r: &Reporter, args: Args) -> ExitCode {
-    let Args { dir, envs, output, check, strict } = args;
+    let Args { dir, envs, output, check, strict, overrides } = args;
     if check && output.as_deref() == Some("-") {
         return r.error(
             Diagnostic::error(
@@ -30,7 +32,7 @@ pub fn run(r: &Reporter, args: Args) -> ExitCode {
             .help("give -o DIR, or leave out -o to check compiled/<env>"),
         );
     }
-    let c = match compile(r, &dir, &Options { envs, strict, helm: None }) {
+    let c = match compile(r, &dir, &Options { envs, strict, helm: None, overrides }) {
         Ok(c) => c,
         Err(code) => return code,
     };

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 pub fn run(r: &Reporter, dir: &Path, env: Option<String>, format: Format) -> ExitCode {
-    let c = match compile(r, dir, &Options { envs: env.into_iter().collect(), strict: false, helm: None }) {
+    let c = match compile(r, dir, &Options { envs: env.into_iter().collect(), ..Options::default() }) {
         Ok(c) => c,
         Err(code) => return code,
     };

@@ -8,6 +8,7 @@ pub mod diff;
 pub mod graph;
 pub mod import;
 pub mod init;
+pub mod params;
 pub mod plan;
 
 use crate::report::Reporter;

@@ -32,11 +32,13 @@ pub struct Args {
     /// List the dashboards of this Grafana that the project lacks.
     pub grafana: Option<String>,
     pub strict: bool,
+    /// `--values` and `--set`.
+    pub overrides: infra_compiler::load::overrides::Overrides,
 }
 
 pub fn run(r: &Reporter, args: Args, report: &Report) -> ExitCode {
-    let Args { dir, envs, against, base, live, grafana, strict } = args;
-    let mut c = match compile(r, &dir, &Options { envs, strict, helm: None }) {
+    let Args { dir, envs, against, base, live, grafana, strict, overrides } = args;
+    let mut c = match compile(r, &dir, &Options { envs, strict, helm: None, overrides }) {
         Ok(c) => c,
         Err(code) => return code,
     };

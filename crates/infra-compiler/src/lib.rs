@@ -42,6 +42,8 @@ pub struct Options {
     pub strict: bool,
     /// The Helm that renders charts; default: `INFRA_HELM`, else `helm` on `PATH`.
     pub helm: Option<std::path::PathBuf>,
+    /// `--values` and `--set`: params of this run, after the environment's.
+    pub overrides: load::overrides::Overrides,
 }
 
 /// The result of compiling a project: the graphs of the environments that
@@ -78,6 +80,7 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
                 );
             }
         }
+        let overrides = options.overrides.load(&mut sources, &mut diagnostics);
         let helm = find_helm(&project, options.helm.as_deref(), &mut diagnostics);
         if !diagnostics.has_errors() {
             let engine = eval::expr::Engine::new();
@@ -95,7 +98,7 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
             for env in built.iter().copied() {
                 let mut charts = eval::charts::ChartContext { helm: helm.as_ref(), sources: &mut sources };
                 let mut found = Diagnostics::new();
-                evaluated.extend(eval::evaluate(&project, env, &engine, &mut charts, &mut found));
+                evaluated.extend(eval::evaluate(&project, env, &overrides, &engine, &mut charts, &mut found));
                 diagnostics.extend_once(found, tag(&env.name).as_deref());
             }
             // The source trees are not needed once every environment is
@@ -116,6 +119,56 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
         }
     }
     Compilation { root, sources, diagnostics, graphs }
+}
+
+/// The params of one environment as its expressions see them (`infra
+/// params`): loaded and checked as a build does, nothing else evaluated.
+pub struct ResolvedParams {
+    pub sources: Sources,
+    pub diagnostics: Diagnostics,
+    pub env: String,
+    pub params: Option<std::sync::Arc<infra_syntax::Value>>,
+}
+
+/// Resolves the params of `env` (or of the project's only environment).
+pub fn resolve_params(dir: &Path, env: Option<&str>, overrides: &load::overrides::Overrides) -> ResolvedParams {
+    let mut sources = Sources::new();
+    let mut diagnostics = Diagnostics::new();
+    let mut resolved = None;
+    let mut name = env.unwrap_or_default().to_string();
+    if let Some(project) = load::load(dir, &mut sources, &mut diagnostics) {
+        let layers = overrides.load(&mut sources, &mut diagnostics);
+        let known: Vec<&str> = project.environments.iter().map(|e| e.name.as_str()).collect();
+        let chosen = match env {
+            Some(e) => project.environments.iter().find(|x| x.name == e),
+            None if project.environments.len() == 1 => project.environments.first(),
+            None => None,
+        };
+        match chosen {
+            Some(e) if !diagnostics.has_errors() => {
+                name = e.name.clone();
+                let engine = eval::expr::Engine::new();
+                let ev = engine.evaluator();
+                let mut r = eval::render::Renderer { ev: &ev, diags: &mut diagnostics };
+                resolved = Some(eval::environment_params(&mut r, &project, e, &layers));
+            }
+            Some(_) => {}
+            None => {
+                let d = match env {
+                    Some(e) => {
+                        Diagnostic::error(Code::UnknownEnvironment, format!("no environment `{e}` in this project"))
+                            .suggest(e, known.iter().copied())
+                    }
+                    None => {
+                        Diagnostic::error(Code::Usage, "this project has several environments: choose one with --env")
+                    }
+                };
+                diagnostics.push(d.note(format!("environments: {}", known.join(", "))));
+            }
+        }
+    }
+    let params = resolved.filter(|_| !diagnostics.has_errors());
+    ResolvedParams { sources, diagnostics, env: name, params }
 }
 
 /// Helm, found once when the project (or a module) has charts.

@@ -29,6 +29,7 @@ use std::sync::Arc;
 pub fn evaluate(
     project: &Project,
     env: &Environment,
+    overrides: &[Node],
     engine: &expr::Engine,
     charts: &mut ChartContext,
     diags: &mut Diagnostics,
@@ -37,13 +38,9 @@ pub fn evaluate(
     let ev = engine.evaluator();
     let main = &project.main;
     let root: Arc<std::path::Path> = Arc::from(project.root.as_path());
-    let defaults = &main.params;
-    // Environment values may be expressions over the defaults.
-    let defaults_scope = Scope::new(Arc::clone(defaults), &env.name, &main.name, main.dir.clone(), root.clone());
     let mut r = Renderer { ev: &ev, diags };
-    let context = params::Context { name: &env.name, instance: None };
-    let params = params::resolve(&mut r, main, defaults, env.params.as_ref(), &defaults_scope, &context);
-    let scope = defaults_scope.with_params(params);
+    let params = environment_params(&mut r, project, env, overrides);
+    let scope = Scope::new(params, &env.name, &main.name, main.dir.clone(), root.clone());
     let mut into = Expansion { objects: Vec::new(), failed: Vec::new(), dashboards: Vec::new(), root, charts };
     expand_module(&mut r, main, &scope, &mut into, 0);
     dashboards::check_unique_uids(&into.dashboards, r.diags);
@@ -85,6 +82,18 @@ fn check_identities(main: &Module, objects: &[Object], diags: &mut Diagnostics) 
             );
         }
     }
+}
+
+/// An environment's params: the defaults, then its `params:`, then the
+/// run's `--values` and `--set`; keys, types and schema checked.
+pub fn environment_params(r: &mut Renderer, project: &Project, env: &Environment, overrides: &[Node]) -> Arc<Value> {
+    let main = &project.main;
+    let root: Arc<std::path::Path> = Arc::from(project.root.as_path());
+    // Environment values may be expressions over the defaults.
+    let defaults_scope = Scope::new(Arc::clone(&main.params), &env.name, &main.name, main.dir.clone(), root);
+    let context = params::Context { name: &env.name, instance: None };
+    let layers: Vec<&Node> = env.params.iter().chain(overrides).collect();
+    params::resolve(r, main, &main.params, &layers, &defaults_scope, &context)
 }
 
 /// Namespaced objects without a namespace, in one warning:
@@ -193,7 +202,7 @@ fn expand_module(r: &mut Renderer, module: &Module, scope: &Scope, into: &mut Ex
             r,
             &used.module,
             &used.module.params,
-            used.params.as_ref(),
+            &used.params.iter().collect::<Vec<_>>(),
             scope,
             &params::Context { name: &format!("module {}", used.name), instance: Some(used.span) },
         );

@@ -9,9 +9,6 @@ use infra_syntax::{Code, Diagnostic, Node, NodeKind, Span, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Merges `overrides` (evaluated in `scope`) into `defaults`, checking keys
-/// and types, then checks the module's schema. `context` names who sets the
-/// values ("lab", "module grafana") in messages.
 /// Whose params are resolved, for messages: "module cache", "prod"; and the
 /// module instance that sets them, if a module instance does.
 pub struct Context<'a> {
@@ -19,22 +16,23 @@ pub struct Context<'a> {
     pub instance: Option<Span>,
 }
 
+/// Merges the layers of `overrides` (evaluated in `scope`, in order: an
+/// environment's params, `--values` files, `--set`) into `defaults`,
+/// checking keys and types, then checks the module's schema.
 pub fn resolve(
     r: &mut Renderer,
     module: &Module,
     defaults: &Arc<Value>,
-    overrides: Option<&Node>,
+    overrides: &[&Node],
     scope: &Scope,
     context: &Context,
 ) -> Arc<Value> {
     let mut origins = HashMap::new();
-    let params = match overrides {
-        Some(node) => {
-            let mut m = Merger { r, scope, origins: &mut origins };
-            Arc::new(m.merge_node(defaults, node, YamlPath::Root("params")))
-        }
-        None => Arc::clone(defaults),
-    };
+    let mut params = Arc::clone(defaults);
+    for node in overrides {
+        let mut m = Merger { r, scope, origins: &mut origins };
+        params = Arc::new(m.merge_node(&params, node, YamlPath::Root("params")));
+    }
     check_schema(r, module, defaults, &params, &origins, context);
     params
 }
@@ -75,9 +73,16 @@ impl Merger<'_, '_> {
         match check_type(default, &value, &shown) {
             Ok(()) => value,
             Err((at, msg)) => {
-                self.r
-                    .diags
-                    .push(Diagnostic::error(Code::ParamType, msg).at(node.span, format!("at {}", strip_root(&at))));
+                let mut d = Diagnostic::error(Code::ParamType, msg).at(node.span, format!("at {}", strip_root(&at)));
+                // `tag: 1.29` and `--set tag=1.29` read as a number.
+                if matches!(default, Value::String(_))
+                    && matches!(value, Value::Int(_) | Value::Float(_) | Value::Bool(_))
+                {
+                    d = d.help(
+                        "to give it as a string, quote it in YAML ('1.29'), or use --set-string on the command line",
+                    );
+                }
+                self.r.diags.push(d);
                 default.clone()
             }
         }

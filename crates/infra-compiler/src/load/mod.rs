@@ -4,6 +4,7 @@
 
 pub mod charts;
 pub mod files;
+pub mod overrides;
 pub mod shape;
 
 use files as paths;

@@ -102,13 +102,14 @@ impl Diagnostic {
     }
 }
 
-/// The candidate closest to `word` by edit distance, if it is close enough
-/// to be a likely typo.
+/// The candidate closest to `word` by edit distance (a swap of two
+/// neighbours counts one, as typos go), if it is close enough to be a
+/// likely typo.
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let word = word.to_lowercase();
     candidates
         .into_iter()
-        .map(|c| (strsim::levenshtein(&word, &c.to_lowercase()), c))
+        .map(|c| (strsim::osa_distance(&word, &c.to_lowercase()), c))
         .filter(|(d, c)| *d <= (c.chars().count().max(word.chars().count()) / 3).max(1))
         .min_by_key(|(d, c)| (*d, *c))
         .map(|(_, c)| c)
