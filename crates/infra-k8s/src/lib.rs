@@ -12,6 +12,7 @@ pub mod annotations;
 pub mod kinds;
 pub mod manifests;
 pub mod references;
+pub mod strategic;
 pub mod workloads;
 
 pub use kinds::ObjectId;

@@ -1,64 +1,112 @@
-//! Patches: merge patches that merge lists of named objects by `name`
-//! (containers, env, volumes, ports), and RFC 6902 JSON patch operations.
+//! Patches: strategic merge patches, merging lists as Kubernetes does
+//! (by the merge keys of `infra_k8s::strategic`), with `$patch: replace`
+//! and `$patch: delete`; and RFC 6902 JSON patch operations.
 
 use super::expr::Scope;
 use super::object::{FailedDocument, Object};
 use super::render::{Renderer, YamlPath};
 use crate::load::PatchBody;
+use infra_k8s::kinds::group_of;
+use infra_k8s::strategic::{ListMerge, builtin_group, list_merge};
 use infra_syntax::{Code, Diagnostic, Map, Value};
 
-/// Merges `patch` into `target`. Maps merge key by key and `null` deletes a
-/// key; lists whose items all have a `name` merge item by item; anything
-/// else is replaced.
-pub fn merge(target: &mut Value, patch: &Value) {
-    match (target, patch) {
+/// The directive key of strategic merge patches.
+const PATCH: &str = "$patch";
+
+/// Where a merge is: whether the object's kind is built in (its lists have
+/// merge keys), and the field of the nearest list above.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    builtin: bool,
+    parent_list: &'a str,
+}
+
+/// Merges a strategic merge patch into an object; `false` when the patch
+/// deletes the whole object (`$patch: delete` at its root).
+pub fn merge_object(target: &mut Value, patch: &Value) -> bool {
+    if directive(patch) == Some("delete") {
+        return false;
+    }
+    let builtin = builtin_group(group_of(target.str_at(&["apiVersion"]).unwrap_or_default()));
+    merge(target, patch, At { builtin, parent_list: "" });
+    true
+}
+
+fn directive(v: &Value) -> Option<&str> {
+    v.get(PATCH).and_then(Value::as_str)
+}
+
+/// Maps merge key by key, `null` deletes a key, `$patch: replace` replaces
+/// a map and `$patch: delete` removes it; lists merge as [`merge_list`].
+fn merge(target: &mut Value, patch: &Value, at: At) {
+    match (&mut *target, patch) {
+        (Value::Map(_), Value::Map(_)) if directive(patch) == Some("replace") => *target = cleaned(patch),
         (Value::Map(t), Value::Map(p)) => {
-            for (k, pv) in p {
-                if matches!(pv, Value::Null) {
+            for (k, pv) in p.iter().filter(|(k, _)| k.as_str() != PATCH) {
+                if matches!(pv, Value::Null) || directive(pv) == Some("delete") {
                     t.shift_remove(k);
                 } else if let Some(tv) = t.get_mut(k) {
-                    merge(tv, pv);
-                } else {
-                    let mut fresh = pv.clone();
-                    strip_nulls(&mut fresh);
-                    t.insert(k.clone(), fresh);
-                }
-            }
-        }
-        (Value::Seq(t), Value::Seq(p)) if named_items(t) && named_items(p) => {
-            for pv in p {
-                let name = pv.get("name");
-                let position = t.iter().position(|tv| tv.get("name") == name);
-                // `{name: x, $patch: delete}` removes the item, as in
-                // Kubernetes' strategic merge patches.
-                if pv.get("$patch").and_then(Value::as_str) == Some("delete") {
-                    if let Some(i) = position {
-                        t.remove(i);
+                    match (&mut *tv, pv) {
+                        (Value::Seq(items), Value::Seq(patch_items)) => merge_list(items, patch_items, k, at),
+                        _ => merge(tv, pv, at),
                     }
-                    continue;
-                }
-                match position {
-                    Some(i) => merge(&mut t[i], pv),
-                    None => t.push(pv.clone()),
+                } else {
+                    t.insert(k.clone(), cleaned(pv));
                 }
             }
         }
-        (t, p) => {
-            *t = p.clone();
-            strip_nulls(t);
-        }
+        (t, p) => *t = cleaned(p),
     }
 }
 
-fn named_items(items: &[Value]) -> bool {
-    !items.is_empty() && items.iter().all(|i| i.get("name").is_some())
+/// A list with a merge key merges item by item (`{key: x, $patch: delete}`
+/// removes one); a list with a `{$patch: replace}` item, and a list
+/// without a merge key, is replaced.
+fn merge_list(target: &mut Vec<Value>, patch: &[Value], field: &str, at: At) {
+    let marker = |v: &Value| directive(v) == Some("replace") && v.as_map().is_some_and(|m| m.len() == 1);
+    let how = if patch.iter().any(marker) {
+        ListMerge::Replace
+    } else {
+        list_merge(at.builtin, field, at.parent_list, &[target, patch])
+    };
+    let ListMerge::ByKey(key) = how else {
+        *target = patch.iter().filter(|v| !marker(v)).map(cleaned).collect();
+        return;
+    };
+    // Kustomize's order (and the API server's): the patch's items in its
+    // order, then the object's items it does not name, in theirs.
+    let inner = At { builtin: at.builtin, parent_list: field };
+    let mut rest: Vec<Option<Value>> = std::mem::take(target).into_iter().map(Some).collect();
+    for pv in patch {
+        let found =
+            pv.get(key).and_then(|k| rest.iter().position(|tv| tv.as_ref().and_then(|t| t.get(key)) == Some(k)));
+        let original = found.and_then(|i| rest[i].take());
+        if directive(pv) == Some("delete") {
+            continue;
+        }
+        target.push(match original {
+            Some(mut item) => {
+                merge(&mut item, pv, inner);
+                item
+            }
+            None => cleaned(pv),
+        });
+    }
+    target.extend(rest.into_iter().flatten());
 }
 
-/// A new map from a merge patch holds no `null` "deletions".
-fn strip_nulls(v: &mut Value) {
-    if let Value::Map(m) = v {
-        m.retain(|_, v| !matches!(v, Value::Null));
-        m.values_mut().for_each(strip_nulls);
+/// A value from a patch as it lands in an object: no `null` deletions, no
+/// `$patch` directives.
+fn cleaned(v: &Value) -> Value {
+    match v {
+        Value::Map(m) => Value::Map(
+            m.iter()
+                .filter(|(k, v)| k.as_str() != PATCH && !matches!(v, Value::Null))
+                .map(|(k, v)| (k.clone(), cleaned(v)))
+                .collect(),
+        ),
+        Value::Seq(items) => Value::Seq(items.iter().map(cleaned).collect()),
+        other => other.clone(),
     }
 }
 
@@ -191,7 +239,7 @@ pub fn apply_patch(
     r: &mut Renderer,
     patch: &crate::load::Patch,
     scope: &Scope,
-    objects: &mut [Object],
+    objects: &mut Vec<Object>,
     failed: &[FailedDocument],
     default_ns: Option<&str>,
     cluster_kinds: &[String],
@@ -209,13 +257,18 @@ pub fn apply_patch(
     };
     let Some(body) = body else { return };
     let mut matched = 0;
-    for o in objects.iter_mut() {
+    let mut deleted = Vec::new();
+    for (i, o) in objects.iter_mut().enumerate() {
         if !target_matches(&target, &o.value, default_ns, cluster_kinds) {
             continue;
         }
         matched += 1;
         match (&patch.body, &body) {
-            (PatchBody::Merge(_), b @ Value::Map(_)) => merge(&mut o.value, b),
+            (PatchBody::Merge(_), b @ Value::Map(_)) => {
+                if !merge_object(&mut o.value, b) {
+                    deleted.push(i);
+                }
+            }
             (PatchBody::Merge(n), b) => {
                 r.diags.push(
                     Diagnostic::error(
@@ -250,6 +303,10 @@ pub fn apply_patch(
                 return;
             }
         }
+    }
+    // `$patch: delete` at the root removes the object from the build.
+    for i in deleted.into_iter().rev() {
+        objects.remove(i);
     }
     // A document that failed may be what the patch targets: its error is
     // the one to fix, and judging the patch now would be a false one.
@@ -330,37 +387,95 @@ mod tests {
         yaml::parse_value(s).unwrap()
     }
 
+    /// Merges as into a Deployment (`apps/v1`, a built-in kind).
+    fn merged(object: &str, patch: &str) -> Value {
+        let mut t = v(&format!("apiVersion: apps/v1\nkind: Deployment\n{object}"));
+        assert!(merge_object(&mut t, &v(patch)));
+        t
+    }
+
+    fn expect(object: &str) -> Value {
+        v(&format!("apiVersion: apps/v1\nkind: Deployment\n{object}"))
+    }
+
     #[test]
     fn merge_merges_named_lists_and_deletes_with_null() {
-        let mut t = v(
+        let t = merged(
             "spec:\n  replicas: 1\n  paused: true\n  containers:\n    - {name: a, image: a:1, env: [{name: X, value: '1'}]}\n    - {name: b, image: b:1}\n",
-        );
-        merge(
-            &mut t,
-            &v(
-                "spec:\n  replicas: 2\n  paused: null\n  containers:\n    - {name: b, image: b:2}\n    - {name: c, image: c:1}\n    - {name: a, env: [{name: Y, value: '2'}]}\n",
-            ),
+            "spec:\n  replicas: 2\n  paused: null\n  containers:\n    - {name: b, image: b:2}\n    - {name: c, image: c:1}\n    - {name: a, env: [{name: Y, value: '2'}]}\n",
         );
         assert_eq!(
             t,
-            v(
-                "spec:\n  replicas: 2\n  containers:\n    - {name: a, image: a:1, env: [{name: X, value: '1'}, {name: Y, value: '2'}]}\n    - {name: b, image: b:2}\n    - {name: c, image: c:1}\n"
+            expect(
+                "spec:\n  replicas: 2\n  containers:\n    - {name: b, image: b:2}\n    - {name: c, image: c:1}\n    - {name: a, image: a:1, env: [{name: Y, value: '2'}, {name: X, value: '1'}]}\n"
             )
         );
     }
 
     #[test]
-    fn merge_deletes_named_items_with_patch_delete() {
-        let mut t = v("env: [{name: A, value: '1'}, {name: B, value: '2'}]\n");
-        merge(&mut t, &v("env: [{name: A, $patch: delete}, {name: C, $patch: delete}]\n"));
-        assert_eq!(t, v("env: [{name: B, value: '2'}]\n"));
+    fn merge_deletes_keyed_items_with_patch_delete() {
+        let t = merged(
+            "env: [{name: A, value: '1'}, {name: B, value: '2'}]\n",
+            "env: [{name: A, $patch: delete}, {name: C, $patch: delete}]\n",
+        );
+        assert_eq!(t, expect("env: [{name: B, value: '2'}]\n"));
     }
 
     #[test]
-    fn merge_replaces_plain_lists() {
-        let mut t = v("args: [a, b]\n");
-        merge(&mut t, &v("args: [c]\n"));
-        assert_eq!(t, v("args: [c]\n"));
+    fn lists_without_a_merge_key_are_replaced() {
+        let t = merged("args: [a, b]\ntolerations: [{key: a}]\n", "args: [c]\ntolerations: [{key: b}]\n");
+        assert_eq!(t, expect("args: [c]\ntolerations: [{key: b}]\n"));
+    }
+
+    #[test]
+    fn ports_and_mounts_merge_by_their_kubernetes_keys() {
+        let pod = "spec: {template: {spec: {containers: [{name: web, ports: [{containerPort: 80}], volumeMounts: [{name: a, mountPath: /a}]}]}}}\n";
+        let t = merged(
+            pod,
+            "spec: {template: {spec: {containers: [{name: web, ports: [{containerPort: 443}], volumeMounts: [{name: b, mountPath: /a, readOnly: true}]}]}}}\n",
+        );
+        assert_eq!(
+            t,
+            expect(
+                "spec: {template: {spec: {containers: [{name: web, ports: [{containerPort: 443}, {containerPort: 80}], volumeMounts: [{name: b, mountPath: /a, readOnly: true}]}]}}}\n"
+            )
+        );
+        let mut service = v("apiVersion: v1\nkind: Service\nspec: {ports: [{port: 80, name: http}]}\n");
+        assert!(merge_object(&mut service, &v("spec: {ports: [{port: 443, name: https}]}")));
+        assert_eq!(
+            service,
+            v("apiVersion: v1\nkind: Service\nspec: {ports: [{port: 443, name: https}, {port: 80, name: http}]}\n")
+        );
+    }
+
+    #[test]
+    fn patch_directives_replace_and_delete_and_never_reach_the_output() {
+        let t = merged(
+            "spec: {selector: {matchLabels: {a: '1', b: '2'}}, strategy: {type: Recreate}}\n",
+            "spec: {selector: {matchLabels: {c: '3', $patch: replace}}, strategy: {$patch: delete}}\n",
+        );
+        assert_eq!(t, expect("spec: {selector: {matchLabels: {c: '3'}}}\n"));
+        let t = merged(
+            "spec: {template: {spec: {containers: [{name: a}, {name: b}]}}}\n",
+            "spec: {template: {spec: {containers: [{$patch: replace}, {name: c}]}}}\n",
+        );
+        assert_eq!(t, expect("spec: {template: {spec: {containers: [{name: c}]}}}\n"));
+        let mut gone = expect("metadata: {name: x}\n");
+        assert!(!merge_object(&mut gone, &v("$patch: delete")));
+    }
+
+    #[test]
+    fn custom_resources_merge_named_lists_and_replace_others() {
+        let mut cr = v(
+            "apiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nspec: {containers: [{name: a, image: x}], ports: [{port: 1}]}\n",
+        );
+        assert!(merge_object(&mut cr, &v("spec: {containers: [{name: b}], ports: [{port: 2}]}")));
+        assert_eq!(
+            cr,
+            v(
+                "apiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nspec: {containers: [{name: b}, {name: a, image: x}], ports: [{port: 2}]}\n"
+            )
+        );
     }
 
     #[test]
