@@ -121,3 +121,28 @@ fn patch_delete_removes_the_whole_object() {
         "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\n$patch: delete\n",
     );
 }
+
+/// Deployments api-web, ui-web and web-admin, labelled and annotated.
+const WEBS: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api-web, namespace: shop, labels: {tier: back}, annotations: {team: core}}\nspec: {replicas: 1}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ui-web, namespace: shop, labels: {tier: front}, annotations: {team: core}}\nspec: {replicas: 1}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web-admin, namespace: shop, labels: {tier: front}, annotations: {team: ops}}\nspec: {replicas: 1}\n---\napiVersion: batch/v1\nkind: Job\nmetadata: {name: api-web, namespace: shop, labels: {tier: back}}\nspec: {template: {spec: {restartPolicy: Never, containers: [{name: j, image: j}]}}}\n";
+
+#[test]
+fn patch_targets_by_group_version_kind_name_regex_labels_and_annotations() {
+    // JSON, which both read (Kustomize does not take a flow-style YAML list).
+    let ops = |path: &str, value: &str| format!(r#"[{{"op": "add", "path": "{path}", "value": {value}}}]"#);
+    same_as_kustomize(
+        "targets",
+        &[("webs.yaml", WEBS)],
+        &format!(
+            "resources: [webs.yaml]\npatches:\n  - target: {{kind: Deployment, name: '.*-web'}}\n    patch: '{}'\n  - target: {{group: apps, version: v1, labelSelector: tier=front, annotationSelector: team=core}}\n    patch: '{}'\n  - target: {{group: batch, name: api-web}}\n    patch: '{}'\n",
+            ops("/spec/replicas", "2"),
+            ops("/metadata/labels/picked", r#""both""#),
+            ops("/spec/backoffLimit", "0"),
+        ),
+        &format!(
+            "name: t\nresources: [webs.yaml]\nenvironments:\n  default:\n    patches:\n      - target: {{kind: Deployment, name: '.*-web'}}\n        ops: {}\n      - target: {{group: apps, version: v1, labels: {{tier: front}}, annotations: {{team: core}}}}\n        ops: {}\n      - target: {{group: batch, name: api-web}}\n        ops: {}\n",
+            ops("/spec/replicas", "2"),
+            ops("/metadata/labels/picked", r#""both""#),
+            ops("/spec/backoffLimit", "0"),
+        ),
+    );
+}

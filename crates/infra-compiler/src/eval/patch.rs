@@ -244,12 +244,32 @@ pub fn apply_patch(
     default_ns: Option<&str>,
     cluster_kinds: &[String],
 ) {
+    let target_span = patch.target.as_ref().map_or(patch.span, |t| t.span);
     let target = match &patch.target {
         Some(t) => match r.render(t, scope, YamlPath::Root("target")) {
             Some(v) => v,
             None => return,
         },
         None => Value::Map(Map::new()),
+    };
+    let target = match Target::of(&target) {
+        Ok(t) => t,
+        Err(e) => {
+            // The crate's message quotes the anchored pattern over several
+            // lines; its last line says what is wrong.
+            let e = e.to_string();
+            let why = e.lines().last().unwrap_or_default().trim_start_matches("error: ");
+            let span = patch.target.as_ref().and_then(|t| t.get("name")).map_or(target_span, |n| n.span);
+            r.diags.push(
+                Diagnostic::error(
+                    Code::PatchTargetInvalid,
+                    format!("the target's `name` is not a regular expression: {why}"),
+                )
+                .at(span, "this pattern")
+                .help("`name` is matched whole as a regular expression: `web`, `web-.*`, `(api|web)`"),
+            );
+            return;
+        }
     };
     let body = match &patch.body {
         PatchBody::Merge(n) => r.render(n, scope, YamlPath::Root("merge")),
@@ -259,7 +279,7 @@ pub fn apply_patch(
     let mut matched = 0;
     let mut deleted = Vec::new();
     for (i, o) in objects.iter_mut().enumerate() {
-        if !target_matches(&target, &o.value, default_ns, cluster_kinds) {
+        if !target.matches(&o.value, default_ns, cluster_kinds) {
             continue;
         }
         matched += 1;
@@ -310,25 +330,80 @@ pub fn apply_patch(
     }
     // A document that failed may be what the patch targets: its error is
     // the one to fix, and judging the patch now would be a false one.
-    let field = |k: &str| target.get(k).and_then(Value::as_str);
-    if matched == 0 && !failed.iter().any(|f| f.might_be(field("kind"), field("name"))) {
+    if matched == 0 && !failed.iter().any(|f| f.might_be(target.kind, target.name_text)) {
         let d = Diagnostic::error(Code::PatchMatchesNothing, "this patch matches no object")
-            .at(patch.target.as_ref().map_or(patch.span, |t| t.span), "matches nothing");
-        r.diags.push(closest_objects(d, field("kind"), field("name"), objects));
+            .at(target_span, "matches nothing");
+        r.diags.push(closest_objects(d, &target, objects));
+    }
+}
+
+/// What a patch applies to: each field optional, omitted means any.
+/// `name` is a regular expression matched against the whole name, as in
+/// Kustomize; `labels` and `annotations` must all be present with the
+/// values given.
+struct Target<'v> {
+    group: Option<&'v str>,
+    version: Option<&'v str>,
+    kind: Option<&'v str>,
+    name: Option<regex::Regex>,
+    name_text: Option<&'v str>,
+    namespace: Option<&'v str>,
+    labels: Option<&'v Map>,
+    annotations: Option<&'v Map>,
+}
+
+impl<'v> Target<'v> {
+    fn of(target: &'v Value) -> Result<Self, regex::Error> {
+        let field = |k: &str| target.get(k).and_then(Value::as_str);
+        let name = field("name").map(|n| regex::Regex::new(&format!("^(?:{n})$"))).transpose()?;
+        Ok(Target {
+            group: field("group"),
+            version: field("version"),
+            kind: field("kind"),
+            name,
+            name_text: field("name"),
+            namespace: field("namespace"),
+            labels: target.get("labels").and_then(Value::as_map),
+            annotations: target.get("annotations").and_then(Value::as_map),
+        })
+    }
+
+    fn matches(&self, object: &Value, default_ns: Option<&str>, cluster_kinds: &[String]) -> bool {
+        let api_version = object.str_at(&["apiVersion"]).unwrap_or_default();
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        let kind = object.str_at(&["kind"]).unwrap_or_default();
+        let name = object.str_at(&["metadata", "name"]).unwrap_or_default();
+        let has_all = |wanted: Option<&Map>, field: &str| {
+            let have = object.pointer(&["metadata", field]);
+            wanted.is_none_or(|w| w.iter().all(|(k, v)| have.and_then(|h| h.get(k)) == Some(v)))
+        };
+        self.group.is_none_or(|g| g == group)
+            && self.version.is_none_or(|v| v == version)
+            && self.kind.is_none_or(|k| k == kind)
+            && self.name.as_ref().is_none_or(|re| re.is_match(name))
+            && self.namespace.is_none_or(|ns| {
+                let namespaced = !cluster_kinds.iter().any(|k| k == kind);
+                object.str_at(&["metadata", "namespace"]).or(if namespaced { default_ns } else { None }) == Some(ns)
+            })
+            && has_all(self.labels, "labels")
+            && has_all(self.annotations, "annotations")
     }
 }
 
 /// The help of a patch that matches nothing: the object its kind and name
 /// are closest to ("did you mean `Deployment/web`?"), with a word on case
 /// when only the case differs (`kind: deployment`).
-fn closest_objects(d: Diagnostic, kind: Option<&str>, name: Option<&str>, objects: &[Object]) -> Diagnostic {
+fn closest_objects(d: Diagnostic, target: &Target, objects: &[Object]) -> Diagnostic {
+    const WHAT: &str =
+        "a target names group, version, kind, name, namespace, labels or annotations of an object in this environment";
+    let (kind, name) = (target.kind, target.name_text);
     let shown = |k: &str, n: &str| match (kind, name) {
         (Some(_), Some(_)) => format!("{k}/{n}"),
         (Some(_), None) => k.to_string(),
         _ => n.to_string(),
     };
     if kind.is_none() && name.is_none() {
-        return d.help("a target names kind, name, namespace or labels of an object in this environment");
+        return d.help(WHAT);
     }
     let wanted = shown(kind.unwrap_or_default(), name.unwrap_or_default());
     let candidates: Vec<String> = objects
@@ -341,41 +416,13 @@ fn closest_objects(d: Diagnostic, kind: Option<&str>, name: Option<&str>, object
         })
         .collect();
     let Some(close) = infra_syntax::did_you_mean(&wanted, candidates.iter().map(String::as_str)) else {
-        return d.help("a target names kind, name, namespace or labels of an object in this environment");
+        return d.help(WHAT);
     };
     let case = kind.is_some_and(|k| {
         objects.iter().filter_map(|o| o.value.str_at(&["kind"])).any(|have| have != k && have.eq_ignore_ascii_case(k))
     });
     let d = d.help(format!("did you mean `{close}`?"));
     if case { d.note("kinds are case-sensitive, as Kubernetes writes them: `Deployment`, `ConfigMap`") } else { d }
-}
-
-fn target_matches(target: &Value, object: &Value, default_ns: Option<&str>, cluster_kinds: &[String]) -> bool {
-    let Some(t) = target.as_map() else {
-        return false;
-    };
-    let field = |k: &str| t.get(k).and_then(Value::as_str);
-    let kind = object.str_at(&["kind"]).unwrap_or_default();
-    if field("kind").is_some_and(|k| k != kind) {
-        return false;
-    }
-    if field("name").is_some_and(|n| Some(n) != object.str_at(&["metadata", "name"])) {
-        return false;
-    }
-    if let Some(ns) = field("namespace") {
-        let namespaced = !cluster_kinds.iter().any(|k| k == kind);
-        let actual = object.str_at(&["metadata", "namespace"]).or(if namespaced { default_ns } else { None });
-        if actual != Some(ns) {
-            return false;
-        }
-    }
-    if let Some(Value::Map(labels)) = t.get("labels") {
-        let have = object.pointer(&["metadata", "labels"]);
-        if !labels.iter().all(|(k, v)| have.and_then(|h| h.get(k)) == Some(v)) {
-            return false;
-        }
-    }
-    true
 }
 
 #[cfg(test)]

@@ -191,7 +191,7 @@ pub static PATCH: Section = Section {
         field(
             "merge",
             Ty::Object,
-            "Merge patch: maps merge, null deletes, lists of objects with `name` merge by name, `$patch: delete` removes an item.",
+            "Strategic merge patch: maps merge, null deletes, lists merge by Kubernetes' merge keys (custom resources: by `name` when every item has one), `$patch: replace|delete` on maps, list items and the object.",
         ),
         field("ops", Ty::Ops, "RFC 6902 operations."),
     ],
@@ -202,10 +202,13 @@ pub static TARGET: Section = Section {
     name: "target",
     doc: "Objects the patch applies to; omitted fields match any. A patch matching nothing is an error.",
     fields: &[
-        field("kind", Ty::String, ""),
-        field("name", Ty::String, ""),
+        field("group", Ty::String, "API group (`apps`; `\"\"` is the core group)."),
+        field("version", Ty::String, "API version (`v1`)."),
+        field("kind", Ty::String, "Kind, case-sensitive (`Deployment`)."),
+        field("name", Ty::Regex, "Name: a regular expression matched against the whole name (`web-.*`)."),
         field("namespace", Ty::String, ""),
-        field("labels", Ty::StringMap, ""),
+        field("labels", Ty::StringMap, "Labels the object has, all of them."),
+        field("annotations", Ty::StringMap, "Annotations the object has, all of them."),
     ],
     one_of: &[],
 };

@@ -51,6 +51,7 @@ codes! {
     DirectiveType = "E121": "A directive has the wrong type (a quoted `when` is a string: drop the quotes).";
     PatchMatchesNothing = "E130": "A patch matches no object.";
     PatchOpFailed = "E131": "A patch operation fails (RFC 6902 path missing, `test` fails).";
+    PatchTargetInvalid = "E132": "A patch target's `name` is not a regular expression.";
     NotAnObject = "E140": "A document is not a Kubernetes object (no `apiVersion`, `kind` or `metadata.name`).";
     InvalidIdentity = "E141": "An object's `apiVersion`, `kind`, `metadata.name` or `metadata.namespace` breaks Kubernetes' rules (after expressions, patches and `common`; also in manifests read by `diff`, `plan` and `import`). See `docs/output.md`.";
     NoNamespace = "E142": "A namespaced object has no namespace after `common`: it is written under `_cluster/` and kubectl would apply it to its current namespace (warning; set `common.namespace` or the object's).";
