@@ -103,10 +103,26 @@ pub fn max_source_bytes() -> u64 {
     })
 }
 
-/// Reads a text file of at most `limit` bytes. Only regular files: a FIFO or
-/// a device would block or never end. The file is opened without blocking
-/// and read through a bound, so a file that grows while read cannot exceed it.
+/// Reads a text file of at most `limit` bytes (see [`read_bytes`]): UTF-8
+/// without NUL bytes.
 pub fn read_text(path: &Path, limit: u64) -> Result<String, String> {
+    let bytes = read_bytes(path, limit)?;
+    if let Some(i) = bytes.iter().position(|&b| b == 0) {
+        return Err(format!("binary file (a NUL byte at offset {i}), not text"));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let before = &e.as_bytes()[..at];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let col = at - before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
+        format!("not UTF-8 text (invalid byte at line {line}, column {col}); save the file as UTF-8")
+    })
+}
+
+/// Reads a file of at most `limit` bytes. Only regular files: a FIFO or a
+/// device would block or never end. The file is opened without blocking and
+/// read through a bound, so a file that grows while read cannot exceed it.
+pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     let file = fs::OpenOptions::new()
@@ -129,16 +145,7 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, String> {
     if bytes.len() as u64 > limit {
         return Err(too_large(bytes.len() as u64));
     }
-    if let Some(i) = bytes.iter().position(|&b| b == 0) {
-        return Err(format!("binary file (a NUL byte at offset {i}), not text"));
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        let before = &e.as_bytes()[..at];
-        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-        let col = at - before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
-        format!("not UTF-8 text (invalid byte at line {line}, column {col}); save the file as UTF-8")
-    })
+    Ok(bytes)
 }
 
 /// A byte count as people read it: whole MiB when it is one, else bytes.

@@ -277,6 +277,8 @@ impl Engine {
         env.set_recursion_limit(100);
         env.add_function("ref", ref_function);
         env.add_function("file", file_function);
+        env.add_function("file_map", file_map_function);
+        env.add_function("file_base64", file_base64_function);
         env.add_filter("b64encode", |s: String| {
             use base64::Engine;
             base64::engine::general_purpose::STANDARD.encode(s.as_bytes())
@@ -636,13 +638,40 @@ fn ref_function(target: String) -> Result<MjValue, Error> {
     Ok(MjValue::from_object(RefTarget(target)))
 }
 
-fn file_function(state: &State, path: String) -> Result<String, Error> {
+/// Reads a file of the module for `function`, with `read` (root, dir, path).
+fn module_file<T>(
+    state: &State,
+    function: &str,
+    path: &str,
+    read: impl FnOnce(&Path, &Path, &str) -> Result<T, infra_syntax::Diagnostic>,
+) -> Result<T, Error> {
     let lookup = |name: &str| state.lookup(name).and_then(|v| v.as_str().map(PathBuf::from));
     let (Some(dir), Some(root)) = (lookup("__infra_dir"), lookup("__infra_root")) else {
-        return Err(Error::new(ErrorKind::InvalidOperation, "file() is not available here"));
+        return Err(Error::new(ErrorKind::InvalidOperation, format!("{function}() is not available here")));
     };
-    crate::load::files::read_text_inside(&root, &dir, &path)
-        .map_err(|d| Error::new(ErrorKind::InvalidOperation, format!("file(\"{path}\"): {}", d.message)))
+    read(&root, &dir, path)
+        .map_err(|d| Error::new(ErrorKind::InvalidOperation, format!("{function}(\"{path}\"): {}", d.message)))
+}
+
+fn file_function(state: &State, path: String) -> Result<String, Error> {
+    module_file(state, "file", &path, crate::load::files::read_text_inside)
+}
+
+/// A dotenv or properties file as an ordered map, for a ConfigMap's `data`.
+fn file_map_function(state: &State, path: String) -> Result<MjValue, Error> {
+    use crate::load::env_file::{Format, parse};
+    let text = module_file(state, "file_map", &path, crate::load::files::read_text_inside)?;
+    let pairs = parse(&text, Format::of(&path)).map_err(|e| {
+        Error::new(ErrorKind::InvalidOperation, format!("file_map(\"{path}\"): {path}:{}: {}", e.line, e.message))
+    })?;
+    Ok(MjValue::from_iter(pairs))
+}
+
+/// Any file as base64, for a ConfigMap's `binaryData` or a Secret's `data`.
+fn file_base64_function(state: &State, path: String) -> Result<String, Error> {
+    use base64::Engine;
+    let bytes = module_file(state, "file_base64", &path, crate::load::files::read_bytes_inside)?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
 /// base64 (RFC 4648, standard alphabet, padded). Whitespace is ignored

@@ -1,8 +1,8 @@
 //! File access for projects: every path a project names (resources,
-//! modules, environments, `file()`) stays inside the project root, and every
-//! file read is bounded and must be UTF-8 text.
+//! modules, environments, `file()` and its kin) stays inside the project root, and every
+//! file read is bounded (and UTF-8 text, but for `file_base64()`).
 
-use infra_syntax::source::{io_reason, read_text};
+use infra_syntax::source::{io_reason, read_bytes, read_text};
 use infra_syntax::{Code, Diagnostic};
 use std::path::{Component, Path, PathBuf};
 
@@ -91,6 +91,12 @@ pub fn glob_inside(root: &Path, dir: &Path, pattern: &str) -> Result<Vec<PathBuf
 pub fn read_text_inside(root: &Path, dir: &Path, rel: &str) -> Result<String, Diagnostic> {
     let path = resolve_inside(root, dir, rel)?;
     read_text(&path, MAX_FILE_BYTES).map_err(|e| unreadable(format!("cannot read {rel}: {e}")))
+}
+
+/// `file_base64("path")`: any file relative to `dir`, inside `root`.
+pub fn read_bytes_inside(root: &Path, dir: &Path, rel: &str) -> Result<Vec<u8>, Diagnostic> {
+    let path = resolve_inside(root, dir, rel)?;
+    read_bytes(&path, MAX_FILE_BYTES).map_err(|e| unreadable(format!("cannot read {rel}: {e}")))
 }
 
 /// A path as users see it: relative to the project root when inside it.

@@ -3,6 +3,7 @@
 //! here; shapes are checked so that later stages can trust them.
 
 pub mod charts;
+pub mod env_file;
 pub mod files;
 pub mod overrides;
 pub mod shape;
