@@ -146,3 +146,239 @@ fn patch_targets_by_group_version_kind_name_regex_labels_and_annotations() {
         ),
     );
 }
+
+/// Builds `resources` with a Kustomize transformer config and with infra's
+/// `common` of the same meaning.
+fn common_case(name: &str, resources: &str, kustomization: &str, common: &str) {
+    same_as_kustomize(
+        name,
+        &[("res.yaml", resources)],
+        &format!("resources: [res.yaml]\n{kustomization}"),
+        &format!("name: t\nresources: [res.yaml]\ncommon: {common}\n"),
+    );
+}
+
+/// Objects naming each other through every kind of reference field.
+const REFERRING: &str = r#"apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg, namespace: shop}
+data: {A: "1"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: tls, namespace: shop}
+stringData: {key: k}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: app, namespace: shop}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: reader, namespace: shop}
+rules: [{apiGroups: [""], resources: [pods], verbs: [get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: reader, namespace: shop}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}
+subjects: [{kind: ServiceAccount, name: app, namespace: shop}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: viewer}
+rules: [{apiGroups: [""], resources: [nodes], verbs: [get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: viewer}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: viewer}
+subjects: [{kind: ServiceAccount, name: app, namespace: shop}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      serviceAccountName: app
+      containers:
+        - name: web
+          image: nginx:1.27
+          envFrom: [{configMapRef: {name: cfg}}]
+          env: [{name: KEY, valueFrom: {secretKeyRef: {name: tls, key: key}}}]
+      volumes: [{name: c, configMap: {name: cfg}}, {name: t, secret: {secretName: tls}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {selector: {app: web}, ports: [{port: 80}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: shop}
+spec:
+  tls: [{hosts: [shop.example], secretName: tls}]
+  rules: [{http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]
+"#;
+
+#[test]
+fn name_prefix_and_suffix_rewrite_every_reference() {
+    common_case("name-prefix", REFERRING, "namePrefix: p-\nnameSuffix: -s\n", "{name_prefix: p-, name_suffix: -s}");
+}
+
+#[test]
+fn images_by_name_in_every_container_list() {
+    let resources = r#"apiVersion: batch/v1
+kind: CronJob
+metadata: {name: cj, namespace: shop}
+spec:
+  schedule: "* * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          initContainers: [{name: i, image: "localhost:5000/tools:1"}]
+          containers:
+            - {name: a, image: nginx}
+            - {name: b, image: "nginx:1.2@sha256:aaaa"}
+            - {name: c, image: "docker.io/nginx:1.2"}
+            - {name: d, image: "grafana/grafana:10"}
+            - {name: e, image: "redis:7"}
+            - {name: f, image: "nginxx:1"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      initContainers: [{name: init, image: "redis:6"}]
+      containers: [{name: web, image: "nginx:1.25"}]
+"#;
+    common_case(
+        "images",
+        resources,
+        "images:\n  - {name: nginx, newTag: \"1.27\"}\n  - {name: localhost:5000/tools, newName: registry.example/tools}\n  - {name: grafana/grafana, digest: \"sha256:bbbb\"}\n  - {name: redis, newName: valkey/valkey, newTag: \"8\"}\n",
+        "{images: [{name: nginx, tag: \"1.27\"}, {name: \"localhost:5000/tools\", new_name: registry.example/tools}, {name: grafana/grafana, digest: \"sha256:bbbb\"}, {name: redis, new_name: valkey/valkey, tag: \"8\"}]}",
+    );
+}
+
+/// Workloads, selectors and policies that labels reach.
+const LABELLED: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template: {metadata: {labels: {app: web}}, spec: {containers: [{name: c, image: c}]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {selector: {app: web}, ports: [{port: 80}]}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: cj, namespace: shop}
+spec:
+  schedule: "* * * * *"
+  jobTemplate: {spec: {template: {spec: {restartPolicy: Never, containers: [{name: c, image: c}]}}}}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: job, namespace: shop}
+spec: {template: {spec: {restartPolicy: Never, containers: [{name: c, image: c}]}}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: pdb, namespace: shop}
+spec: {selector: {matchLabels: {app: web}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: np, namespace: shop}
+spec: {podSelector: {matchLabels: {app: web}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: pod, namespace: shop}
+spec: {containers: [{name: c, image: c}]}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: ds, namespace: shop}
+spec:
+  selector: {matchLabels: {app: ds}}
+  template: {metadata: {labels: {app: ds}}, spec: {containers: [{name: c, image: c}]}}
+"#;
+
+/// A StatefulSet with a claim template: selector labels reach the claims.
+const STATEFUL: &str = "---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db, namespace: shop}\nspec:\n  serviceName: db\n  selector: {matchLabels: {app: db}}\n  template: {metadata: {labels: {app: db}}, spec: {containers: [{name: c, image: c}]}}\n  volumeClaimTemplates: [{metadata: {name: data}, spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}}]\n";
+
+#[test]
+fn pod_labels_as_labels_with_include_templates() {
+    common_case(
+        "pod-labels",
+        LABELLED,
+        "labels:\n  - pairs: {team: a}\n    includeTemplates: true\n",
+        "{pod_labels: {team: a}}",
+    );
+}
+
+#[test]
+fn selector_labels_as_labels_with_include_selectors() {
+    common_case(
+        "selector-labels",
+        &format!("{LABELLED}{STATEFUL}"),
+        "labels:\n  - pairs: {tier: web}\n    includeSelectors: true\n",
+        "{selector_labels: {tier: web}}",
+    );
+}
+
+#[test]
+fn namespace_rewrites_the_subjects_that_name_the_projects_service_accounts() {
+    let resources = r#"apiVersion: v1
+kind: ServiceAccount
+metadata: {name: app}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: r}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: rb}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: r}
+subjects:
+  - {kind: ServiceAccount, name: app}
+  - {kind: ServiceAccount, name: app, namespace: default}
+  - {kind: ServiceAccount, name: app, namespace: other}
+  - {kind: ServiceAccount, name: notours, namespace: default}
+  - {kind: ServiceAccount, name: notours}
+  - {kind: ServiceAccount, name: default, namespace: default}
+  - {kind: User, name: bob}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: crb}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: r}
+subjects:
+  - {kind: ServiceAccount, name: app, namespace: default}
+  - {kind: ServiceAccount, name: app}
+"#;
+    common_case(
+        "namespace-subjects",
+        resources,
+        "namespace: prod\nnamePrefix: p-\n",
+        "{namespace: prod, name_prefix: p-}",
+    );
+}

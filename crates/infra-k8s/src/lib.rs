@@ -2,14 +2,18 @@
 //! their scopes, valid identities ([`kinds`]), where workloads keep their
 //! pods and what backs a path in a container ([`workloads`]), the fields in
 //! which objects name each other ([`references`]), infra's own annotation
-//! keys and the labels Grafana's sidecar reads ([`annotations`]), and how a
-//! YAML stream becomes objects ([`manifests`]).
+//! keys and the labels Grafana's sidecar reads ([`annotations`]), the label
+//! maps of templates and selectors ([`labels`]), images ([`images`]), how
+//! lists merge ([`strategic`]) and how a YAML stream becomes objects
+//! ([`manifests`]).
 //!
 //! The compiler's link stage, `plan`, the storage warning and `import` all
 //! read these tables; a new kind of reference is one row.
 
 pub mod annotations;
+pub mod images;
 pub mod kinds;
+pub mod labels;
 pub mod manifests;
 pub mod references;
 pub mod strategic;

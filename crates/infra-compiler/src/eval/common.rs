@@ -1,17 +1,33 @@
-//! `common`: namespace, labels and annotations applied to every object of
-//! a project or module, after patches.
+//! `common`: what applies to every object of a project or module, after
+//! patches: the namespace (with the RBAC subjects that name the project's
+//! ServiceAccounts), labels and annotations, pod and selector labels,
+//! images, and name prefixes and suffixes with every reference rewritten.
+//!
+//! A module's `common` applies to the module's objects only, so a name
+//! prefix renames what the module's own objects refer to, as a Kustomize
+//! base's does; objects outside it name them by their final names.
 
-use super::expr::Scope;
+use super::expr::{self, Scope};
+use super::object::Object;
 use super::render::{Renderer, YamlPath};
-use infra_syntax::{Code, Diagnostic, Map, Node, Value};
+use infra_k8s::images::{ImageRule, set_images};
+use infra_k8s::labels::{Reach, add_labels};
+use infra_k8s::references::visit_references;
+use infra_syntax::{Code, Diagnostic, Map, Node, Str, Value};
+use std::collections::{HashMap, HashSet};
 
 /// `common` of the project (or module), with an environment's `common`
-/// winning key by key.
+/// winning key by key (images: by image name).
 #[derive(Default)]
 pub struct Common {
     pub namespace: Option<String>,
     pub labels: Map,
     pub annotations: Map,
+    pub pod_labels: Map,
+    pub selector_labels: Map,
+    pub name_prefix: String,
+    pub name_suffix: String,
+    pub images: Vec<ImageRule>,
 }
 
 pub fn merged_common(r: &mut Renderer, base: Option<&Node>, over: Option<&Node>, scope: &Scope) -> Common {
@@ -21,46 +37,238 @@ pub fn merged_common(r: &mut Renderer, base: Option<&Node>, over: Option<&Node>,
             continue;
         };
         for (k, v) in m {
+            // The value's node, or an entry's (`index`) of a list.
+            let wrong = |r: &mut Renderer, what: &str, index: Option<usize>| {
+                let value = node.get(&k);
+                let entry = index.and_then(|i| value?.items()?.get(i));
+                let span = entry.or(value).map_or(node.span, |n| n.span);
+                let d = Diagnostic::error(Code::DirectiveType, format!("common.{k} {what}"));
+                r.diags.push(d.at(span, if entry.is_some() { "this entry" } else { "in this common block" }));
+            };
             match (k.as_str(), v) {
+                (_, Value::Null) => {}
                 ("namespace", Value::String(ns)) => common.namespace = Some(ns.to_string()),
-                ("namespace", Value::Null) => {}
+                ("name_prefix", Value::String(p)) => common.name_prefix = p.to_string(),
+                ("name_suffix", Value::String(s)) => common.name_suffix = s.to_string(),
                 ("labels", Value::Map(l)) => common.labels.extend(l),
                 ("annotations", Value::Map(a)) => common.annotations.extend(a),
-                (_, Value::Null) => {}
-                (key, other) => r.diags.push(
-                    Diagnostic::error(Code::DirectiveType, format!("common.{key} cannot be a {}", other.type_name()))
-                        .at(node.span, "in this common block"),
-                ),
+                ("pod_labels", Value::Map(l)) => common.pod_labels.extend(l),
+                ("selector_labels", Value::Map(l)) => common.selector_labels.extend(l),
+                ("images", Value::Seq(rules)) => {
+                    for (i, rule) in rules.iter().enumerate() {
+                        match image_rule(rule) {
+                            Ok(rule) => {
+                                common.images.retain(|r| r.name != rule.name);
+                                common.images.push(rule);
+                            }
+                            Err(e) => wrong(r, &e, Some(i)),
+                        }
+                    }
+                }
+                (_, other) => wrong(r, &format!("cannot be a {}", other.type_name()), None),
             }
         }
     }
     common
 }
 
+/// One entry of `common.images`: `name` and at least one of `new_name`,
+/// `tag` and `digest`, all strings.
+fn image_rule(v: &Value) -> Result<ImageRule, String> {
+    let text = |key: &str| match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.to_string())),
+        Some(Value::String(_)) => Err(format!("entries' `{key}` is empty")),
+        Some(other) => Err(format!("entries' `{key}` is a string, not {}: quote it", other.type_name())),
+    };
+    let rule = ImageRule {
+        name: text("name")?.ok_or("entries name the image they change: `{name: nginx, tag: \"1.27\"}`")?,
+        new_name: text("new_name")?,
+        tag: text("tag")?,
+        digest: text("digest")?,
+    };
+    if rule.new_name.is_none() && rule.tag.is_none() && rule.digest.is_none() {
+        return Err(format!("entry `{}` changes nothing: set `new_name`, `tag` or `digest`", rule.name));
+    }
+    Ok(rule)
+}
+
+/// Kinds whose names are not the project's to change: a Namespace is what
+/// every object's `metadata.namespace` names, a CRD's name is fixed by its
+/// group and plural.
+const NEVER_RENAMED: &[&str] = &["Namespace", "CustomResourceDefinition"];
+
 impl Common {
-    pub fn apply(&self, object: &mut Value, cluster_kinds: &[String]) {
-        let kind = object.str_at(&["kind"]).unwrap_or_default().to_string();
-        let namespaced = !cluster_kinds.contains(&kind);
-        let meta = object.map_entry("metadata");
-        if let Some(ns) = &self.namespace
-            && namespaced
-            && meta.get("namespace").is_none_or(|v| matches!(v, Value::Null) || v.as_str() == Some(""))
-        {
-            meta.insert("namespace", Value::from(ns.as_str()));
+    pub fn apply(&self, objects: &mut [Object], cluster_kinds: &[String]) {
+        if let Some(ns) = &self.namespace {
+            set_namespace(objects, ns, cluster_kinds);
         }
-        for (key, values) in [("labels", &self.labels), ("annotations", &self.annotations)] {
-            if values.is_empty() {
+        for o in objects.iter_mut() {
+            let object = &mut o.value;
+            let meta_labels = [&self.labels, &self.pod_labels, &self.selector_labels];
+            for labels in meta_labels {
+                add_metadata(object, "labels", labels);
+            }
+            add_metadata(object, "annotations", &self.annotations);
+            add_labels(object, Reach::Templates, &self.pod_labels);
+            add_labels(object, Reach::Selectors, &self.selector_labels);
+            set_images(object, &self.images);
+        }
+        if !self.name_prefix.is_empty() || !self.name_suffix.is_empty() {
+            self.rename(objects);
+        }
+    }
+
+    /// Prefixes and suffixes every name, then rewrites what the objects
+    /// name: reference fields, `ref()` and `depends_on`.
+    fn rename(&self, objects: &mut [Object]) {
+        let mut renames = Renames::default();
+        for o in objects.iter_mut() {
+            let kind = o.value.str_at(&["kind"]).unwrap_or_default();
+            if o.directives.external || NEVER_RENAMED.contains(&kind) {
                 continue;
             }
-            let slot = meta.get_or_insert_with(key, || Value::Map(Map::new()));
-            if !matches!(slot, Value::Map(_)) {
-                *slot = Value::Map(Map::new());
-            }
-            if let Value::Map(m) = slot {
-                for (k, v) in values {
-                    m.insert(k.clone(), v.clone());
+            let key = (Str::new(kind), Str::new(o.value.str_at(&["metadata", "name"]).unwrap_or_default()));
+            let group = Str::new(infra_k8s::kinds::group_of(o.value.str_at(&["apiVersion"]).unwrap_or_default()));
+            let namespace = Str::new(o.value.str_at(&["metadata", "namespace"]).unwrap_or_default());
+            let Some(Value::String(name)) =
+                o.value.as_map_mut().and_then(|m| m.get_mut("metadata")).and_then(|m| m.as_map_mut()?.get_mut("name"))
+            else {
+                continue;
+            };
+            *name = Str::from(format!("{}{name}{}", self.name_prefix, self.name_suffix));
+            renames.0.entry(key).or_default().push(Renamed { group, namespace, name: name.clone() });
+        }
+        for o in objects.iter_mut() {
+            let own_ns = Str::new(o.value.str_at(&["metadata", "namespace"]).unwrap_or_default());
+            visit_references(&mut o.value, &own_ns, &mut |r| {
+                if let Some(new) = renames.find(r.kind, Some(r.group), &r.namespace, r.name) {
+                    *r.name = new.clone();
+                }
+            });
+            o.value.for_each_string_mut(&mut |s| {
+                if s.contains(expr::REF_OPEN) {
+                    *s = rename_ref_markers(s, &renames).into();
+                }
+            });
+            for (target, _) in &mut o.directives.depends_on {
+                if let Some(new) = renamed_target(target, &renames) {
+                    *target = new;
                 }
             }
         }
     }
+}
+
+/// Sets the namespace of namespaced objects that name none, and of the RBAC
+/// subjects that name those objects' ServiceAccounts (or a `default` one)
+/// in no namespace or in `default`, as Kustomize does.
+fn set_namespace(objects: &mut [Object], ns: &str, cluster_kinds: &[String]) {
+    let mut accounts: HashSet<Str> = HashSet::from([Str::new("default")]);
+    for o in objects.iter_mut() {
+        let kind = o.value.str_at(&["kind"]).unwrap_or_default().to_string();
+        if cluster_kinds.contains(&kind) {
+            continue;
+        }
+        let meta = o.value.map_entry("metadata");
+        if meta.get("namespace").is_none_or(|v| matches!(v, Value::Null) || v.as_str() == Some("")) {
+            meta.insert("namespace", Value::from(ns));
+            if kind == "ServiceAccount"
+                && let Some(name) = meta.get("name").and_then(Value::as_str)
+            {
+                accounts.insert(Str::new(name));
+            }
+        }
+    }
+    for o in objects.iter_mut() {
+        if !matches!(o.value.str_at(&["kind"]), Some("RoleBinding" | "ClusterRoleBinding")) {
+            continue;
+        }
+        let Some(Value::Seq(subjects)) = o.value.as_map_mut().and_then(|m| m.get_mut("subjects")) else { continue };
+        for subject in subjects.iter_mut().filter_map(Value::as_map_mut) {
+            let ours = subject.get("kind").and_then(Value::as_str) == Some("ServiceAccount")
+                && subject.get("name").and_then(Value::as_str).is_some_and(|n| accounts.contains(n))
+                && subject.get("namespace").and_then(Value::as_str).is_none_or(|n| n.is_empty() || n == "default");
+            if ours {
+                subject.insert("namespace", Value::from(ns));
+            }
+        }
+    }
+}
+
+fn add_metadata(object: &mut Value, key: &str, values: &Map) {
+    if values.is_empty() {
+        return;
+    }
+    let slot = object.map_entry("metadata").get_or_insert_with(key, || Value::Map(Map::new()));
+    if !matches!(slot, Value::Map(_)) {
+        *slot = Value::Map(Map::new());
+    }
+    if let Value::Map(m) = slot {
+        for (k, v) in values {
+            m.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+/// An object's new name, with what tells it apart from others of its kind
+/// and old name.
+struct Renamed {
+    group: Str,
+    namespace: Str,
+    name: Str,
+}
+
+/// New names by kind and old name.
+#[derive(Default)]
+struct Renames(HashMap<(Str, Str), Vec<Renamed>>);
+
+impl Renames {
+    /// The new name of the one object of this kind, group (any when not
+    /// given) and old name in
+    /// `namespace`; a namespace not yet set (the project's `common` sets it
+    /// later) matches any. `None` when there is none, or several.
+    fn find(&self, kind: &str, group: Option<&str>, namespace: &str, name: &str) -> Option<&Str> {
+        let all = self.0.get(&(Str::new(kind), Str::new(name)))?;
+        let mut matching = all.iter().filter(|r| {
+            group.is_none_or(|g| r.group == g)
+                && (r.namespace == namespace || r.namespace.is_empty() || namespace.is_empty())
+        });
+        let one = matching.next()?;
+        matching.next().is_none().then_some(&one.name)
+    }
+}
+
+/// A `ref()`/`depends_on` target (`Kind/name`, `Kind.group/name`,
+/// `Kind/namespace/name`) with the name of a renamed object, if it names one.
+fn renamed_target(target: &str, renames: &Renames) -> Option<String> {
+    let parts: Vec<&str> = target.split('/').collect();
+    let (kind_group, namespace, name) = match parts.as_slice() {
+        [k, n] => (*k, "", *n),
+        [k, ns, n] => (*k, *ns, *n),
+        _ => return None,
+    };
+    let (kind, group) = match kind_group.split_once('.') {
+        Some((kind, group)) => (kind, Some(group)),
+        None => (kind_group, None),
+    };
+    let new = renames.find(kind, group, namespace, name)?;
+    let prefix = &target[..target.len() - name.len()];
+    Some(format!("{prefix}{new}"))
+}
+
+/// `s` with the targets of its `ref()` markers renamed.
+fn rename_ref_markers(s: &str, renames: &Renames) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut last = 0;
+    for (range, field, target) in expr::ref_markers(s) {
+        out.push_str(&s[last..range.start]);
+        last = range.end;
+        match renamed_target(target, renames) {
+            Some(new) => out.push_str(&expr::ref_marker(&new, field)),
+            None => out.push_str(&s[range]),
+        }
+    }
+    out.push_str(&s[last..]);
+    out
 }

@@ -53,9 +53,7 @@ pub fn evaluate(
     for patch in &env.patches {
         apply_patch(&mut r, patch, &scope, &mut objects, &into.failed, common.namespace.as_deref(), &cluster_kinds);
     }
-    for o in &mut objects {
-        common.apply(&mut o.value, &cluster_kinds);
-    }
+    common.apply(&mut objects, &cluster_kinds);
     check_identities(main, &objects, r.diags);
     warn_missing_namespaces(&objects, r.diags);
     dashboards::check_sidecar_watches(&produced, &objects, r.diags);
@@ -216,9 +214,7 @@ fn expand_module(r: &mut Renderer, module: &Module, scope: &Scope, into: &mut Ex
     if depth > 0 {
         let common = merged_common(r, module.common.as_ref(), None, scope);
         let kinds = cluster_scoped_kinds(&into.objects);
-        for o in &mut into.objects[first..] {
-            common.apply(&mut o.value, &kinds);
-        }
+        common.apply(&mut into.objects[first..], &kinds);
     }
 }
 

@@ -460,20 +460,40 @@ impl Loader<'_> {
             return;
         };
         for (k, v) in entries {
-            match k.name.as_str() {
-                "namespace" => {}
-                "labels" | "annotations" => {
+            match shape::COMMON.fields.iter().find(|f| f.key == k.name).map(|f| f.ty) {
+                Some(shape::Ty::StringMap) => {
                     self.map_of(v, &format!("common.{}", k.name));
                 }
-                other => {
-                    self.unknown_key(
-                        format!("unknown key `{other}` in `common`"),
-                        k.span,
-                        "expected namespace, labels or annotations",
-                        other,
-                        ["namespace", "labels", "annotations"],
-                    );
+                Some(shape::Ty::ListOf(entry)) => {
+                    for item in self.list_of(v, &format!("common.{}", k.name)).unwrap_or_default() {
+                        self.check_keys(item, entry, &format!("a common.{} entry", k.name));
+                    }
                 }
+                Some(_) => {}
+                None => self.unknown_key(
+                    format!("unknown key `{}` in `common`", k.name),
+                    k.span,
+                    &shape::COMMON.expected(),
+                    &k.name,
+                    shape::COMMON.keys(),
+                ),
+            }
+        }
+    }
+
+    /// The keys of a map against a section's, unknown ones reported with
+    /// the closest known one.
+    fn check_keys(&mut self, node: &Node, section: &shape::Section, what: &str) {
+        let Some(entries) = self.map_of(node, what) else { return };
+        for (k, _) in entries {
+            if !section.has(&k.name) {
+                self.unknown_key(
+                    format!("unknown key `{}` in {what}", k.name),
+                    k.span,
+                    &section.expected(),
+                    &k.name,
+                    section.keys(),
+                );
             }
         }
     }
@@ -784,19 +804,7 @@ impl Loader<'_> {
         for (k, v) in entries {
             match k.name.as_str() {
                 "target" => {
-                    if let Some(fields) = self.map_of(v, "target") {
-                        for (tk, _) in fields {
-                            if !shape::TARGET.has(&tk.name) {
-                                self.unknown_key(
-                                    format!("unknown target key `{}`", tk.name),
-                                    tk.span,
-                                    "expected kind, name, namespace or labels",
-                                    &tk.name,
-                                    shape::TARGET.keys(),
-                                );
-                            }
-                        }
-                    }
+                    self.check_keys(v, &shape::TARGET, "a patch target");
                     target = Some(v.clone());
                 }
                 "merge" | "ops" if body.is_some() => {

@@ -68,6 +68,16 @@ pub struct Section {
 
 impl Section {
     /// Its keys, for checks and hints.
+    /// "expected a, b or c": the keys, for a label.
+    pub fn expected(&self) -> String {
+        let keys: Vec<&str> = self.keys().collect();
+        match keys.split_last() {
+            Some((last, [])) => format!("expected {last}"),
+            Some((last, rest)) => format!("expected {} or {last}", rest.join(", ")),
+            None => "expected nothing".into(),
+        }
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = &'static str> + Clone {
         self.fields.iter().map(|f| f.key)
     }
@@ -176,9 +186,38 @@ pub static COMMON: Section = Section {
     name: "common",
     doc: "Applied to every object after patches.",
     fields: &[
-        field("namespace", Ty::String, "Namespace for namespaced objects that name none."),
+        field(
+            "namespace",
+            Ty::String,
+            "Namespace for namespaced objects that name none (and for RBAC subjects naming their ServiceAccounts).",
+        ),
         field("labels", Ty::StringMap, "Metadata labels (selectors are never touched)."),
         field("annotations", Ty::StringMap, ""),
+        field(
+            "pod_labels",
+            Ty::StringMap,
+            "Labels on metadata and on pod templates (selectors untouched: no replace).",
+        ),
+        field(
+            "selector_labels",
+            Ty::StringMap,
+            "Labels on metadata, pod templates and selectors (immutable: plan shows the replace).",
+        ),
+        field("name_prefix", Ty::String, "Prepended to every name, every reference rewritten."),
+        field("name_suffix", Ty::String, "Appended to every name (before a hash suffix), every reference rewritten."),
+        field("images", Ty::ListOf(&IMAGE), "Container images set by image name, in every pod spec."),
+    ],
+    one_of: &[],
+};
+
+pub static IMAGE: Section = Section {
+    name: "image",
+    doc: "An image, by its name as written (`grafana/grafana`, no tag), and what to set.",
+    fields: &[
+        required(field("name", Ty::String, "")),
+        field("new_name", Ty::String, "Another repository (`registry.example/grafana`); tag and digest are kept."),
+        field("tag", Ty::String, "A tag (drops the digest)."),
+        field("digest", Ty::String, "A digest `sha256:…` (drops the tag)."),
     ],
     one_of: &[],
 };

@@ -1,0 +1,106 @@
+//! `common.images`: container images set by image name, as Kustomize's
+//! `images` does: the name matches exactly (`nginx` is not
+//! `docker.io/nginx`), a new tag drops the digest and a digest drops the
+//! tag (both set both), a new name keeps them.
+
+use crate::workloads::{CONTAINER_LISTS, pod_spec_mut};
+use infra_syntax::Value;
+
+/// One rule: the image name it applies to and what to set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImageRule {
+    pub name: String,
+    pub new_name: Option<String>,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+}
+
+/// An image reference split into name, tag and digest:
+/// `localhost:5000/app:1@sha256:…` → (`localhost:5000/app`, `1`, `sha256:…`).
+fn split(image: &str) -> (&str, Option<&str>, Option<&str>) {
+    let (rest, digest) = match image.split_once('@') {
+        Some((r, d)) => (r, Some(d)),
+        None => (image, None),
+    };
+    let slash = rest.rfind('/').map_or(0, |i| i + 1);
+    match rest[slash..].rfind(':') {
+        Some(i) => (&rest[..slash + i], Some(&rest[slash + i + 1..]), digest),
+        None => (rest, None, digest),
+    }
+}
+
+impl ImageRule {
+    /// The image this rule makes of `image`, if the rule applies to it.
+    pub fn apply(&self, image: &str) -> Option<String> {
+        let (name, mut tag, mut digest) = split(image);
+        if name != self.name {
+            return None;
+        }
+        match (&self.tag, &self.digest) {
+            (None, None) => {}
+            (t, d) => (tag, digest) = (t.as_deref(), d.as_deref()),
+        }
+        let mut out = self.new_name.as_deref().unwrap_or(name).to_string();
+        if let Some(t) = tag {
+            out.push(':');
+            out.push_str(t);
+        }
+        if let Some(d) = digest {
+            out.push('@');
+            out.push_str(d);
+        }
+        Some(out)
+    }
+}
+
+/// Applies the first matching rule to each container's image, in every
+/// container list of the object's pod spec.
+pub fn set_images(object: &mut Value, rules: &[ImageRule]) {
+    if rules.is_empty() {
+        return;
+    }
+    let Some(Value::Map(spec)) = pod_spec_mut(object) else { return };
+    for list in CONTAINER_LISTS {
+        let Some(Value::Seq(containers)) = spec.get_mut(list) else { continue };
+        for c in containers {
+            let Some(Value::String(image)) = c.as_map_mut().and_then(|m| m.get_mut("image")) else { continue };
+            if let Some(new) = rules.iter().find_map(|r| r.apply(image)) {
+                *image = new.into();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(name: &str, new_name: Option<&str>, tag: Option<&str>, digest: Option<&str>) -> ImageRule {
+        ImageRule {
+            name: name.into(),
+            new_name: new_name.map(Into::into),
+            tag: tag.map(Into::into),
+            digest: digest.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn splits_registries_with_ports_tags_and_digests() {
+        assert_eq!(split("nginx"), ("nginx", None, None));
+        assert_eq!(split("localhost:5000/app:1@sha256:ab"), ("localhost:5000/app", Some("1"), Some("sha256:ab")));
+        assert_eq!(split("localhost:5000/app"), ("localhost:5000/app", None, None));
+    }
+
+    #[test]
+    fn rules_as_kustomize_applies_them() {
+        let tag = rule("nginx", None, Some("1.27"), None);
+        assert_eq!(tag.apply("nginx").as_deref(), Some("nginx:1.27"));
+        assert_eq!(tag.apply("nginx:1.2@sha256:aa").as_deref(), Some("nginx:1.27"));
+        assert_eq!(tag.apply("docker.io/nginx:1.2"), None);
+        assert_eq!(tag.apply("nginxx:1"), None);
+        let digest = rule("grafana/grafana", None, None, Some("sha256:bb"));
+        assert_eq!(digest.apply("grafana/grafana:10").as_deref(), Some("grafana/grafana@sha256:bb"));
+        let moved = rule("localhost:5000/tools", Some("registry.example/tools"), None, None);
+        assert_eq!(moved.apply("localhost:5000/tools:1").as_deref(), Some("registry.example/tools:1"));
+    }
+}
