@@ -196,3 +196,56 @@ fn expressions_in_params_defaults_are_errors() {
     assert!(err.contains("--> infra.yaml:4:6"), "{err}");
     assert!(!err.contains("infra.yaml:5"), "a literal is not an expression: {err}");
 }
+
+/// Builds `dir` as a user would, but under a 1 GiB address-space limit and
+/// a 30 s timeout: an input that needs more memory or time than that fails
+/// the test instead of the machine.
+fn build_bounded(dir: &TempDir) -> common::Run {
+    let script =
+        format!("ulimit -v 1048576; exec timeout 30 '{}' build '{}' -o -", env!("CARGO_BIN_EXE_infra"), dir.str());
+    let out = std::process::Command::new("sh").args(["-c", &script]).output().unwrap();
+    common::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Filters whose output outgrows their input measure it before building it;
+/// their sum over a build is bounded too. Each was an allocation failure or
+/// gigabytes of output (interpolating many large strings wrote 400 MB with
+/// exit 0).
+#[test]
+fn expression_results_are_bounded_before_they_are_built() {
+    let cases: &[(&str, &str)] = &[
+        ("range(100000)|join('x'*100000)", "join would make 9999900000 bytes"),
+        ("'a'|indent(5*10**9)", "indent would make"),
+        ("[1]|tojson(indent=10**9)", "tojson's indent is at most 4096"),
+        ("[1]|batch(10**9)|list|length", "batch would make 1000000000 values"),
+        ("[1]|slice(10**9)|list|length", "slice would make 1000000000 values"),
+        ("'%999999999s'|format(1)", "format widths and precisions are at most 4096"),
+        ("('x'*10000)|replace('', 'y'*10000)", "replace would make 100020000 bytes"),
+        ("'x'*5000000 ~ 'y'*5000000", "is longer than 8 MiB"),
+    ];
+    for (expr, message) in cases {
+        let dir = project_with_resource(
+            "filters",
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a}}\ndata:\n  a: \"${{{{ {expr} }}}}\"\n")
+                .as_bytes(),
+        );
+        let run = build_bounded(&dir);
+        assert_eq!(run.code, 1, "{expr}: {}", run.transcript());
+        assert!(run.stderr.contains(message), "{expr}: {}", run.stderr);
+        assert!(run.stderr.contains("--> manifests/bad.yaml:5:7"), "{expr}: {}", run.stderr);
+    }
+    // 100,000 objects of 8 MB each: every one under the limit of a result,
+    // together past the build's; evaluation stops at the first.
+    let dir = project_with_resource(
+        "foreach-text",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"a${{ item }}\"}\ninfra: {for_each: ${{ range(100000)|list }}}\ndata: {a: \"${{ 'x'*8000000 }}\"}\n",
+    );
+    let run = build_bounded(&dir);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains("expressions have made more than 256 MiB of text in this build"), "{}", run.stderr);
+    assert_eq!(run.stderr.matches("error[E110]").count(), 1, "{}", run.stderr);
+}

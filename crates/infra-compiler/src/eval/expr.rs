@@ -3,6 +3,7 @@
 //! expression language. This module compiles each distinct expression once
 //! and converts values between minijinja and [`Value`].
 
+use super::bounded::{MAX_BUILD_TEXT, MAX_RESULT_BYTES, MAX_RESULT_NODES};
 pub use infra_syntax::template::{Segment, Segments, segments};
 use infra_syntax::{Map, Value};
 use minijinja::value::{Object, ObjectRepr, Value as MjValue, ValueKind};
@@ -12,6 +13,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// Work one expression may do before it is stopped (minijinja fuel): enough
@@ -261,6 +263,7 @@ impl Object for View {
 /// infra's functions and filters.
 pub struct Engine {
     env: Environment<'static>,
+    produced: Arc<AtomicUsize>,
 }
 
 impl Default for Engine {
@@ -275,6 +278,7 @@ impl Engine {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_fuel(Some(FUEL));
         env.set_recursion_limit(100);
+        super::bounded::register(&mut env);
         env.add_function("ref", ref_function);
         env.add_function("file", file_function);
         env.add_function("file_map", file_map_function);
@@ -293,11 +297,11 @@ impl Engine {
             let v = from_minijinja(&v).map_err(|e| Error::new(ErrorKind::InvalidOperation, e))?;
             Ok(infra_syntax::yaml::emit(&v).trim_end_matches('\n').to_string())
         });
-        Engine { env }
+        Engine { env, produced: Arc::default() }
     }
 
     pub fn evaluator(&self) -> Evaluator<'_> {
-        Evaluator::new(&self.env)
+        Siblings { env: &self.env, produced: self.produced.clone() }.evaluator()
     }
 }
 
@@ -306,6 +310,8 @@ impl Engine {
 pub struct Evaluator<'env> {
     env: &'env Environment<'static>,
     cache: RefCell<HashMap<String, Rc<Compiled<'env>>>>,
+    /// The text expressions have made in this build, by every evaluator.
+    produced: Arc<AtomicUsize>,
 }
 
 /// A compiled expression. Most expressions in manifests are plain paths
@@ -394,15 +400,40 @@ impl From<Error> for ExprError {
     }
 }
 
+/// Makes evaluators of one build for worker threads: the environment and
+/// the build's text budget, shared; each its own cache.
+pub struct Siblings<'env> {
+    env: &'env Environment<'static>,
+    produced: Arc<AtomicUsize>,
+}
+
+impl<'env> Siblings<'env> {
+    pub fn evaluator(&self) -> Evaluator<'env> {
+        Evaluator { env: self.env, cache: RefCell::default(), produced: self.produced.clone() }
+    }
+}
+
 impl<'env> Evaluator<'env> {
-    /// An evaluator with an empty cache (one per worker thread).
-    pub fn new(env: &'env Environment<'static>) -> Evaluator<'env> {
-        Evaluator { env, cache: RefCell::new(HashMap::new()) }
+    /// What makes more evaluators of the same build, on other threads.
+    pub fn sibling_maker(&self) -> Siblings<'env> {
+        Siblings { env: self.env, produced: self.produced.clone() }
     }
 
-    /// The environment, to make more evaluators for other threads.
-    pub fn environment(&self) -> &'env Environment<'static> {
-        self.env
+    /// Counts `bytes` of text made by expressions against the build's
+    /// budget: each result is bounded, and so is their sum (`for_each`
+    /// items each under the limit must not add up to gigabytes).
+    /// Whether the build's text budget is spent: its error was reported,
+    /// and evaluating more would only spend time.
+    pub fn exhausted(&self) -> bool {
+        self.produced.load(Ordering::Relaxed) > MAX_BUILD_TEXT
+    }
+
+    pub fn charge(&self, bytes: usize) -> Result<(), String> {
+        let total = self.produced.fetch_add(bytes, Ordering::Relaxed).saturating_add(bytes);
+        if total > MAX_BUILD_TEXT {
+            return Err(format!("expressions have made more than {} MiB of text in this build", MAX_BUILD_TEXT >> 20));
+        }
+        Ok(())
     }
 
     /// Evaluates one expression: a plain path to the value it names, any
@@ -470,12 +501,6 @@ pub fn from_minijinja(v: &MjValue) -> Result<Value, String> {
     let mut budget = MAX_RESULT_NODES;
     from_minijinja_at(v, 0, &mut budget)
 }
-
-/// The most values one expression may produce (`[1] * 10**9` must fail
-/// quickly instead of filling memory).
-const MAX_RESULT_NODES: usize = 1_000_000;
-/// The most text one expression may add to a string.
-pub const MAX_RESULT_BYTES: usize = 8 << 20;
 
 fn from_minijinja_at(v: &MjValue, depth: usize, budget: &mut usize) -> Result<Value, String> {
     if let Some(view) = v.downcast_object_ref::<View>() {

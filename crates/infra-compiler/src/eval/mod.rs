@@ -3,6 +3,7 @@
 //! modules and `for_each` expanded, expressions rendered, patches and
 //! `common` applied.
 
+pub mod bounded;
 pub mod charts;
 pub mod common;
 pub mod dashboards;
@@ -276,9 +277,9 @@ fn eval_document(r: &mut Renderer, file: FileId, index: usize, doc: &Node, scope
     // Items are independent: large `for_each` expansions are evaluated in
     // parallel, each worker with its own expression cache and diagnostics,
     // merged back in item order.
-    let env = r.ev.environment();
+    let sibling = r.ev.sibling_maker();
     let results = crate::parallel::map_chunks(&scopes, |chunk| {
-        let ev = expr::Evaluator::new(env);
+        let ev = sibling.evaluator();
         let mut diags = Diagnostics::new();
         let mut r = Renderer { ev: &ev, diags: &mut diags };
         let mut objects = Vec::new();

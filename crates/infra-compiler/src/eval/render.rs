@@ -1,6 +1,7 @@
 //! Rendering spanned nodes into values: every string's `${{ }}`
 //! expressions evaluated in a scope, errors reported at the expression.
 
+use super::bounded;
 use super::expr::{self, Evaluated, Evaluator, Scope, Segment};
 use infra_syntax::{Code, Diagnostic, Diagnostics, Map, Node, NodeKind, ScalarStyle, Span, Str, Value};
 
@@ -75,6 +76,9 @@ impl Renderer<'_> {
     }
 
     fn eval(&mut self, source: &str, scope: &Scope, span: Span, path: YamlPath) -> Option<Evaluated> {
+        if self.ev.exhausted() {
+            return None;
+        }
         match self.ev.eval(source, scope) {
             Ok(Evaluated::Minijinja(v)) if v.is_undefined() => {
                 self.diags.push(
@@ -110,19 +114,22 @@ impl Renderer<'_> {
             && style == ScalarStyle::Plain
         {
             let espan = expr_span(span, style, *offset, *len);
-            return match self.eval(source, scope, espan, path)? {
-                Evaluated::Value(v) => Some(v),
-                Evaluated::Minijinja(v) => match expr::from_minijinja(&v) {
-                    Ok(v) => Some(v),
-                    Err(e) => {
-                        self.diags.push(
-                            Diagnostic::error(Code::ExpressionFailed, e)
-                                .at(espan, "this expression")
-                                .path(path.render()),
-                        );
-                        None
-                    }
-                },
+            let v = match self.eval(source, scope, espan, path)? {
+                Evaluated::Value(v) => Ok(v),
+                Evaluated::Minijinja(v) => expr::from_minijinja(&v),
+            };
+            let v = v.and_then(|v| match &v {
+                Value::String(s) => self.ev.charge(s.len()).map(|_| v),
+                _ => Ok(v),
+            });
+            return match v {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    self.diags.push(
+                        Diagnostic::error(Code::ExpressionFailed, e).at(espan, "this expression").path(path.render()),
+                    );
+                    None
+                }
             };
         }
         let mut out = String::new();
@@ -145,21 +152,22 @@ impl Renderer<'_> {
                     let espan = expr_span(span, style, offset, len);
                     // Interpolated values read as YAML would write them:
                     // `true`, not Python's `True`; null is empty.
+                    let before = out.len();
                     let v = match self.eval(source, scope, espan, path)? {
-                        Evaluated::Value(Value::String(s)) => {
-                            out.push_str(&s);
-                            continue;
-                        }
-                        Evaluated::Value(v) => expr::view(&v),
-                        Evaluated::Minijinja(v) => v,
+                        Evaluated::Value(Value::String(s)) => Err(s),
+                        Evaluated::Value(v) => Ok(expr::view(&v)),
+                        Evaluated::Minijinja(v) => Ok(v),
                     };
-                    if let Some(s) = v.as_str() {
-                        out.push_str(s);
-                    } else if v.kind() == minijinja::value::ValueKind::Bool {
-                        out.push_str(if v.is_true() { "true" } else { "false" });
-                    } else if !v.is_none()
-                        && let Err(e) = expr::write_bounded(&mut out, &v)
-                    {
+                    let written = match &v {
+                        Err(s) => push_bounded(&mut out, s),
+                        Ok(v) if v.as_str().is_some() => push_bounded(&mut out, v.as_str().unwrap_or_default()),
+                        Ok(v) if v.kind() == minijinja::value::ValueKind::Bool => {
+                            push_bounded(&mut out, if v.is_true() { "true" } else { "false" })
+                        }
+                        Ok(v) if !v.is_none() => expr::write_bounded(&mut out, v),
+                        Ok(_) => Ok(()),
+                    };
+                    if let Err(e) = written.and_then(|_| self.ev.charge(out.len() - before)) {
                         self.diags.push(
                             Diagnostic::error(Code::ExpressionFailed, e)
                                 .at(espan, "this expression")
@@ -172,6 +180,16 @@ impl Renderer<'_> {
         }
         Some(Value::String(out.into()))
     }
+}
+
+/// Appends an interpolated piece, keeping the whole string within
+/// [`bounded::MAX_RESULT_BYTES`].
+fn push_bounded(out: &mut String, s: &str) -> Result<(), String> {
+    if out.len() + s.len() > bounded::MAX_RESULT_BYTES {
+        return Err(format!("the text is longer than {} MiB", bounded::MAX_RESULT_BYTES >> 20));
+    }
+    out.push_str(s);
+    Ok(())
 }
 
 /// The span of an expression inside a scalar, when the scalar is on one

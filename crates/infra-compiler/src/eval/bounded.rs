@@ -1,0 +1,139 @@
+//! minijinja's built-in filters whose output can outgrow their input
+//! (`join`, `indent`, `replace`, `format`, `tojson(indent)`, `batch`,
+//! `slice`), registered over the originals: each computes the size it is
+//! about to build and refuses past the limits of a result, before anything
+//! is allocated. Fuel bounds the work of an expression; these bound its
+//! memory. The limits of results live here too.
+
+use minijinja::value::{Kwargs, Rest, StringInput, Value};
+use minijinja::{Environment, Error, ErrorKind, State, filters};
+
+/// The most values one expression may produce (`[1] * 10**9` must fail
+/// quickly instead of filling memory).
+pub const MAX_RESULT_NODES: usize = 1_000_000;
+/// The most text one expression may add to a string.
+pub const MAX_RESULT_BYTES: usize = 8 << 20;
+/// The text all expressions of one build may make together.
+pub const MAX_BUILD_TEXT: usize = 256 << 20;
+/// The widest `format` width or precision, and the deepest `tojson` indent.
+pub const MAX_PADDING: usize = 4096;
+
+fn too_long(filter: &str, bytes: usize) -> Error {
+    Error::new(
+        ErrorKind::InvalidOperation,
+        format!("{filter} would make {bytes} bytes; a result is at most {} MiB", MAX_RESULT_BYTES >> 20),
+    )
+}
+
+fn too_many(filter: &str, items: usize) -> Error {
+    Error::new(
+        ErrorKind::InvalidOperation,
+        format!("{filter} would make {items} values; a result has at most {MAX_RESULT_NODES}"),
+    )
+}
+
+fn check_bytes(filter: &str, bytes: usize) -> Result<(), Error> {
+    if bytes > MAX_RESULT_BYTES { Err(too_long(filter, bytes)) } else { Ok(()) }
+}
+
+/// The text of a value as `join` and `replace` see it.
+fn text_len(v: &Value) -> usize {
+    v.as_str().map_or_else(|| v.to_string().len(), str::len)
+}
+
+pub fn register(env: &mut Environment<'static>) {
+    env.add_filter("join", join);
+    env.add_filter("indent", indent);
+    env.add_filter("replace", replace);
+    env.add_filter("format", format);
+    env.add_filter("tojson", tojson);
+    env.add_filter("batch", batch);
+    env.add_filter("slice", slice);
+}
+
+fn join(state: &State, value: &Value, joiner: Option<StringInput>) -> Result<Value, Error> {
+    let sep = joiner.as_ref().map_or(0, |j| j.as_str().len());
+    if let Some(s) = value.as_str() {
+        check_bytes("join", s.len().saturating_add(s.chars().count().saturating_mul(sep)))?;
+    } else if let Some(n) = value.len() {
+        if n > MAX_RESULT_NODES {
+            return Err(too_many("join", n));
+        }
+        let mut total = sep.saturating_mul(n.saturating_sub(1));
+        check_bytes("join", total)?;
+        for item in value.try_iter()? {
+            total = total.saturating_add(text_len(&item));
+            check_bytes("join", total)?;
+        }
+    }
+    filters::join(state, value, joiner)
+}
+
+fn indent(
+    value: StringInput,
+    width: Option<usize>,
+    first: Option<bool>,
+    blank: Option<bool>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    let text = value.as_str();
+    let lines = text.lines().count() + 1;
+    check_bytes("indent", text.len().saturating_add(width.unwrap_or(4).saturating_mul(lines)))?;
+    filters::indent(value, width, first, blank, kwargs)
+}
+
+fn replace(state: &State, value: StringInput, from: StringInput, to: StringInput) -> Result<Value, Error> {
+    let (s, f) = (value.as_str(), from.as_str());
+    let times = if f.is_empty() { s.chars().count() + 1 } else { s.matches(f).count() };
+    let grows = to.as_str().len().saturating_sub(f.len());
+    check_bytes("replace", s.len().saturating_add(times.saturating_mul(grows)))?;
+    filters::replace(state, value, from, to)
+}
+
+fn format(state: &State, format: &Value, args: Rest<Value>) -> Result<Value, Error> {
+    if let Some(f) = format.as_str() {
+        let widest = f
+            .split('%')
+            .skip(1)
+            .flat_map(|spec| spec.split(|c: char| !c.is_ascii_digit()).take(3))
+            .filter_map(|digits| digits.parse::<usize>().ok().or((!digits.is_empty()).then_some(usize::MAX)))
+            .max()
+            .unwrap_or(0);
+        if widest > MAX_PADDING {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("format widths and precisions are at most {MAX_PADDING}"),
+            ));
+        }
+    }
+    filters::format(state, format, args)
+}
+
+fn tojson(value: &Value, indent: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let given = indent.clone().or(kwargs.get::<Option<Value>>("indent")?);
+    if let Some(n) = given.as_ref().and_then(|v| i64::try_from(v.clone()).ok())
+        && n > MAX_PADDING as i64
+    {
+        return Err(Error::new(ErrorKind::InvalidOperation, format!("tojson's indent is at most {MAX_PADDING}")));
+    }
+    filters::tojson(value, indent, kwargs)
+}
+
+/// `batch` and `slice` make `count` lists, or fill lists up to `count`.
+fn check_count(filter: &str, value: &Value, count: usize) -> Result<(), Error> {
+    let n = value.len().unwrap_or(0);
+    if count > MAX_RESULT_NODES.max(n) {
+        return Err(too_many(filter, count));
+    }
+    Ok(())
+}
+
+fn batch(state: &State, value: Value, count: usize, fill_with: Option<Value>) -> Result<Value, Error> {
+    check_count("batch", &value, count)?;
+    filters::batch(state, value, count, fill_with)
+}
+
+fn slice(state: &State, value: Value, count: usize, fill_with: Option<Value>) -> Result<Value, Error> {
+    check_count("slice", &value, count)?;
+    filters::slice(state, value, count, fill_with)
+}
