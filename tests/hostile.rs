@@ -249,3 +249,30 @@ fn expression_results_are_bounded_before_they_are_built() {
     assert!(run.stderr.contains("expressions have made more than 256 MiB of text in this build"), "{}", run.stderr);
     assert_eq!(run.stderr.matches("error[E110]").count(), 1, "{}", run.stderr);
 }
+
+/// The YAML 1.2 core schema, exactly: what it does not define is an error,
+/// never a silently changed value.
+#[test]
+fn yaml_outside_the_core_schema_is_an_error_not_a_changed_value() {
+    let head = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n";
+    for (body, message) in [
+        ("data:\n  1.0: b\n", "a mapping key is a string, not a number"),
+        ("data:\n  null: b\n", "a mapping key is a string, not a null"),
+        ("data:\n  x: !foo b\n", "the tag `!foo` is not supported here"),
+        (
+            "data: &d {x: '1'}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata: *d\n",
+            "anchors belong to their document",
+        ),
+    ] {
+        let dir = project_with_resource("core-schema", format!("{head}{body}").as_bytes());
+        let err = build_fails(&dir);
+        assert!(err.contains(message), "{body}: {err}");
+        assert!(err.contains("--> manifests/bad.yaml:"), "{body}: {err}");
+    }
+    // A sign is not a hex digit, and a quoted `<<` is an ordinary key.
+    let dir =
+        project_with_resource("core-schema-ok", format!("{head}data:\n  e: 0x-1\n  \"<<\": {{x: '1'}}\n").as_bytes());
+    let run = infra(&["build", dir.str(), "-o", "-"]);
+    assert!(run.stdout.contains("e: '0x-1'"), "{}", run.transcript());
+    assert!(run.stdout.contains("'<<':"), "{}", run.transcript());
+}

@@ -184,14 +184,18 @@ fn load_events(file: FileId, text: &str, mut masked: Option<&mut masked::Masked>
         let sp = span_of(span);
         let finished: Node = match event {
             Event::DocumentStart(_) => {
+                // Anchors belong to their document.
                 root = None;
+                anchors.clear();
                 continue;
             }
             Event::DocumentEnd => {
                 docs.push(root.take().unwrap_or(Node { kind: NodeKind::Null, span: sp }));
                 continue;
             }
-            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+            Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
+                let what = if matches!(event, Event::SequenceStart(..)) { "seq" } else { "map" };
+                check_tag(tag.as_deref(), &[what]).map_err(|m| err(sp.start, m))?;
                 if stack.len() >= MAX_DEPTH {
                     return Err(err(sp.start, format!("nesting deeper than {MAX_DEPTH} levels")));
                 }
@@ -222,7 +226,8 @@ fn load_events(file: FileId, text: &str, mut masked: Option<&mut masked::Masked>
                 node
             }
             Event::Scalar(text, style, anchor, tag) => {
-                let forced_string = tag.as_ref().is_some_and(|t| t.suffix == "str");
+                check_tag(tag.as_deref(), &["str"]).map_err(|m| err(sp.start, m))?;
+                let forced_string = tag.is_some();
                 let restored = masked.as_deref_mut().and_then(|m| m.restore(&text));
                 let kind = scalar(restored.as_deref().unwrap_or(&text), style, forced_string);
                 let node = Node { kind, span: sp };
@@ -233,7 +238,7 @@ fn load_events(file: FileId, text: &str, mut masked: Option<&mut masked::Masked>
             }
             Event::Alias(id) => {
                 let Some((node, size)) = anchors.get(&id) else {
-                    return Err(err(sp.start, "alias to an unknown anchor".into()));
+                    return Err(err(sp.start, "alias to an unknown anchor (anchors belong to their document)".into()));
                 };
                 alias_nodes += size;
                 if alias_nodes > MAX_ALIAS_NODES {
@@ -251,30 +256,56 @@ fn load_events(file: FileId, text: &str, mut masked: Option<&mut masked::Masked>
             Some(Frame::Seq { items, .. }) => items.push(finished),
             Some(Frame::Map { entries, merges, key, .. }) => match key.take() {
                 None => {
-                    let name = match &finished.kind {
-                        NodeKind::Str(s, _) => s.clone(),
-                        NodeKind::Int(i) => Str::from(i.to_string()),
-                        NodeKind::Bool(b) => Str::from(b.to_string()),
-                        NodeKind::Float(f) => Str::from(f.to_string()),
-                        NodeKind::Null => Str::default(),
-                        _ => {
+                    // Kubernetes objects have string keys: `1.0:` would
+                    // silently become `'1'`, `null:` an empty key.
+                    let (name, merge) = match &finished.kind {
+                        NodeKind::Str(s, style) => (s.clone(), s == "<<" && *style == ScalarStyle::Plain),
+                        NodeKind::Seq(_) | NodeKind::Map(_) => {
                             return Err(Diagnostic::error(Code::BadKey, "a mapping key must be a scalar")
                                 .at(finished.span, "complex key"));
                         }
+                        _ => {
+                            return Err(Diagnostic::error(
+                                Code::BadKey,
+                                format!("a mapping key is a string, not {}", crate::article(finished.type_name())),
+                            )
+                            .at(finished.span, "not a string")
+                            .help("quote the key: Kubernetes objects have string keys only"));
+                        }
                     };
-                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == name && name != "<<") {
+                    let name = if merge { Str::new(MERGE_KEY) } else { name };
+                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == name && !merge) {
                         return Err(Diagnostic::error(Code::DuplicateKey, format!("duplicate key `{name}`"))
                             .at(finished.span, "second definition")
                             .at(first.span, "first defined here"));
                     }
                     *key = Some(Key { name, span: finished.span });
                 }
-                Some(k) if k.name == "<<" => merges.push(finished),
+                Some(k) if k.name == MERGE_KEY => merges.push(finished),
                 Some(k) => entries.push((k, finished)),
             },
         }
     }
     Ok(docs)
+}
+
+/// A plain `<<` key, held under a name no quoted key can have (a quoted
+/// `"<<"` is an ordinary key).
+const MERGE_KEY: &str = "<<\u{0}merge";
+
+/// Tags: only the core schema's that change nothing but force a type this
+/// loader knows (`!!str` on a scalar, `!!map`, `!!seq`); any other would
+/// be ignored silently, so it is an error.
+fn check_tag(tag: Option<&saphyr_parser::Tag>, allowed: &[&str]) -> Result<(), String> {
+    let Some(t) = tag else { return Ok(()) };
+    let core = t.handle == "tag:yaml.org,2002:" || t.handle == "!!";
+    if core && allowed.contains(&t.suffix.as_str()) {
+        return Ok(());
+    }
+    Err(format!(
+        "the tag `{}{}` is not supported here: remove it (quote a value to make it a string)",
+        t.handle, t.suffix
+    ))
 }
 
 /// The first document of a text as a plain value (`Null` when empty).
@@ -335,10 +366,11 @@ fn resolve_plain(t: &str) -> Option<NodeKind> {
     if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
         return None;
     }
-    if let Some(oct) = t.strip_prefix("0o") {
+    // Digits only: `from_str_radix` would also take a sign (`0x-1`).
+    if let Some(oct) = t.strip_prefix("0o").filter(|d| d.bytes().all(|b| b.is_ascii_digit())) {
         return i64::from_str_radix(oct, 8).ok().map(NodeKind::Int);
     }
-    if let Some(hex) = t.strip_prefix("0x") {
+    if let Some(hex) = t.strip_prefix("0x").filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit())) {
         return i64::from_str_radix(hex, 16).ok().map(NodeKind::Int);
     }
     let digits = t.strip_prefix(['-', '+']).unwrap_or(t);

@@ -428,10 +428,16 @@ impl<'env> Evaluator<'env> {
         self.produced.load(Ordering::Relaxed) > MAX_BUILD_TEXT
     }
 
-    pub fn charge(&self, bytes: usize) -> Result<(), String> {
-        let total = self.produced.fetch_add(bytes, Ordering::Relaxed).saturating_add(bytes);
-        if total > MAX_BUILD_TEXT {
-            return Err(format!("expressions have made more than {} MiB of text in this build", MAX_BUILD_TEXT >> 20));
+    /// `Err(Some(message))` for the charge that spends the budget,
+    /// `Err(None)` for the ones after it (on any thread): one error.
+    pub fn charge(&self, bytes: usize) -> Result<(), Option<String>> {
+        let before = self.produced.fetch_add(bytes, Ordering::Relaxed);
+        if before > MAX_BUILD_TEXT {
+            return Err(None);
+        }
+        if before.saturating_add(bytes) > MAX_BUILD_TEXT {
+            let message = format!("expressions have made more than {} MiB of text in this build", MAX_BUILD_TEXT >> 20);
+            return Err(Some(message));
         }
         Ok(())
     }

@@ -116,7 +116,7 @@ impl Renderer<'_> {
             let espan = expr_span(span, style, *offset, *len);
             let v = match self.eval(source, scope, espan, path)? {
                 Evaluated::Value(v) => Ok(v),
-                Evaluated::Minijinja(v) => expr::from_minijinja(&v),
+                Evaluated::Minijinja(v) => expr::from_minijinja(&v).map_err(Some),
             };
             let v = v.and_then(|v| match &v {
                 Value::String(s) => self.ev.charge(s.len()).map(|_| v),
@@ -124,7 +124,8 @@ impl Renderer<'_> {
             });
             return match v {
                 Ok(v) => Some(v),
-                Err(e) => {
+                Err(None) => None,
+                Err(Some(e)) => {
                     self.diags.push(
                         Diagnostic::error(Code::ExpressionFailed, e).at(espan, "this expression").path(path.render()),
                     );
@@ -167,12 +168,14 @@ impl Renderer<'_> {
                         Ok(v) if !v.is_none() => expr::write_bounded(&mut out, v),
                         Ok(_) => Ok(()),
                     };
-                    if let Err(e) = written.and_then(|_| self.ev.charge(out.len() - before)) {
-                        self.diags.push(
-                            Diagnostic::error(Code::ExpressionFailed, e)
-                                .at(espan, "this expression")
-                                .path(path.render()),
-                        );
+                    if let Err(e) = written.map_err(Some).and_then(|_| self.ev.charge(out.len() - before)) {
+                        if let Some(e) = e {
+                            self.diags.push(
+                                Diagnostic::error(Code::ExpressionFailed, e)
+                                    .at(espan, "this expression")
+                                    .path(path.render()),
+                            );
+                        }
                         return None;
                     }
                 }
