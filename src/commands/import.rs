@@ -59,45 +59,46 @@ pub fn manifests(r: &Reporter, sources: &[String], into: &Path, name: Option<Str
     if let Some(ns) = &report.namespace_param {
         r.status(&format!("  namespace {ns} is now the `namespace` parameter, set in `common`"));
     }
-    if !report.external.is_empty() {
-        r.status(&format!(
-            "  declared `external: true`, used by the objects and not in the sources (they exist in the cluster, or are made at run time): {}",
-            report.external.join(", ")
-        ));
-    }
-    if !report.without_namespace.is_empty() {
-        r.status(&format!(
-            "  warning: {} no namespace, so kubectl puts them in its context's; set `common: {{namespace: ...}}` in infra.yaml: {}",
-            if report.without_namespace.len() == 1 { "1 namespaced object has".to_string() } else { format!("{} namespaced objects have", report.without_namespace.len()) },
-            report.without_namespace.join(", ")
-        ));
-    }
-    if !report.dropped_tests.is_empty() {
-        r.status(&format!(
-            "  dropped {} (`helm test` runs them; they are not part of a release): {}",
-            count(report.dropped_tests.len(), "test hook"),
-            report.dropped_tests.join(", ")
-        ));
-    }
-    if !report.kept_hooks.is_empty() {
-        r.status(&format!(
-            "  warning: kept {} as ordinary objects: Helm runs them at install or upgrade and deletes them, `kubectl apply` keeps them (delete the files of those you do not want): {}",
-            count(report.kept_hooks.len(), "Helm hook"),
-            report.kept_hooks.join(", ")
-        ));
-    }
-    if !report.secrets_stubbed.is_empty() {
-        r.status(&format!(
-            "  Secrets written as `external: true` stubs, their data left in the cluster (--keep-secrets keeps it): {}",
-            report.secrets_stubbed.join(", ")
-        ));
-    }
-    if !report.skipped_owned.is_empty() {
-        r.status(&format!(
-            "  skipped {} made by controllers (their owners recreate them): {}",
-            count(report.skipped_owned.len(), "object"),
-            report.skipped_owned.join(", ")
-        ));
+    let n_without = report.without_namespace.len();
+    let lists = [
+        (
+            &report.external,
+            "declared `external: true`, used by the objects and not in the sources (they exist in the cluster, or are made at run time)".to_string(),
+        ),
+        (
+            &report.without_namespace,
+            format!(
+                "warning: {} no namespace, so kubectl puts them in its context's; set `common: {{namespace: ...}}` in infra.yaml",
+                count(n_without, "namespaced object") + if n_without == 1 { " has" } else { " have" }
+            ),
+        ),
+        (
+            &report.dropped_tests,
+            format!(
+                "dropped {} (`helm test` runs them; they are not part of a release)",
+                count(report.dropped_tests.len(), "test hook")
+            ),
+        ),
+        (
+            &report.kept_hooks,
+            format!(
+                "warning: kept {} as ordinary objects: Helm runs them at install or upgrade and deletes them, `kubectl apply` keeps them (delete the files of those you do not want)",
+                count(report.kept_hooks.len(), "Helm hook")
+            ),
+        ),
+        (
+            &report.secrets_stubbed,
+            "Secrets written as `external: true` stubs, their data left in the cluster (--keep-secrets keeps it)".to_string(),
+        ),
+        (
+            &report.skipped_owned,
+            format!("skipped {} made by controllers (their owners recreate them)", count(report.skipped_owned.len(), "object")),
+        ),
+    ];
+    for (items, head) in lists {
+        if !items.is_empty() {
+            r.status(&format!("  {head}: {}", items.join(", ")));
+        }
     }
     first_apply(r, &sources_read, into);
     r.status(&format!("next: infra build {}", into.display()));
