@@ -95,12 +95,14 @@ pub fn add_labels(object: &mut Value, reach: Reach, labels: &Map) {
     let kind = object.str_at(&["kind"]).unwrap_or_default().to_string();
     for m in LABEL_MAPS {
         if m.kinds.contains(&kind.as_str()) && (m.reach == Reach::Templates || reach == Reach::Selectors) {
-            add_at(object, m.path, m.create, labels);
+            merge_at(object, m.path, m.create, labels);
         }
     }
 }
 
-fn add_at(v: &mut Value, path: &[&str], create: bool, labels: &Map) {
+/// Adds `labels` to the map at `path` (`*` is every list item), creating
+/// the maps on the way when `create`, else only where they exist.
+pub fn merge_at(v: &mut Value, path: &[&str], create: bool, labels: &Map) {
     match path.split_first() {
         None => {
             if !matches!(v, Value::Map(_)) {
@@ -115,7 +117,7 @@ fn add_at(v: &mut Value, path: &[&str], create: bool, labels: &Map) {
         Some((&"*", rest)) => {
             if let Value::Seq(items) = v {
                 for item in items {
-                    add_at(item, rest, create, labels);
+                    merge_at(item, rest, create, labels);
                 }
             }
         }
@@ -128,7 +130,7 @@ fn add_at(v: &mut Value, path: &[&str], create: bool, labels: &Map) {
                 m.insert(*key, Value::Map(Map::new()));
             }
             if let Some(next) = m.get_mut(key) {
-                add_at(next, rest, create, labels);
+                merge_at(next, rest, create, labels);
             }
         }
     }

@@ -41,7 +41,7 @@ pub fn pod_spec(object: &Value) -> Option<&Value> {
 /// The pod spec of a workload or a Pod, to change it.
 pub fn pod_spec_mut(object: &mut Value) -> Option<&mut Value> {
     let path = pod_spec_path(object.str_at(&["kind"])?)?;
-    path.iter().try_fold(object, |v, k| v.as_map_mut()?.get_mut(k))
+    object.pointer_mut(path)
 }
 
 /// The containers and init containers of a pod spec: the ones that run

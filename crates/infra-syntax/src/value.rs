@@ -226,6 +226,11 @@ impl Value {
         keys.iter().try_fold(self, |v, k| v.get(k))
     }
 
+    /// The value at a path of map keys, to change it.
+    pub fn pointer_mut(&mut self, keys: &[&str]) -> Option<&mut Value> {
+        keys.iter().try_fold(self, |v, k| v.as_map_mut()?.get_mut(k))
+    }
+
     /// The string at a path of map keys.
     pub fn str_at(&self, keys: &[&str]) -> Option<&str> {
         self.pointer(keys)?.as_str()

@@ -11,7 +11,7 @@ use super::expr::{self, Scope};
 use super::object::Object;
 use super::render::{Renderer, YamlPath};
 use infra_k8s::images::{ImageRule, set_images};
-use infra_k8s::labels::{Reach, add_labels};
+use infra_k8s::labels::{Reach, add_labels, merge_at};
 use infra_k8s::references::visit_references;
 use infra_syntax::{Code, Diagnostic, Map, Node, Str, Value};
 use std::collections::{HashMap, HashSet};
@@ -131,11 +131,7 @@ impl Common {
             let key = (Str::new(kind), Str::new(o.value.str_at(&["metadata", "name"]).unwrap_or_default()));
             let group = Str::new(infra_k8s::kinds::group_of(o.value.str_at(&["apiVersion"]).unwrap_or_default()));
             let namespace = Str::new(o.value.str_at(&["metadata", "namespace"]).unwrap_or_default());
-            let Some(Value::String(name)) =
-                o.value.as_map_mut().and_then(|m| m.get_mut("metadata")).and_then(|m| m.as_map_mut()?.get_mut("name"))
-            else {
-                continue;
-            };
+            let Some(Value::String(name)) = o.value.pointer_mut(&["metadata", "name"]) else { continue };
             *name = Str::from(format!("{}{name}{}", self.name_prefix, self.name_suffix));
             renames.0.entry(key).or_default().push(Renamed { group, namespace, name: name.clone() });
         }
@@ -184,7 +180,7 @@ fn set_namespace(objects: &mut [Object], ns: &str, cluster_kinds: &[String]) {
         if !matches!(o.value.str_at(&["kind"]), Some("RoleBinding" | "ClusterRoleBinding")) {
             continue;
         }
-        let Some(Value::Seq(subjects)) = o.value.as_map_mut().and_then(|m| m.get_mut("subjects")) else { continue };
+        let Some(Value::Seq(subjects)) = o.value.pointer_mut(&["subjects"]) else { continue };
         for subject in subjects.iter_mut().filter_map(Value::as_map_mut) {
             let ours = subject.get("kind").and_then(Value::as_str) == Some("ServiceAccount")
                 && subject.get("name").and_then(Value::as_str).is_some_and(|n| accounts.contains(n))
@@ -197,17 +193,8 @@ fn set_namespace(objects: &mut [Object], ns: &str, cluster_kinds: &[String]) {
 }
 
 fn add_metadata(object: &mut Value, key: &str, values: &Map) {
-    if values.is_empty() {
-        return;
-    }
-    let slot = object.map_entry("metadata").get_or_insert_with(key, || Value::Map(Map::new()));
-    if !matches!(slot, Value::Map(_)) {
-        *slot = Value::Map(Map::new());
-    }
-    if let Value::Map(m) = slot {
-        for (k, v) in values {
-            m.insert(k.clone(), v.clone());
-        }
+    if !values.is_empty() {
+        merge_at(object, &["metadata", key], true, values);
     }
 }
 

@@ -26,20 +26,16 @@ pub(crate) fn content_digest(v: &Value) -> String {
 /// The hash that `infra.dev/hash` is set to: of everything else. A hash
 /// annotation already there is infra's to set, and dropped first.
 pub(crate) fn unstamped_hash(value: &mut Value) -> Str {
-    if let Some(Value::Map(a)) = get_mut_path(value, &["metadata", "annotations"]) {
+    if let Some(Value::Map(a)) = value.pointer_mut(&["metadata", "annotations"]) {
         a.shift_remove(annotations::HASH);
     }
     Str::from(content_hash(value))
 }
 
 pub(crate) fn set_annotation_at(value: &mut Value, path: &[&str], key: &str, v: impl Into<Str>) {
-    let mut target = value;
-    for k in path {
-        let Some(next) = target.as_map_mut().and_then(|m| m.get_mut(k)) else {
-            return;
-        };
-        target = next;
-    }
+    let Some(target) = value.pointer_mut(path) else {
+        return;
+    };
     let Some(map) = target.as_map_mut() else {
         return;
     };
@@ -54,10 +50,6 @@ pub(crate) fn set_annotation_at(value: &mut Value, path: &[&str], key: &str, v: 
         a.reserve_for(key);
         a.insert(key, Value::String(v.into()));
     }
-}
-
-pub(crate) fn get_mut_path<'v>(v: &'v mut Value, path: &[&str]) -> Option<&'v mut Value> {
-    path.iter().try_fold(v, |v, k| v.as_map_mut()?.get_mut(k))
 }
 
 #[cfg(test)]
