@@ -3,7 +3,7 @@
 //! `docker.io/nginx`), a new tag drops the digest and a digest drops the
 //! tag (both set both), a new name keeps them.
 
-use crate::workloads::{CONTAINER_LISTS, pod_spec_mut};
+use crate::workloads::{CONTAINER_LISTS, image_parts, pod_spec_mut};
 use infra_syntax::Value;
 
 /// One rule: the image name it applies to and what to set.
@@ -15,24 +15,10 @@ pub struct ImageRule {
     pub digest: Option<String>,
 }
 
-/// An image reference split into name, tag and digest:
-/// `localhost:5000/app:1@sha256:…` → (`localhost:5000/app`, `1`, `sha256:…`).
-fn split(image: &str) -> (&str, Option<&str>, Option<&str>) {
-    let (rest, digest) = match image.split_once('@') {
-        Some((r, d)) => (r, Some(d)),
-        None => (image, None),
-    };
-    let slash = rest.rfind('/').map_or(0, |i| i + 1);
-    match rest[slash..].rfind(':') {
-        Some(i) => (&rest[..slash + i], Some(&rest[slash + i + 1..]), digest),
-        None => (rest, None, digest),
-    }
-}
-
 impl ImageRule {
     /// The image this rule makes of `image`, if the rule applies to it.
     pub fn apply(&self, image: &str) -> Option<String> {
-        let (name, mut tag, mut digest) = split(image);
+        let (name, mut tag, mut digest) = image_parts(image);
         if name != self.name {
             return None;
         }
@@ -86,9 +72,11 @@ mod tests {
 
     #[test]
     fn splits_registries_with_ports_tags_and_digests() {
-        assert_eq!(split("nginx"), ("nginx", None, None));
-        assert_eq!(split("localhost:5000/app:1@sha256:ab"), ("localhost:5000/app", Some("1"), Some("sha256:ab")));
-        assert_eq!(split("localhost:5000/app"), ("localhost:5000/app", None, None));
+        assert_eq!(image_parts("nginx"), ("nginx", None, None));
+        let parts = image_parts("localhost:5000/app:1@sha256:ab");
+        assert_eq!(parts, ("localhost:5000/app", Some("1"), Some("sha256:ab")));
+        assert_eq!(image_parts("localhost:5000/app"), ("localhost:5000/app", None, None));
+        assert_eq!(crate::workloads::image_name("docker.io/grafana/grafana:11.3.0@sha256:ab"), "grafana");
     }
 
     #[test]

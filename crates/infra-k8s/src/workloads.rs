@@ -211,12 +211,25 @@ pub struct StateAtRisk {
     pub storage: String,
 }
 
+/// An image reference split into name, tag and digest:
+/// `localhost:5000/app:1@sha256:…` → (`localhost:5000/app`, `1`, `sha256:…`).
+pub fn image_parts(image: &str) -> (&str, Option<&str>, Option<&str>) {
+    let (rest, digest) = match image.split_once('@') {
+        Some((r, d)) => (r, Some(d)),
+        None => (image, None),
+    };
+    let slash = rest.rfind('/').map_or(0, |i| i + 1);
+    match rest[slash..].rfind(':') {
+        Some(i) => (&rest[..slash + i], Some(&rest[slash + i + 1..]), digest),
+        None => (rest, None, digest),
+    }
+}
+
 /// The repository name of an image without registry, tag or digest:
 /// `docker.io/grafana/grafana:11.3.0@sha256:…` → `grafana`.
 pub fn image_name(image: &str) -> &str {
-    let without_digest = image.split('@').next().unwrap_or(image);
-    let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
-    last.split(':').next().unwrap_or(last)
+    let name = image_parts(image).0;
+    name.rsplit('/').next().unwrap_or(name)
 }
 
 /// The data directories of a stateful image, if it is one.

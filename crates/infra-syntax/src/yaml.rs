@@ -138,7 +138,14 @@ fn pos(m: saphyr_parser::Marker) -> Pos {
 
 enum Frame {
     Seq { items: Vec<Node>, start: Pos, anchor: usize },
-    Map { entries: Vec<(Key, Node)>, merges: Vec<Node>, key: Option<Key>, start: Pos, anchor: usize },
+    Map { entries: Vec<(Key, Node)>, merges: Vec<Node>, key: Option<PendingKey>, start: Pos, anchor: usize },
+}
+
+/// A mapping key waiting for its value: an ordinary key, or a plain `<<`
+/// (a quoted `"<<"` is an ordinary key).
+enum PendingKey {
+    Key(Key),
+    Merge,
 }
 
 /// Parses every document of a YAML stream. Empty documents are `Null`.
@@ -273,25 +280,24 @@ fn load_events(file: FileId, text: &str, mut masked: Option<&mut masked::Masked>
                             .help("quote the key: Kubernetes objects have string keys only"));
                         }
                     };
-                    let name = if merge { Str::new(MERGE_KEY) } else { name };
-                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == name && !merge) {
+                    if merge {
+                        *key = Some(PendingKey::Merge);
+                        continue;
+                    }
+                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == name) {
                         return Err(Diagnostic::error(Code::DuplicateKey, format!("duplicate key `{name}`"))
                             .at(finished.span, "second definition")
                             .at(first.span, "first defined here"));
                     }
-                    *key = Some(Key { name, span: finished.span });
+                    *key = Some(PendingKey::Key(Key { name, span: finished.span }));
                 }
-                Some(k) if k.name == MERGE_KEY => merges.push(finished),
-                Some(k) => entries.push((k, finished)),
+                Some(PendingKey::Merge) => merges.push(finished),
+                Some(PendingKey::Key(k)) => entries.push((k, finished)),
             },
         }
     }
     Ok(docs)
 }
-
-/// A plain `<<` key, held under a name no quoted key can have (a quoted
-/// `"<<"` is an ordinary key).
-const MERGE_KEY: &str = "<<\u{0}merge";
 
 /// Tags: only the core schema's that change nothing but force a type this
 /// loader knows (`!!str` on a scalar, `!!map`, `!!seq`); any other would

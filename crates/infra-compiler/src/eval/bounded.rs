@@ -91,22 +91,34 @@ fn replace(state: &State, value: StringInput, from: StringInput, to: StringInput
 }
 
 fn format(state: &State, format: &Value, args: Rest<Value>) -> Result<Value, Error> {
-    if let Some(f) = format.as_str() {
-        let widest = f
-            .split('%')
-            .skip(1)
-            .flat_map(|spec| spec.split(|c: char| !c.is_ascii_digit()).take(3))
-            .filter_map(|digits| digits.parse::<usize>().ok().or((!digits.is_empty()).then_some(usize::MAX)))
-            .max()
-            .unwrap_or(0);
-        if widest > MAX_PADDING {
-            return Err(Error::new(
-                ErrorKind::InvalidOperation,
-                format!("format widths and precisions are at most {MAX_PADDING}"),
-            ));
-        }
+    if format.as_str().is_some_and(|f| widest_padding(f) > MAX_PADDING) {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("format widths and precisions are at most {MAX_PADDING}"),
+        ));
     }
     filters::format(state, format, args)
+}
+
+/// The largest width or precision of a printf-style format's conversions
+/// (`%-10.5f`: 10), past flags; `%%` is a literal.
+fn widest_padding(format: &str) -> usize {
+    let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+    let number = |d: &str| if d.is_empty() { 0 } else { d.parse().unwrap_or(usize::MAX) };
+    let mut widest = 0;
+    let mut rest = format;
+    while let Some(i) = rest.find('%') {
+        rest = &rest[i + 1..];
+        if let Some(after) = rest.strip_prefix('%') {
+            rest = after;
+            continue;
+        }
+        let spec = rest.trim_start_matches(['-', '+', ' ', '#', '0']);
+        let (width, spec) = spec.split_at(digits(spec));
+        let precision = spec.strip_prefix('.').map_or("", |p| &p[..digits(p)]);
+        widest = widest.max(number(width)).max(number(precision));
+    }
+    widest
 }
 
 fn tojson(value: &Value, indent: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
@@ -136,4 +148,18 @@ fn batch(state: &State, value: Value, count: usize, fill_with: Option<Value>) ->
 fn slice(state: &State, value: Value, count: usize, fill_with: Option<Value>) -> Result<Value, Error> {
     check_count("slice", &value, count)?;
     filters::slice(state, value, count, fill_with)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::widest_padding;
+
+    #[test]
+    fn padding_is_read_from_conversions_only() {
+        assert_eq!(widest_padding("%-10.5f and %3d"), 10);
+        assert_eq!(widest_padding("%.999999999f"), 999_999_999);
+        assert_eq!(widest_padding("100%% of 99999 files: %s"), 0);
+        assert_eq!(widest_padding("% 5d"), 5);
+        assert_eq!(widest_padding("%99999999999999999999999s"), usize::MAX);
+    }
 }

@@ -567,7 +567,7 @@ fn from_minijinja_at(v: &MjValue, depth: usize, budget: &mut usize) -> Result<Va
     })
 }
 
-/// Appends a value's text to `out`, refusing to grow past
+/// Appends a value's text to `out`, refusing to grow it past
 /// [`MAX_RESULT_BYTES`]: formatting stops as soon as the limit is reached.
 pub fn write_bounded(out: &mut String, v: &MjValue) -> Result<(), String> {
     struct Bounded<'a>(&'a mut String, usize);
@@ -584,7 +584,7 @@ pub fn write_bounded(out: &mut String, v: &MjValue) -> Result<(), String> {
     if v.len().is_some_and(|n| n > MAX_RESULT_NODES) {
         return Err(format!("the result has more than {MAX_RESULT_NODES} values"));
     }
-    let limit = out.len() + MAX_RESULT_BYTES;
+    let limit = MAX_RESULT_BYTES;
     fmt::write(&mut Bounded(out, limit), format_args!("{v}"))
         .map_err(|_| format!("the result is longer than {} MiB", MAX_RESULT_BYTES >> 20))
 }

@@ -151,22 +151,11 @@ impl Renderer<'_> {
                 Segment::Text(t) => out.push_str(t),
                 Segment::Expr { source, offset, len } => {
                     let espan = expr_span(span, style, offset, len);
-                    // Interpolated values read as YAML would write them:
-                    // `true`, not Python's `True`; null is empty.
                     let before = out.len();
-                    let v = match self.eval(source, scope, espan, path)? {
-                        Evaluated::Value(Value::String(s)) => Err(s),
-                        Evaluated::Value(v) => Ok(expr::view(&v)),
-                        Evaluated::Minijinja(v) => Ok(v),
-                    };
-                    let written = match &v {
-                        Err(s) => push_bounded(&mut out, s),
-                        Ok(v) if v.as_str().is_some() => push_bounded(&mut out, v.as_str().unwrap_or_default()),
-                        Ok(v) if v.kind() == minijinja::value::ValueKind::Bool => {
-                            push_bounded(&mut out, if v.is_true() { "true" } else { "false" })
-                        }
-                        Ok(v) if !v.is_none() => expr::write_bounded(&mut out, v),
-                        Ok(_) => Ok(()),
+                    let written = match self.eval(source, scope, espan, path)? {
+                        Evaluated::Value(Value::String(s)) => push_bounded(&mut out, &s),
+                        Evaluated::Value(v) => push_interpolated(&mut out, &expr::view(&v)),
+                        Evaluated::Minijinja(v) => push_interpolated(&mut out, &v),
                     };
                     if let Err(e) = written.map_err(Some).and_then(|_| self.ev.charge(out.len() - before)) {
                         if let Some(e) = e {
@@ -193,6 +182,19 @@ fn push_bounded(out: &mut String, s: &str) -> Result<(), String> {
     }
     out.push_str(s);
     Ok(())
+}
+
+/// Appends a value as YAML would write it: `true`, not Python's `True`;
+/// null as nothing; anything else formatted within the bound.
+fn push_interpolated(out: &mut String, v: &minijinja::Value) -> Result<(), String> {
+    match v.as_str() {
+        Some(s) => push_bounded(out, s),
+        None if v.kind() == minijinja::value::ValueKind::Bool => {
+            push_bounded(out, if v.is_true() { "true" } else { "false" })
+        }
+        None if v.is_none() => Ok(()),
+        None => expr::write_bounded(out, v),
+    }
 }
 
 /// The span of an expression inside a scalar, when the scalar is on one
