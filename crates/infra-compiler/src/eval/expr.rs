@@ -693,7 +693,10 @@ fn file_map_function(state: &State, path: String) -> Result<MjValue, Error> {
     use crate::load::env_file::{Format, parse};
     let text = module_file(state, "file_map", &path, crate::load::files::read_text_inside)?;
     let pairs = parse(&text, Format::of(&path)).map_err(|e| {
-        Error::new(ErrorKind::InvalidOperation, format!("file_map(\"{path}\"): {path}:{}: {}", e.line, e.message))
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("file_map(\"{path}\"): {path}:{}:{}: {}", e.line, e.column, e.message),
+        )
     })?;
     Ok(MjValue::from_iter(pairs))
 }

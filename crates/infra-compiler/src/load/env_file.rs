@@ -10,11 +10,18 @@
 
 use std::collections::HashMap;
 
-/// What went wrong, and on which line (1-based).
+/// What went wrong, and where (line and column, 1-based).
 #[derive(Debug, PartialEq)]
 pub struct EnvFileError {
     pub line: usize,
+    pub column: usize,
     pub message: String,
+}
+
+/// The column at which `at`, a part of `line`, starts.
+fn column(line: &str, at: &str) -> usize {
+    let offset = (at.as_ptr() as usize).saturating_sub(line.as_ptr() as usize).min(line.len());
+    line[..offset].chars().count() + 1
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -37,16 +44,17 @@ pub fn parse(text: &str, format: Format) -> Result<Vec<(String, String)>, EnvFil
         Format::Properties => properties(text)?,
     };
     let mut first: HashMap<&str, usize> = HashMap::new();
-    for (line, key, _) in &entries {
+    for ((line, column), key, _) in &entries {
+        let (line, column) = (*line, *column);
         if !valid_key(key) {
             let message = format!(
                 "`{key}` is not a valid ConfigMap key: keys are letters, digits, `-`, `_` and `.`, at most 253 characters"
             );
-            return Err(EnvFileError { line: *line, message });
+            return Err(EnvFileError { line, column, message });
         }
-        if let Some(before) = first.insert(key, *line) {
+        if let Some(before) = first.insert(key, line) {
             let message = format!("`{key}` is set twice (first on line {before}); keep one");
-            return Err(EnvFileError { line: *line, message });
+            return Err(EnvFileError { line, column, message });
         }
     }
     Ok(entries.into_iter().map(|(_, k, v)| (k, v)).collect())
@@ -61,7 +69,8 @@ fn valid_key(key: &str) -> bool {
         && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-type Entries = Vec<(usize, String, String)>;
+/// (line, column) of each key, the key and its value.
+type Entries = Vec<((usize, usize), String, String)>;
 
 /// `KEY=value` lines; `#` comments; an optional `export `; values
 /// unquoted (to a ` #` comment, trimmed), single-quoted (literal) or
@@ -70,8 +79,8 @@ type Entries = Vec<(usize, String, String)>;
 fn dotenv(text: &str) -> Result<Entries, EnvFileError> {
     let mut out = Vec::new();
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
-    while let Some((n, line)) = lines.next() {
-        let line = line.trim_start();
+    while let Some((n, raw)) = lines.next() {
+        let line = raw.trim_start();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
@@ -82,31 +91,34 @@ fn dotenv(text: &str) -> Result<Entries, EnvFileError> {
                 line.trim_end(),
                 line.trim_end()
             );
-            return Err(EnvFileError { line: n, message });
+            return Err(EnvFileError { line: n, column: column(raw, line), message });
         };
+        let at = (n, column(raw, line));
         let key = key.trim_end().to_string();
         let rest = rest.trim_start();
         let value = match rest.chars().next() {
-            Some(quote @ ('"' | '\'')) => quoted(&rest[1..], quote, n, &mut lines)?,
+            Some(quote @ ('"' | '\'')) => quoted(raw, rest, quote, n, &mut lines)?,
             _ => match rest.find(" #").or_else(|| rest.find("\t#")) {
                 Some(i) => rest[..i].trim_end().to_string(),
                 None => rest.trim_end().to_string(),
             },
         };
-        out.push((n, key, value));
+        out.push((at, key, value));
     }
     Ok(out)
 }
 
-/// The rest of a quoted dotenv value, reading on to the closing quote.
+/// A quoted dotenv value (`opening` starts at the quote, in the line
+/// `raw`), reading on to the closing quote.
 fn quoted<'t>(
-    first: &'t str,
+    raw: &'t str,
+    opening: &'t str,
     quote: char,
     start: usize,
     lines: &mut impl Iterator<Item = (usize, &'t str)>,
 ) -> Result<String, EnvFileError> {
     let mut value = String::new();
-    let mut text = first;
+    let (mut current, mut text) = (raw, &opening[1..]);
     let mut line = start;
     loop {
         let mut chars = text.char_indices();
@@ -116,7 +128,7 @@ fn quoted<'t>(
                     let after = text[i + 1..].trim();
                     if !after.is_empty() && !after.starts_with('#') {
                         let message = format!("unexpected `{after}` after the closing {quote}");
-                        return Err(EnvFileError { line, message });
+                        return Err(EnvFileError { line, column: column(current, after), message });
                     }
                     return Ok(value);
                 }
@@ -137,12 +149,12 @@ fn quoted<'t>(
         match lines.next() {
             Some((n, next)) => {
                 value.push('\n');
-                text = next;
+                (current, text) = (next, next);
                 line = n;
             }
             None => {
                 let message = format!("the {quote} opened here is never closed");
-                return Err(EnvFileError { line: start, message });
+                return Err(EnvFileError { line: start, column: column(raw, opening), message });
             }
         }
     }
@@ -154,8 +166,8 @@ fn quoted<'t>(
 fn properties(text: &str) -> Result<Entries, EnvFileError> {
     let mut out = Vec::new();
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
-    while let Some((n, line)) = lines.next() {
-        let line = line.trim_start_matches([' ', '\t', '\x0c']);
+    while let Some((n, raw)) = lines.next() {
+        let line = raw.trim_start_matches([' ', '\t', '\x0c']);
         if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
             continue;
         }
@@ -167,10 +179,10 @@ fn properties(text: &str) -> Result<Entries, EnvFileError> {
                 None => break,
             }
         }
+        let at = (n, column(raw, line));
         let (key, value) = split_property(&logical);
-        let key = unescape(key).map_err(|message| EnvFileError { line: n, message })?;
-        let value = unescape(value).map_err(|message| EnvFileError { line: n, message })?;
-        out.push((n, key, value));
+        let failed = |message| EnvFileError { line: at.0, column: at.1, message };
+        out.push((at, unescape(key).map_err(failed)?, unescape(value).map_err(failed)?));
     }
     Ok(out)
 }
@@ -270,8 +282,11 @@ mod tests {
         assert!(err("A=1\nHOME\n").message.contains("does not read values from its own environment"));
         let twice = err("A=1\nB=2\nA=3\n");
         assert_eq!((twice.line, twice.message.as_str()), (3, "`A` is set twice (first on line 1); keep one"));
-        assert_eq!(err("A=\"open\nB=2\n").line, 1);
-        assert_eq!(err("A=\"x\" y\n").message, "unexpected `y` after the closing \"");
+        let open = err("A=\"open\nB=2\n");
+        assert_eq!((open.line, open.column), (1, 3));
+        let after = err("A=\"x\" y\n");
+        assert_eq!((after.line, after.column, after.message.as_str()), (1, 7, "unexpected `y` after the closing \""));
+        assert_eq!(err("  export  a b=1\n").column, 11);
         assert!(err("a b=1\n").message.contains("not a valid ConfigMap key"));
     }
 
