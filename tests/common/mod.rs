@@ -33,6 +33,20 @@ pub fn infra_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     }
 }
 
+/// Runs `infra` under a 1 GiB address-space limit and a 30 s timeout: an
+/// input that needs more memory or time than that fails the test instead of
+/// the machine.
+pub fn infra_bounded(args: &[&str]) -> Run {
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{}'", a.replace('\'', "'\\''"))).collect();
+    let script = format!("ulimit -v 1048576; exec timeout 30 '{}' {}", env!("CARGO_BIN_EXE_infra"), quoted.join(" "));
+    let out = Command::new("sh").args(["-c", &script]).output().expect("run infra");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

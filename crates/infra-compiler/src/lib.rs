@@ -173,10 +173,7 @@ pub fn resolve_params(dir: &Path, env: Option<&str>, overrides: &load::overrides
 
 /// Helm, found once when the project (or a module) has charts.
 fn find_helm(project: &load::Project, path: Option<&Path>, diagnostics: &mut Diagnostics) -> Option<eval::helm::Helm> {
-    fn first_chart(m: &load::Module) -> Option<infra_syntax::Span> {
-        m.charts.first().map(|c| c.span).or_else(|| m.modules.iter().find_map(|u| first_chart(&u.module)))
-    }
-    let span = first_chart(&project.main)?;
+    let span = project.main.distinct().iter().find_map(|m| m.charts.first().map(|c| c.span))?;
     match eval::helm::Helm::find(path) {
         Ok(h) => Some(h),
         Err(why) => {

@@ -4,7 +4,7 @@
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{FileId, Pos, Span};
-use crate::value::{Map, Str, Value};
+use crate::value::{KeyIndex, Map, Str, Value};
 use saphyr_parser::{Event, Parser, ScalarStyle as YamlStyle};
 use std::collections::HashMap;
 
@@ -13,7 +13,8 @@ mod masked;
 /// Nesting deeper than this is refused: no real manifest comes close, and
 /// it keeps every recursive walk of a tree within the stack.
 pub const MAX_DEPTH: usize = 200;
-/// Nodes the aliases of one file may expand to ("billion laughs"). Nodes
+/// Nodes the anchors and aliases of one file may copy ("billion laughs"):
+/// an anchor keeps a copy of its node, an alias makes another. Nodes
 /// written out are bounded by the file's size limit instead.
 pub const MAX_ALIAS_NODES: usize = 2_000_000;
 
@@ -137,8 +138,24 @@ fn pos(m: saphyr_parser::Marker) -> Pos {
 }
 
 enum Frame {
-    Seq { items: Vec<Node>, start: Pos, anchor: usize },
-    Map { entries: Vec<(Key, Node)>, merges: Vec<Node>, key: Option<PendingKey>, start: Pos, anchor: usize },
+    Seq {
+        items: Vec<Node>,
+        start: Pos,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<(Key, Node)>,
+        /// Finds the keys of a long mapping, for the duplicate check.
+        index: KeyIndex,
+        merges: Vec<Node>,
+        key: Option<PendingKey>,
+        start: Pos,
+        anchor: usize,
+    },
+}
+
+fn names(entries: &[(Key, Node)]) -> impl ExactSizeIterator<Item = &Str> + DoubleEndedIterator {
+    entries.iter().map(|(k, _)| &k.name)
 }
 
 /// A mapping key waiting for its value: an ordinary key, or a plain `<<`
@@ -172,12 +189,23 @@ fn load_events(file: FileId, text: &str, mut masked: Option<&mut masked::Masked>
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
-    let mut alias_nodes = 0usize;
+    // Nodes copied by anchors and aliases so far.
+    let mut copied = 0usize;
     let mut root: Option<Node> = None;
     let span_of = |s: saphyr_parser::Span| Span::new(file, pos(s.start), pos(s.end));
     let err = |p: Pos, msg: String| {
         let span = Span::new(file, p, Pos { line: p.line, col: p.col + 1 });
         Diagnostic::error(Code::InvalidYaml, format!("invalid YAML: {msg}")).at(span, "here")
+    };
+    let charge = |copied: usize, size: usize, at: Pos| {
+        let copied = copied + size;
+        if copied > MAX_ALIAS_NODES {
+            return Err(err(
+                at,
+                format!("anchors and aliases copy more than {MAX_ALIAS_NODES} nodes (an alias bomb?)"),
+            ));
+        }
+        Ok(copied)
     };
 
     while let Some(event) = parser.next_event() {
@@ -209,7 +237,14 @@ fn load_events(file: FileId, text: &str, mut masked: Option<&mut masked::Masked>
                 stack.push(if matches!(event, Event::SequenceStart(..)) {
                     Frame::Seq { items: Vec::new(), start: sp.start, anchor }
                 } else {
-                    Frame::Map { entries: Vec::new(), merges: Vec::new(), key: None, start: sp.start, anchor }
+                    Frame::Map {
+                        entries: Vec::new(),
+                        index: KeyIndex::default(),
+                        merges: Vec::new(),
+                        key: None,
+                        start: sp.start,
+                        anchor,
+                    }
                 });
                 continue;
             }
@@ -218,9 +253,9 @@ fn load_events(file: FileId, text: &str, mut masked: Option<&mut masked::Masked>
                     Some(Frame::Seq { items, start, anchor }) => {
                         (Node { kind: NodeKind::Seq(items), span: Span::new(file, start, sp.end) }, anchor)
                     }
-                    Some(Frame::Map { mut entries, merges, start, anchor, .. }) => {
+                    Some(Frame::Map { mut entries, mut index, merges, start, anchor, .. }) => {
                         for m in merges {
-                            merge_into(&mut entries, m)?;
+                            merge_into(&mut entries, &mut index, m)?;
                         }
                         (Node { kind: NodeKind::Map(entries), span: Span::new(file, start, sp.end) }, anchor)
                     }
@@ -228,6 +263,7 @@ fn load_events(file: FileId, text: &str, mut masked: Option<&mut masked::Masked>
                 };
                 if anchor > 0 {
                     let size = node.size();
+                    copied = charge(copied, size, node.span.start)?;
                     anchors.insert(anchor, (node.clone(), size));
                 }
                 node
@@ -247,13 +283,7 @@ fn load_events(file: FileId, text: &str, mut masked: Option<&mut masked::Masked>
                 let Some((node, size)) = anchors.get(&id) else {
                     return Err(err(sp.start, "alias to an unknown anchor (anchors belong to their document)".into()));
                 };
-                alias_nodes += size;
-                if alias_nodes > MAX_ALIAS_NODES {
-                    return Err(err(
-                        sp.start,
-                        format!("aliases expand to more than {MAX_ALIAS_NODES} nodes (an alias bomb?)"),
-                    ));
-                }
+                copied = charge(copied, *size, sp.start)?;
                 Node { kind: node.kind.clone(), span: sp }
             }
             Event::StreamStart | Event::StreamEnd | Event::Nothing => continue,
@@ -261,7 +291,7 @@ fn load_events(file: FileId, text: &str, mut masked: Option<&mut masked::Masked>
         match stack.last_mut() {
             None => root = Some(finished),
             Some(Frame::Seq { items, .. }) => items.push(finished),
-            Some(Frame::Map { entries, merges, key, .. }) => match key.take() {
+            Some(Frame::Map { entries, index, merges, key, .. }) => match key.take() {
                 None => {
                     // Kubernetes objects have string keys: `1.0:` would
                     // silently become `'1'`, `null:` an empty key.
@@ -284,7 +314,7 @@ fn load_events(file: FileId, text: &str, mut masked: Option<&mut masked::Masked>
                         *key = Some(PendingKey::Merge);
                         continue;
                     }
-                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == name) {
+                    if let Some((first, _)) = index.find(names(entries), &name).map(|i| &entries[i]) {
                         return Err(Diagnostic::error(Code::DuplicateKey, format!("duplicate key `{name}`"))
                             .at(finished.span, "second definition")
                             .at(first.span, "first defined here"));
@@ -292,7 +322,10 @@ fn load_events(file: FileId, text: &str, mut masked: Option<&mut masked::Masked>
                     *key = Some(PendingKey::Key(Key { name, span: finished.span }));
                 }
                 Some(PendingKey::Merge) => merges.push(finished),
-                Some(PendingKey::Key(k)) => entries.push((k, finished)),
+                Some(PendingKey::Key(k)) => {
+                    entries.push((k, finished));
+                    index.pushed(names(entries));
+                }
             },
         }
     }
@@ -320,7 +353,7 @@ pub fn parse_value(text: &str) -> Result<Value, Diagnostic> {
 }
 
 /// YAML 1.1 merge keys (`<<: *defaults`): keys already present win.
-fn merge_into(entries: &mut Vec<(Key, Node)>, node: Node) -> Result<(), Diagnostic> {
+fn merge_into(entries: &mut Vec<(Key, Node)>, index: &mut KeyIndex, node: Node) -> Result<(), Diagnostic> {
     let sources = match node.kind {
         NodeKind::Map(_) => vec![node],
         NodeKind::Seq(items) => items,
@@ -335,8 +368,9 @@ fn merge_into(entries: &mut Vec<(Key, Node)>, node: Node) -> Result<(), Diagnost
                 .at(source.span, "not a mapping"));
         };
         for (k, v) in more {
-            if !entries.iter().any(|(e, _)| e.name == k.name) {
+            if index.find(names(entries), &k.name).is_none() {
                 entries.push((k, v));
+                index.pushed(names(entries));
             }
         }
     }

@@ -42,7 +42,8 @@ pub fn evaluate(
     let mut r = Renderer { ev: &ev, diags };
     let params = environment_params(&mut r, project, env, overrides);
     let scope = Scope::new(params, &env.name, &main.name, main.dir.clone(), root.clone());
-    let mut into = Expansion { objects: Vec::new(), failed: Vec::new(), dashboards: Vec::new(), root, charts };
+    let mut into =
+        Expansion { objects: Vec::new(), failed: Vec::new(), dashboards: Vec::new(), root, charts, instances: 0 };
     expand_module(&mut r, main, &scope, &mut into, 0);
     dashboards::check_unique_uids(&into.dashboards, r.diags);
     let produced = std::mem::take(&mut into.dashboards);
@@ -73,7 +74,7 @@ fn check_identities(main: &Module, objects: &[Object], diags: &mut Diagnostics) 
         if problems.is_empty() {
             continue;
         }
-        let doc = find_document(main, o.origin, &mut Vec::new());
+        let doc = find_document(main, o.origin);
         for p in problems {
             diags.push(
                 infra_k8s::kinds::identity_error(&p, o.origin, doc)
@@ -142,13 +143,9 @@ fn warn_missing_namespaces(objects: &[Object], diags: &mut Diagnostics) {
 }
 
 /// The document a span was loaded from, in a module or the modules it uses.
-fn find_document<'m>(module: &'m Module, span: Span, seen: &mut Vec<*const Module>) -> Option<&'m Node> {
-    if seen.contains(&(module as *const Module)) {
-        return None;
-    }
-    seen.push(module);
-    let here = module.resources.iter().filter(|f| f.file == span.file).flat_map(|f| &f.docs).find(|d| d.span == span);
-    here.or_else(|| module.modules.iter().find_map(|used| find_document(&used.module, span, seen)))
+fn find_document(module: &Module, span: Span) -> Option<&Node> {
+    let files = module.distinct().into_iter().flat_map(|m| &m.resources);
+    files.filter(|f| f.file == span.file).flat_map(|f| &f.docs).find(|d| d.span == span)
 }
 
 /// Kinds without a namespace: the built-in list plus CRDs in the project
@@ -174,7 +171,14 @@ struct Expansion<'a, 'c> {
     dashboards: Vec<dashboards::Produced>,
     root: Arc<std::path::Path>,
     charts: &'a mut ChartContext<'c>,
+    /// Module instances expanded so far, within [`MAX_MODULE_INSTANCES`].
+    instances: usize,
 }
+
+/// Module instances one environment may expand. Modules are loaded once
+/// each, but each use is expanded: a chain of modules that each use the
+/// next twice doubles at every level.
+pub const MAX_MODULE_INSTANCES: usize = 10_000;
 
 /// A module's resources, dashboards and charts, then the modules it uses
 /// (each with its own params), then its `common`.
@@ -196,6 +200,22 @@ fn expand_module(r: &mut Renderer, module: &Module, scope: &Scope, into: &mut Ex
             && object::bool_at(r, when, "when", format!("modules.{}.when", used.name), scope) != Some(true)
         {
             continue;
+        }
+        // Past the limit, every level returns; the first reports it.
+        into.instances += 1;
+        if into.instances > MAX_MODULE_INSTANCES {
+            if into.instances > MAX_MODULE_INSTANCES + 1 {
+                return;
+            }
+            r.diags.push(
+                Diagnostic::error(
+                    Code::TooManyInstances,
+                    format!("more than {MAX_MODULE_INSTANCES} module instances in environment `{}`", scope.env_name()),
+                )
+                .at(used.span, "one instance too many")
+                .note("modules that use other modules several times multiply: each use is a whole instance"),
+            );
+            return;
         }
         let params = params::resolve(
             r,

@@ -2,12 +2,14 @@
 //! (by the merge keys of `infra_k8s::strategic`), with `$patch: replace`
 //! and `$patch: delete`; and RFC 6902 JSON patch operations.
 
+use super::bounded::MAX_RESULT_NODES;
 use super::expr::Scope;
 use super::object::{FailedDocument, Object};
 use super::render::{Renderer, YamlPath};
 use crate::load::PatchBody;
 use infra_k8s::kinds::group_of;
 use infra_k8s::strategic::{ListMerge, builtin_group, list_merge};
+use infra_syntax::yaml::MAX_DEPTH;
 use infra_syntax::{Code, Diagnostic, Map, Value};
 
 /// The directive key of strategic merge patches.
@@ -112,8 +114,10 @@ fn cleaned(v: &Value) -> Value {
 
 /// Applies one RFC 6902 operation. One deliberate difference: `add`
 /// creates missing parent maps, so that `/metadata/annotations/x` works on
-/// an object without annotations.
-pub fn apply_op(doc: &mut Value, op: &Value) -> Result<(), String> {
+/// an object without annotations. `added` counts the values the operations
+/// of one patch have put into the object: a few `copy` ops that each
+/// double it would otherwise fill memory.
+pub fn apply_op(doc: &mut Value, op: &Value, added: &mut usize) -> Result<(), String> {
     let kind = op.get("op").and_then(Value::as_str).ok_or("an operation needs `op`")?;
     let path = op.get("path").and_then(Value::as_str).ok_or("an operation needs `path`")?;
     let pointer = parse_pointer(path)?;
@@ -124,34 +128,62 @@ pub fn apply_op(doc: &mut Value, op: &Value) -> Result<(), String> {
             "`path: \"\"` is the whole object; `{kind}` changes a field in it (for example `/spec/replicas`)"
         ));
     }
-    let value = || op.get("value").cloned().ok_or_else(|| format!("`{kind}` needs `value`"));
+    let value = || op.get("value").ok_or_else(|| format!("`{kind}` needs `value`"));
     let from = || -> Result<Vec<String>, String> {
         parse_pointer(op.get("from").and_then(Value::as_str).ok_or_else(|| format!("`{kind}` needs `from`"))?)
     };
     match kind {
-        "add" => add(doc, &pointer, value()?, true),
+        "add" => add(doc, &pointer, admit(value()?, &pointer, added)?, true),
         "remove" => remove(doc, &pointer).map(drop),
         "replace" => {
+            let value = admit(value()?, &pointer, added)?;
             remove(doc, &pointer)?;
-            add(doc, &pointer, value()?, false)
+            add(doc, &pointer, value, false)
         }
         "move" => {
-            let moved = remove(doc, &from()?)?;
+            let from = from()?;
+            let moved = get(doc, &from).ok_or("`from` does not exist")?;
+            within_depth(moved, &pointer)?;
+            let moved = remove(doc, &from)?;
             add(doc, &pointer, moved, false)
         }
         "copy" => {
-            let copied = get(doc, &from()?).ok_or("`from` does not exist")?.clone();
+            let copied = admit(get(doc, &from()?).ok_or("`from` does not exist")?, &pointer, added)?;
             add(doc, &pointer, copied, false)
         }
         "test" => {
             let expected = value()?;
             match get(doc, &pointer) {
-                Some(v) if *v == expected => Ok(()),
+                Some(v) if v == expected => Ok(()),
                 _ => Err(format!("test failed: {path} is not the expected value")),
             }
         }
         other => Err(format!("unknown op `{other}` (add, remove, replace, move, copy, test)")),
     }
+}
+
+/// A copy of `value` to put at `pointer`, if the object stays within the
+/// limits of what one patch may add.
+fn admit(value: &Value, pointer: &[String], added: &mut usize) -> Result<Value, String> {
+    let count = within_depth(value, pointer)?;
+    *added += count;
+    if *added > MAX_RESULT_NODES {
+        return Err(format!("the operations add more than {MAX_RESULT_NODES} values to the object"));
+    }
+    Ok(value.clone())
+}
+
+/// The values in `value`, if placing it at `pointer` nests the object no
+/// deeper than a file may.
+fn within_depth(value: &Value, pointer: &[String]) -> Result<usize, String> {
+    let (count, depth) = value.extent();
+    if pointer.len() + depth > MAX_DEPTH {
+        return Err(format!(
+            "the value would nest {} levels deep; objects nest at most {MAX_DEPTH}",
+            pointer.len() + depth
+        ));
+    }
+    Ok(count)
 }
 
 fn parse_pointer(p: &str) -> Result<Vec<String>, String> {
@@ -161,6 +193,10 @@ fn parse_pointer(p: &str) -> Result<Vec<String>, String> {
     let Some(rest) = p.strip_prefix('/') else {
         return Err(format!("`{p}` is not a JSON pointer (it starts with `/`)"));
     };
+    let segments = rest.bytes().filter(|&b| b == b'/').count() + 1;
+    if segments > MAX_DEPTH {
+        return Err(format!("the path has {segments} segments; objects nest at most {MAX_DEPTH} levels"));
+    }
     Ok(rest.split('/').map(|s| s.replace("~1", "/").replace("~0", "~")).collect())
 }
 
@@ -301,8 +337,9 @@ pub fn apply_patch(
                 return;
             }
             (PatchBody::Ops(_), Value::Seq(ops)) => {
+                let mut added = 0;
                 for (i, op) in ops.iter().enumerate() {
-                    if let Err(e) = apply_op(&mut o.value, op) {
+                    if let Err(e) = apply_op(&mut o.value, op, &mut added) {
                         let id = infra_k8s::kinds::ObjectId::of(&o.value).short();
                         let span = match &patch.body {
                             PatchBody::Ops(n) => n.items().and_then(|items| items.get(i)).map_or(n.span, |n| n.span),
@@ -528,18 +565,36 @@ mod tests {
     #[test]
     fn json_patch_ops() {
         let mut t = v("metadata: {name: x}\nspec: {ports: [{port: 80}]}\n");
-        apply_op(&mut t, &v("{op: add, path: /metadata/annotations/team, value: obs}")).unwrap();
-        apply_op(&mut t, &v("{op: add, path: /spec/ports/-, value: {port: 443}}")).unwrap();
-        apply_op(&mut t, &v("{op: replace, path: /spec/ports/0/port, value: 8080}")).unwrap();
-        apply_op(&mut t, &v("{op: copy, from: /metadata/name, path: /metadata/labels~1x}")).unwrap();
-        apply_op(&mut t, &v("{op: test, path: /metadata/name, value: x}")).unwrap();
+        apply_op(&mut t, &v("{op: add, path: /metadata/annotations/team, value: obs}"), &mut 0).unwrap();
+        apply_op(&mut t, &v("{op: add, path: /spec/ports/-, value: {port: 443}}"), &mut 0).unwrap();
+        apply_op(&mut t, &v("{op: replace, path: /spec/ports/0/port, value: 8080}"), &mut 0).unwrap();
+        apply_op(&mut t, &v("{op: copy, from: /metadata/name, path: /metadata/labels~1x}"), &mut 0).unwrap();
+        apply_op(&mut t, &v("{op: test, path: /metadata/name, value: x}"), &mut 0).unwrap();
         assert_eq!(
             t,
             v(
                 "metadata: {name: x, annotations: {team: obs}, labels/x: x}\nspec: {ports: [{port: 8080}, {port: 443}]}\n"
             )
         );
-        assert!(apply_op(&mut t, &v("{op: remove, path: /spec/nope}")).unwrap_err().contains("does not exist"));
-        assert!(apply_op(&mut t, &v("{op: test, path: /metadata/name, value: y}")).is_err());
+        assert!(apply_op(&mut t, &v("{op: remove, path: /spec/nope}"), &mut 0).unwrap_err().contains("does not exist"));
+        assert!(apply_op(&mut t, &v("{op: test, path: /metadata/name, value: y}"), &mut 0).is_err());
+    }
+
+    #[test]
+    fn operations_stay_within_the_limits_of_an_object() {
+        let mut t = v("data: {a: [1, 2, 3, 4, 5, 6, 7, 8]}\n");
+        let mut added = 0;
+        let copy = |i| v(&format!("{{op: copy, from: /data, path: /data/b{i}}}"));
+        let err = (0..40).find_map(|i| apply_op(&mut t, &copy(i), &mut added).err()).unwrap();
+        assert!(err.contains("the operations add more than 1000000 values"), "{err}");
+        let deep = format!("{{op: add, path: \"{}\", value: 1}}", "/a".repeat(100_000));
+        let err = apply_op(&mut t, &v(&deep), &mut 0).unwrap_err();
+        assert_eq!(err, "the path has 100000 segments; objects nest at most 200 levels");
+        // A value may nest as deep as a file may, counted from where it goes.
+        let mut t = v("a: 1\n");
+        let nested = |n: usize| format!("{{op: add, path: /x, value: {}1{}}}", "[".repeat(n), "]".repeat(n));
+        assert!(apply_op(&mut t, &v(&nested(198)), &mut 0).is_ok());
+        let err = apply_op(&mut t, &v(&nested(199)), &mut 0).unwrap_err();
+        assert!(err.contains("would nest 201 levels deep"), "{err}");
     }
 }

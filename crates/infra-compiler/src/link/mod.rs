@@ -79,7 +79,13 @@ fn refuse_duplicates(objects: &[Object], ids: &[ObjectId], diags: &mut Diagnosti
         if let Some(&first) = first_of.get(id) {
             let (a, b) = (&objects[first], &objects[i]);
             let d = Diagnostic::error(Code::DuplicateObject, format!("{} is defined twice", id.short()));
-            let mut d = d.at(b.origin, "second definition").at(a.origin, "first definition");
+            // A module's document is one text however many instances use
+            // it: then the instances say which two made the object.
+            let mut d = if a.origin == b.origin {
+                d.at(b.origin, "defined here, by two module instances")
+            } else {
+                d.at(b.origin, "second definition").at(a.origin, "first definition")
+            };
             // A module document made by two instances of the module.
             if let (Some(x), Some(y)) = (a.instance, b.instance)
                 && x != y

@@ -60,6 +60,25 @@ pub struct ResourceFile {
     pub docs: Vec<Node>,
 }
 
+impl Module {
+    /// This module and every module it uses, each once however many times
+    /// it is used (modules share what they use: a diamond is not a tree).
+    pub fn distinct(&self) -> Vec<&Module> {
+        fn visit<'m>(m: &'m Module, out: &mut Vec<&'m Module>) {
+            if out.iter().any(|seen| std::ptr::eq(*seen, m)) {
+                return;
+            }
+            out.push(m);
+            for used in &m.modules {
+                visit(&used.module, out);
+            }
+        }
+        let mut out = Vec::new();
+        visit(self, &mut out);
+        out
+    }
+}
+
 /// `modules: {name: {source, params, when}}`.
 pub struct ModuleUse {
     pub name: String,
@@ -117,7 +136,7 @@ pub fn load(dir: &Path, sources: &mut Sources, diags: &mut Diagnostics) -> Optio
             return None;
         }
     };
-    let mut loader = Loader { root: root.clone(), sources, diags, stack: Vec::new() };
+    let mut loader = Loader { root: root.clone(), sources, diags, stack: Vec::new(), loaded: Vec::new() };
     let (main, doc) = loader.module(&root, None)?;
     let mut environments = Vec::new();
     let mut hashing_suffix = false;
@@ -171,6 +190,10 @@ struct Loader<'a> {
     diags: &'a mut Diagnostics,
     /// Modules being loaded, to refuse a module that includes itself.
     stack: Vec<PathBuf>,
+    /// Modules loaded, by directory: each is read once however often it is
+    /// used (a chain of modules that each use the next twice would
+    /// otherwise cost 2^depth loads).
+    loaded: Vec<(PathBuf, Rc<Module>)>,
 }
 
 impl Loader<'_> {
@@ -304,9 +327,20 @@ impl Loader<'_> {
         if let Some(c) = &common {
             self.check_common(c);
         }
-        let module =
-            Module { dir: Arc::from(dir), name, file, params, schema, resources, modules, dashboards, charts, common };
-        Some((Rc::new(module), doc))
+        let module = Rc::new(Module {
+            dir: Arc::from(dir),
+            name,
+            file,
+            params,
+            schema,
+            resources,
+            modules,
+            dashboards,
+            charts,
+            common,
+        });
+        self.loaded.push((dir.to_path_buf(), module.clone()));
+        Some((module, doc))
     }
 
     /// `charts:`: each entry's keys checked, its chart read once (digest
@@ -664,7 +698,11 @@ impl Loader<'_> {
                     continue;
                 }
             };
-            if let Some((module, _)) = self.module(&module_dir, Some(source.span)) {
+            let module = match self.loaded.iter().find(|(d, _)| *d == module_dir) {
+                Some((_, m)) => Some(m.clone()),
+                None => self.module(&module_dir, Some(source.span)).map(|(m, _)| m),
+            };
+            if let Some(module) = module {
                 out.push(ModuleUse {
                     name: key.name.to_string(),
                     span: key.span,

@@ -28,7 +28,7 @@ macro_rules! codes {
 }
 
 codes! {
-    InvalidYaml = "L001": "Invalid YAML (syntax, nesting deeper than 200 levels, aliases expanding past 2,000,000 nodes).";
+    InvalidYaml = "L001": "Invalid YAML (syntax, nesting deeper than 200 levels, anchors and aliases copying more than 2,000,000 nodes).";
     BadKey = "L002": "A mapping key that is not a scalar, or a `<<` merge of something other than mappings.";
     DuplicateKey = "L003": "A key appears twice in one mapping.";
     CannotRead = "L010": "A file cannot be read: missing, not a regular file, larger than the limit (16 MiB unless `INFRA_MAX_FILE_BYTES` says otherwise), binary (a NUL byte) or not UTF-8.";
@@ -55,6 +55,7 @@ codes! {
     NotAnObject = "E140": "A document is not a Kubernetes object (no `apiVersion`, `kind` or `metadata.name`).";
     InvalidIdentity = "E141": "An object's `apiVersion`, `kind`, `metadata.name` or `metadata.namespace` breaks Kubernetes' rules (after expressions, patches and `common`; also in manifests read by `diff`, `plan` and `import`). See `docs/output.md`.";
     NoNamespace = "E142": "A namespaced object has no namespace after `common`: it is written under `_cluster/` and kubectl would apply it to its current namespace (warning; set `common.namespace` or the object's).";
+    TooManyInstances = "E150": "An environment expands more than 10,000 module instances: modules that each use others several times multiply.";
     DuplicateObject = "G200": "Two objects have the same group, kind, namespace and name.";
     DependencyCycle = "G201": "A dependency cycle; every edge of the cycle is shown.";
     Unresolved = "G202": "A reference to an object that is neither in the project nor `external` (warning; error with `--strict`).";
