@@ -356,3 +356,23 @@ fn module_diamonds_are_loaded_once_and_bounded() {
     let run = infra(&["build", dir.str(), "-o", "-"]);
     assert_eq!(run.stdout.matches("kind: ConfigMap").count(), 16, "{}", run.transcript());
 }
+
+/// Links to `.` (which git can commit) under a `**` glob: the walk does not
+/// follow links into folders, so eight of them are no 8^n loop.
+#[test]
+fn symlink_loops_under_a_recursive_glob() {
+    let dir = TempDir::new("symlink-loop");
+    dir.write("infra.yaml", "name: t\nresources: [manifests/**/*.yaml]\n");
+    dir.write("manifests/a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n}\n");
+    dir.write("manifests/sub/b.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: n}\n");
+    for i in 0..8 {
+        std::os::unix::fs::symlink(".", dir.join(&format!("manifests/loop{i}"))).unwrap();
+    }
+    std::os::unix::fs::symlink("a.yaml", dir.join("manifests/sub/alias.yml")).unwrap();
+    let run = common::infra_bounded(&["build", dir.str(), "-o", "-"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(run.stdout.matches("kind: ConfigMap").count(), 2, "{}", run.stdout);
+    let out = TempDir::new("symlink-loop-diff");
+    let run = common::infra_bounded(&["diff", dir.join("manifests").to_str().unwrap(), out.str()]);
+    assert!(run.code == 0 || run.code == 2, "{}", run.transcript());
+}

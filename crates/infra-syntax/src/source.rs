@@ -51,12 +51,26 @@ pub struct SourceFile {
     pub path: PathBuf,
     pub display: String,
     pub text: Arc<str>,
+    /// Where each line starts, found when a message first needs a line:
+    /// 50,000 messages about one file must not each scan it from the top.
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 impl SourceFile {
+    /// The byte offset where 1-based line `line` starts.
+    pub fn line_start(&self, line: u32) -> Option<usize> {
+        let starts = self
+            .line_starts
+            .get_or_init(|| std::iter::once(0).chain(self.text.match_indices('\n').map(|(i, _)| i + 1)).collect());
+        starts.get(line.checked_sub(1)? as usize).copied()
+    }
+
     /// The text of 1-based line `line`, without its line break.
     pub fn line(&self, line: u32) -> Option<&str> {
-        self.text.split('\n').nth(line.checked_sub(1)? as usize).map(|l| l.strip_suffix('\r').unwrap_or(l))
+        let start = self.line_start(line)?;
+        let end = self.line_start(line + 1).map_or(self.text.len(), |next| next - 1);
+        let l = &self.text[start..end];
+        Some(l.strip_suffix('\r').unwrap_or(l))
     }
 }
 
@@ -72,7 +86,7 @@ impl Sources {
     }
 
     pub fn add(&mut self, path: &Path, display: String, text: Arc<str>) -> FileId {
-        self.files.push(SourceFile { path: path.to_path_buf(), display, text });
+        self.files.push(SourceFile { path: path.to_path_buf(), display, text, line_starts: Default::default() });
         FileId(self.files.len() as u32 - 1)
     }
 

@@ -15,14 +15,16 @@ pub enum Segment<'a> {
 /// holds no expression (the common case). `$${{` is a literal `${{`. Plain
 /// `{{ }}` is text. The pieces borrow from `s`: splitting allocates nothing.
 pub fn segments(s: &str) -> Option<Segments<'_>> {
-    s.contains("${{").then_some(Segments { s, rest: s })
+    s.contains("${{").then_some(Segments { rest: s, offset: 0 })
 }
 
 /// The pieces of a string, in order; an unclosed or empty expression is an
 /// error with its position.
 pub struct Segments<'a> {
-    s: &'a str,
     rest: &'a str,
+    /// Characters before `rest`: counted as pieces are taken, since counting
+    /// from the start each time is quadratic in the expressions of a string.
+    offset: usize,
 }
 
 impl<'a> Iterator for Segments<'a> {
@@ -43,12 +45,14 @@ impl<'a> Iterator for Segments<'a> {
             let end = if rest[..i].ends_with('$') { i - 1 } else { i };
             if end > 0 {
                 self.rest = &rest[end..];
+                self.offset += rest[..end].chars().count();
                 return Some(Ok(Segment::Text(&rest[..end])));
             }
             self.rest = &rest[i + 3..];
+            self.offset += 3;
             return Some(Ok(Segment::Text(&rest[i..i + 3])));
         }
-        let start = self.s[..self.s.len() - rest.len()].chars().count();
+        let start = self.offset;
         let body = &rest[3..];
         self.rest = "";
         let Some(end) = find_close(body) else {
@@ -60,6 +64,7 @@ impl<'a> Iterator for Segments<'a> {
         }
         let len = body[..end + 2].chars().count() + 3;
         self.rest = &body[end + 2..];
+        self.offset += len;
         Some(Ok(Segment::Expr { source, offset: start, len }))
     }
 }

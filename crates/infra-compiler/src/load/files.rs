@@ -62,6 +62,9 @@ fn normalize(path: &Path) -> PathBuf {
 }
 
 /// Expands a glob relative to `dir`; matches are sorted and inside `root`.
+/// The folders are walked without following symbolic links, so a link to
+/// `.` (which git can commit) is no loop; a link to a file is matched and
+/// must point inside the project.
 pub fn glob_inside(root: &Path, dir: &Path, pattern: &str) -> Result<Vec<PathBuf>, Diagnostic> {
     check_relative(pattern)?;
     let full = normalize(&dir.join(pattern));
@@ -69,17 +72,36 @@ pub fn glob_inside(root: &Path, dir: &Path, pattern: &str) -> Result<Vec<PathBuf
         return Err(outside(format!("{pattern} is outside the project root")));
     }
     let full = full.to_str().ok_or_else(|| unreadable(format!("{pattern}: the path is not UTF-8")))?;
-    let paths = glob::glob(full).map_err(|e| outside(format!("invalid glob `{pattern}`: {}", e.msg)))?;
+    let matcher = glob::Pattern::new(full).map_err(|e| outside(format!("invalid glob `{pattern}`: {}", e.msg)))?;
+    // Walk from the deepest folder the pattern names literally, no deeper
+    // than its components reach (any depth below a `**`).
+    let components: Vec<&str> = full.split('/').collect();
+    let literal = components.iter().take_while(|c| !c.contains(['*', '?', '['])).count();
+    let base = components[..literal.min(components.len() - 1)].join("/");
+    let rest = &components[literal.min(components.len() - 1)..];
+    let depth = if rest.contains(&"**") { usize::MAX } else { rest.len() };
+    let options = glob::MatchOptions { require_literal_separator: true, ..glob::MatchOptions::new() };
     let mut out = Vec::new();
-    for p in paths {
-        let p = p.map_err(|e| unreadable(format!("cannot read {}: {}", e.path().display(), io_reason(e.error()))))?;
-        if p.is_dir() {
+    let walk = walkdir::WalkDir::new(if base.is_empty() { "/" } else { &base }).follow_links(false);
+    for entry in walk.min_depth(1).max_depth(depth) {
+        let entry = match entry {
+            Ok(e) => e,
+            // A folder the pattern reaches into that is missing matches nothing.
+            Err(e) if e.io_error().is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound) => continue,
+            Err(e) => {
+                let path = e.path().map_or_else(|| base.clone(), |p| display(root, p));
+                let reason = e.io_error().map_or_else(|| e.to_string(), io_reason);
+                return Err(unreadable(format!("cannot read {path}: {reason}")));
+            }
+        };
+        let p = entry.path();
+        if entry.file_type().is_dir() || !matcher.matches_path_with(p, options) || p.is_dir() {
             continue;
         }
         let canonical =
             p.canonicalize().map_err(|e| unreadable(format!("cannot open {}: {}", p.display(), io_reason(&e))))?;
         if !canonical.starts_with(root) {
-            return Err(outside(format!("{} is outside the project root (a symbolic link?)", display(root, &p))));
+            return Err(outside(format!("{} is outside the project root (a symbolic link?)", display(root, p))));
         }
         out.push(canonical);
     }

@@ -563,13 +563,12 @@ impl Loader<'_> {
         let Some(items) = self.list_of(node, "resources") else {
             return out;
         };
-        let mut seen = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for item in items {
             for path in self.expand(dir, item, "resources") {
-                if seen.contains(&path) {
+                if !seen.insert(path.clone()) {
                     continue;
                 }
-                seen.push(path.clone());
                 if let Some((file, docs)) = self.yaml_file(&path, Some(item.span)) {
                     out.push(ResourceFile { file, docs });
                 }

@@ -125,6 +125,8 @@ pub fn article(word: &str) -> String {
 #[derive(Debug, Default)]
 pub struct Diagnostics {
     items: Vec<Diagnostic>,
+    /// Kept as they come: stages ask after every document.
+    errors: usize,
 }
 
 impl Diagnostics {
@@ -133,15 +135,16 @@ impl Diagnostics {
     }
 
     pub fn push(&mut self, d: Diagnostic) {
+        self.errors += usize::from(d.is_error());
         self.items.push(d);
     }
 
     pub fn has_errors(&self) -> bool {
-        self.items.iter().any(Diagnostic::is_error)
+        self.errors > 0
     }
 
     pub fn error_count(&self) -> usize {
-        self.items.iter().filter(|d| d.is_error()).count()
+        self.errors
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
@@ -149,6 +152,7 @@ impl Diagnostics {
     }
 
     pub fn extend(&mut self, other: Diagnostics) {
+        self.errors += other.errors;
         self.items.extend(other.items);
     }
 
@@ -162,6 +166,7 @@ impl Diagnostics {
         for mut d in other.items {
             let i = *seen.entry(d.identity()).or_insert_with(|| {
                 d.environments = Box::default();
+                self.errors += usize::from(d.is_error());
                 self.items.push(d);
                 self.items.len() - 1
             });

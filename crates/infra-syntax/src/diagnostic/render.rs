@@ -115,14 +115,14 @@ impl Diagnostics {
 fn snippet<'a>(file: &'a SourceFile, labels: &[(usize, &'a super::Label)]) -> annotate_snippets::Element<'a> {
     let first = labels.iter().map(|(_, l)| l.span.start.line).min().unwrap_or(1);
     let last = labels.iter().map(|(_, l)| l.span.end.line.max(l.span.start.line)).max().unwrap_or(first);
-    let Some(start) = line_offset(&file.text, first) else {
+    let Some(start) = file.line_start(first) else {
         let l = labels[0].1;
         return Origin::path(file.display.as_str())
             .line(l.span.start.line as usize)
             .char_column(l.span.start.col as usize)
             .into();
     };
-    let end = line_offset(&file.text, last + 1).map_or(file.text.len(), |e| e.saturating_sub(1));
+    let end = file.line_start(last + 1).map_or(file.text.len(), |e| e.saturating_sub(1));
     let text = sanitize(file.text[start..end.max(start)].trim_end_matches('\r'));
     let mut snippet = Snippet::source(text.clone()).path(file.display.as_str()).line_start(first as usize).fold(true);
     for (i, l) in labels {
