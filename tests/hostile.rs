@@ -376,3 +376,20 @@ fn symlink_loops_under_a_recursive_glob() {
     let run = common::infra_bounded(&["diff", dir.join("manifests").to_str().unwrap(), out.str()]);
     assert!(run.code == 0 || run.code == 2, "{}", run.transcript());
 }
+
+/// Keys that are different as written but equal once rendered would lose
+/// a value silently; both are named instead.
+#[test]
+fn keys_that_collide_once_rendered_are_errors() {
+    let dir = TempDir::new("key-collision");
+    dir.write("infra.yaml", "name: t\nresources: [manifests/*.yaml]\nparams: {a: x}\n");
+    dir.write(
+        "manifests/a.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n}\ndata:\n  x: \"1\"\n  ${{ params.a }}: \"2\"\n  \"${{ params.a }}y\": \"3\"\n  z: \"4\"\n",
+    );
+    let err = build_fails(&dir);
+    assert!(err.contains("error[L003]: two keys of this mapping are `x`"), "{err}");
+    assert!(err.contains("--> manifests/a.yaml:6:3"), "{err}");
+    assert!(err.contains("and here"), "{err}");
+    assert_eq!(err.matches("error[L003]").count(), 1, "{err}");
+}

@@ -9,25 +9,38 @@ mod common;
 use common::TempDir;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// The fastest of two runs of `infra args`: the least disturbed by
-/// whatever else the machine is doing.
+/// The CPU time of the least costly of two runs of `infra args`, on one
+/// thread: CPU time, not wall time, so that what else the machine is doing
+/// counts as little as it can.
 fn fastest(args: &[&str]) -> Duration {
     (0..2)
         .map(|_| {
-            let start = Instant::now();
+            let before = children_cpu_ticks();
             let status = Command::new(env!("CARGO_BIN_EXE_infra"))
                 .args(args)
+                .env("INFRA_THREADS", "1")
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status()
                 .expect("run infra");
             assert!(status.code().is_some(), "infra was killed");
-            start.elapsed()
+            // Ticks are hundredths of a second on Linux; ratios do not
+            // depend on the unit.
+            Duration::from_millis(10 * (children_cpu_ticks() - before))
         })
         .min()
         .unwrap()
+}
+
+/// User and system time of the children this process has waited for
+/// (`cutime` and `cstime` of /proc/self/stat), in clock ticks.
+fn children_cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("read /proc/self/stat");
+    let after_name = &stat[stat.rfind(')').expect("stat has the command in parentheses") + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    fields[13].parse::<u64>().unwrap() + fields[14].parse::<u64>().unwrap()
 }
 
 /// A project with a Namespace and one more resource file, `text`.
@@ -41,8 +54,8 @@ fn project(name: &str, text: String) -> TempDir {
 
 /// Times `infra args` on the project `make` writes for `n` and for `10 n`.
 /// The cases run one at a time (they would share the cores otherwise), and
-/// a ratio past the bound is measured once more before it fails: a busy
-/// machine slows one run, not two.
+/// a ratio past the bound is measured again, up to three times in all,
+/// before it fails: a busy machine slows one run, not every one.
 fn assert_linear(case: &str, n: usize, make: impl Fn(usize) -> TempDir, args: impl Fn(&TempDir) -> Vec<String>) {
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -55,8 +68,17 @@ fn assert_linear(case: &str, n: usize, make: impl Fn(usize) -> TempDir, args: im
         eprintln!("{case}: {n} in {t1:?}, {} in {t10:?}: x{ratio:.1}", 10 * n);
         (ratio, t1, t10)
     };
-    let first = measure();
-    let (ratio, t1, t10) = if first.0 <= 12.0 { first } else { measure() };
+    let mut best = measure();
+    for _ in 1..3 {
+        if best.0 <= 12.0 {
+            break;
+        }
+        let next = measure();
+        if next.0 < best.0 {
+            best = next;
+        }
+    }
+    let (ratio, t1, t10) = best;
     assert!(ratio <= 12.0, "{case}: ten times the input took {ratio:.1} times as long ({t1:?} -> {t10:?})");
 }
 
@@ -70,7 +92,7 @@ fn a_map_with_many_keys() {
         let keys: String = (0..n).map(|i| format!("  k{i}: v\n")).collect();
         project("keys", format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: b}}\ndata:\n{keys}"))
     };
-    assert_linear("keys", 5_000, make, build_to_stdout);
+    assert_linear("keys", 10_000, make, build_to_stdout);
 }
 
 #[test]
@@ -84,7 +106,7 @@ fn a_string_with_many_expressions() {
             ),
         )
     };
-    assert_linear("expressions", 20_000, make, build_to_stdout);
+    assert_linear("expressions", 40_000, make, build_to_stdout);
 }
 
 #[test]

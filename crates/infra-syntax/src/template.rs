@@ -48,8 +48,9 @@ impl<'a> Iterator for Segments<'a> {
                 self.offset += rest[..end].chars().count();
                 return Some(Ok(Segment::Text(&rest[..end])));
             }
+            // `$${{`: four characters taken, three kept.
             self.rest = &rest[i + 3..];
-            self.offset += 3;
+            self.offset += i + 3;
             return Some(Ok(Segment::Text(&rest[i..i + 3])));
         }
         let start = self.offset;

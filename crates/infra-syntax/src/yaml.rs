@@ -481,12 +481,23 @@ fn indent(out: &mut String, n: usize) {
     }
 }
 
+/// YAML readers refuse an implicit key of more than 1024 characters; a
+/// longer one (after escaping) is written as an explicit `? key`, with
+/// room to spare for readers that count differently.
+const LONGEST_IMPLICIT_KEY: usize = 1000;
+
 fn emit_map(out: &mut String, map: &Map, n: usize, inline_first: bool) {
     for (i, (k, v)) in map.iter().enumerate() {
         if !(i == 0 && inline_first) {
             indent(out, n);
         }
+        let at = out.len();
         write_plain_or_quoted(out, k);
+        if out.len() - at > LONGEST_IMPLICIT_KEY && out[at..].chars().count() > LONGEST_IMPLICIT_KEY {
+            out.insert_str(at, "? ");
+            out.push('\n');
+            indent(out, n);
+        }
         out.push(':');
         emit_value_after_key(out, v, n);
     }
@@ -795,6 +806,22 @@ mod tests {
             assert!(text.contains("k: |"), "{text}");
             assert_eq!(round_trip(&v), v, "{s:?} emitted as\n{text}");
         }
+    }
+
+    /// Found by fuzzing: a key of 300 backspaces is 1,200 characters once
+    /// escaped, past what a reader takes as an implicit key.
+    #[test]
+    fn long_keys_are_explicit_keys() {
+        let long = "\u{8}".repeat(300);
+        let mut inner = Map::new();
+        inner.insert(long.as_str(), Value::Int(1));
+        inner.insert("short", Value::Int(2));
+        let mut outer = Map::new();
+        outer.insert(long.as_str(), Value::Map(inner.clone()));
+        let v = Value::Seq(vec![Value::Map(inner), Value::Map(outer)]);
+        let text = emit(&v);
+        assert!(text.starts_with("- ? \"\\x08"), "{text}");
+        assert_eq!(round_trip(&v), v, "{text}");
     }
 
     #[test]

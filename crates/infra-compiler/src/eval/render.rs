@@ -3,7 +3,7 @@
 
 use super::bounded;
 use super::expr::{self, Evaluated, Evaluator, Scope, Segment};
-use infra_syntax::{Code, Diagnostic, Diagnostics, Map, Node, NodeKind, ScalarStyle, Span, Str, Value};
+use infra_syntax::{Code, Diagnostic, Diagnostics, Key, Map, Node, NodeKind, ScalarStyle, Span, Str, Value};
 
 /// A YAML path built on the stack and formatted only for messages.
 #[derive(Clone, Copy)]
@@ -51,6 +51,10 @@ impl Renderer<'_> {
             NodeKind::Map(entries) => {
                 let mut out = Map::with_capacity(entries.len());
                 let mut ok = true;
+                // Written keys are unique (the loader checks); keys with
+                // expressions may render to one that is already there, so
+                // for them the source key of each entry is kept.
+                let mut origins: Option<Vec<&Key>> = entries.iter().any(|(k, _)| k.name.contains("${{")).then(Vec::new);
                 for (k, v) in entries {
                     let key = match self.render_str(&k.name, ScalarStyle::Quoted, k.span, scope, path) {
                         Some(Value::String(s)) => s,
@@ -59,9 +63,23 @@ impl Renderer<'_> {
                             continue;
                         }
                     };
+                    if let Some(first) = out.get_index_of(&key).and_then(|i| Some(origins.as_ref()?[i])) {
+                        self.diags.push(
+                            Diagnostic::error(Code::DuplicateKey, format!("two keys of this mapping are `{key}`"))
+                                .at(k.span, format!("`{key}` here"))
+                                .at(first.span, "and here")
+                                .path(path.render())
+                                .help("each key of a mapping must be different once its expressions are evaluated"),
+                        );
+                        ok = false;
+                        continue;
+                    }
                     match self.render(v, scope, YamlPath::Key(&path, &k.name)) {
                         Some(v) => {
                             out.insert(key, v);
+                            if let Some(origins) = &mut origins {
+                                origins.push(k);
+                            }
                         }
                         None => ok = false,
                     }

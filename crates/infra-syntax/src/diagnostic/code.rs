@@ -30,7 +30,7 @@ macro_rules! codes {
 codes! {
     InvalidYaml = "L001": "Invalid YAML (syntax, nesting deeper than 200 levels, anchors and aliases copying more than 2,000,000 nodes).";
     BadKey = "L002": "A mapping key that is not a scalar, or a `<<` merge of something other than mappings.";
-    DuplicateKey = "L003": "A key appears twice in one mapping.";
+    DuplicateKey = "L003": "A key appears twice in one mapping, as written or once its expressions are evaluated.";
     CannotRead = "L010": "A file cannot be read: missing, not a regular file, larger than the limit (16 MiB unless `INFRA_MAX_FILE_BYTES` says otherwise), binary (a NUL byte) or not UTF-8.";
     OutsideProject = "L011": "A path is absolute or leaves the project root (by `..` or a symbolic link), or a glob is malformed.";
     GlobMatchesNothing = "L012": "A `resources` glob matches no file.";
