@@ -393,3 +393,33 @@ fn keys_that_collide_once_rendered_are_errors() {
     assert!(err.contains("and here"), "{err}");
     assert_eq!(err.matches("error[L003]").count(), 1, "{err}");
 }
+
+/// `ref()` marks names in strings with private-use characters; the same
+/// characters in input are text, never a reference to resolve.
+#[test]
+fn reference_markers_cannot_be_forged_from_input() {
+    let dir = TempDir::new("forged-marker");
+    dir.write("infra.yaml", "name: t\nresources: [manifests/*.yaml]\n");
+    dir.write(
+        "manifests/a.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n}\ndata:\n  forged: \"\u{E000}name:Secret/n/foo\u{E001}\"\n  real: \"${{ ref('ConfigMap/n/b').name }}\"\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: n}\n",
+    );
+    let run = infra(&["build", dir.str(), "-o", "-"]);
+    assert!(!run.stderr.contains("Secret/n/foo"), "{}", run.stderr);
+    assert!(run.stdout.contains("forged: \u{E000}name:Secret/n/foo\u{E001}\n"), "{}", run.stdout);
+    assert!(run.stdout.contains("real: b\n"), "{}", run.stdout);
+}
+
+/// A NaN in a manifest is the same value as itself: `diff a a` is no change.
+#[test]
+fn nan_equals_itself_in_a_diff() {
+    let dir = TempDir::new("nan");
+    dir.write(
+        "a.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n}\ndata: {x: .nan, y: .inf}\n",
+    );
+    let a = dir.join("a.yaml");
+    let run = infra(&["diff", a.to_str().unwrap(), a.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stdout.contains("0 to update"), "{}", run.stdout);
+}

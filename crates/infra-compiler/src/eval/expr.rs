@@ -595,9 +595,21 @@ pub fn write_bounded(out: &mut String, v: &MjValue) -> Result<(), String> {
 
 /// Marks in a string where `ref()` put a name or namespace that the graph
 /// stage fills in. Private-use characters cannot appear in manifests by
-/// accident.
+/// accident, and on purpose they still make no marker: each marker carries
+/// this run's secret, which no input can know.
 pub const REF_OPEN: char = '\u{E000}';
 pub const REF_CLOSE: char = '\u{E001}';
+
+/// 128 random bits for this process, from the standard library's per-process
+/// hash keys (the operating system's randomness), as 32 hex digits.
+fn marker_secret() -> &'static str {
+    use std::hash::{BuildHasher, Hasher};
+    static SECRET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SECRET.get_or_init(|| {
+        let word = || std::collections::hash_map::RandomState::new().build_hasher().finish();
+        format!("{:016x}{:016x}", word(), word())
+    })
+}
 
 /// Which part of the referenced object a marker stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -611,16 +623,18 @@ pub fn ref_marker(target: &str, field: RefField) -> String {
         RefField::Name => "name",
         RefField::Namespace => "namespace",
     };
-    format!("{REF_OPEN}{f}:{target}{REF_CLOSE}")
+    format!("{REF_OPEN}{}{f}:{target}{REF_CLOSE}", marker_secret())
 }
 
-/// Parses the markers in `s`: (byte range, field, target).
+/// Parses the markers in `s`: (byte range, field, target). Text that looks
+/// like a marker without this run's secret is text.
 pub fn ref_markers(s: &str) -> Vec<(std::ops::Range<usize>, RefField, &str)> {
     let mut out = Vec::new();
     let mut from = 0;
-    while let Some(i) = s[from..].find(REF_OPEN) {
+    let opening = format!("{REF_OPEN}{}", marker_secret());
+    while let Some(i) = s[from..].find(&opening) {
         let start = from + i;
-        let body_start = start + REF_OPEN.len_utf8();
+        let body_start = start + opening.len();
         let Some(j) = s[body_start..].find(REF_CLOSE) else {
             break;
         };
