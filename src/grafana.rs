@@ -41,6 +41,9 @@ pub struct Grafana {
     /// The base URL without a password, for messages.
     shown: String,
     token: Option<String>,
+    /// What the requests carry that an answer must never print back: the
+    /// token, the URL's password, and the Basic credentials made of it.
+    secrets: Vec<String>,
     timeout: Duration,
 }
 
@@ -84,7 +87,8 @@ impl Grafana {
             .build()
             .new_agent();
         let base = url.trim_end_matches('/').to_string();
-        Ok(Grafana { agent, base, shown: shown.trim_end_matches('/').to_string(), token, timeout })
+        let secrets = secrets(url, token.as_deref());
+        Ok(Grafana { agent, base, shown: shown.trim_end_matches('/').to_string(), token, secrets, timeout })
     }
 
     /// GETs a path of the API: its body, at most `limit` bytes.
@@ -103,12 +107,13 @@ impl Grafana {
                 "{what}: Grafana refused the request ({status}); set GRAFANA_TOKEN to a service account token that may read dashboards"
             )),
             _ => {
-                // The answer may echo the request: never its token.
+                // The answer may echo the request: never its credentials.
                 let body = body.unwrap_or_default();
-                let mut snippet: String = String::from_utf8_lossy(&body).chars().take(200).collect();
-                if let Some(t) = self.token.as_deref().filter(|t| !t.is_empty()) {
-                    snippet = snippet.replace(t, "(token)");
+                let mut text = String::from_utf8_lossy(&body).into_owned();
+                for secret in &self.secrets {
+                    text = text.replace(secret, "(secret)");
                 }
+                let snippet: String = text.chars().take(200).collect();
                 Err(format!("{what}: HTTP {status}: {}", escape(&snippet)))
             }
         }
@@ -174,6 +179,21 @@ fn failed(message: String) -> Diagnostic {
     Diagnostic::error(Code::Grafana, message)
 }
 
+/// The credentials a request to `url` carries: the token, and the URL's
+/// user part as sent (its password, and both as Basic credentials).
+fn secrets(url: &str, token: Option<&str>) -> Vec<String> {
+    use base64::Engine;
+    let mut out: Vec<String> = token.into_iter().map(str::to_string).collect();
+    if let Some((_, rest)) = url.split_once("://")
+        && let Some((user_part, _)) = rest[..rest.find('/').unwrap_or(rest.len())].rsplit_once('@')
+    {
+        out.push(base64::engine::general_purpose::STANDARD.encode(user_part));
+        out.extend(user_part.split_once(':').map(|(_, password)| password.to_string()));
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
 /// A URL without the password of its user part, for messages.
 fn without_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
@@ -214,6 +234,8 @@ mod tests {
     fn urls() {
         assert!(Grafana::new("http://grafana.lab:3000/sub/", None).is_ok());
         assert!(Grafana::new("https://grafana.lab", None).is_ok());
+        assert!(Grafana::new("http://[::1]:3000", None).is_ok());
+        assert!(Grafana::new("http://admin:pw@[fd00::1]:3000/", None).is_ok());
         assert!(Grafana::new("grafana", None).is_err());
         assert!(Grafana::new("ftp://grafana", None).is_err());
         let e = Grafana::new("ftp://admin:hunter2@grafana", None).err().unwrap();
@@ -224,6 +246,15 @@ mod tests {
     fn passwords_never_reach_messages() {
         assert_eq!(without_password("http://admin:s3cret@g:3000/x"), "http://admin:(password)@g:3000/x");
         assert_eq!(without_password("http://g:3000/x@y"), "http://g:3000/x@y");
+    }
+
+    #[test]
+    fn credentials_are_known_secrets() {
+        assert_eq!(
+            secrets("http://admin:hunter2@[::1]:3000/x@y", Some("tok")),
+            ["tok", "YWRtaW46aHVudGVyMg==", "hunter2"]
+        );
+        assert_eq!(secrets("http://g:3000/x@y", None), Vec::<String>::new());
     }
 
     #[test]
