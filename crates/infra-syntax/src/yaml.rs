@@ -704,6 +704,8 @@ fn plain_safe(s: &str) -> bool {
             | b'`'
             | b' '
     ) || matches!(bytes.last(), Some(b' ' | b':'))
+        // At the start of a line, `...` ends the document (found by fuzzing).
+        || s.starts_with("...")
     {
         return false;
     }
@@ -822,6 +824,13 @@ mod tests {
         let text = emit(&v);
         assert!(text.starts_with("- ? \"\\x08"), "{text}");
         assert_eq!(round_trip(&v), v, "{text}");
+    }
+
+    #[test]
+    fn a_document_end_marker_is_quoted() {
+        let v = Value::from("... {");
+        assert_eq!(emit(&v), "'... {'\n");
+        assert_eq!(round_trip(&v), v);
     }
 
     #[test]
