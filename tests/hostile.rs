@@ -423,3 +423,25 @@ fn nan_equals_itself_in_a_diff() {
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert!(run.stdout.contains("0 to update"), "{}", run.stdout);
 }
+
+/// A message that quotes a line of a Secret shows its keys, never its
+/// values: here a duplicate key, found before the document is an object.
+#[test]
+fn messages_never_show_a_secrets_values() {
+    let dir = project_with_resource(
+        "secret-lines",
+        b"apiVersion: v1\nkind: Secret\nmetadata: {name: a, namespace: n}\nstringData:\n  password: hunter2\n  cert: |\n    BEGIN s3cr3t\n  password: sw0rdfish\n",
+    );
+    dir.write(
+        "manifests/config.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: n}\ndata: {x: visible, x: shown}\n",
+    );
+    let err = build_fails(&dir);
+    assert!(err.contains("duplicate key `password`"), "{err}");
+    for secret in ["hunter2", "s3cr3t", "sw0rdfish"] {
+        assert!(!err.contains(secret), "{secret}: {err}");
+    }
+    assert!(err.contains("8 |   password: *********"), "{err}");
+    // Only Secrets: a ConfigMap's line is shown as written.
+    assert!(err.contains("data: {x: visible, x: shown}"), "{err}");
+}

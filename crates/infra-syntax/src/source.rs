@@ -54,6 +54,9 @@ pub struct SourceFile {
     /// Where each line starts, found when a message first needs a line:
     /// 50,000 messages about one file must not each scan it from the top.
     line_starts: std::sync::OnceLock<Vec<usize>>,
+    /// Per line, the character column from which the line shows a Secret's
+    /// value (0: none), found when a message first shows a line.
+    secret_columns: std::sync::OnceLock<Vec<u32>>,
 }
 
 impl SourceFile {
@@ -65,6 +68,14 @@ impl SourceFile {
         starts.get(line.checked_sub(1)? as usize).copied()
     }
 
+    /// The 1-based character column from which 1-based line `line` holds
+    /// the value of a Secret's `data` or `stringData`, if it does: messages
+    /// that show the line show `*` there instead.
+    pub fn secret_from(&self, line: u32) -> Option<u32> {
+        let columns = self.secret_columns.get_or_init(|| secret_columns(&self.text));
+        columns.get(line.checked_sub(1)? as usize).copied().filter(|&c| c > 0)
+    }
+
     /// The text of 1-based line `line`, without its line break.
     pub fn line(&self, line: u32) -> Option<&str> {
         let start = self.line_start(line)?;
@@ -72,6 +83,56 @@ impl SourceFile {
         let l = &self.text[start..end];
         Some(l.strip_suffix('\r').unwrap_or(l))
     }
+}
+
+/// For each line of a YAML text, the column from which it shows a Secret's
+/// value (0: none). Read from the text, not a parse, so that it holds for a
+/// document that failed to load (a duplicate key in a Secret quotes the
+/// line): in each document with `kind: Secret`, the values under a
+/// top-level `data:` or `stringData:`, keys left readable.
+fn secret_columns(text: &str) -> Vec<u32> {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut out = vec![0u32; lines.len()];
+    let mut doc_start = 0;
+    for end in (0..=lines.len()).filter(|&i| i == lines.len() || lines[i].starts_with("---")) {
+        let doc = &lines[doc_start..end];
+        let is_secret = doc.iter().any(|l| {
+            let l = l.trim_end();
+            l.starts_with("kind:") && l["kind:".len()..].trim().trim_matches(['"', '\'']) == "Secret"
+        });
+        if is_secret {
+            let mut in_values = false;
+            for (i, line) in doc.iter().enumerate() {
+                let indented = line.starts_with([' ', '\t']);
+                if !indented && !line.trim().is_empty() && !line.trim_start().starts_with('#') {
+                    in_values = line.starts_with("data:") || line.starts_with("stringData:");
+                    if in_values {
+                        // `data: {a: b}`: the whole rest of the line.
+                        let colon = line.find(':').map_or(0, |c| c + 1);
+                        out[doc_start + i] = if line[colon..].trim().is_empty() { 0 } else { column(line, colon) };
+                    }
+                    continue;
+                }
+                if in_values && !line.trim().is_empty() {
+                    let content = line.len() - line.trim_start().len();
+                    // `key: value` shows its key; a continuation line, nothing.
+                    let from = match line.find(": ") {
+                        Some(c) => c + 2,
+                        None if line.trim_end().ends_with(':') => continue,
+                        None => content,
+                    };
+                    out[doc_start + i] = column(line, from);
+                }
+            }
+        }
+        doc_start = end + 1;
+    }
+    out
+}
+
+/// The 1-based character column of byte `at` of `line`.
+fn column(line: &str, at: usize) -> u32 {
+    line[..at].chars().count() as u32 + 1
 }
 
 /// The table of every file a run has read.
@@ -86,7 +147,13 @@ impl Sources {
     }
 
     pub fn add(&mut self, path: &Path, display: String, text: Arc<str>) -> FileId {
-        self.files.push(SourceFile { path: path.to_path_buf(), display, text, line_starts: Default::default() });
+        self.files.push(SourceFile {
+            path: path.to_path_buf(),
+            display,
+            text,
+            line_starts: Default::default(),
+            secret_columns: Default::default(),
+        });
         FileId(self.files.len() as u32 - 1)
     }
 

@@ -123,7 +123,7 @@ fn snippet<'a>(file: &'a SourceFile, labels: &[(usize, &'a super::Label)]) -> an
             .into();
     };
     let end = file.line_start(last + 1).map_or(file.text.len(), |e| e.saturating_sub(1));
-    let text = sanitize(file.text[start..end.max(start)].trim_end_matches('\r'));
+    let text = redact_secrets(file, first, &sanitize(file.text[start..end.max(start)].trim_end_matches('\r')));
     let mut snippet = Snippet::source(text.clone()).path(file.display.as_str()).line_start(first as usize).fold(true);
     for (i, l) in labels {
         let range = byte_range(&text, first, l.span);
@@ -171,6 +171,26 @@ fn sanitize(text: &str) -> String {
             std::iter::repeat_n('?', n).chain((n == 0).then_some(c))
         })
         .collect()
+}
+
+/// The lines of a snippet (the first is line `first`) with the values of
+/// Secrets as `*`, one per character so that columns stay where they were.
+fn redact_secrets(file: &SourceFile, first: u32, text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        match file.secret_from(first + i as u32) {
+            Some(col) => {
+                for (j, c) in line.chars().enumerate() {
+                    out.push(if j + 1 >= col as usize && !c.is_whitespace() { '*' } else { c });
+                }
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
 }
 
 /// Message text safe to print: control characters escaped as `\u{1b}`.
