@@ -91,6 +91,11 @@ impl Grafana {
         Ok(Grafana { agent, base, shown: shown.trim_end_matches('/').to_string(), token, secrets, timeout })
     }
 
+    /// The URL as messages and files show it: without a password.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
     /// GETs a path of the API: its body, at most `limit` bytes.
     fn get(&self, path: &str, limit: u64) -> Result<Vec<u8>, String> {
         let what = format!("{}{path}", self.shown);

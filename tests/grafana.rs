@@ -64,7 +64,8 @@ fn serve(behaviour: Behaviour) -> String {
                 .unwrap();
                 let folder = if i < 2 { "Kubernetes" } else { "Hand Made" };
                 if matches!(behaviour, Behaviour::HostileNames) {
-                    let uid = ["../../../../escaped", "/tmp/abs", "a/b", &"x".repeat(300)][i].to_string();
+                    // The first and third make one file name in one folder.
+                    let uid = ["../../../../escaped", "/tmp/abs", "Escaped!", &"x".repeat(300)][i].to_string();
                     return (uid, ["../..", "/etc", "..", "ok"][i].to_string(), model);
                 }
                 (model["uid"].as_str().unwrap().to_string(), folder.to_string(), model)
@@ -198,9 +199,15 @@ fn hostile_uids_and_folders_stay_inside_the_project() {
     let dir = TempDir::new("hostile-grafana");
     dir.write("outside/victim", "precious\n");
     let project = dir.join("deep/homelab");
-    let run =
-        infra_env(&["import", "--grafana", &url, "--into", project.to_str().unwrap()], &[("GRAFANA_TOKEN", TOKEN)]);
+    let with_password = url.replace("http://", "http://admin:hunter2@");
+    let run = infra_env(
+        &["import", "--grafana", &with_password, "--into", project.to_str().unwrap()],
+        &[("GRAFANA_TOKEN", TOKEN)],
+    );
     assert_eq!(run.code, 0, "{}", run.transcript());
+    // The project names the Grafana, never its password.
+    let infra_yaml = std::fs::read_to_string(project.join("infra.yaml")).unwrap();
+    assert!(infra_yaml.contains("admin:(password)@") && !infra_yaml.contains("hunter2"), "{infra_yaml}");
     let everything = common::snapshot(dir.path());
     let files: Vec<&str> = everything.iter().map(|(p, _)| p.as_str()).filter(|p| p.ends_with(".json")).collect();
     assert_eq!(files.len(), 4, "{files:?}");

@@ -445,3 +445,41 @@ fn messages_never_show_a_secrets_values() {
     // Only Secrets: a ConfigMap's line is shown as written.
     assert!(err.contains("data: {x: visible, x: shown}"), "{err}");
 }
+
+/// Dashboards: a file name that makes no valid ConfigMap key is an error at
+/// the file (the API server would refuse the object), and a byte order mark
+/// is not part of the JSON.
+#[test]
+fn dashboard_file_names_and_byte_order_marks() {
+    let dir = TempDir::new("dashboard-keys");
+    dir.write("infra.yaml", "name: t\ndashboards:\n  - files: dashboards/*.json\ncommon: {namespace: n}\n");
+    dir.write("dashboards/my board.json", "{\"uid\": \"a\", \"title\": \"A\", \"panels\": []}\n");
+    let err = build_fails(&dir);
+    assert!(
+        err.contains("error[D108]: dashboard dashboards/my board.json: the ConfigMap key `my board.json`"),
+        "{err}"
+    );
+    assert!(err.contains("--> dashboards/my board.json:1:1"), "{err}");
+
+    let dir = TempDir::new("dashboard-bom");
+    dir.write("infra.yaml", "name: t\ndashboards:\n  - files: dashboards/*.json\ncommon: {namespace: n}\n");
+    dir.write("dashboards/board.json", "\u{feff}{\"uid\": \"a\", \"title\": \"A\", \"panels\": []}\n");
+    let run = infra(&["build", dir.str(), "-o", "-"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stdout.contains("board.json: |\n    {\"uid\": \"a\""), "{}", run.stdout);
+}
+
+/// Expressions cannot write the builder's absolute paths into a manifest:
+/// `debug()` shows the context, and the module's folder is a handle in it.
+#[test]
+fn expressions_never_see_absolute_paths() {
+    let dir = project_with_resource(
+        "debug-paths",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n}\ndata:\n  x: \"${{ debug() }}\"\n  y: \"${{ file('infra.yaml')|length }}\"\n",
+    );
+    let run = infra(&["build", dir.str(), "-o", "-"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stdout.contains("x: |-\n    State {"), "{}", run.stdout);
+    assert!(!run.stdout.contains(dir.str()), "{}", run.stdout);
+    assert!(run.stdout.contains("'y': '38'"), "{}", run.stdout);
+}

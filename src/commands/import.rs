@@ -161,14 +161,21 @@ fn rescue(r: &Reporter, url: &str, into: &Path) -> Result<ExitCode, Diagnostic> 
     let hits = grafana.search()?;
     let mut folders = BTreeMap::new();
     let mut written = 0;
+    // The files of this run: two uids that make one file name (`a.b` and
+    // `a-b`) must not make one file.
+    let mut taken = std::collections::HashSet::new();
     for hit in &hits {
         let model = grafana.dashboard(&hit.uid)?;
         let dir = folder_dir(&hit.folder);
         // Uids are case-sensitive: keep them as file names when they are safe.
         let safe = !hit.uid.is_empty() && hit.uid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        let stem = if safe { hit.uid.clone() } else { infra_k8s::kinds::name_from(&hit.uid) };
+        let mut stem = if safe { hit.uid.clone() } else { infra_k8s::kinds::name_from(&hit.uid) };
+        if !taken.insert(format!("{dir}/{}", fit_name(&stem, ".json"))) {
+            stem = format!("{stem}-{}", &infra_syntax::canonical::sha256_hex(hit.uid.as_bytes())[..8]);
+            taken.insert(format!("{dir}/{}", fit_name(&stem, ".json")));
+        }
         let rel = RelPath::new(format!("dashboards/{dir}/{}", fit_name(&stem, ".json"))).map_err(|e| {
-            Diagnostic::error(Code::Grafana, format!("dashboard {:?} gives no file name: {e}", hit.uid))
+            Diagnostic::error(Code::Grafana, format!("dashboard `{}` gives no file name: {e}", hit.uid))
         })?;
         let path = rel.under(into);
         let mut text = serde_json::to_string_pretty(&model).unwrap_or_default();
@@ -210,7 +217,7 @@ fn rescue(r: &Reporter, url: &str, into: &Path) -> Result<ExitCode, Diagnostic> 
         project.insert("name", Value::from(name));
         let text = format!(
             "# Dashboards rescued from {} by `infra import --grafana`.\n{}{listing}",
-            url.replace(|c: char| c.is_control(), " "),
+            grafana.shown().replace(|c: char| c.is_control(), " "),
             yaml::emit(&Value::Map(project))
         );
         let rel = RelPath::new("infra.yaml").map_err(|e| Diagnostic::error(Code::CannotWrite, e))?;

@@ -226,6 +226,17 @@ pub fn identity_error(problem: &IdentityProblem, span: Span, doc: Option<&Node>)
         .help(problem.rule)
 }
 
+/// A key of a ConfigMap's `data` or `binaryData` (or a Secret's): at most
+/// 253 characters of letters, digits, `-`, `_` and `.`, as the API server
+/// validates them.
+pub fn is_config_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 253
+        && key != "."
+        && key != ".."
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
 /// A valid object name made from any text (a file stem, a Grafana folder):
 /// lowercase `[a-z0-9-]`, at most 240 characters, never empty.
 pub fn name_from(text: &str) -> String {

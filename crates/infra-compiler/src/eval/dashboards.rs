@@ -165,6 +165,18 @@ fn evaluate_entry(
         let stem = std::path::Path::new(&file.path).file_stem().and_then(|s| s.to_str()).unwrap_or("dashboard");
         let name = settings.name.clone().unwrap_or_else(|| format!("dashboard-{}", name_from(stem)));
         let key = settings.key.clone().unwrap_or_else(|| format!("{stem}.json"));
+        if !settings.operator && !infra_k8s::kinds::is_config_key(&key) {
+            let from = if settings.key.is_some() { "`key`" } else { "the file name" };
+            r.diags.push(
+                Diagnostic::error(
+                    Code::DashboardKey,
+                    format!("dashboard {}: the ConfigMap key `{key}` (from {from}) is not a valid key", file.path),
+                )
+                .at(span, "this dashboard")
+                .help("a ConfigMap key is letters, digits, `-`, `_` and `.`: rename the file, or set `key:` on the dashboards entry"),
+            );
+            continue;
+        }
         let value = if settings.operator {
             operator_object(&settings, &name, model.text)
         } else {

@@ -11,7 +11,7 @@ use minijinja::{Environment, Error, ErrorKind, Expression, State, UndefinedBehav
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -158,8 +158,7 @@ impl Scope {
                 ("params", view(&b.params)),
                 ("env", view(&b.env)),
                 ("module", view(&b.module)),
-                ("__infra_dir", MjValue::from(b.dir.to_string_lossy().as_ref())),
-                ("__infra_root", MjValue::from(b.root.to_string_lossy().as_ref())),
+                (FILES, MjValue::from_object(Files { dir: b.dir.clone(), root: b.root.clone() })),
             ]);
             let context = MjValue::from_iter(entries.iter().cloned());
             (entries, context)
@@ -683,6 +682,34 @@ fn ref_function(target: String) -> Result<MjValue, Error> {
     Ok(MjValue::from_object(RefTarget(target)))
 }
 
+/// The name in the context under which `file()` and its kin find the
+/// module's folder.
+const FILES: &str = "__infra_files";
+
+/// Where `file()` reads: the module's folder inside the project. A handle,
+/// never text: an expression (`debug()`, `__infra_files`) cannot write the
+/// absolute path of the machine that built it into a manifest.
+struct Files {
+    dir: Arc<Path>,
+    root: Arc<Path>,
+}
+
+impl fmt::Debug for Files {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<files>")
+    }
+}
+
+impl Object for Files {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<files>")
+    }
+}
+
 /// Reads a file of the module for `function`, with `read` (root, dir, path).
 fn module_file<T>(
     state: &State,
@@ -690,11 +717,11 @@ fn module_file<T>(
     path: &str,
     read: impl FnOnce(&Path, &Path, &str) -> Result<T, infra_syntax::Diagnostic>,
 ) -> Result<T, Error> {
-    let lookup = |name: &str| state.lookup(name).and_then(|v| v.as_str().map(PathBuf::from));
-    let (Some(dir), Some(root)) = (lookup("__infra_dir"), lookup("__infra_root")) else {
+    let files = state.lookup(FILES);
+    let Some(files) = files.as_ref().and_then(|v| v.downcast_object_ref::<Files>()) else {
         return Err(Error::new(ErrorKind::InvalidOperation, format!("{function}() is not available here")));
     };
-    read(&root, &dir, path)
+    read(&files.root, &files.dir, path)
         .map_err(|d| Error::new(ErrorKind::InvalidOperation, format!("{function}(\"{path}\"): {}", d.message)))
 }
 

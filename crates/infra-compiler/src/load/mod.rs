@@ -636,6 +636,9 @@ impl Loader<'_> {
                 return None;
             }
         };
+        // A byte order mark (some Windows editors write one) is not JSON and
+        // not part of the dashboard.
+        let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
         let file = self.sources.add(path, shown.clone(), Arc::from(text));
         match serde_json::from_str::<serde_json::Value>(&self.sources.get(file).text) {
             Ok(json) => Some(DashboardFile { file, path: shown, text: self.sources.get(file).text.clone(), json }),
