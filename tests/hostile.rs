@@ -483,3 +483,18 @@ fn expressions_never_see_absolute_paths() {
     assert!(!run.stdout.contains(dir.str()), "{}", run.stdout);
     assert!(run.stdout.contains("'y': '38'"), "{}", run.stdout);
 }
+
+/// Carets under expressions count what the source shows: escapes in double
+/// quotes, doubled single quotes, and plain keys.
+#[test]
+fn carets_point_at_expressions_past_quotes_and_escapes() {
+    let dir = project_with_resource(
+        "carets",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n}\ndata:\n  x: \"\\t\\u00e9\\x41 ${{ a }}\"\n  k${{ b }}: v\n  \"q\\t${{ c }}\": v\n  y: 'it''s ${{ d }}'\n  z: ${{ e }}\n",
+    );
+    let err = build_fails(&dir);
+    for at in ["5:20", "6:4", "7:7", "8:13", "9:6"] {
+        assert!(err.contains(&format!("--> manifests/bad.yaml:{at}")), "{at}: {err}");
+    }
+    assert!(err.contains("5 |   x: \"\\t\\u00e9\\x41 ${{ a }}\"\n  |                    ^^^^^^^^"), "{err}");
+}

@@ -93,24 +93,25 @@ impl Renderer<'_> {
         }
     }
 
-    fn eval(&mut self, source: &str, scope: &Scope, span: Span, path: YamlPath) -> Option<Evaluated> {
+    fn eval(&mut self, source: &str, scope: &Scope, at: ExprAt, path: YamlPath) -> Option<Evaluated> {
         if self.ev.exhausted() {
             return None;
         }
         match self.ev.eval(source, scope) {
             Ok(Evaluated::Minijinja(v)) if v.is_undefined() => {
                 self.diags.push(
-                    Diagnostic::error(Code::ExpressionFailed, format!("`{source}` is undefined"))
-                        .at(span, "undefined")
-                        .path(path.render()),
+                    at.label(
+                        Diagnostic::error(Code::ExpressionFailed, format!("`{source}` is undefined")),
+                        "undefined",
+                    )
+                    .path(path.render()),
                 );
                 None
             }
             Ok(v) => Some(v),
             Err(e) => {
-                let mut d = Diagnostic::error(Code::ExpressionFailed, format!("expression failed: {}", e.message))
-                    .at(span, "in this expression")
-                    .path(path.render());
+                let d = Diagnostic::error(Code::ExpressionFailed, format!("expression failed: {}", e.message));
+                let mut d = at.label(d, "in this expression").path(path.render());
                 if e.message.contains("undefined") {
                     d = d.help(
                         "the context has `params`, `env.name`, `module.name`, and `item`/`key` inside `for_each`",
@@ -131,7 +132,7 @@ impl Renderer<'_> {
         if let (Ok(Segment::Expr { source, offset, len }), None) = (&first, pieces.peek())
             && style == ScalarStyle::Plain
         {
-            let espan = expr_span(span, style, *offset, *len);
+            let espan = ExprAt::new(span, style, *offset, *len);
             let v = match self.eval(source, scope, espan, path)? {
                 Evaluated::Value(v) => Ok(v),
                 Evaluated::Minijinja(v) => expr::from_minijinja(&v).map_err(Some),
@@ -145,7 +146,9 @@ impl Renderer<'_> {
                 Err(None) => None,
                 Err(Some(e)) => {
                     self.diags.push(
-                        Diagnostic::error(Code::ExpressionFailed, e).at(espan, "this expression").path(path.render()),
+                        espan
+                            .label(Diagnostic::error(Code::ExpressionFailed, e), "this expression")
+                            .path(path.render()),
                     );
                     None
                 }
@@ -157,8 +160,8 @@ impl Renderer<'_> {
                 Ok(seg) => seg,
                 Err((offset, msg)) => {
                     self.diags.push(
-                        Diagnostic::error(Code::UnclosedExpression, msg)
-                            .at(expr_span(span, style, offset, 3), "here")
+                        ExprAt::new(span, style, offset, 3)
+                            .label(Diagnostic::error(Code::UnclosedExpression, msg), "here")
                             .path(path.render())
                             .help("write `$${{` for a literal `${{`"),
                     );
@@ -168,7 +171,7 @@ impl Renderer<'_> {
             match seg {
                 Segment::Text(t) => out.push_str(t),
                 Segment::Expr { source, offset, len } => {
-                    let espan = expr_span(span, style, offset, len);
+                    let espan = ExprAt::new(span, style, offset, len);
                     let before = out.len();
                     let written = match self.eval(source, scope, espan, path)? {
                         Evaluated::Value(Value::String(s)) => push_bounded(&mut out, &s),
@@ -178,8 +181,8 @@ impl Renderer<'_> {
                     if let Err(e) = written.map_err(Some).and_then(|_| self.ev.charge(out.len() - before)) {
                         if let Some(e) = e {
                             self.diags.push(
-                                Diagnostic::error(Code::ExpressionFailed, e)
-                                    .at(espan, "this expression")
+                                espan
+                                    .label(Diagnostic::error(Code::ExpressionFailed, e), "this expression")
                                     .path(path.render()),
                             );
                         }
@@ -215,12 +218,25 @@ fn push_interpolated(out: &mut String, v: &minijinja::Value) -> Result<(), Strin
     }
 }
 
-/// The span of an expression inside a scalar, when the scalar is on one
-/// line; the whole scalar otherwise.
-fn expr_span(span: Span, style: ScalarStyle, offset: usize, len: usize) -> Span {
-    if span.start.line != span.end.line || style == ScalarStyle::Block {
-        return span;
+/// Where an expression is: characters of a scalar's value when the scalar
+/// is on one line (the diagnostic finds their columns in the source, past
+/// quotes and escapes), the whole scalar otherwise.
+#[derive(Clone, Copy)]
+struct ExprAt {
+    scalar: Span,
+    within: Option<(u32, u32)>,
+}
+
+impl ExprAt {
+    fn new(scalar: Span, style: ScalarStyle, offset: usize, len: usize) -> ExprAt {
+        let one_line = scalar.start.line == scalar.end.line && style != ScalarStyle::Block;
+        ExprAt { scalar, within: one_line.then_some((offset as u32, len as u32)) }
     }
-    let quote = u32::from(style == ScalarStyle::Quoted);
-    span.narrow(offset as u32 + quote, len as u32)
+
+    fn label(self, d: Diagnostic, text: &str) -> Diagnostic {
+        match self.within {
+            Some((offset, len)) => d.at_within(self.scalar, offset, len, text),
+            None => d.at(self.scalar, text),
+        }
+    }
 }

@@ -6,7 +6,7 @@
 pub mod code;
 pub mod render;
 
-use crate::source::Span;
+use crate::source::{Pos, Sources, Span};
 pub use code::Code;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -21,6 +21,53 @@ pub enum Severity {
 pub struct Label {
     pub span: Span,
     pub text: String,
+    /// Characters `offset..offset + len` of the value of the one-line
+    /// scalar at `span` (an expression inside it): where they are in the
+    /// text depends on its quotes and escapes, read from the source when
+    /// the diagnostic is shown.
+    pub within: Option<(u32, u32)>,
+}
+
+impl Label {
+    /// The span this label marks in the text.
+    pub fn located(&self, sources: &Sources) -> Span {
+        let Some((offset, len)) = self.within else { return self.span };
+        let naive = self.span.narrow(offset, len);
+        let line = sources.get(self.span.file).line(self.span.start.line);
+        let text: Vec<char> =
+            line.map(|l| l.chars().skip(self.span.start.col as usize - 1).collect()).unwrap_or_default();
+        let quote = match text.first() {
+            Some(&q @ ('"' | '\'')) => q,
+            _ => return naive,
+        };
+        // The source column of each character of the value, and of its end.
+        let mut columns = Vec::new();
+        let mut i = 1;
+        while i < text.len() && (offset + len) as usize >= columns.len() {
+            let c = text[i];
+            let width = match (quote, c) {
+                ('\'', '\'') if text.get(i + 1) == Some(&'\'') => 2,
+                ('"', '\\') => match text.get(i + 1) {
+                    Some('x') => 4,
+                    Some('u') => 6,
+                    Some('U') => 10,
+                    _ => 2,
+                },
+                (q, c) if c == q => break,
+                _ => 1,
+            };
+            columns.push(self.span.start.col + i as u32);
+            i += width;
+        }
+        columns.push(self.span.start.col + i as u32);
+        match (columns.get(offset as usize), columns.get((offset + len) as usize)) {
+            (Some(&start), Some(&end)) => {
+                let line = self.span.start.line;
+                Span::new(self.span.file, Pos { line, col: start }, Pos { line, col: end })
+            }
+            _ => naive,
+        }
+    }
 }
 
 /// One message for the user: what is wrong (`message`), where (`labels`,
@@ -59,7 +106,14 @@ impl Diagnostic {
     }
 
     pub fn at(mut self, span: Span, text: impl Into<String>) -> Diagnostic {
-        self.labels.push(Label { span, text: text.into() });
+        self.labels.push(Label { span, text: text.into(), within: None });
+        self
+    }
+
+    /// A label on characters `offset..offset + len` of the value of the
+    /// scalar at `span` (see [`Label::within`]).
+    pub fn at_within(mut self, span: Span, offset: u32, len: u32, text: impl Into<String>) -> Diagnostic {
+        self.labels.push(Label { span, text: text.into(), within: Some((offset, len)) });
         self
     }
 

@@ -30,18 +30,20 @@ impl Diagnostic {
             Severity::Error => Level::ERROR,
             Severity::Warning => Level::WARNING,
         };
+        let located: Vec<super::Label> =
+            self.labels.iter().map(|l| super::Label { span: l.located(sources), within: None, ..l.clone() }).collect();
         let message = escape(&self.message);
         let mut group = Group::with_title(level.primary_title(message.as_ref()).id(self.code.id()));
         // One snippet per file, labels in the order given; the first is primary.
         let mut files: Vec<u32> = Vec::new();
-        for l in &self.labels {
+        for l in &located {
             if !files.contains(&l.span.file.0) {
                 files.push(l.span.file.0);
             }
         }
         for file_id in files {
             let labels: Vec<(usize, &super::Label)> =
-                self.labels.iter().enumerate().filter(|(_, l)| l.span.file.0 == file_id).collect();
+                located.iter().enumerate().filter(|(_, l)| l.span.file.0 == file_id).collect();
             let file = sources.get(labels[0].1.span.file);
             group = group.element(snippet(file, &labels));
         }
@@ -72,12 +74,13 @@ impl Diagnostic {
             .iter()
             .enumerate()
             .map(|(i, l)| {
+                let span = l.located(sources);
                 json!({
-                    "file": sources.get(l.span.file).display,
-                    "line": l.span.start.line,
-                    "column": l.span.start.col,
-                    "end_line": l.span.end.line,
-                    "end_column": l.span.end.col,
+                    "file": sources.get(span.file).display,
+                    "line": span.start.line,
+                    "column": span.start.col,
+                    "end_line": span.end.line,
+                    "end_column": span.end.col,
                     "text": l.text,
                     "primary": i == 0,
                 })
