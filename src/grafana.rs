@@ -143,6 +143,7 @@ impl Grafana {
 
     fn json<T: serde::de::DeserializeOwned>(&self, path: &str, limit: u64) -> Result<T, String> {
         let body = self.get(path, limit)?;
+        infra_syntax::json::check_size(&body).map_err(|e| format!("{}{path}: {e}", self.shown))?;
         serde_json::from_slice(&body).map_err(|e| {
             let snippet: String = String::from_utf8_lossy(&body).chars().take(80).collect();
             format!(

@@ -27,6 +27,8 @@ enum Behaviour {
     HugeChunk,
     /// An error page that echoes the request, token included.
     EchoRequest,
+    /// Six megabytes of empty objects: small as text, gigabytes parsed.
+    TinyObjects,
 }
 
 /// `%XX` escapes decoded, as a web server does with a request path.
@@ -108,6 +110,7 @@ fn serve(behaviour: Behaviour) -> String {
                     continue;
                 }
                 Behaviour::EchoRequest => (500, format!("bad request: {head}")),
+                Behaviour::TinyObjects => (200, format!("[{}{{}}]", "{},".repeat(2_000_000))),
                 Behaviour::Silent => {
                     thread::sleep(std::time::Duration::from_secs(3));
                     continue;
@@ -292,6 +295,12 @@ fn hostile_servers_end_with_clear_errors() {
     let run = infra_env(&["import", "--grafana", &url, "--into", dir.join("b").to_str().unwrap()], &[]);
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(run.stderr.contains("error[C010]") && !run.stderr.contains("panicked"), "{}", run.stderr);
+    // Tiny JSON values are counted before they are parsed (6 MB of them
+    // took gigabytes); under a 1 GiB limit, a clear error.
+    let url = serve(Behaviour::TinyObjects);
+    let run = common::infra_bounded(&["import", "--grafana", &url, "--into", dir.join("t").to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains("the JSON holds more than 1000000 values"), "{}", run.stderr);
     // Neither the token nor the URL's password is ever printed.
     let url = serve(Behaviour::EchoRequest);
     let with_password = url.replace("http://", "http://admin:hunter2@");

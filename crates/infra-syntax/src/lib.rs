@@ -7,6 +7,7 @@
 
 pub mod canonical;
 pub mod diagnostic;
+pub mod json;
 pub mod source;
 pub mod template;
 pub mod value;

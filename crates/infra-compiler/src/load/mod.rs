@@ -639,6 +639,10 @@ impl Loader<'_> {
         // A byte order mark (some Windows editors write one) is not JSON and
         // not part of the dashboard.
         let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
+        if let Err(e) = infra_syntax::json::check_size(text.as_bytes()) {
+            self.diags.push(Diagnostic::error(Code::DashboardJson, format!("{shown}: {e}")).at(used_at, "named here"));
+            return None;
+        }
         let file = self.sources.add(path, shown.clone(), Arc::from(text));
         match serde_json::from_str::<serde_json::Value>(&self.sources.get(file).text) {
             Ok(json) => Some(DashboardFile { file, path: shown, text: self.sources.get(file).text.clone(), json }),

@@ -60,7 +60,7 @@ codes! {
     DependencyCycle = "G201": "A dependency cycle; every edge of the cycle is shown.";
     Unresolved = "G202": "A reference to an object that is neither in the project nor `external` (warning; error with `--strict`).";
     BadTarget = "G203": "A `depends_on` or `ref()` target that is malformed or ambiguous.";
-    DashboardJson = "D100": "A dashboard file is not valid JSON (line and column of the problem).";
+    DashboardJson = "D100": "A dashboard file is not valid JSON (line and column of the problem), or holds more than 1,000,000 values.";
     DashboardNotObject = "D101": "A dashboard file is not a JSON object.";
     DashboardInputs = "D102": "An exported dashboard declares inputs and no `datasource` fills them (warning).";
     DashboardTooLarge = "D103": "A dashboard's object exceeds Kubernetes' 1 MiB limit.";
