@@ -498,3 +498,63 @@ fn carets_point_at_expressions_past_quotes_and_escapes() {
     }
     assert!(err.contains("5 |   x: \"\\t\\u00e9\\x41 ${{ a }}\"\n  |                    ^^^^^^^^"), "{err}");
 }
+
+/// A reader that stops early ends the command quietly, never a panic
+/// (exit 101). Each output is far larger than a pipe's buffer.
+#[test]
+fn a_closed_stdout_is_a_quiet_exit() {
+    let dir = TempDir::new("closed-stdout");
+    dir.write("infra.yaml", "name: t\nresources: [manifests/*.yaml]\ncommon: {namespace: n}\n");
+    let objects: String = (0..8000)
+        .map(|i| format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\ndata: {{a: \"{i}\"}}\n"))
+        .collect();
+    dir.write("manifests/many.yaml", objects);
+    let empty = TempDir::new("closed-stdout-empty");
+    let (bin, project, manifests) = (env!("CARGO_BIN_EXE_infra"), dir.str(), dir.join("manifests/many.yaml"));
+    let manifests = manifests.to_str().unwrap();
+    for args in [
+        format!("build '{project}' -o -"),
+        format!("graph '{project}'"),
+        format!("diff '{}' '{manifests}'", empty.str()),
+        format!("diff '{}' '{manifests}' --format json", empty.str()),
+    ] {
+        let script = format!("'{bin}' {args} | head -c 1 >/dev/null; echo \"exit=${{PIPESTATUS[0]}}\"");
+        let out = std::process::Command::new("bash").args(["-c", &script]).output().unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(!stderr.contains("panicked"), "{args}: {stderr}");
+        assert!(!stdout.contains("exit=101"), "{args}: {stdout} {stderr}");
+    }
+}
+
+/// Strings that read as special floats stay strings, as values and as keys.
+#[test]
+fn special_float_strings_stay_strings() {
+    let dir = project_with_resource(
+        "inf-strings",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n}\ndata: {a: '.inf', b: '+.inf', c: '.NaN', '.inf': d}\n",
+    );
+    let run = infra(&["build", dir.str(), "-o", "-"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    for line in ["a: '.inf'", "b: '+.inf'", "c: '.NaN'", "'.inf': d"] {
+        assert!(run.stdout.contains(line), "{line}: {}", run.stdout);
+    }
+}
+
+/// Devices and oversized standard input are refused, never read forever
+/// or cut silently.
+#[test]
+fn devices_and_oversized_stdin_are_refused() {
+    let out = TempDir::new("devices");
+    let run = common::infra_bounded(&["diff", "/dev/zero", out.str()]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains("cannot read /dev/zero: not a regular file"), "{}", run.stderr);
+    let script = format!(
+        "head -c 9000 /dev/zero | tr '\\0' 'a' | INFRA_MAX_FILE_BYTES=1000 timeout 30 '{}' diff - '{}'",
+        env!("CARGO_BIN_EXE_infra"),
+        out.str()
+    );
+    let run = std::process::Command::new("sh").args(["-c", &script]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("standard input is larger than 8000 bytes"), "{stderr}");
+}
