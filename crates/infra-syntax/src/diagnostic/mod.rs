@@ -238,7 +238,8 @@ impl Diagnostic {
     /// Everything that makes two diagnostics the same message at the same
     /// place, the environments aside.
     fn identity(&self) -> String {
-        let labels: Vec<_> = self.labels.iter().map(|l| (l.span.file.0, l.span.start, l.span.end, &l.text)).collect();
+        let labels: Vec<_> =
+            self.labels.iter().map(|l| (l.span.file.0, l.span.start, l.span.end, l.within, &l.text)).collect();
         format!(
             "{:?}{:?}{}{labels:?}{:?}{:?}{:?}",
             self.severity, self.code, self.message, self.path, self.notes, self.help
