@@ -263,6 +263,43 @@ mod tests {
         assert_eq!(secrets("http://g:3000/x@y", None), Vec::<String>::new());
     }
 
+    /// A Grafana with more dashboards than one page holds: every page is
+    /// read, and reading stops at the first short page.
+    #[test]
+    fn search_reads_every_page() {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let mut pages = Vec::new();
+            for stream in listener.incoming().take(2) {
+                let mut stream = stream.unwrap();
+                let mut reader = BufReader::new(&stream);
+                let mut request = String::new();
+                reader.read_line(&mut request).unwrap();
+                // The rest of the head, so that closing resets nothing.
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap() > 0 && line != "\r\n" {
+                    line.clear();
+                }
+                let page: usize =
+                    request.split("page=").nth(1).and_then(|p| p.split(' ').next()?.parse().ok()).unwrap();
+                let count = if page == 1 { PAGE_SIZE } else { 7 };
+                let hits: Vec<String> = (0..count).map(|i| format!("{{\"uid\": \"p{page}-{i}\"}}")).collect();
+                let body = format!("[{}]", hits.join(","));
+                let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                stream.write_all(head.as_bytes()).unwrap();
+                stream.write_all(body.as_bytes()).unwrap();
+                pages.push(page);
+            }
+            pages
+        });
+        let hits = Grafana::new(&url, None).unwrap().search().unwrap();
+        assert_eq!(hits.len(), PAGE_SIZE + 7);
+        assert_eq!(hits.last().unwrap().uid, "p2-6");
+        assert_eq!(server.join().unwrap(), [1, 2]);
+    }
+
     #[test]
     fn uids_stay_one_path_segment() {
         assert_eq!(path_segment("rYdddlPWk"), "rYdddlPWk");
