@@ -558,3 +558,16 @@ fn devices_and_oversized_stdin_are_refused() {
     assert_eq!(run.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("standard input is larger than 8000 bytes"), "{stderr}");
 }
+
+/// A `--set` path nests params no deeper than a file may: 20,000 keys
+/// overflowed the stack.
+#[test]
+fn set_paths_are_bounded() {
+    let dir =
+        project_with_resource("set-depth", b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n}\n");
+    let path = format!("{}=1", vec!["a"; 20_000].join("."));
+    let run = common::infra_bounded(&["build", dir.str(), "-o", "-", "--set", &path]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains("`--set` path of 20000 keys; params nest at most 200 levels"), "{}", run.stderr);
+    assert!(run.stderr.contains("--> --set:1:1"), "{}", run.stderr);
+}

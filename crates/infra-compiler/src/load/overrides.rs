@@ -77,6 +77,15 @@ fn set_node(file: infra_syntax::FileId, arg: &str, string: bool) -> Result<Node,
     if arg.contains('\n') {
         return Err(Diagnostic::error(Code::Usage, "a --set argument is one line").at(at(0, eq), "here"));
     }
+    // Params nest no deeper than a file may (20,000 keys overflowed the stack).
+    let depth = path.split('.').count();
+    if depth > yaml::MAX_DEPTH {
+        return Err(Diagnostic::error(
+            Code::Usage,
+            format!("`--set` path of {depth} keys; params nest at most {} levels", yaml::MAX_DEPTH),
+        )
+        .at(at(0, eq), "this path"));
+    }
     let value = if string {
         Node { kind: NodeKind::Str(value_text.into(), infra_syntax::ScalarStyle::Quoted), span: at(eq + 1, arg.len()) }
     } else {
@@ -120,5 +129,8 @@ mod tests {
         assert!(matches!(&s.entries().unwrap()[0].1.kind, NodeKind::Str(v, _) if v.as_str() == "3"));
         assert!(set_node(infra_syntax::FileId(0), "a..b=1", false).is_err());
         assert!(set_node(infra_syntax::FileId(0), "novalue", false).is_err());
+        let deep = format!("{}=1", vec!["a"; 20_000].join("."));
+        let e = set_node(infra_syntax::FileId(0), &deep, false).unwrap_err();
+        assert_eq!(e.message, "`--set` path of 20000 keys; params nest at most 200 levels");
     }
 }
