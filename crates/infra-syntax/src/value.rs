@@ -1,13 +1,13 @@
 //! Plain values: what expressions produce and what the compiler emits.
 //! Maps keep insertion (source) order; hashing sorts keys itself.
 
+use std::collections::HashMap;
+
 /// A string that is cheap to clone: short strings (most keys and names)
 /// are stored inline, longer ones are shared. A `for_each` over a thousand
 /// items renders the same keys and literals a thousand times; with `Str`
 /// that costs no allocation.
 pub type Str = smol_str::SmolStr;
-
-use std::collections::HashMap;
 
 /// A map in insertion order, stored as a vector of entries. Kubernetes
 /// objects are made of many small maps; a vector with linear lookup costs
@@ -22,8 +22,8 @@ pub struct Map {
 }
 
 /// Positions of the keys of a vector of entries, kept only once the vector
-/// is long: below that, a linear scan is faster than hashing.
-/// Boxed: a map without an index (almost every one) pays 8 bytes, not 48.
+/// is long: below that, a linear scan is faster than hashing. Boxed, so a
+/// map without an index (almost every one) pays 8 bytes, not 48.
 #[derive(Debug, Clone, Default)]
 #[allow(clippy::box_collection)]
 pub struct KeyIndex(Option<Box<HashMap<Str, usize>>>);
@@ -188,7 +188,7 @@ impl std::fmt::Debug for Map {
 /// Key equality with cheap rejections first: most keys of a map differ in
 /// length or first byte, and a full comparison is a library call.
 #[inline]
-pub fn same_key(a: &str, b: &str) -> bool {
+fn same_key(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
 }
 
