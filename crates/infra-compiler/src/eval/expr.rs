@@ -599,14 +599,15 @@ pub fn write_bounded(out: &mut String, v: &MjValue) -> Result<(), String> {
 pub const REF_OPEN: char = '\u{E000}';
 pub const REF_CLOSE: char = '\u{E001}';
 
-/// 128 random bits for this process, from the standard library's per-process
-/// hash keys (the operating system's randomness), as 32 hex digits.
-fn marker_secret() -> &'static str {
+/// How every marker of this process begins: [`REF_OPEN`] and 128 random
+/// bits from the standard library's per-process hash keys (the operating
+/// system's randomness), as 32 hex digits.
+fn marker_opening() -> &'static str {
     use std::hash::{BuildHasher, Hasher};
-    static SECRET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    SECRET.get_or_init(|| {
+    static OPENING: OnceLock<String> = OnceLock::new();
+    OPENING.get_or_init(|| {
         let word = || std::collections::hash_map::RandomState::new().build_hasher().finish();
-        format!("{:016x}{:016x}", word(), word())
+        format!("{REF_OPEN}{:016x}{:016x}", word(), word())
     })
 }
 
@@ -622,7 +623,7 @@ pub fn ref_marker(target: &str, field: RefField) -> String {
         RefField::Name => "name",
         RefField::Namespace => "namespace",
     };
-    format!("{REF_OPEN}{}{f}:{target}{REF_CLOSE}", marker_secret())
+    format!("{}{f}:{target}{REF_CLOSE}", marker_opening())
 }
 
 /// Parses the markers in `s`: (byte range, field, target). Text that looks
@@ -630,8 +631,8 @@ pub fn ref_marker(target: &str, field: RefField) -> String {
 pub fn ref_markers(s: &str) -> Vec<(std::ops::Range<usize>, RefField, &str)> {
     let mut out = Vec::new();
     let mut from = 0;
-    let opening = format!("{REF_OPEN}{}", marker_secret());
-    while let Some(i) = s[from..].find(&opening) {
+    let opening = marker_opening();
+    while let Some(i) = s[from..].find(opening) {
         let start = from + i;
         let body_start = start + opening.len();
         let Some(j) = s[body_start..].find(REF_CLOSE) else {

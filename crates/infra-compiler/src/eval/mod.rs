@@ -69,12 +69,15 @@ pub fn evaluate(
 /// Kubernetes would refuse is an error, checked after expressions, patches
 /// and `common`, and reported at the value in its document.
 fn check_identities(main: &Module, objects: &[Object], diags: &mut Diagnostics) {
+    // Documents by span, gathered at the first problem: 50,000 bad names
+    // must not each search every document.
+    let mut documents: Option<std::collections::HashMap<Span, &Node>> = None;
     for o in objects {
         let problems = infra_k8s::kinds::check_identity(&o.value);
         if problems.is_empty() {
             continue;
         }
-        let doc = find_document(main, o.origin);
+        let doc = documents.get_or_insert_with(|| documents_by_span(main)).get(&o.origin).copied();
         for p in problems {
             diags.push(
                 infra_k8s::kinds::identity_error(&p, o.origin, doc)
@@ -142,10 +145,11 @@ fn warn_missing_namespaces(objects: &[Object], diags: &mut Diagnostics) {
     );
 }
 
-/// The document a span was loaded from, in a module or the modules it uses.
-fn find_document(module: &Module, span: Span) -> Option<&Node> {
+/// Every document of a module and the modules it uses, by the span it was
+/// loaded from.
+fn documents_by_span(module: &Module) -> std::collections::HashMap<Span, &Node> {
     let files = module.distinct().into_iter().flat_map(|m| &m.resources);
-    files.filter(|f| f.file == span.file).flat_map(|f| &f.docs).find(|d| d.span == span)
+    files.flat_map(|f| &f.docs).map(|d| (d.span, d)).collect()
 }
 
 /// Kinds without a namespace: the built-in list plus CRDs in the project

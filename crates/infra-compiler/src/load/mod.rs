@@ -11,6 +11,7 @@ pub mod shape;
 use files as paths;
 use infra_syntax::source::{io_reason, max_source_bytes, read_text};
 use infra_syntax::{Code, Diagnostic, Diagnostics, FileId, Map, Node, NodeKind, Sources, Span, Value, yaml};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -136,7 +137,7 @@ pub fn load(dir: &Path, sources: &mut Sources, diags: &mut Diagnostics) -> Optio
             return None;
         }
     };
-    let mut loader = Loader { root: root.clone(), sources, diags, stack: Vec::new(), loaded: Vec::new() };
+    let mut loader = Loader { root: root.clone(), sources, diags, stack: Vec::new(), loaded: HashMap::new() };
     let (main, doc) = loader.module(&root, None)?;
     let mut environments = Vec::new();
     let mut hashing_suffix = false;
@@ -193,7 +194,7 @@ struct Loader<'a> {
     /// Modules loaded, by directory: each is read once however often it is
     /// used (a chain of modules that each use the next twice would
     /// otherwise cost 2^depth loads).
-    loaded: Vec<(PathBuf, Rc<Module>)>,
+    loaded: HashMap<PathBuf, Rc<Module>>,
 }
 
 impl Loader<'_> {
@@ -339,7 +340,7 @@ impl Loader<'_> {
             charts,
             common,
         });
-        self.loaded.push((dir.to_path_buf(), module.clone()));
+        self.loaded.insert(dir.to_path_buf(), module.clone());
         Some((module, doc))
     }
 
@@ -563,7 +564,7 @@ impl Loader<'_> {
         let Some(items) = self.list_of(node, "resources") else {
             return out;
         };
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         for item in items {
             for path in self.expand(dir, item, "resources") {
                 if !seen.insert(path.clone()) {
@@ -704,8 +705,8 @@ impl Loader<'_> {
                     continue;
                 }
             };
-            let module = match self.loaded.iter().find(|(d, _)| *d == module_dir) {
-                Some((_, m)) => Some(m.clone()),
+            let module = match self.loaded.get(&module_dir) {
+                Some(m) => Some(m.clone()),
                 None => self.module(&module_dir, Some(source.span)).map(|(m, _)| m),
             };
             if let Some(module) = module {
