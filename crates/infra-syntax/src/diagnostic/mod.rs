@@ -33,33 +33,35 @@ impl Label {
     pub fn located(&self, sources: &Sources) -> Span {
         let Some((offset, len)) = self.within else { return self.span };
         let naive = self.span.narrow(offset, len);
-        let line = sources.get(self.span.file).line(self.span.start.line);
-        let text: Vec<char> =
-            line.map(|l| l.chars().skip(self.span.start.col as usize - 1).collect()).unwrap_or_default();
-        let quote = match text.first() {
-            Some(&q @ ('"' | '\'')) => q,
+        let line = sources.get(self.span.file).line(self.span.start.line).unwrap_or_default();
+        // Only as far into the line as the label reaches.
+        let mut text = line.chars().skip(self.span.start.col as usize - 1).peekable();
+        let quote = match text.next() {
+            Some(q @ ('"' | '\'')) => q,
             _ => return naive,
         };
-        // The source column of each character of the value, and of its end.
-        let mut columns = Vec::new();
-        let mut i = 1;
-        while i < text.len() && (offset + len) as usize >= columns.len() {
-            let c = text[i];
-            let width = match (quote, c) {
-                ('\'', '\'') if text.get(i + 1) == Some(&'\'') => 2,
-                ('"', '\\') => match text.get(i + 1) {
+        // The source column of each character of the value up to the
+        // label's end, and of the character after it.
+        let mut columns = Vec::with_capacity((offset + len) as usize + 1);
+        let mut col = self.span.start.col + 1;
+        while columns.len() <= (offset + len) as usize {
+            columns.push(col);
+            let width = match (quote, text.next()) {
+                (_, None) => break,
+                ('\'', Some('\'')) if text.peek() == Some(&'\'') => 2,
+                ('"', Some('\\')) => match text.peek() {
                     Some('x') => 4,
                     Some('u') => 6,
                     Some('U') => 10,
                     _ => 2,
                 },
-                (q, c) if c == q => break,
+                (q, Some(c)) if c == q => break,
                 _ => 1,
             };
-            columns.push(self.span.start.col + i as u32);
-            i += width;
+            // The rest of an escape: its first character is taken above.
+            text.by_ref().take(width - 1).for_each(drop);
+            col += width as u32;
         }
-        columns.push(self.span.start.col + i as u32);
         match (columns.get(offset as usize), columns.get((offset + len) as usize)) {
             (Some(&start), Some(&end)) => {
                 let line = self.span.start.line;
