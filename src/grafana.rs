@@ -9,6 +9,7 @@
 //! paths, and neither the token nor a password of the URL ever in a message.
 
 use infra_syntax::diagnostic::render::escape;
+use infra_syntax::json::JsonError;
 use infra_syntax::{Code, Diagnostic};
 use serde::Deserialize;
 use serde_json::Value as Json;
@@ -143,8 +144,8 @@ impl Grafana {
 
     fn json<T: serde::de::DeserializeOwned>(&self, path: &str, limit: u64) -> Result<T, String> {
         let body = self.get(path, limit)?;
-        infra_syntax::json::check_size(&body).map_err(|e| format!("{}{path}: {e}", self.shown))?;
-        serde_json::from_slice(&body).map_err(|e| {
+        infra_syntax::json::parse(&body).map_err(|e| {
+            let JsonError::Syntax(e) = e else { return format!("{}{path}: {e}", self.shown) };
             let snippet: String = String::from_utf8_lossy(&body).chars().take(80).collect();
             format!(
                 "{}{path}: the answer is not JSON of the expected shape ({e}); is this Grafana? It began: {:?}",

@@ -328,8 +328,7 @@ fn dashboard_file(
     }
     let (key, text) = data.iter().next()?;
     let text = text.as_str()?;
-    infra_syntax::json::check_size(text.as_bytes()).ok()?;
-    let json: serde_json::Value = serde_json::from_str(text).ok()?;
+    let json: serde_json::Value = infra_syntax::json::parse(text.as_bytes()).ok()?;
     let model = json.as_object()?;
     let reproducible = model.get("uid").and_then(|u| u.as_str()).is_some_and(|u| !u.is_empty())
         && !model.contains_key("__inputs")

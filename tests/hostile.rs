@@ -461,6 +461,19 @@ fn dashboard_file_names_and_byte_order_marks() {
     );
     assert!(err.contains("--> dashboards/my board.json:1:1"), "{err}");
 
+    // Tiny values cost far more parsed than written: counted first.
+    let dir = TempDir::new("dashboard-values");
+    dir.write("infra.yaml", "name: t\ndashboards:\n  - files: dashboards/*.json\ncommon: {namespace: n}\n");
+    dir.write("dashboards/board.json", format!("{{\"panels\": [{}{{}}]}}", "{},".repeat(1_100_000)));
+    let run = build_bounded(&dir);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr.contains("error[D100]: dashboards/board.json: the JSON holds more than 1000000 values"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--> infra.yaml:3:12"), "{}", run.stderr);
+
     let dir = TempDir::new("dashboard-bom");
     dir.write("infra.yaml", "name: t\ndashboards:\n  - files: dashboards/*.json\ncommon: {namespace: n}\n");
     dir.write("dashboards/board.json", "\u{feff}{\"uid\": \"a\", \"title\": \"A\", \"panels\": []}\n");

@@ -223,8 +223,7 @@ pub fn dashboards(objects: &[&Value]) -> BTreeMap<String, (String, ObjectId)> {
             if !t.starts_with('{') || !text.contains("\"uid\"") {
                 continue;
             }
-            if infra_syntax::json::check_size(text.as_bytes()).is_ok()
-                && let Ok(serde_json::Value::Object(model)) = serde_json::from_str::<serde_json::Value>(text)
+            if let Ok(serde_json::Value::Object(model)) = infra_syntax::json::parse(text.as_bytes())
                 && let Some(uid) = model.get("uid").and_then(|u| u.as_str())
                 && (model.contains_key("panels") || model.contains_key("title"))
             {

@@ -6,9 +6,34 @@
 /// of thousands.
 pub const MAX_JSON_VALUES: usize = 1_000_000;
 
+/// Why a JSON text from input was not read.
+#[derive(Debug)]
+pub enum JsonError {
+    /// More than [`MAX_JSON_VALUES`] values; nothing was parsed.
+    TooLarge(String),
+    /// Not JSON of the expected shape, at a line and column.
+    Syntax(serde_json::Error),
+}
+
+impl std::fmt::Display for JsonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JsonError::TooLarge(why) => f.write_str(why),
+            JsonError::Syntax(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Parses JSON from input: the one way infra reads JSON it did not write,
+/// so no text reaches the parser before its size is checked.
+pub fn parse<T: serde::de::DeserializeOwned>(text: &[u8]) -> Result<T, JsonError> {
+    check_size(text).map_err(JsonError::TooLarge)?;
+    serde_json::from_slice(text).map_err(JsonError::Syntax)
+}
+
 /// Refuses a text of more than [`MAX_JSON_VALUES`] values, counted as its
 /// `[`, `{` and `,` outside strings (an upper bound of what parsing makes).
-pub fn check_size(text: &[u8]) -> Result<(), String> {
+fn check_size(text: &[u8]) -> Result<(), String> {
     let mut values = 1usize;
     let mut in_string = false;
     let mut escaped = false;
@@ -45,5 +70,7 @@ mod tests {
         assert_eq!(check_size(many.as_bytes()).unwrap_err(), "the JSON holds more than 1000000 values");
         let in_a_string = format!("[\"{}\\\"\"]", ",".repeat(2 * MAX_JSON_VALUES));
         assert!(check_size(in_a_string.as_bytes()).is_ok());
+        assert!(matches!(parse::<serde_json::Value>(many.as_bytes()), Err(JsonError::TooLarge(_))));
+        assert!(matches!(parse::<serde_json::Value>(b"{\"a\": }"), Err(JsonError::Syntax(e)) if e.column() == 7));
     }
 }

@@ -9,6 +9,7 @@ pub mod overrides;
 pub mod shape;
 
 use files as paths;
+use infra_syntax::json::JsonError;
 use infra_syntax::source::{io_reason, max_source_bytes, read_text};
 use infra_syntax::{Code, Diagnostic, Diagnostics, FileId, Map, Node, NodeKind, Sources, Span, Value, yaml};
 use std::collections::{HashMap, HashSet};
@@ -640,14 +641,15 @@ impl Loader<'_> {
         // A byte order mark (some Windows editors write one) is not JSON and
         // not part of the dashboard.
         let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
-        if let Err(e) = infra_syntax::json::check_size(text.as_bytes()) {
-            self.diags.push(Diagnostic::error(Code::DashboardJson, format!("{shown}: {e}")).at(used_at, "named here"));
-            return None;
-        }
         let file = self.sources.add(path, shown.clone(), Arc::from(text));
-        match serde_json::from_str::<serde_json::Value>(&self.sources.get(file).text) {
+        match infra_syntax::json::parse(self.sources.get(file).text.as_bytes()) {
             Ok(json) => Some(DashboardFile { file, path: shown, text: self.sources.get(file).text.clone(), json }),
-            Err(e) => {
+            Err(JsonError::TooLarge(why)) => {
+                self.diags
+                    .push(Diagnostic::error(Code::DashboardJson, format!("{shown}: {why}")).at(used_at, "named here"));
+                None
+            }
+            Err(JsonError::Syntax(e)) => {
                 let at = infra_syntax::Pos { line: e.line() as u32, col: e.column().max(1) as u32 };
                 let span = Span::new(file, at, infra_syntax::Pos { line: at.line, col: at.col + 1 });
                 self.diags.push(
