@@ -186,16 +186,23 @@ fn failed(message: String) -> Diagnostic {
     Diagnostic::error(Code::Grafana, message)
 }
 
+/// A URL cut around the user part of its authority: (`scheme://`, user
+/// part, host and the rest), when it has one.
+fn user_part(url: &str) -> Option<(&str, &str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (user, _) = rest[..authority_end].rsplit_once('@')?;
+    Some((scheme, user, &rest[user.len() + 1..]))
+}
+
 /// The credentials a request to `url` carries: the token, and the URL's
 /// user part as sent (its password, and both as Basic credentials).
 fn secrets(url: &str, token: Option<&str>) -> Vec<String> {
     use base64::Engine;
     let mut out: Vec<String> = token.into_iter().map(str::to_string).collect();
-    if let Some((_, rest)) = url.split_once("://")
-        && let Some((user_part, _)) = rest[..rest.find('/').unwrap_or(rest.len())].rsplit_once('@')
-    {
-        out.push(base64::engine::general_purpose::STANDARD.encode(user_part));
-        out.extend(user_part.split_once(':').map(|(_, password)| password.to_string()));
+    if let Some((_, user, _)) = user_part(url) {
+        out.push(base64::engine::general_purpose::STANDARD.encode(user));
+        out.extend(user.split_once(':').map(|(_, password)| password.to_string()));
     }
     out.retain(|s| !s.is_empty());
     out
@@ -203,12 +210,10 @@ fn secrets(url: &str, token: Option<&str>) -> Vec<String> {
 
 /// A URL without the password of its user part, for messages.
 fn without_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rsplit_once('@') {
-        Some((user, host)) => {
+    match user_part(url) {
+        Some((scheme, user, rest)) => {
             let user = user.split_once(':').map_or(user, |(u, _)| u);
-            format!("{scheme}://{user}:(password)@{host}{}", &rest[authority_end..])
+            format!("{scheme}://{user}:(password)@{rest}")
         }
         None => url.to_string(),
     }

@@ -169,12 +169,14 @@ fn rescue(r: &Reporter, url: &str, into: &Path) -> Result<ExitCode, Diagnostic> 
         let dir = folder_dir(&hit.folder);
         // Uids are case-sensitive: keep them as file names when they are safe.
         let safe = !hit.uid.is_empty() && hit.uid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        let mut stem = if safe { hit.uid.clone() } else { infra_k8s::kinds::name_from(&hit.uid) };
-        if !taken.insert(format!("{dir}/{}", fit_name(&stem, ".json"))) {
-            stem = format!("{stem}-{}", &infra_syntax::canonical::sha256_hex(hit.uid.as_bytes())[..8]);
-            taken.insert(format!("{dir}/{}", fit_name(&stem, ".json")));
+        let stem = if safe { hit.uid.clone() } else { infra_k8s::kinds::name_from(&hit.uid) };
+        let mut file = format!("dashboards/{dir}/{}", fit_name(&stem, ".json"));
+        if !taken.insert(file.clone()) {
+            let unique = format!("{stem}-{}", &infra_syntax::canonical::sha256_hex(hit.uid.as_bytes())[..8]);
+            file = format!("dashboards/{dir}/{}", fit_name(&unique, ".json"));
+            taken.insert(file.clone());
         }
-        let rel = RelPath::new(format!("dashboards/{dir}/{}", fit_name(&stem, ".json"))).map_err(|e| {
+        let rel = RelPath::new(file).map_err(|e| {
             Diagnostic::error(Code::Grafana, format!("dashboard `{}` gives no file name: {e}", hit.uid))
         })?;
         let path = rel.under(into);
