@@ -243,6 +243,52 @@ fn expression_results_are_bounded_before_they_are_built() {
     assert_eq!(run.stderr.matches("error[E110]").count(), 1, "{}", run.stderr);
 }
 
+/// minijinja's own operators do work that fuel (one unit per instruction)
+/// does not see: a repeated list is lazy and prints or iterates in full, `~`
+/// writes both sides whole. The engine is patched to charge every value it
+/// iterates and every byte it writes to the build's budget
+/// (vendor/README.md); each of these aborted on allocation or ran for
+/// minutes.
+#[test]
+fn work_inside_operators_is_bounded() {
+    let concat = ["'x'*99999999"; 12].join(" ~ ");
+    let cases = [
+        "(['x'*4000000]*1000)|string",
+        "([] * 2000000000) ~ ''",
+        "([] * (params|length) * 2000000000)|list",
+        "((range(100000)|list) * 10000)|sort|length",
+        &concat,
+    ];
+    for expr in cases {
+        let dir = project_with_resource(
+            "operators",
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a}}\ndata:\n  a: \"${{{{ {expr} }}}}\"\n")
+                .as_bytes(),
+        );
+        let run = build_bounded(&dir);
+        assert_eq!(run.code, 1, "{expr}: {}", run.transcript());
+        assert!(run.stderr.contains("error[E110]: expression does too much work"), "{expr}: {}", run.stderr);
+        assert!(run.stderr.contains("--> manifests/bad.yaml:5:7"), "{expr}: {}", run.stderr);
+    }
+    // A plain scalar whose value is a lazy list: converting it is metered too.
+    let dir = project_with_resource(
+        "lazy-result",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  a: ${{ [] * 200000000 }}\n",
+    );
+    let run = build_bounded(&dir);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains("expression does too much work"), "{}", run.stderr);
+    // The budget is the build's: a thousand items each doing a little
+    // spend it together, and it is reported once.
+    let dir = project_with_resource(
+        "foreach-work",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"a${{ item }}\"}\ninfra: {for_each: ${{ range(1000)|list }}}\ndata: {a: \"${{ range(100000)|map('string')|list|length }}\"}\n",
+    );
+    let run = build_bounded(&dir);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert_eq!(run.stderr.matches("error[E110]: expression does too much work").count(), 1, "{}", run.stderr);
+}
+
 /// The YAML 1.2 core schema, exactly: what it does not define is an error,
 /// never a silently changed value.
 #[test]

@@ -225,6 +225,7 @@ pub mod functions;
 pub mod syntax;
 pub mod tests;
 pub mod value;
+pub mod work;
 
 mod loader;
 

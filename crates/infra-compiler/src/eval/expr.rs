@@ -3,17 +3,18 @@
 //! expression language. This module compiles each distinct expression once
 //! and converts values between minijinja and [`Value`].
 
-use super::bounded::{MAX_BUILD_TEXT, MAX_RESULT_BYTES, MAX_RESULT_NODES};
+use super::bounded::{MAX_BUILD_TEXT, MAX_BUILD_WORK, MAX_RESULT_BYTES, MAX_RESULT_NODES};
 pub use infra_syntax::template::{Segment, Segments, segments};
 use infra_syntax::{Map, Value};
-use minijinja::value::{Object, ObjectRepr, Value as MjValue, ValueKind};
+use minijinja::value::{Object, ObjectExt, ObjectRepr, Value as MjValue, ValueKind};
+use minijinja::work::{Budget, ITEM_COST};
 use minijinja::{Environment, Error, ErrorKind, Expression, State, UndefinedBehavior};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// Work one expression may do before it is stopped (minijinja fuel): enough
@@ -242,9 +243,12 @@ impl Object for View {
     fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
         match &self.0 {
             Value::Seq(items) => minijinja::value::Enumerator::Seq(items.len()),
-            Value::Map(m) => {
-                minijinja::value::Enumerator::Values(m.keys().map(|k| MjValue::from(k.as_str())).collect())
-            }
+            // Keys are made as they are read: `first` on a large map
+            // does not copy all of them.
+            Value::Map(_) => self.mapped_enumerator(|this| match &this.0 {
+                Value::Map(m) => Box::new(m.keys().map(|k| MjValue::from(k.as_str()))),
+                _ => Box::new(std::iter::empty()),
+            }),
             _ => minijinja::value::Enumerator::Empty,
         }
     }
@@ -262,7 +266,38 @@ impl Object for View {
 /// infra's functions and filters.
 pub struct Engine {
     env: Environment<'static>,
-    produced: Arc<AtomicUsize>,
+    budget: Arc<BuildBudget>,
+}
+
+/// What all expressions of one build may do together, shared by every
+/// evaluator of the build (on any thread).
+struct BuildBudget {
+    /// Text that results of expressions have made.
+    produced: AtomicUsize,
+    /// Work inside minijinja's operations: items iterated, text written.
+    work: Arc<Budget>,
+    /// Whether the error for a spent budget was reported: once per build.
+    reported: AtomicBool,
+}
+
+impl BuildBudget {
+    fn new() -> BuildBudget {
+        BuildBudget {
+            produced: AtomicUsize::new(0),
+            work: Budget::new(MAX_BUILD_WORK),
+            reported: AtomicBool::new(false),
+        }
+    }
+
+    fn spent(&self) -> bool {
+        self.produced.load(Ordering::Relaxed) > MAX_BUILD_TEXT || self.work.is_spent()
+    }
+
+    /// The error for an expression that found a budget spent: `message`
+    /// for the first, [`ExprError::Spent`] for the ones after it.
+    fn report(&self, message: String) -> ExprError {
+        if self.reported.swap(true, Ordering::Relaxed) { ExprError::Spent } else { ExprError::Result(message) }
+    }
 }
 
 impl Default for Engine {
@@ -296,11 +331,11 @@ impl Engine {
             let v = from_minijinja(&v).map_err(|e| Error::new(ErrorKind::InvalidOperation, e))?;
             Ok(infra_syntax::yaml::emit(&v).trim_end_matches('\n').to_string())
         });
-        Engine { env, produced: Arc::default() }
+        Engine { env, budget: Arc::new(BuildBudget::new()) }
     }
 
     pub fn evaluator(&self) -> Evaluator<'_> {
-        Siblings { env: &self.env, produced: self.produced.clone() }.evaluator()
+        Siblings { env: &self.env, budget: self.budget.clone() }.evaluator()
     }
 }
 
@@ -309,8 +344,7 @@ impl Engine {
 pub struct Evaluator<'env> {
     env: &'env Environment<'static>,
     cache: RefCell<HashMap<String, Rc<Compiled<'env>>>>,
-    /// The text expressions have made in this build, by every evaluator.
-    produced: Arc<AtomicUsize>,
+    budget: Arc<BuildBudget>,
 }
 
 /// A compiled expression. Most expressions in manifests are plain paths
@@ -374,11 +408,17 @@ fn string_literal(source: &str) -> Option<&str> {
     (!inner.contains([quote, '\\'])).then_some(inner)
 }
 
-/// A failed expression: the message, and where in the expression it failed
-/// (byte range), when minijinja knows.
+/// Why an expression has no value.
 #[derive(Debug)]
-pub struct ExprError {
-    pub message: String,
+pub enum ExprError {
+    /// It evaluated to undefined.
+    Undefined,
+    /// minijinja failed.
+    Failed(String),
+    /// Its result is past a limit, or it spent the build's budget.
+    Result(String),
+    /// An earlier expression spent the build's budget and was reported.
+    Spent,
 }
 
 impl From<Error> for ExprError {
@@ -395,7 +435,7 @@ impl From<Error> for ExprError {
             message.push_str(&format!(": {s}"));
             source = s.source();
         }
-        ExprError { message }
+        ExprError::Failed(message)
     }
 }
 
@@ -403,63 +443,110 @@ impl From<Error> for ExprError {
 /// the build's text budget, shared; each its own cache.
 pub struct Siblings<'env> {
     env: &'env Environment<'static>,
-    produced: Arc<AtomicUsize>,
+    budget: Arc<BuildBudget>,
 }
 
 impl<'env> Siblings<'env> {
     pub fn evaluator(&self) -> Evaluator<'env> {
-        Evaluator { env: self.env, cache: RefCell::default(), produced: self.produced.clone() }
+        Evaluator { env: self.env, cache: RefCell::default(), budget: self.budget.clone() }
     }
 }
 
 impl<'env> Evaluator<'env> {
     /// What makes more evaluators of the same build, on other threads.
     pub fn sibling_maker(&self) -> Siblings<'env> {
-        Siblings { env: self.env, produced: self.produced.clone() }
+        Siblings { env: self.env, budget: self.budget.clone() }
+    }
+
+    /// Whether the build's budget is spent: its error was reported, and
+    /// evaluating more would only spend time.
+    pub fn exhausted(&self) -> bool {
+        self.budget.spent()
+    }
+
+    /// The value of one expression: a plain path's value as it is, any
+    /// other expression's result converted from minijinja.
+    pub fn value(&self, source: &str, scope: &Scope) -> Result<Value, ExprError> {
+        let v = self.evaluate(source, scope, |v| match v {
+            Evaluated::Value(v) => Ok(v),
+            Evaluated::Minijinja(v) => from_minijinja(&v).map_err(ExprError::Result),
+        })?;
+        if let Value::String(s) = &v {
+            self.charge(s.len())?;
+        }
+        Ok(v)
+    }
+
+    /// Appends the text of one expression to `out` (a string with several
+    /// expressions, or text around one).
+    pub fn interpolate(&self, source: &str, scope: &Scope, out: &mut String) -> Result<(), ExprError> {
+        let before = out.len();
+        self.evaluate(source, scope, |v| {
+            match v {
+                Evaluated::Value(Value::String(s)) => push_bounded(out, &s),
+                Evaluated::Value(v) => push_interpolated(out, &view(&v)),
+                Evaluated::Minijinja(v) => push_interpolated(out, &v),
+            }
+            .map_err(ExprError::Result)
+        })?;
+        self.charge(out.len() - before)
     }
 
     /// Counts `bytes` of text made by expressions against the build's
     /// budget: each result is bounded, and so is their sum (`for_each`
     /// items each under the limit must not add up to gigabytes).
-    /// Whether the build's text budget is spent: its error was reported,
-    /// and evaluating more would only spend time.
-    pub fn exhausted(&self) -> bool {
-        self.produced.load(Ordering::Relaxed) > MAX_BUILD_TEXT
-    }
-
-    /// `Err(Some(message))` for the charge that spends the budget,
-    /// `Err(None)` for the ones after it (on any thread): one error.
-    pub fn charge(&self, bytes: usize) -> Result<(), Option<String>> {
-        let before = self.produced.fetch_add(bytes, Ordering::Relaxed);
-        if before > MAX_BUILD_TEXT {
-            return Err(None);
-        }
+    fn charge(&self, bytes: usize) -> Result<(), ExprError> {
+        let before = self.budget.produced.fetch_add(bytes, Ordering::Relaxed);
         if before.saturating_add(bytes) > MAX_BUILD_TEXT {
             let message = format!("expressions have made more than {} MiB of text in this build", MAX_BUILD_TEXT >> 20);
-            return Err(Some(message));
+            return Err(self.budget.report(message));
         }
         Ok(())
     }
 
-    /// Evaluates one expression: a plain path to the value it names, any
-    /// other expression with minijinja.
-    pub fn eval(&self, source: &str, scope: &Scope) -> Result<Evaluated, ExprError> {
+    /// Evaluates one expression and converts its result with `convert`.
+    /// minijinja's work (compiling, which folds constants, evaluating and
+    /// converting, which may iterate lazy results) is metered against the
+    /// build's budget.
+    fn evaluate<R>(
+        &self,
+        source: &str,
+        scope: &Scope,
+        convert: impl FnOnce(Evaluated) -> Result<R, ExprError>,
+    ) -> Result<R, ExprError> {
         match &*self.compiled(source)? {
-            Compiled::Expr(expr) => Ok(Evaluated::Minijinja(expr.eval(scope.context())?)),
-            Compiled::Path(path) => Ok(Evaluated::Value(lookup(scope, path)?.clone())),
+            Compiled::Expr(expr) => self.metered(|| {
+                let v = expr.eval(scope.context())?;
+                if v.is_undefined() {
+                    return Err(ExprError::Undefined);
+                }
+                convert(Evaluated::Minijinja(v))
+            }),
+            Compiled::Path(path) => convert(Evaluated::Value(lookup(scope, path)?.clone())),
             Compiled::Compare { path, text, equal } => {
                 // As minijinja compares: only a string equals a string.
                 let same = matches!(lookup(scope, path)?, Value::String(s) if s == text);
-                Ok(Evaluated::Value(Value::Bool(same == *equal)))
+                convert(Evaluated::Value(Value::Bool(same == *equal)))
             }
         }
+    }
+
+    fn metered<R>(&self, f: impl FnOnce() -> Result<R, ExprError>) -> Result<R, ExprError> {
+        minijinja::work::metered(&self.budget.work, f).unwrap_or_else(|_| {
+            let message = format!(
+                "expression does too much work: the expressions of a build may visit {} million values or write {} MiB of text",
+                (MAX_BUILD_WORK / ITEM_COST) >> 20,
+                MAX_BUILD_WORK >> 20
+            );
+            Err(self.budget.report(message))
+        })
     }
 
     fn compiled(&self, source: &str) -> Result<Rc<Compiled<'_>>, ExprError> {
         if let Some(e) = self.cache.borrow().get(source) {
             return Ok(e.clone());
         }
-        let e = Rc::new(Compiled::new(self.env, source)?);
+        let e = Rc::new(self.metered(|| Ok(Compiled::new(self.env, source)?))?);
         self.cache.borrow_mut().insert(source.to_string(), e.clone());
         Ok(e)
     }
@@ -478,7 +565,7 @@ fn lookup<'s>(scope: &'s Scope, path: &[String]) -> Result<&'s Value, ExprError>
 
 /// What an expression evaluated to: a plain path's value as it is, or
 /// minijinja's result.
-pub enum Evaluated {
+enum Evaluated {
     Value(Value),
     Minijinja(MjValue),
 }
@@ -488,7 +575,7 @@ fn undefined_name(name: &str, names: &[&str]) -> ExprError {
     let hint = infra_syntax::did_you_mean(name, names.iter().copied())
         .map(|c| format!("; did you mean `{c}`?"))
         .unwrap_or_default();
-    ExprError { message: format!("undefined value: there is no `{name}`{hint}") }
+    ExprError::Failed(format!("undefined value: there is no `{name}`{hint}"))
 }
 
 /// The error for `path[i]` missing from `parent`, with a "did you mean".
@@ -498,7 +585,7 @@ fn undefined_path(parent: &Value, path: &[String], i: usize) -> ExprError {
     let hint = infra_syntax::did_you_mean(key, keys.iter().copied())
         .map(|c| format!("; did you mean `{c}`?"))
         .unwrap_or_default();
-    ExprError { message: format!("undefined value: `{}` has no `{key}`{hint}", path[..i].join(".")) }
+    ExprError::Failed(format!("undefined value: `{}` has no `{key}`{hint}", path[..i].join(".")))
 }
 
 /// Converts a minijinja result into a plain value.
@@ -564,6 +651,27 @@ fn from_minijinja_at(v: &MjValue, depth: usize, budget: &mut usize) -> Result<Va
         ValueKind::Invalid => return Err(format!("invalid value: {v}")),
         _ => Value::String(v.to_string().into()),
     })
+}
+
+/// Appends an interpolated piece, keeping the whole string within
+/// [`MAX_RESULT_BYTES`].
+fn push_bounded(out: &mut String, s: &str) -> Result<(), String> {
+    if out.len() + s.len() > MAX_RESULT_BYTES {
+        return Err(format!("the text is longer than {} MiB", MAX_RESULT_BYTES >> 20));
+    }
+    out.push_str(s);
+    Ok(())
+}
+
+/// Appends a value as YAML would write it: `true`, not Python's `True`;
+/// null as nothing; anything else formatted within the bound.
+fn push_interpolated(out: &mut String, v: &MjValue) -> Result<(), String> {
+    match v.as_str() {
+        Some(s) => push_bounded(out, s),
+        None if v.kind() == ValueKind::Bool => push_bounded(out, if v.is_true() { "true" } else { "false" }),
+        None if v.is_none() => Ok(()),
+        None => write_bounded(out, v),
+    }
 }
 
 /// Appends a value's text to `out`, refusing to grow it past
@@ -793,7 +901,7 @@ mod tests {
             let item = infra_syntax::yaml::parse_value(&format!("{{storage: {item}}}")).unwrap();
             let scope = scope.with_item(item, Value::Int(0));
             for source in ["item.storage == \"\"", "item.storage != ''", "item.storage == \"10Gi\"", "item.storage"] {
-                let fast = match ev.eval(source, &scope).unwrap() {
+                let fast = match ev.evaluate(source, &scope, Ok).unwrap() {
                     Evaluated::Value(v) => v,
                     Evaluated::Minijinja(_) => panic!("{source} takes the fast path"),
                 };

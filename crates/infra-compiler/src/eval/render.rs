@@ -1,8 +1,7 @@
 //! Rendering spanned nodes into values: every string's `${{ }}`
 //! expressions evaluated in a scope, errors reported at the expression.
 
-use super::bounded;
-use super::expr::{self, Evaluated, Evaluator, Scope, Segment};
+use super::expr::{self, Evaluator, ExprError, Scope, Segment};
 use infra_syntax::{Code, Diagnostic, Diagnostics, Key, Map, Node, NodeKind, ScalarStyle, Span, Str, Value};
 
 /// A YAML path built on the stack and formatted only for messages.
@@ -93,34 +92,27 @@ impl Renderer<'_> {
         }
     }
 
-    fn eval(&mut self, source: &str, scope: &Scope, at: ExprAt, path: YamlPath) -> Option<Evaluated> {
-        if self.ev.exhausted() {
-            return None;
-        }
-        match self.ev.eval(source, scope) {
-            Ok(Evaluated::Minijinja(v)) if v.is_undefined() => {
-                self.diags.push(
-                    at.label(
-                        Diagnostic::error(Code::ExpressionFailed, format!("`{source}` is undefined")),
-                        "undefined",
-                    )
-                    .path(path.render()),
-                );
-                None
+    /// Reports why an expression has no value.
+    fn failed(&mut self, e: ExprError, source: &str, at: ExprAt, path: YamlPath) {
+        let d = match e {
+            ExprError::Undefined => {
+                at.label(Diagnostic::error(Code::ExpressionFailed, format!("`{source}` is undefined")), "undefined")
             }
-            Ok(v) => Some(v),
-            Err(e) => {
-                let d = Diagnostic::error(Code::ExpressionFailed, format!("expression failed: {}", e.message));
-                let mut d = at.label(d, "in this expression").path(path.render());
-                if e.message.contains("undefined") {
-                    d = d.help(
-                        "the context has `params`, `env.name`, `module.name`, and `item`/`key` inside `for_each`",
-                    );
+            ExprError::Failed(message) => {
+                let d = Diagnostic::error(Code::ExpressionFailed, format!("expression failed: {message}"));
+                let d = at.label(d, "in this expression");
+                if message.contains("undefined") {
+                    d.help("the context has `params`, `env.name`, `module.name`, and `item`/`key` inside `for_each`")
+                } else {
+                    d
                 }
-                self.diags.push(d);
-                None
             }
-        }
+            ExprError::Result(message) => {
+                at.label(Diagnostic::error(Code::ExpressionFailed, message), "this expression")
+            }
+            ExprError::Spent => return,
+        };
+        self.diags.push(d.path(path.render()));
     }
 
     fn render_str(&mut self, s: &Str, style: ScalarStyle, span: Span, scope: &Scope, path: YamlPath) -> Option<Value> {
@@ -133,23 +125,13 @@ impl Renderer<'_> {
             && style == ScalarStyle::Plain
         {
             let espan = ExprAt::new(span, style, *offset, *len);
-            let v = match self.eval(source, scope, espan, path)? {
-                Evaluated::Value(v) => Ok(v),
-                Evaluated::Minijinja(v) => expr::from_minijinja(&v).map_err(Some),
-            };
-            let v = v.and_then(|v| match &v {
-                Value::String(s) => self.ev.charge(s.len()).map(|_| v),
-                _ => Ok(v),
-            });
-            return match v {
+            if self.ev.exhausted() {
+                return None;
+            }
+            return match self.ev.value(source, scope) {
                 Ok(v) => Some(v),
-                Err(None) => None,
-                Err(Some(e)) => {
-                    self.diags.push(
-                        espan
-                            .label(Diagnostic::error(Code::ExpressionFailed, e), "this expression")
-                            .path(path.render()),
-                    );
+                Err(e) => {
+                    self.failed(e, source, espan, path);
                     None
                 }
             };
@@ -172,49 +154,17 @@ impl Renderer<'_> {
                 Segment::Text(t) => out.push_str(t),
                 Segment::Expr { source, offset, len } => {
                     let espan = ExprAt::new(span, style, offset, len);
-                    let before = out.len();
-                    let written = match self.eval(source, scope, espan, path)? {
-                        Evaluated::Value(Value::String(s)) => push_bounded(&mut out, &s),
-                        Evaluated::Value(v) => push_interpolated(&mut out, &expr::view(&v)),
-                        Evaluated::Minijinja(v) => push_interpolated(&mut out, &v),
-                    };
-                    if let Err(e) = written.map_err(Some).and_then(|_| self.ev.charge(out.len() - before)) {
-                        if let Some(e) = e {
-                            self.diags.push(
-                                espan
-                                    .label(Diagnostic::error(Code::ExpressionFailed, e), "this expression")
-                                    .path(path.render()),
-                            );
-                        }
+                    if self.ev.exhausted() {
+                        return None;
+                    }
+                    if let Err(e) = self.ev.interpolate(source, scope, &mut out) {
+                        self.failed(e, source, espan, path);
                         return None;
                     }
                 }
             }
         }
         Some(Value::String(out.into()))
-    }
-}
-
-/// Appends an interpolated piece, keeping the whole string within
-/// [`bounded::MAX_RESULT_BYTES`].
-fn push_bounded(out: &mut String, s: &str) -> Result<(), String> {
-    if out.len() + s.len() > bounded::MAX_RESULT_BYTES {
-        return Err(format!("the text is longer than {} MiB", bounded::MAX_RESULT_BYTES >> 20));
-    }
-    out.push_str(s);
-    Ok(())
-}
-
-/// Appends a value as YAML would write it: `true`, not Python's `True`;
-/// null as nothing; anything else formatted within the bound.
-fn push_interpolated(out: &mut String, v: &minijinja::Value) -> Result<(), String> {
-    match v.as_str() {
-        Some(s) => push_bounded(out, s),
-        None if v.kind() == minijinja::value::ValueKind::Bool => {
-            push_bounded(out, if v.is_true() { "true" } else { "false" })
-        }
-        None if v.is_none() => Ok(()),
-        None => expr::write_bounded(out, v),
     }
 }
 

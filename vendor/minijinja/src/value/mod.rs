@@ -485,7 +485,11 @@ impl fmt::Debug for ValueRepr {
             ValueRepr::Invalid(ref val) => write!(f, "<invalid value: {val}>"),
             ValueRepr::U128(val) => fmt::Debug::fmt(&{ val.0 }, f),
             ValueRepr::I128(val) => fmt::Debug::fmt(&{ val.0 }, f),
-            ValueRepr::String(ref val, _) => fmt::Debug::fmt(val, f),
+            ValueRepr::String(ref val, _) => {
+                // Patched for infra: writing text is work (crate::work).
+                crate::work::charge(val.len() as u64);
+                fmt::Debug::fmt(val, f)
+            }
             ValueRepr::SmallStr(ref val) => fmt::Debug::fmt(val.as_str(), f),
             ValueRepr::Bytes(ref val) => {
                 write!(f, "b'")?;
@@ -810,7 +814,11 @@ impl fmt::Display for Value {
             ValueRepr::None => f.write_str("None"),
             ValueRepr::Invalid(ref val) => write!(f, "<invalid value: {val}>"),
             ValueRepr::I128(val) => write!(f, "{}", { val.0 }),
-            ValueRepr::String(ref val, _) => write!(f, "{val}"),
+            ValueRepr::String(ref val, _) => {
+                // Patched for infra: writing text is work (crate::work).
+                crate::work::charge(val.len() as u64);
+                write!(f, "{val}")
+            }
             ValueRepr::SmallStr(ref val) => write!(f, "{}", val.as_str()),
             ValueRepr::Bytes(ref val) => write!(f, "{}", String::from_utf8_lossy(val)),
             ValueRepr::U128(val) => write!(f, "{}", { val.0 }),
@@ -1476,6 +1484,8 @@ impl Value {
         match self.0 {
             ValueRepr::None | ValueRepr::Undefined(_) => Some(ValueIterImpl::Empty),
             ValueRepr::String(ref s, _) => {
+                // Patched for infra: counting the characters is work (crate::work).
+                crate::work::charge(s.len() as u64);
                 Some(ValueIterImpl::Chars(0, s.chars().count(), Arc::clone(s)))
             }
             ValueRepr::SmallStr(ref s) => Some(ValueIterImpl::Chars(
@@ -1528,6 +1538,8 @@ impl Value {
                 }
                 Enumerator::Iter(iter) => {
                     let mut v = iter.collect::<Vec<_>>();
+                    // Patched for infra: iterating is work (crate::work).
+                    crate::work::charge_items(v.len() as u64);
                     v.reverse();
                     Some(Value::make_object_iterable(v, move |v| {
                         Box::new(v.iter().cloned())
@@ -1539,6 +1551,7 @@ impl Value {
                     } else {
                         iter.map(|(k, v)| [k, v].into()).collect::<Vec<_>>()
                     };
+                    crate::work::charge_items(v.len() as u64);
                     v.reverse();
                     Some(Value::make_object_iterable(v, move |v| {
                         Box::new(v.iter().cloned())
@@ -1939,6 +1952,7 @@ impl Iterator for ValueIter {
             ValueIterImpl::Empty => None,
             ValueIterImpl::Chars(ref mut offset, ref mut len, ref s) => {
                 (s as &str)[*offset..].chars().next().map(|c| {
+                    crate::work::charge_items(1);
                     *offset += c.len_utf8();
                     *len -= 1;
                     Value::from(c)

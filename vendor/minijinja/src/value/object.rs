@@ -329,7 +329,9 @@ macro_rules! impl_object_helpers {
         where
             Self: 'static,
         {
-            match self.enumerate() {
+            // Patched for infra: iterating is work (crate::work).
+            crate::work::charge_items(1);
+            let iter: Option<Box<dyn Iterator<Item = Value> + Send + Sync>> = match self.enumerate() {
                 Enumerator::NonEnumerable => None,
                 Enumerator::Empty => Some(Box::new(None::<Value>.into_iter())),
                 Enumerator::Seq(l) => {
@@ -356,7 +358,11 @@ macro_rules! impl_object_helpers {
                 }
                 Enumerator::Str(s) => Some(Box::new(s.iter().copied().map(Value::from))),
                 Enumerator::Values(v) => Some(Box::new(v.into_iter())),
-            }
+            };
+            iter.map(|iter| {
+                Box::new(iter.inspect(|_| crate::work::charge_items(1)))
+                    as Box<dyn Iterator<Item = Value> + Send + Sync>
+            })
         }
 
         /// Iterate over key and value at once.
@@ -365,8 +371,15 @@ macro_rules! impl_object_helpers {
         ) -> Option<Box<dyn Iterator<Item = (Value, Value)> + Send + Sync>> {
             if let ObjectRepr::Map = self.repr() {
                 match self.enumerate() {
-                    Enumerator::KeyValueIter(iter) => Some(iter),
-                    Enumerator::RevKeyValueIter(iter) => Some(Box::new(iter)),
+                    // Patched for infra: iterating is work (crate::work).
+                    Enumerator::KeyValueIter(iter) => {
+                        crate::work::charge_items(1);
+                        Some(Box::new(iter.inspect(|_| crate::work::charge_items(1))))
+                    }
+                    Enumerator::RevKeyValueIter(iter) => {
+                        crate::work::charge_items(1);
+                        Some(Box::new(iter.inspect(|_| crate::work::charge_items(1))))
+                    }
                     _ => {
                         let iter = some!(self.try_iter());
                         let self_clone = self.clone();

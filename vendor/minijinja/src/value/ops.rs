@@ -288,6 +288,11 @@ pub fn add(lhs: &Value, rhs: &Value) -> Result<Value, Error> {
     if matches!(lhs.kind(), ValueKind::Seq | ValueKind::Iterable)
         && matches!(rhs.kind(), ValueKind::Seq | ValueKind::Iterable)
     {
+        // Patched for infra: a lazy sequence is charged as long as it
+        // claims to be: consumers allocate by its length (crate::work).
+        if let Some(len) = seq_concat_len(lhs, rhs) {
+            crate::work::charge_items(len as u64);
+        }
         let values = vec![lhs.clone(), rhs.clone()];
         let depth = MergeSeq::depth_for_values(&values);
 
@@ -311,7 +316,11 @@ pub fn add(lhs: &Value, rhs: &Value) -> Result<Value, Error> {
             .ok_or_else(|| failed_op("+", lhs, rhs))
             .map(int_as_value),
         Some(CoerceResult::F64(a, b)) => Ok((a + b).into()),
-        Some(CoerceResult::Str(a, b)) => Ok(Value::from([a, b].concat())),
+        Some(CoerceResult::Str(a, b)) => {
+            // Patched for infra: making text is work (crate::work).
+            crate::work::charge((a.len() + b.len()) as u64);
+            Ok(Value::from([a, b].concat()))
+        }
         _ => Err(impossible_op("+", lhs, rhs)),
     }
 }
@@ -337,6 +346,9 @@ pub fn mul(lhs: &Value, rhs: &Value) -> Result<Value, Error> {
                 "repeated string is too large",
             ));
         }
+        // Patched for infra: making text is work (crate::work), charged
+        // before it is allocated.
+        crate::work::charge(s.len().saturating_mul(n) as u64);
         return Ok(Value::from(s.repeat(n)));
     } else if let Some((seq, n)) = lhs
         .as_object()
@@ -371,6 +383,12 @@ fn repeat_iterable(n: &Value, seq: &DynObject) -> Result<Value, Error> {
             "cannot repeat unsized iterables",
         )
     }));
+
+    // Patched for infra: a lazy sequence is charged as long as it claims to
+    // be (consumers allocate by its length), and at least one step per
+    // repetition, which iterating takes even when `seq` is empty
+    // (crate::work).
+    crate::work::charge_items((len as u64).saturating_mul(n as u64).max(n as u64));
 
     // This is not optimal.  We only query the enumerator for the length once
     // but we support repeated iteration.  We could both lie about our length

@@ -628,6 +628,8 @@ impl<'env> Vm<'env> {
                     let args = stack.get_call_args(*arg_count);
                     let arg_count = args.len();
                     a = ctx_ok!(filter.call(state, args));
+                    // Patched for infra: the text a call returns is work (crate::work).
+                    crate::work::charge_result(&a);
                     stack.drop_top(arg_count);
                     stack.push(a);
                 }
@@ -680,6 +682,8 @@ impl<'env> Vm<'env> {
                             format!("{name} is unknown"),
                         ));
                     };
+                    // Patched for infra: the text a call returns is work (crate::work).
+                    crate::work::charge_result(&rv);
                     let arg_count = args.len();
                     stack.drop_top(arg_count);
                     stack.push(rv);
@@ -688,6 +692,8 @@ impl<'env> Vm<'env> {
                     let args = stack.get_call_args(*arg_count);
                     let arg_count = args.len();
                     a = ctx_ok!(args[0].call_method(state, name, &args[1..]));
+                    // Patched for infra: the text a call returns is work (crate::work).
+                    crate::work::charge_result(&a);
                     stack.drop_top(arg_count);
                     stack.push(a);
                 }
@@ -695,6 +701,8 @@ impl<'env> Vm<'env> {
                     let args = stack.get_call_args(*arg_count);
                     let arg_count = args.len();
                     a = ctx_ok!(args[0].call(state, &args[1..]));
+                    // Patched for infra: the text a call returns is work (crate::work).
+                    crate::work::charge_result(&a);
                     stack.drop_top(arg_count);
                     stack.push(a);
                 }

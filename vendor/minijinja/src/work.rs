@@ -1,0 +1,170 @@
+//! A budget for the work done inside operations (added for infra; see
+//! `vendor/README.md` in infra).
+//!
+//! Fuel counts instructions, but one instruction can do unbounded work:
+//! `([] * 2000000000) ~ ""` iterates two billion times, and a list of one
+//! large string repeated a thousand times prints as gigabytes of text.
+//! While [`metered`] runs, every item an iterator yields, every iterator
+//! made, and every byte of text written by `Display`/`Debug`, repetition,
+//! concatenation or returned by a filter or function is charged to a
+//! [`Budget`] shared by all threads of a caller. When the budget is spent,
+//! the charge unwinds to [`metered`], which returns [`Spent`]: operations
+//! cannot return errors from inside an iterator or a formatter, and
+//! unwinding also frees what the evaluation built.
+
+use std::cell::RefCell;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+/// What one item costs, in the budget's unit (one byte of text).
+pub const ITEM_COST: u64 = 32;
+
+/// Work that may still be done, in bytes of text (an item costs
+/// [`ITEM_COST`]). Shared by every thread that meters against it.
+#[derive(Debug)]
+pub struct Budget {
+    remaining: AtomicI64,
+}
+
+impl Budget {
+    /// A budget of `units`.
+    pub fn new(units: u64) -> Arc<Budget> {
+        Arc::new(Budget {
+            remaining: AtomicI64::new(i64::try_from(units).unwrap_or(i64::MAX)),
+        })
+    }
+
+    /// Whether the budget is spent.
+    pub fn is_spent(&self) -> bool {
+        self.remaining.load(Ordering::Relaxed) < 0
+    }
+
+    /// What is left (zero once spent).
+    pub fn remaining(&self) -> u64 {
+        self.remaining.load(Ordering::Relaxed).max(0) as u64
+    }
+}
+
+/// The budget was spent while [`metered`] ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spent;
+
+thread_local! {
+    static CURRENT: RefCell<Option<Arc<Budget>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f`, charging the work of minijinja's operations on this thread to
+/// `budget`. Returns [`Spent`] if the budget is or becomes spent; any other
+/// panic continues to unwind.
+pub fn metered<R>(budget: &Arc<Budget>, f: impl FnOnce() -> R) -> Result<R, Spent> {
+    if budget.is_spent() {
+        return Err(Spent);
+    }
+    let outer = CURRENT.with(|c| c.replace(Some(budget.clone())));
+    let rv = catch_unwind(AssertUnwindSafe(f));
+    CURRENT.with(|c| *c.borrow_mut() = outer);
+    match rv {
+        Ok(rv) => Ok(rv),
+        Err(payload) if payload.is::<Spent>() => Err(Spent),
+        Err(payload) => resume_unwind(payload),
+    }
+}
+
+/// Charges `units` to the budget of this thread's [`metered`] call, if
+/// any. Unwinds (without running the panic hook) when it is spent.
+pub(crate) fn charge(units: u64) {
+    let spent = CURRENT.with(|c| match &*c.borrow() {
+        Some(budget) => {
+            // Capped so that charges after the budget is spent cannot wrap.
+            let units = units.min(1 << 40) as i64;
+            budget.remaining.fetch_sub(units, Ordering::Relaxed) < units
+        }
+        None => false,
+    });
+    if spent {
+        resume_unwind(Box::new(Spent));
+    }
+}
+
+/// Charges `n` items.
+pub(crate) fn charge_items(n: u64) {
+    charge(n.saturating_mul(ITEM_COST));
+}
+
+/// Charges the text of a value returned by a filter or a function.
+pub(crate) fn charge_result(value: &crate::Value) {
+    if let Some(s) = value.as_str() {
+        charge(s.len() as u64);
+    } else if let Some(b) = value.as_bytes() {
+        charge(b.len() as u64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Environment, Value};
+
+    /// Compiling is metered too: constant operands are folded then.
+    fn eval(budget: &Arc<Budget>, source: &str) -> Result<String, Spent> {
+        let env = Environment::new();
+        metered(budget, || {
+            let expr = env.compile_expression(source).unwrap();
+            expr.eval(crate::context! { a => "a" }).unwrap().to_string()
+        })
+    }
+
+    #[test]
+    fn small_work_is_done() {
+        let budget = Budget::new(1 << 20);
+        let text = eval(&budget, "([a] * 3) ~ 'b' * 30").unwrap();
+        assert_eq!(text, format!(r#"["a", "a", "a"]{}"#, "b".repeat(30)));
+        // At least: three items and their iterator, the repeated text, the
+        // concatenation; and not much more.
+        let spent = (1 << 20) - budget.remaining();
+        assert!(spent >= 4 * ITEM_COST + 30 + 45, "{spent}");
+        assert!(spent < 1000, "{spent}");
+    }
+
+    #[test]
+    fn constant_folding_is_work() {
+        let budget = Budget::new(1 << 20);
+        assert_eq!(eval(&budget, "([] * 2000000000) ~ ''"), Err(Spent));
+    }
+
+    #[test]
+    fn iterating_empty_repetitions_is_work() {
+        let budget = Budget::new(1 << 20);
+        assert_eq!(eval(&budget, "([] * a|length * 2000000000) ~ ''"), Err(Spent));
+        assert!(budget.is_spent());
+        // A spent budget stays spent.
+        assert_eq!(eval(&budget, "1 + 1"), Err(Spent));
+    }
+
+    #[test]
+    fn printing_shared_text_is_work() {
+        let budget = Budget::new(64 << 20);
+        assert_eq!(eval(&budget, "([a * 4000000] * 1000)|string|length"), Err(Spent));
+    }
+
+    #[test]
+    fn repetition_is_charged_before_it_allocates() {
+        let budget = Budget::new(1000);
+        assert_eq!(eval(&budget, "a * 90000000"), Err(Spent));
+    }
+
+    #[test]
+    fn outside_metered_nothing_is_charged() {
+        let v = Value::from(vec![Value::from("a"); 3]);
+        assert_eq!(v.to_string(), r#"["a", "a", "a"]"#);
+    }
+
+    #[test]
+    fn other_panics_pass_through() {
+        let budget = Budget::new(10);
+        let caught = catch_unwind(|| metered(&budget, || panic!("not ours")));
+        assert!(caught.is_err());
+        assert!(!budget.is_spent());
+    }
+}
