@@ -289,6 +289,52 @@ fn work_inside_operators_is_bounded() {
     assert_eq!(run.stderr.matches("error[E110]: expression does too much work").count(), 1, "{}", run.stderr);
 }
 
+/// Comparing, searching and counting long text is work too: 20,000
+/// comparisons of two 4 MB params read 80 GB (9 s with the release build
+/// before; an expression may hold ten times as many).
+#[test]
+fn scanning_long_text_is_bounded() {
+    let dir = TempDir::new("scans");
+    let big = "x".repeat(4 << 20);
+    let terms = format!("[{}]|length", ["params.a == params.b"; 20_000].join(", "));
+    dir.write("infra.yaml", format!("name: t\nparams:\n  a: \"{big}\"\n  b: \"{big}\"\nresources: [app.yaml]\n"));
+    dir.write(
+        "app.yaml",
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a}}\ndata:\n  a: \"${{{{ {terms} }}}}\"\n"),
+    );
+    let run = build_bounded(&dir);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains("error[E110]: expression does too much work"), "{}", run.stderr);
+    assert!(run.stderr.contains("--> app.yaml:5:7"), "{}", run.stderr);
+}
+
+/// A chain of 20,000 operators, filters or `not`s made a tree as deep,
+/// and compiling it overflowed the stack. Links of a chain count toward
+/// the parser's nesting limit.
+#[test]
+fn long_chains_in_expressions_are_errors() {
+    let n = 20_000;
+    for expr in [
+        vec!["params"; n].join(" or "),
+        vec!["params"; n].join(" ~ "),
+        format!("params{}", "|string".repeat(n)),
+        format!("{}params", "not ".repeat(n)),
+        format!("{}1", "- ".repeat(n)),
+        format!("params{}", "[0]".repeat(n)),
+    ] {
+        let dir = project_with_resource(
+            "chains",
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a}}\ndata:\n  a: \"${{{{ {expr} }}}}\"\n")
+                .as_bytes(),
+        );
+        let run = build_bounded(&dir);
+        let head = &expr[..20];
+        assert_eq!(run.code, 1, "{head}: {}", run.transcript());
+        assert!(run.stderr.contains("template exceeds maximum recursion limits"), "{head}: {}", run.stderr);
+        assert!(run.stderr.contains("--> manifests/bad.yaml:5:7"), "{head}: {}", run.stderr);
+    }
+}
+
 /// The YAML 1.2 core schema, exactly: what it does not define is an error,
 /// never a silently changed value.
 #[test]

@@ -87,6 +87,17 @@ pub(crate) fn charge(units: u64) {
     }
 }
 
+/// Text a scan reads without charge: comparing or searching short
+/// strings is paid for by the items and instructions around it.
+const FREE_SCAN: usize = 64;
+
+/// Charges a scan (comparison, search, count) of `len` bytes of text.
+pub(crate) fn charge_scan(len: usize) {
+    if len > FREE_SCAN {
+        charge(len as u64);
+    }
+}
+
 /// Charges `n` items.
 pub(crate) fn charge_items(n: u64) {
     charge(n.saturating_mul(ITEM_COST));
@@ -152,6 +163,15 @@ mod tests {
     fn repetition_is_charged_before_it_allocates() {
         let budget = Budget::new(1000);
         assert_eq!(eval(&budget, "a * 90000000"), Err(Spent));
+    }
+
+    #[test]
+    fn scanning_long_text_is_work() {
+        let budget = Budget::new(250_000);
+        assert_eq!(eval(&budget, "(a * 100000) == (a * 100000)"), Err(Spent));
+        // Short text is free to compare.
+        let budget = Budget::new(1000);
+        assert_eq!(eval(&budget, "a == 'b' or a == 'c'").unwrap(), "False");
     }
 
     #[test]

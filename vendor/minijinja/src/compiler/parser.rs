@@ -191,7 +191,9 @@ macro_rules! binop {
         fn $func(&mut self) -> Result<ast::Expr<'a>, Error> {
             let span = self.stream.current_span();
             let mut left = ok!(self.$next());
+            let mut links = 0;
             loop {
+                ok!(self.deepen(&mut links));
                 let op = match ok!(self.stream.current()) {
                     $($tok)*
                     _ => break,
@@ -203,6 +205,7 @@ macro_rules! binop {
                     self.stream.expand_span(span),
                 ));
             }
+            self.depth -= links;
             Ok(left)
         }
     };
@@ -220,7 +223,8 @@ macro_rules! unaryop {
             Ok(ast::Expr::UnaryOp(Spanned::new(
                 ast::UnaryOp {
                     op,
-                    expr: ok!(self.$func()),
+                    // Patched for infra: `not not ...` recursed without a bound.
+                    expr: ok!(with_recursion_guard!(self, self.$func())),
                 },
                 self.stream.expand_span(span),
             )))
@@ -243,6 +247,22 @@ macro_rules! with_recursion_guard {
 }
 
 impl<'a> Parser<'a> {
+    /// Patched for infra: one more link of a chain (`a or b or ...`,
+    /// `x|f|g...`, `a.b.c...`) nests the tree one level deeper, and the
+    /// passes after parsing recurse as deep as the tree. Links count toward
+    /// the recursion limit until the chain ends (`self.depth -= links`), so
+    /// a chain of 20,000 links is an error, not a stack overflow.
+    fn deepen(&mut self, links: &mut usize) -> Result<(), Error> {
+        *links += 1;
+        self.depth += 1;
+        if self.depth > MAX_RECURSION {
+            return Err(syntax_error(Cow::Borrowed(
+                "template exceeds maximum recursion limits",
+            )));
+        }
+        Ok(())
+    }
+
     /// Creates a new parser.
     ///
     /// `in_expr` is necessary to parse within an expression context.  Otherwise
@@ -437,7 +457,9 @@ impl<'a> Parser<'a> {
         mut span: Span,
     ) -> Result<ast::Expr<'a>, Error> {
         let mut expr = expr;
+        let mut links = 0;
         loop {
+            ok!(self.deepen(&mut links));
             let next_span = self.stream.current_span();
             match ok!(self.stream.current()) {
                 Some((Token::Dot, _)) => {
@@ -528,6 +550,7 @@ impl<'a> Parser<'a> {
             }
             span = next_span;
         }
+        self.depth -= links;
         Ok(expr)
     }
 
@@ -555,7 +578,9 @@ impl<'a> Parser<'a> {
 
     fn parse_filter_expr(&mut self, expr: ast::Expr<'a>) -> Result<ast::Expr<'a>, Error> {
         let mut expr = expr;
+        let mut links = 0;
         loop {
+            ok!(self.deepen(&mut links));
             match ok!(self.stream.current()) {
                 Some((Token::Pipe, _)) => {
                     ok!(self.stream.next());
@@ -623,6 +648,7 @@ impl<'a> Parser<'a> {
                 _ => break,
             }
         }
+        self.depth -= links;
         Ok(expr)
     }
 

@@ -541,7 +541,11 @@ impl PartialEq for Value {
         match (&self.0, &other.0) {
             (&ValueRepr::None, &ValueRepr::None) => true,
             (&ValueRepr::Undefined(_), &ValueRepr::Undefined(_)) => true,
-            (&ValueRepr::String(ref a, _), &ValueRepr::String(ref b, _)) => a == b,
+            (&ValueRepr::String(ref a, _), &ValueRepr::String(ref b, _)) => {
+                // Patched for infra: comparing text is work (crate::work).
+                crate::work::charge_scan(a.len().min(b.len()));
+                a == b
+            }
             (&ValueRepr::SmallStr(ref a), &ValueRepr::SmallStr(ref b)) => a.as_str() == b.as_str(),
             (&ValueRepr::Bytes(ref a), &ValueRepr::Bytes(ref b)) => a == b,
             _ => match ops::coerce(self, other, false) {
@@ -724,7 +728,11 @@ impl Ord for Value {
         match (&self.0, &other.0) {
             (&ValueRepr::None, &ValueRepr::None) => Ordering::Equal,
             (&ValueRepr::Undefined(_), &ValueRepr::Undefined(_)) => Ordering::Equal,
-            (&ValueRepr::String(ref a, _), &ValueRepr::String(ref b, _)) => a.cmp(b),
+            (&ValueRepr::String(ref a, _), &ValueRepr::String(ref b, _)) => {
+                // Patched for infra: comparing text is work (crate::work).
+                crate::work::charge_scan(a.len().min(b.len()));
+                a.cmp(b)
+            }
             (&ValueRepr::SmallStr(ref a), &ValueRepr::SmallStr(ref b)) => {
                 a.as_str().cmp(b.as_str())
             }
@@ -1371,7 +1379,11 @@ impl Value {
     /// ```
     pub fn len(&self) -> Option<usize> {
         match self.0 {
-            ValueRepr::String(ref s, _) => Some(s.chars().count()),
+            ValueRepr::String(ref s, _) => {
+                // Patched for infra: counting characters is work (crate::work).
+                crate::work::charge_scan(s.len());
+                Some(s.chars().count())
+            }
             ValueRepr::SmallStr(ref s) => Some(s.as_str().chars().count()),
             ValueRepr::Bytes(ref b) => Some(b.len()),
             ValueRepr::Object(ref dy) => dy.enumerator_len(),

@@ -490,6 +490,8 @@ pub fn contains(container: &Value, value: &Value) -> Result<Value, Error> {
         return Ok(Value::from(false));
     }
     let rv = if let Some(s) = container.as_str() {
+        // Patched for infra: searching text is work (crate::work).
+        crate::work::charge_scan(s.len());
         if let Some(s2) = value.as_str() {
             s.contains(s2)
         } else {
