@@ -5,9 +5,9 @@
 //! `([] * 2000000000) ~ ""` iterates two billion times, and a list of one
 //! large string repeated a thousand times prints as gigabytes of text.
 //! While [`metered`] runs, every item an iterator yields, every iterator
-//! made, and every byte of text written by `Display`/`Debug`, repetition,
-//! concatenation or returned by a filter or function is charged to a
-//! [`Budget`] shared by all threads of a caller. When the budget is spent,
+//! made, the length a lazy sequence claims, every byte of text made or
+//! written by `Display`/`Debug`, and every long text scanned is charged
+//! to a [`Budget`] shared by all threads of a caller. When the budget is spent,
 //! the charge unwinds to [`metered`], which returns [`Spent`]: operations
 //! cannot return errors from inside an iterator or a formatter, and
 //! unwinding also frees what the evaluation built.
@@ -103,12 +103,16 @@ pub(crate) fn charge_items(n: u64) {
     charge(n.saturating_mul(ITEM_COST));
 }
 
-/// Charges the text of a value returned by a filter or a function.
+/// Charges a sequence returned by a filter or a function as many items as
+/// it claims to hold: a lazy one, such as `chain`'s, may claim more than
+/// exists, and consumers allocate by that length. (Text is charged when
+/// it is made.)
 pub(crate) fn charge_result(value: &crate::Value) {
-    if let Some(s) = value.as_str() {
-        charge(s.len() as u64);
-    } else if let Some(b) = value.as_bytes() {
-        charge(b.len() as u64);
+    use crate::value::ObjectRepr;
+    if let Some(obj) = value.as_object() {
+        if matches!(obj.repr(), ObjectRepr::Seq | ObjectRepr::Iterable) {
+            charge_items(obj.enumerator_len().unwrap_or(0) as u64);
+        }
     }
 }
 
@@ -172,6 +176,33 @@ mod tests {
         // Short text is free to compare.
         let budget = Budget::new(1000);
         assert_eq!(eval(&budget, "a == 'b' or a == 'c'").unwrap(), "False");
+    }
+
+    #[test]
+    fn lazy_results_are_charged_by_their_length() {
+        let budget = Budget::new(1 << 20);
+        let args = vec!["range(100000)"; 20].join(", ");
+        assert_eq!(eval(&budget, &format!("[]|chain({args})|length")), Err(Spent));
+    }
+
+    /// Work spent by `source` on a large budget.
+    fn spent(source: &str) -> u64 {
+        let budget = Budget::new(1 << 30);
+        eval(&budget, source).unwrap();
+        (1 << 30) - budget.remaining()
+    }
+
+    #[test]
+    fn hashing_and_slicing_long_text_is_work() {
+        let made = 2 * 600_000;
+        assert!(spent("[a * 600000, a * 600000]|unique|length") >= made + 2 * 600_000);
+        assert!(spent("[(a * 600000)[1:], (a * 600000)[1:]]|length") >= made + 2 * 600_000);
+    }
+
+    #[test]
+    fn text_made_inside_filters_is_work() {
+        // The pieces `split` makes, whatever holds them.
+        assert!(spent("(a * 600000)|split('')|list|length") >= 2 * 600_000);
     }
 
     #[test]

@@ -271,7 +271,13 @@ impl<'a> From<&'a str> for Value {
     fn from(val: &'a str) -> Self {
         SmallStr::try_new(val)
             .map(|small_str| Value(ValueRepr::SmallStr(small_str)))
-            .unwrap_or_else(|| Value(ValueRepr::String(val.into(), StringType::Normal)))
+            .unwrap_or_else(|| {
+                // Patched for infra: making text is work (crate::work). Every
+                // string value but a wrapped `Arc<str>` is made here or in
+                // `from_safe_string`.
+                crate::work::charge(val.len() as u64);
+                Value(ValueRepr::String(val.into(), StringType::Normal))
+            })
     }
 }
 

@@ -511,7 +511,11 @@ impl Hash for Value {
     fn hash<H: Hasher>(&self, state: &mut H) {
         match self.0 {
             ValueRepr::None | ValueRepr::Undefined(_) => 0u8.hash(state),
-            ValueRepr::String(ref s, _) => s.hash(state),
+            ValueRepr::String(ref s, _) => {
+                // Patched for infra: hashing text is work (crate::work).
+                crate::work::charge_scan(s.len());
+                s.hash(state)
+            }
             ValueRepr::SmallStr(ref s) => s.as_str().hash(state),
             ValueRepr::Bool(b) => b.hash(state),
             ValueRepr::Invalid(ref e) => (e.kind(), e.detail()).hash(state),
@@ -921,6 +925,8 @@ impl Value {
     /// let val = Value::from_safe_string("<em>note</em>".into());
     /// ```
     pub fn from_safe_string(value: String) -> Value {
+        // Patched for infra: making text is work (crate::work).
+        crate::work::charge(value.len() as u64);
         ValueRepr::String(Arc::from(value), StringType::Safe).into()
     }
 

@@ -164,6 +164,8 @@ pub fn slice(value: Value, start: Value, stop: Value, step: Value) -> Result<Val
     match value.0 {
         ValueRepr::String(..) | ValueRepr::SmallStr(_) => {
             let s = value.as_str().unwrap();
+            // Patched for infra: slicing text reads and copies it (crate::work).
+            crate::work::charge_scan(s.len());
             if step > 0 {
                 let (start, len) = get_offset_and_len(start, stop, || s.chars().count());
                 Ok(Value::from(
@@ -316,11 +318,7 @@ pub fn add(lhs: &Value, rhs: &Value) -> Result<Value, Error> {
             .ok_or_else(|| failed_op("+", lhs, rhs))
             .map(int_as_value),
         Some(CoerceResult::F64(a, b)) => Ok((a + b).into()),
-        Some(CoerceResult::Str(a, b)) => {
-            // Patched for infra: making text is work (crate::work).
-            crate::work::charge((a.len() + b.len()) as u64);
-            Ok(Value::from([a, b].concat()))
-        }
+        Some(CoerceResult::Str(a, b)) => Ok(Value::from([a, b].concat())),
         _ => Err(impossible_op("+", lhs, rhs)),
     }
 }

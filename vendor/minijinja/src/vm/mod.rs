@@ -628,7 +628,7 @@ impl<'env> Vm<'env> {
                     let args = stack.get_call_args(*arg_count);
                     let arg_count = args.len();
                     a = ctx_ok!(filter.call(state, args));
-                    // Patched for infra: the text a call returns is work (crate::work).
+                    // Patched for infra: a sequence a call returns is charged by its length (crate::work).
                     crate::work::charge_result(&a);
                     stack.drop_top(arg_count);
                     stack.push(a);
@@ -682,7 +682,7 @@ impl<'env> Vm<'env> {
                             format!("{name} is unknown"),
                         ));
                     };
-                    // Patched for infra: the text a call returns is work (crate::work).
+                    // Patched for infra: a sequence a call returns is charged by its length (crate::work).
                     crate::work::charge_result(&rv);
                     let arg_count = args.len();
                     stack.drop_top(arg_count);
@@ -692,7 +692,7 @@ impl<'env> Vm<'env> {
                     let args = stack.get_call_args(*arg_count);
                     let arg_count = args.len();
                     a = ctx_ok!(args[0].call_method(state, name, &args[1..]));
-                    // Patched for infra: the text a call returns is work (crate::work).
+                    // Patched for infra: a sequence a call returns is charged by its length (crate::work).
                     crate::work::charge_result(&a);
                     stack.drop_top(arg_count);
                     stack.push(a);
@@ -701,7 +701,7 @@ impl<'env> Vm<'env> {
                     let args = stack.get_call_args(*arg_count);
                     let arg_count = args.len();
                     a = ctx_ok!(args[0].call(state, &args[1..]));
-                    // Patched for infra: the text a call returns is work (crate::work).
+                    // Patched for infra: a sequence a call returns is charged by its length (crate::work).
                     crate::work::charge_result(&a);
                     stack.drop_top(arg_count);
                     stack.push(a);
