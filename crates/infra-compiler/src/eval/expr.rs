@@ -274,7 +274,8 @@ pub struct Engine {
 struct BuildBudget {
     /// Text that results of expressions have made.
     produced: AtomicUsize,
-    /// Work inside minijinja's operations: items iterated, text written.
+    /// Work inside minijinja's operations: values iterated, text made,
+    /// written or scanned (vendor/README.md).
     work: Arc<Budget>,
     /// Whether the error for a spent budget was reported: once per build.
     reported: AtomicBool,
@@ -458,12 +459,6 @@ impl<'env> Evaluator<'env> {
         Siblings { env: self.env, budget: self.budget.clone() }
     }
 
-    /// Whether the build's budget is spent: its error was reported, and
-    /// evaluating more would only spend time.
-    pub fn exhausted(&self) -> bool {
-        self.budget.spent()
-    }
-
     /// The value of one expression: a plain path's value as it is, any
     /// other expression's result converted from minijinja.
     pub fn value(&self, source: &str, scope: &Scope) -> Result<Value, ExprError> {
@@ -514,6 +509,11 @@ impl<'env> Evaluator<'env> {
         scope: &Scope,
         convert: impl FnOnce(Evaluated) -> Result<R, ExprError>,
     ) -> Result<R, ExprError> {
+        // Once the build's budget is spent its error was reported, and
+        // evaluating more would only spend time.
+        if self.budget.spent() {
+            return Err(ExprError::Spent);
+        }
         match &*self.compiled(source)? {
             Compiled::Expr(expr) => self.metered(|| {
                 let v = expr.eval(scope.context())?;

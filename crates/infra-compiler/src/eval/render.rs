@@ -125,9 +125,6 @@ impl Renderer<'_> {
             && style == ScalarStyle::Plain
         {
             let espan = ExprAt::new(span, style, *offset, *len);
-            if self.ev.exhausted() {
-                return None;
-            }
             return match self.ev.value(source, scope) {
                 Ok(v) => Some(v),
                 Err(e) => {
@@ -154,9 +151,6 @@ impl Renderer<'_> {
                 Segment::Text(t) => out.push_str(t),
                 Segment::Expr { source, offset, len } => {
                     let espan = ExprAt::new(span, style, offset, len);
-                    if self.ev.exhausted() {
-                        return None;
-                    }
                     if let Err(e) = self.ev.interpolate(source, scope, &mut out) {
                         self.failed(e, source, espan, path);
                         return None;
