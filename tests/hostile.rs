@@ -267,7 +267,8 @@ fn work_inside_operators_is_bounded() {
         );
         let run = build_bounded(&dir);
         assert_eq!(run.code, 1, "{expr}: {}", run.transcript());
-        assert!(run.stderr.contains("error[E110]: expression does too much work"), "{expr}: {}", run.stderr);
+        let message = "error[E110]: expression does too much work: one expression may visit 8 million values or make 256 MiB of text";
+        assert!(run.stderr.contains(message), "{expr}: {}", run.stderr);
         assert!(run.stderr.contains("--> manifests/bad.yaml:5:7"), "{expr}: {}", run.stderr);
     }
     // A plain scalar whose value is a lazy list: converting it is metered too.
@@ -278,15 +279,18 @@ fn work_inside_operators_is_bounded() {
     let run = build_bounded(&dir);
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(run.stderr.contains("expression does too much work"), "{}", run.stderr);
-    // The budget is the build's: a thousand items each doing a little
-    // spend it together, and it is reported once.
+    // Each expression has its limit, and the build a budget of a few
+    // times that: a thousand items each under the limit spend it together,
+    // and it is reported once.
     let dir = project_with_resource(
         "foreach-work",
-        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"a${{ item }}\"}\ninfra: {for_each: ${{ range(1000)|list }}}\ndata: {a: \"${{ range(100000)|map('string')|list|length }}\"}\n",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"a${{ item }}\"}\ninfra: {for_each: ${{ range(1000)|list }}}\ndata: {a: \"${{ ('x' * 8000000 ~ item)|length }}\"}\n",
     );
     let run = build_bounded(&dir);
     assert_eq!(run.code, 1, "{}", run.transcript());
-    assert_eq!(run.stderr.matches("error[E110]: expression does too much work").count(), 1, "{}", run.stderr);
+    assert!(!run.stderr.contains("one expression may"), "{}", run.stderr);
+    let message = "error[E110]: expressions do too much work in this build: together they may visit 32 million values or make 1024 MiB of text";
+    assert_eq!(run.stderr.matches(message).count(), 1, "{}", run.stderr);
 }
 
 /// Comparing, searching and counting long text is work too: 20,000

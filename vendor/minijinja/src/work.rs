@@ -7,10 +7,11 @@
 //! While [`metered`] runs, every item an iterator yields, every iterator
 //! made, the length a lazy sequence claims, every byte of text made or
 //! written by `Display`/`Debug`, and every long text scanned is charged
-//! to a [`Budget`] shared by all threads of a caller. When the budget is spent,
-//! the charge unwinds to [`metered`], which returns [`Spent`]: operations
-//! cannot return errors from inside an iterator or a formatter, and
-//! unwinding also frees what the evaluation built.
+//! both to a limit of the call and to a [`Budget`] shared by all threads
+//! of a caller (one bounds what a call may hold, the other the total
+//! time). When either is spent, the charge unwinds to [`metered`], which
+//! returns [`Spent`]: operations cannot return errors from inside an
+//! iterator or a formatter, and unwinding also frees what the call built.
 
 use std::cell::RefCell;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -46,44 +47,71 @@ impl Budget {
     }
 }
 
-/// The budget was spent while [`metered`] ran.
+/// Which limit was reached while [`metered`] ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Spent;
+pub enum Spent {
+    /// The limit of this call.
+    Call,
+    /// The shared budget.
+    Budget,
+}
+
+/// The meter of a [`metered`] call, installed on its thread.
+struct Meter {
+    budget: Arc<Budget>,
+    /// What this call may still do.
+    left: i64,
+}
 
 thread_local! {
-    static CURRENT: RefCell<Option<Arc<Budget>>> = const { RefCell::new(None) };
+    static CURRENT: RefCell<Option<Meter>> = const { RefCell::new(None) };
 }
 
 /// Runs `f`, charging the work of minijinja's operations on this thread to
-/// `budget`. Returns [`Spent`] if the budget is or becomes spent; any other
-/// panic continues to unwind.
-pub fn metered<R>(budget: &Arc<Budget>, f: impl FnOnce() -> R) -> Result<R, Spent> {
+/// at most `limit` units for this call and to `budget`. Returns [`Spent`]
+/// if either is or becomes spent; any other panic continues to unwind.
+pub fn metered<R>(budget: &Arc<Budget>, limit: u64, f: impl FnOnce() -> R) -> Result<R, Spent> {
     if budget.is_spent() {
-        return Err(Spent);
+        return Err(Spent::Budget);
     }
-    let outer = CURRENT.with(|c| c.replace(Some(budget.clone())));
+    let meter = Meter {
+        budget: budget.clone(),
+        left: i64::try_from(limit).unwrap_or(i64::MAX),
+    };
+    let outer = CURRENT.with(|c| c.replace(Some(meter)));
     let rv = catch_unwind(AssertUnwindSafe(f));
     CURRENT.with(|c| *c.borrow_mut() = outer);
     match rv {
         Ok(rv) => Ok(rv),
-        Err(payload) if payload.is::<Spent>() => Err(Spent),
-        Err(payload) => resume_unwind(payload),
+        Err(payload) => match payload.downcast::<Spent>() {
+            Ok(spent) => Err(*spent),
+            Err(payload) => resume_unwind(payload),
+        },
     }
 }
 
-/// Charges `units` to the budget of this thread's [`metered`] call, if
-/// any. Unwinds (without running the panic hook) when it is spent.
+/// Charges `units` to this thread's [`metered`] call, if any. Unwinds
+/// (without running the panic hook) when its limit or budget is spent.
 pub(crate) fn charge(units: u64) {
-    let spent = CURRENT.with(|c| match &*c.borrow() {
-        Some(budget) => {
-            // Capped so that charges after the budget is spent cannot wrap.
+    let spent = CURRENT.with(|c| match &mut *c.borrow_mut() {
+        Some(meter) => {
+            // Capped so that charges after a limit is reached cannot wrap.
             let units = units.min(1 << 40) as i64;
-            budget.remaining.fetch_sub(units, Ordering::Relaxed) < units
+            meter.left -= units;
+            // Past its own limit, a call is at fault and the shared budget
+            // is left to the others.
+            if meter.left < 0 {
+                Some(Spent::Call)
+            } else if meter.budget.remaining.fetch_sub(units, Ordering::Relaxed) < units {
+                Some(Spent::Budget)
+            } else {
+                None
+            }
         }
-        None => false,
+        None => None,
     });
-    if spent {
-        resume_unwind(Box::new(Spent));
+    if let Some(spent) = spent {
+        resume_unwind(Box::new(spent));
     }
 }
 
@@ -124,7 +152,7 @@ mod tests {
     /// Compiling is metered too: constant operands are folded then.
     fn eval(budget: &Arc<Budget>, source: &str) -> Result<String, Spent> {
         let env = Environment::new();
-        metered(budget, || {
+        metered(budget, u64::MAX, || {
             let expr = env.compile_expression(source).unwrap();
             expr.eval(crate::context! { a => "a" }).unwrap().to_string()
         })
@@ -145,34 +173,34 @@ mod tests {
     #[test]
     fn constant_folding_is_work() {
         let budget = Budget::new(1 << 20);
-        assert_eq!(eval(&budget, "([] * 2000000000) ~ ''"), Err(Spent));
+        assert_eq!(eval(&budget, "([] * 2000000000) ~ ''"), Err(Spent::Budget));
     }
 
     #[test]
     fn iterating_empty_repetitions_is_work() {
         let budget = Budget::new(1 << 20);
-        assert_eq!(eval(&budget, "([] * a|length * 2000000000) ~ ''"), Err(Spent));
+        assert_eq!(eval(&budget, "([] * a|length * 2000000000) ~ ''"), Err(Spent::Budget));
         assert!(budget.is_spent());
         // A spent budget stays spent.
-        assert_eq!(eval(&budget, "1 + 1"), Err(Spent));
+        assert_eq!(eval(&budget, "1 + 1"), Err(Spent::Budget));
     }
 
     #[test]
     fn printing_shared_text_is_work() {
         let budget = Budget::new(64 << 20);
-        assert_eq!(eval(&budget, "([a * 4000000] * 1000)|string|length"), Err(Spent));
+        assert_eq!(eval(&budget, "([a * 4000000] * 1000)|string|length"), Err(Spent::Budget));
     }
 
     #[test]
     fn repetition_is_charged_before_it_allocates() {
         let budget = Budget::new(1000);
-        assert_eq!(eval(&budget, "a * 90000000"), Err(Spent));
+        assert_eq!(eval(&budget, "a * 90000000"), Err(Spent::Budget));
     }
 
     #[test]
     fn scanning_long_text_is_work() {
         let budget = Budget::new(250_000);
-        assert_eq!(eval(&budget, "(a * 100000) == (a * 100000)"), Err(Spent));
+        assert_eq!(eval(&budget, "(a * 100000) == (a * 100000)"), Err(Spent::Budget));
         // Short text is free to compare.
         let budget = Budget::new(1000);
         assert_eq!(eval(&budget, "a == 'b' or a == 'c'").unwrap(), "False");
@@ -182,7 +210,7 @@ mod tests {
     fn lazy_results_are_charged_by_their_length() {
         let budget = Budget::new(1 << 20);
         let args = vec!["range(100000)"; 20].join(", ");
-        assert_eq!(eval(&budget, &format!("[]|chain({args})|length")), Err(Spent));
+        assert_eq!(eval(&budget, &format!("[]|chain({args})|length")), Err(Spent::Budget));
     }
 
     /// Work spent by `source` on a large budget.
@@ -206,6 +234,22 @@ mod tests {
     }
 
     #[test]
+    fn a_call_has_its_own_limit() {
+        let env = Environment::new();
+        let budget = Budget::new(1 << 20);
+        let run = |limit| {
+            metered(&budget, limit, || {
+                let expr = env.compile_expression("(a * 1000)|length").unwrap();
+                expr.eval(crate::context! { a => "a" }).unwrap().to_string()
+            })
+        };
+        assert_eq!(run(100), Err(Spent::Call));
+        assert_eq!(run(1 << 20).unwrap(), "1000");
+        // The shared budget was charged by both calls.
+        assert!(budget.remaining() < (1 << 20) - 1000 - 100);
+    }
+
+    #[test]
     fn outside_metered_nothing_is_charged() {
         let v = Value::from(vec![Value::from("a"); 3]);
         assert_eq!(v.to_string(), r#"["a", "a", "a"]"#);
@@ -214,7 +258,7 @@ mod tests {
     #[test]
     fn other_panics_pass_through() {
         let budget = Budget::new(10);
-        let caught = catch_unwind(|| metered(&budget, || panic!("not ours")));
+        let caught = catch_unwind(|| metered(&budget, 10, || panic!("not ours")));
         assert!(caught.is_err());
         assert!(!budget.is_spent());
     }

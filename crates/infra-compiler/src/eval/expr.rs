@@ -3,11 +3,11 @@
 //! expression language. This module compiles each distinct expression once
 //! and converts values between minijinja and [`Value`].
 
-use super::bounded::{MAX_BUILD_TEXT, MAX_BUILD_WORK, MAX_RESULT_BYTES, MAX_RESULT_NODES};
+use super::bounded::{MAX_BUILD_TEXT, MAX_BUILD_WORK, MAX_EXPRESSION_WORK, MAX_RESULT_BYTES, MAX_RESULT_NODES};
 pub use infra_syntax::template::{Segment, Segments, segments};
 use infra_syntax::{Map, Value};
 use minijinja::value::{Object, ObjectExt, ObjectRepr, Value as MjValue, ValueKind};
-use minijinja::work::{Budget, ITEM_COST};
+use minijinja::work::{Budget, ITEM_COST, Spent};
 use minijinja::{Environment, Error, ErrorKind, Expression, State, UndefinedBehavior};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -532,13 +532,17 @@ impl<'env> Evaluator<'env> {
     }
 
     fn metered<R>(&self, f: impl FnOnce() -> Result<R, ExprError>) -> Result<R, ExprError> {
-        minijinja::work::metered(&self.budget.work, f).unwrap_or_else(|_| {
-            let message = format!(
-                "expression does too much work: the expressions of a build may visit {} million values or write {} MiB of text",
-                (MAX_BUILD_WORK / ITEM_COST) >> 20,
-                MAX_BUILD_WORK >> 20
-            );
-            Err(self.budget.report(message))
+        let units =
+            |work: u64| format!("visit {} million values or make {} MiB of text", (work / ITEM_COST) >> 20, work >> 20);
+        minijinja::work::metered(&self.budget.work, MAX_EXPRESSION_WORK, f).unwrap_or_else(|spent| match spent {
+            Spent::Call => Err(ExprError::Result(format!(
+                "expression does too much work: one expression may {}",
+                units(MAX_EXPRESSION_WORK)
+            ))),
+            Spent::Budget => Err(self.budget.report(format!(
+                "expressions do too much work in this build: together they may {}",
+                units(MAX_BUILD_WORK)
+            ))),
         })
     }
 
