@@ -204,6 +204,22 @@ fn build_bounded(dir: &TempDir) -> common::Run {
     common::infra_bounded(&["build", dir.str(), "-o", "-"])
 }
 
+/// Builds a ConfigMap whose value is `"${{ expr }}"` (under the bounds
+/// of [`build_bounded`]) and checks that it fails with `message` at the
+/// expression.
+fn expression_fails(expr: &str, message: &str) {
+    let dir = project_with_resource(
+        "expression",
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a}}\ndata:\n  a: \"${{{{ {expr} }}}}\"\n")
+            .as_bytes(),
+    );
+    let run = build_bounded(&dir);
+    let head: String = expr.chars().take(40).collect();
+    assert_eq!(run.code, 1, "{head}: {}", run.transcript());
+    assert!(run.stderr.contains(message), "{head}: {}", run.stderr);
+    assert!(run.stderr.contains("--> manifests/bad.yaml:5:7"), "{head}: {}", run.stderr);
+}
+
 /// Filters whose output outgrows their input measure it before building it;
 /// their sum over a build is bounded too. Each was an allocation failure or
 /// gigabytes of output (interpolating many large strings wrote 400 MB with
@@ -221,15 +237,7 @@ fn expression_results_are_bounded_before_they_are_built() {
         ("'x'*5000000 ~ 'y'*5000000", "is longer than 8 MiB"),
     ];
     for (expr, message) in cases {
-        let dir = project_with_resource(
-            "filters",
-            format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a}}\ndata:\n  a: \"${{{{ {expr} }}}}\"\n")
-                .as_bytes(),
-        );
-        let run = build_bounded(&dir);
-        assert_eq!(run.code, 1, "{expr}: {}", run.transcript());
-        assert!(run.stderr.contains(message), "{expr}: {}", run.stderr);
-        assert!(run.stderr.contains("--> manifests/bad.yaml:5:7"), "{expr}: {}", run.stderr);
+        expression_fails(expr, message);
     }
     // 100,000 objects of 8 MB each: every one under the limit of a result,
     // together past the build's; evaluation stops at the first.
@@ -259,17 +267,10 @@ fn work_inside_operators_is_bounded() {
         "((range(100000)|list) * 10000)|sort|length",
         &concat,
     ];
+    let message =
+        "error[E110]: expression does too much work: one expression may visit 8 million values or make 256 MiB of text";
     for expr in cases {
-        let dir = project_with_resource(
-            "operators",
-            format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a}}\ndata:\n  a: \"${{{{ {expr} }}}}\"\n")
-                .as_bytes(),
-        );
-        let run = build_bounded(&dir);
-        assert_eq!(run.code, 1, "{expr}: {}", run.transcript());
-        let message = "error[E110]: expression does too much work: one expression may visit 8 million values or make 256 MiB of text";
-        assert!(run.stderr.contains(message), "{expr}: {}", run.stderr);
-        assert!(run.stderr.contains("--> manifests/bad.yaml:5:7"), "{expr}: {}", run.stderr);
+        expression_fails(expr, message);
     }
     // A plain scalar whose value is a lazy list: converting it is metered too.
     let dir = project_with_resource(
@@ -326,16 +327,7 @@ fn long_chains_in_expressions_are_errors() {
         format!("{}1", "- ".repeat(n)),
         format!("params{}", "[0]".repeat(n)),
     ] {
-        let dir = project_with_resource(
-            "chains",
-            format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a}}\ndata:\n  a: \"${{{{ {expr} }}}}\"\n")
-                .as_bytes(),
-        );
-        let run = build_bounded(&dir);
-        let head = &expr[..20];
-        assert_eq!(run.code, 1, "{head}: {}", run.transcript());
-        assert!(run.stderr.contains("template exceeds maximum recursion limits"), "{head}: {}", run.stderr);
-        assert!(run.stderr.contains("--> manifests/bad.yaml:5:7"), "{head}: {}", run.stderr);
+        expression_fails(&expr, "template exceeds maximum recursion limits");
     }
 }
 
