@@ -247,7 +247,7 @@ fn expression_results_are_bounded_before_they_are_built() {
     );
     let run = build_bounded(&dir);
     assert_eq!(run.code, 1, "{}", run.transcript());
-    assert!(run.stderr.contains("expressions have made more than 256 MiB of text in this build"), "{}", run.stderr);
+    assert!(run.stderr.contains("expressions have made more than 256 MiB of results in this build"), "{}", run.stderr);
     assert_eq!(run.stderr.matches("error[E110]").count(), 1, "{}", run.stderr);
 }
 
@@ -311,6 +311,30 @@ fn scanning_long_text_is_bounded() {
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(run.stderr.contains("error[E110]: expression does too much work"), "{}", run.stderr);
     assert!(run.stderr.contains("--> app.yaml:5:7"), "{}", run.stderr);
+}
+
+/// A params value read in place (a view) is copied into each result that
+/// holds it: the copies count toward the result's limits and, across the
+/// build, toward its budget. Both ran out of memory before.
+#[test]
+fn copies_of_params_are_bounded() {
+    let dir = TempDir::new("views");
+    let items: Vec<String> = (0..200_000).map(|i| format!("\"item{i}\"")).collect();
+    dir.write("infra.yaml", format!("name: t\nparams:\n  big: [{}]\nresources: [app.yaml]\n", items.join(", ")));
+    let cases = [
+        ("metadata: {name: a}\ndata:\n  a: ${{ [params.big] * 1000 }}\n", "the result is longer than 8 MiB"),
+        (
+            "metadata: {name: \"a${{ item }}\"}\ninfra: {for_each: ${{ range(100000)|list }}}\ndata:\n  a: ${{ params.big }}\n",
+            "expressions have made more than 256 MiB of results in this build",
+        ),
+    ];
+    for (body, message) in cases {
+        dir.write("app.yaml", format!("apiVersion: v1\nkind: ConfigMap\n{body}"));
+        let run = build_bounded(&dir);
+        assert_eq!(run.code, 1, "{}", run.transcript());
+        assert!(run.stderr.contains(message), "{}", run.stderr);
+        assert_eq!(run.stderr.matches("error[E110]").count(), 1, "{}", run.stderr);
+    }
 }
 
 /// A chain of 20,000 operators, filters or `not`s made a tree as deep,

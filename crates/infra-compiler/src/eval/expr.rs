@@ -3,7 +3,7 @@
 //! expression language. This module compiles each distinct expression once
 //! and converts values between minijinja and [`Value`].
 
-use super::bounded::{MAX_BUILD_TEXT, MAX_BUILD_WORK, MAX_EXPRESSION_WORK, MAX_RESULT_BYTES, MAX_RESULT_NODES};
+use super::bounded::{MAX_BUILD_RESULTS, MAX_BUILD_WORK, MAX_EXPRESSION_WORK, MAX_RESULT_BYTES, MAX_RESULT_NODES};
 pub use infra_syntax::template::{Segment, Segments, segments};
 use infra_syntax::{Map, Value};
 use minijinja::value::{Object, ObjectExt, ObjectRepr, Value as MjValue, ValueKind};
@@ -272,7 +272,7 @@ pub struct Engine {
 /// What all expressions of one build may do together, shared by every
 /// evaluator of the build (on any thread).
 struct BuildBudget {
-    /// Text that results of expressions have made.
+    /// What the results of expressions weigh together ([`weight`]).
     produced: AtomicUsize,
     /// Work inside minijinja's operations: values iterated, text made,
     /// written or scanned (vendor/README.md).
@@ -291,7 +291,7 @@ impl BuildBudget {
     }
 
     fn spent(&self) -> bool {
-        self.produced.load(Ordering::Relaxed) > MAX_BUILD_TEXT || self.work.is_spent()
+        self.produced.load(Ordering::Relaxed) > MAX_BUILD_RESULTS || self.work.is_spent()
     }
 
     /// The error for an expression that found a budget spent: `message`
@@ -466,9 +466,7 @@ impl<'env> Evaluator<'env> {
             Evaluated::Value(v) => Ok(v),
             Evaluated::Minijinja(v) => from_minijinja(&v).map_err(ExprError::Result),
         })?;
-        if let Value::String(s) = &v {
-            self.charge(s.len())?;
-        }
+        self.charge(weight(&v))?;
         Ok(v)
     }
 
@@ -487,13 +485,16 @@ impl<'env> Evaluator<'env> {
         self.charge(out.len() - before)
     }
 
-    /// Counts `bytes` of text made by expressions against the build's
-    /// budget: each result is bounded, and so is their sum (`for_each`
-    /// items each under the limit must not add up to gigabytes).
+    /// Counts a result's weight against the build's budget: each result
+    /// is bounded, and so is their sum (`for_each` items each under the
+    /// limit must not add up to gigabytes).
     fn charge(&self, bytes: usize) -> Result<(), ExprError> {
         let before = self.budget.produced.fetch_add(bytes, Ordering::Relaxed);
-        if before.saturating_add(bytes) > MAX_BUILD_TEXT {
-            let message = format!("expressions have made more than {} MiB of text in this build", MAX_BUILD_TEXT >> 20);
+        if before.saturating_add(bytes) > MAX_BUILD_RESULTS {
+            let message = format!(
+                "expressions have made more than {} MiB of results in this build (their text, and {ITEM_COST} bytes a value)",
+                MAX_BUILD_RESULTS >> 20
+            );
             return Err(self.budget.report(message));
         }
         Ok(())
@@ -594,22 +595,65 @@ fn undefined_path(parent: &Value, path: &[String], i: usize) -> ExprError {
 
 /// Converts a minijinja result into a plain value.
 pub fn from_minijinja(v: &MjValue) -> Result<Value, String> {
-    let mut budget = MAX_RESULT_NODES;
-    from_minijinja_at(v, 0, &mut budget)
+    from_minijinja_at(v, 0, &mut Room { values: MAX_RESULT_NODES, bytes: MAX_RESULT_BYTES })
 }
 
-fn from_minijinja_at(v: &MjValue, depth: usize, budget: &mut usize) -> Result<Value, String> {
+/// What is left of the limits of one result as it is converted.
+struct Room {
+    values: usize,
+    bytes: usize,
+}
+
+impl Room {
+    /// Checks that `values` more would fit, without taking them.
+    fn fits(&self, values: usize) -> Result<(), String> {
+        if values > self.values {
+            return Err(format!("the result has more than {MAX_RESULT_NODES} values"));
+        }
+        Ok(())
+    }
+
+    fn take(&mut self, values: usize, bytes: usize) -> Result<(), String> {
+        self.fits(values)?;
+        if bytes > self.bytes {
+            return Err(format!("the result is longer than {} MiB", MAX_RESULT_BYTES >> 20));
+        }
+        self.values -= values;
+        self.bytes -= bytes;
+        Ok(())
+    }
+
+    /// Takes room for a whole value, stopping at the first part past it
+    /// (a view of params may be repeated in a result many times).
+    fn take_all(&mut self, v: &Value) -> Result<(), String> {
+        match v {
+            Value::String(s) => self.take(1, s.len()),
+            Value::Seq(items) => {
+                self.take(1, 0)?;
+                items.iter().try_for_each(|x| self.take_all(x))
+            }
+            Value::Map(m) => {
+                self.take(1, 0)?;
+                m.iter().try_for_each(|(k, x)| self.take(0, k.len()).and_then(|_| self.take_all(x)))
+            }
+            _ => self.take(1, 0),
+        }
+    }
+}
+
+fn from_minijinja_at(v: &MjValue, depth: usize, room: &mut Room) -> Result<Value, String> {
     if let Some(view) = v.downcast_object_ref::<View>() {
+        room.take_all(&view.0)?;
         return Ok(view.0.clone());
     }
     if depth > infra_syntax::yaml::MAX_DEPTH {
         return Err("value nested too deeply".into());
     }
-    let size = 1 + v.len().unwrap_or(0);
-    if size > *budget {
-        return Err(format!("the result has more than {MAX_RESULT_NODES} values"));
+    // A sequence's length is known before its items are made (`[1] * 10**9`).
+    if matches!(v.kind(), ValueKind::Seq | ValueKind::Iterable | ValueKind::Map) {
+        room.fits(1 + v.len().unwrap_or(0))?;
     }
-    *budget -= 1;
+    room.take(1, 0)?;
     Ok(match v.kind() {
         ValueKind::Undefined => return Err("the expression is undefined".into()),
         ValueKind::None => Value::Null,
@@ -627,16 +671,18 @@ fn from_minijinja_at(v: &MjValue, depth: usize, budget: &mut usize) -> Result<Va
         },
         ValueKind::String => {
             let s = v.as_str().unwrap_or_default();
-            if s.len() > MAX_RESULT_BYTES {
-                return Err(format!("the result is longer than {} MiB", MAX_RESULT_BYTES >> 20));
-            }
+            room.take(0, s.len())?;
             Value::String(s.into())
         }
-        ValueKind::Bytes => Value::String(String::from_utf8_lossy(v.as_bytes().unwrap_or_default()).into()),
+        ValueKind::Bytes => {
+            let b = v.as_bytes().unwrap_or_default();
+            room.take(0, b.len())?;
+            Value::String(String::from_utf8_lossy(b).into())
+        }
         ValueKind::Seq | ValueKind::Iterable => Value::Seq(
             v.try_iter()
                 .map_err(|e| e.to_string())?
-                .map(|x| from_minijinja_at(&x, depth + 1, budget))
+                .map(|x| from_minijinja_at(&x, depth + 1, room))
                 .collect::<Result<_, _>>()?,
         ),
         ValueKind::Map => {
@@ -647,14 +693,29 @@ fn from_minijinja_at(v: &MjValue, depth: usize, budget: &mut usize) -> Result<Va
                     Some(s) => s.to_string(),
                     None => k.to_string(),
                 };
-                map.insert(key, from_minijinja_at(&item, depth + 1, budget)?);
+                room.take(0, key.len())?;
+                map.insert(key, from_minijinja_at(&item, depth + 1, room)?);
             }
             Value::Map(map)
         }
-        ValueKind::Plain => Value::String(v.to_string().into()),
         ValueKind::Invalid => return Err(format!("invalid value: {v}")),
-        _ => Value::String(v.to_string().into()),
+        _ => {
+            let text = v.to_string();
+            room.take(0, text.len())?;
+            Value::String(text.into())
+        }
     })
+}
+
+/// What a result weighs against the build's budget: the bytes of its text,
+/// and [`ITEM_COST`] for each value that is not a string.
+fn weight(v: &Value) -> usize {
+    match v {
+        Value::String(s) => s.len(),
+        Value::Seq(items) => ITEM_COST as usize + items.iter().map(weight).sum::<usize>(),
+        Value::Map(m) => ITEM_COST as usize + m.iter().map(|(k, x)| k.len() + weight(x)).sum::<usize>(),
+        _ => ITEM_COST as usize,
+    }
 }
 
 /// Appends an interpolated piece, keeping the whole string within
