@@ -337,6 +337,19 @@ fn copies_of_params_are_bounded() {
     }
 }
 
+/// A result's limits are 1,000,000 values and 8 MiB of text: a 2 MB string
+/// is one value (its characters were counted as values, and it was refused).
+#[test]
+fn a_long_string_result_is_within_the_limits() {
+    let dir = project_with_resource(
+        "long-string",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  a: ${{ 'x' * 2000000 }}\n",
+    );
+    let run = build_bounded(&dir);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stdout.contains(&format!("  a: {}\n", "x".repeat(2_000_000))), "{}", run.stderr);
+}
+
 /// A chain of 20,000 operators, filters or `not`s made a tree as deep,
 /// and compiling it overflowed the stack. Links of a chain count toward
 /// the parser's nesting limit.
