@@ -340,6 +340,11 @@ impl Engine {
     }
 }
 
+// The work budget stops an expression by unwinding; with `panic = "abort"`
+// a spent budget would end the process instead of reporting an error.
+#[cfg(panic = "abort")]
+compile_error!("infra needs `panic = \"unwind\"`: expressions that spend their work budget unwind");
+
 /// Compiles and caches expressions: a `for_each` over a thousand items
 /// compiles each expression once.
 pub struct Evaluator<'env> {
@@ -532,6 +537,8 @@ impl<'env> Evaluator<'env> {
         }
     }
 
+    /// Runs `f` against the expression's limit and the build's budget
+    /// (vendor/README.md): a charge past either unwinds to here.
     fn metered<R>(&self, f: impl FnOnce() -> Result<R, ExprError>) -> Result<R, ExprError> {
         let units =
             |work: u64| format!("visit {} million values or make {} MiB of text", (work / ITEM_COST) >> 20, work >> 20);
