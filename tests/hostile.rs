@@ -204,6 +204,17 @@ fn build_bounded(dir: &TempDir) -> common::Run {
     common::infra_bounded(&["build", dir.str(), "-o", "-"])
 }
 
+/// Builds `dir` under the bounds of [`build_bounded`] and checks that it
+/// fails (exit 1) with each of `expected` in its messages.
+fn bounded_build_fails(dir: &TempDir, expected: &[&str]) -> common::Run {
+    let run = build_bounded(dir);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    for text in expected {
+        assert!(run.stderr.contains(text), "{text}: {}", run.stderr);
+    }
+    run
+}
+
 /// Builds a ConfigMap whose value is `"${{ expr }}"` (under the bounds
 /// of [`build_bounded`]) and checks that it fails with `message` at the
 /// expression.
@@ -213,11 +224,7 @@ fn expression_fails(expr: &str, message: &str) {
         format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a}}\ndata:\n  a: \"${{{{ {expr} }}}}\"\n")
             .as_bytes(),
     );
-    let run = build_bounded(&dir);
-    let head: String = expr.chars().take(40).collect();
-    assert_eq!(run.code, 1, "{head}: {}", run.transcript());
-    assert!(run.stderr.contains(message), "{head}: {}", run.stderr);
-    assert!(run.stderr.contains("--> manifests/bad.yaml:5:7"), "{head}: {}", run.stderr);
+    bounded_build_fails(&dir, &[message, "--> manifests/bad.yaml:5:7"]);
 }
 
 /// Filters whose output outgrows their input measure it before building it;
@@ -245,9 +252,7 @@ fn expression_results_are_bounded_before_they_are_built() {
         "foreach-text",
         b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"a${{ item }}\"}\ninfra: {for_each: ${{ range(100000)|list }}}\ndata: {a: \"${{ 'x'*8000000 }}\"}\n",
     );
-    let run = build_bounded(&dir);
-    assert_eq!(run.code, 1, "{}", run.transcript());
-    assert!(run.stderr.contains("expressions have made more than 256 MiB of results in this build"), "{}", run.stderr);
+    let run = bounded_build_fails(&dir, &["expressions have made more than 256 MiB of results in this build"]);
     assert_eq!(run.stderr.matches("error[E110]").count(), 1, "{}", run.stderr);
 }
 
@@ -277,9 +282,7 @@ fn work_inside_operators_is_bounded() {
         "lazy-result",
         b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  a: ${{ [] * 200000000 }}\n",
     );
-    let run = build_bounded(&dir);
-    assert_eq!(run.code, 1, "{}", run.transcript());
-    assert!(run.stderr.contains("expression does too much work"), "{}", run.stderr);
+    bounded_build_fails(&dir, &["expression does too much work"]);
     // Each expression has its limit, and the build a budget of a few
     // times that: a thousand items each under the limit spend it together,
     // and it is reported once.
@@ -287,8 +290,7 @@ fn work_inside_operators_is_bounded() {
         "foreach-work",
         b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"a${{ item }}\"}\ninfra: {for_each: ${{ range(1000)|list }}}\ndata: {a: \"${{ ('x' * 8000000 ~ item)|length }}\"}\n",
     );
-    let run = build_bounded(&dir);
-    assert_eq!(run.code, 1, "{}", run.transcript());
+    let run = bounded_build_fails(&dir, &[]);
     assert!(!run.stderr.contains("one expression may"), "{}", run.stderr);
     let message = "error[E110]: expressions do too much work in this build: together they may visit 32 million values or make 1024 MiB of text";
     assert_eq!(run.stderr.matches(message).count(), 1, "{}", run.stderr);
@@ -307,10 +309,7 @@ fn scanning_long_text_is_bounded() {
         "app.yaml",
         format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a}}\ndata:\n  a: \"${{{{ {terms} }}}}\"\n"),
     );
-    let run = build_bounded(&dir);
-    assert_eq!(run.code, 1, "{}", run.transcript());
-    assert!(run.stderr.contains("error[E110]: expression does too much work"), "{}", run.stderr);
-    assert!(run.stderr.contains("--> app.yaml:5:7"), "{}", run.stderr);
+    bounded_build_fails(&dir, &["error[E110]: expression does too much work", "--> app.yaml:5:7"]);
 }
 
 /// A params value read in place (a view) is copied into each result that
@@ -330,9 +329,7 @@ fn copies_of_params_are_bounded() {
     ];
     for (body, message) in cases {
         dir.write("app.yaml", format!("apiVersion: v1\nkind: ConfigMap\n{body}"));
-        let run = build_bounded(&dir);
-        assert_eq!(run.code, 1, "{}", run.transcript());
-        assert!(run.stderr.contains(message), "{}", run.stderr);
+        let run = bounded_build_fails(&dir, &[message]);
         assert_eq!(run.stderr.matches("error[E110]").count(), 1, "{}", run.stderr);
     }
 }
@@ -414,10 +411,7 @@ fn patch_operations_are_bounded() {
             ),
         );
         dir.write("manifests/a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {x: \"1\"}\n");
-        let run = build_bounded(&dir);
-        assert_eq!(run.code, 1, "{}", run.transcript());
-        assert!(run.stderr.contains(message), "{}", run.stderr);
-        assert!(run.stderr.contains("--> infra.yaml:7:"), "{}", run.stderr);
+        bounded_build_fails(&dir, &[message, "--> infra.yaml:7:"]);
     }
 }
 
@@ -433,10 +427,8 @@ fn nested_anchors_count_as_copies() {
         "]".repeat(150)
     );
     let dir = project_with_resource("nested-anchors", text.as_bytes());
-    let run = build_bounded(&dir);
-    assert_eq!(run.code, 1, "{}", run.transcript());
-    assert!(run.stderr.contains("anchors and aliases copy more than 2000000 nodes"), "{}", run.stderr);
-    assert!(run.stderr.contains("--> manifests/bad.yaml:5:"), "{}", run.stderr);
+
+    bounded_build_fails(&dir, &["anchors and aliases copy more than 2000000 nodes", "--> manifests/bad.yaml:5:"]);
 }
 
 /// Modules that each use the next twice: every module is read once, and
@@ -454,13 +446,7 @@ fn module_diamonds_are_loaded_once_and_bounded() {
     }
     dir.write("m22/infra.yaml", "name: m22\nresources: [c.yaml]\n");
     dir.write("m22/c.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: n}\n");
-    let run = build_bounded(&dir);
-    assert_eq!(run.code, 1, "{}", run.transcript());
-    assert!(
-        run.stderr.contains("error[E150]: more than 10000 module instances in environment `default`"),
-        "{}",
-        run.stderr
-    );
+    let run = bounded_build_fails(&dir, &["error[E150]: more than 10000 module instances in environment `default`"]);
     assert_eq!(run.stderr.matches("error[E150]").count(), 1, "{}", run.stderr);
     assert!(run.stderr.contains("/infra.yaml:3:3"), "{}", run.stderr);
 
@@ -590,14 +576,10 @@ fn dashboard_file_names_and_byte_order_marks() {
     let dir = TempDir::new("dashboard-values");
     dir.write("infra.yaml", "name: t\ndashboards:\n  - files: dashboards/*.json\ncommon: {namespace: n}\n");
     dir.write("dashboards/board.json", format!("{{\"panels\": [{}{{}}]}}", "{},".repeat(1_100_000)));
-    let run = build_bounded(&dir);
-    assert_eq!(run.code, 1, "{}", run.transcript());
-    assert!(
-        run.stderr.contains("error[D100]: dashboards/board.json: the JSON holds more than 1000000 values"),
-        "{}",
-        run.stderr
+    bounded_build_fails(
+        &dir,
+        &["error[D100]: dashboards/board.json: the JSON holds more than 1000000 values", "--> infra.yaml:3:12"],
     );
-    assert!(run.stderr.contains("--> infra.yaml:3:12"), "{}", run.stderr);
 
     let dir = TempDir::new("dashboard-bom");
     dir.write("infra.yaml", "name: t\ndashboards:\n  - files: dashboards/*.json\ncommon: {namespace: n}\n");
