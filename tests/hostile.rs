@@ -282,7 +282,7 @@ fn work_inside_operators_is_bounded() {
         "lazy-result",
         b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  a: ${{ [] * 200000000 }}\n",
     );
-    bounded_build_fails(&dir, &["expression does too much work"]);
+    bounded_build_fails(&dir, &["expression does too much work", "help: the usual cause is a repetition"]);
     // Each expression has its limit, and the build a budget of a few
     // times that: a thousand items each under the limit spend it together,
     // and it is reported once.
@@ -290,7 +290,7 @@ fn work_inside_operators_is_bounded() {
         "foreach-work",
         b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"a${{ item }}\"}\ninfra: {for_each: ${{ range(1000)|list }}}\ndata: {a: \"${{ ('x' * 8000000 ~ item)|length }}\"}\n",
     );
-    let run = bounded_build_fails(&dir, &[]);
+    let run = bounded_build_fails(&dir, &["help: each expression is under its own limit"]);
     assert!(!run.stderr.contains("one expression may"), "{}", run.stderr);
     let message = "error[E110]: expressions do too much work in this build: together they may visit 32 million values or make 1024 MiB of text";
     assert_eq!(run.stderr.matches(message).count(), 1, "{}", run.stderr);
@@ -320,16 +320,19 @@ fn copies_of_params_are_bounded() {
     let dir = TempDir::new("views");
     let items: Vec<String> = (0..200_000).map(|i| format!("\"item{i}\"")).collect();
     dir.write("infra.yaml", format!("name: t\nparams:\n  big: [{}]\nresources: [app.yaml]\n", items.join(", ")));
-    let cases = [
-        ("metadata: {name: a}\ndata:\n  a: ${{ [params.big] * 1000 }}\n", "the result is longer than 8 MiB"),
+    let cases: [(&str, &[&str]); 2] = [
+        ("metadata: {name: a}\ndata:\n  a: ${{ [params.big] * 1000 }}\n", &["the result is longer than 8 MiB"]),
         (
             "metadata: {name: \"a${{ item }}\"}\ninfra: {for_each: ${{ range(100000)|list }}}\ndata:\n  a: ${{ params.big }}\n",
-            "expressions have made more than 256 MiB of results in this build",
+            &[
+                "expressions have made more than 256 MiB of results in this build",
+                "help: a large params value used in many `for_each` items is copied into each",
+            ],
         ),
     ];
-    for (body, message) in cases {
+    for (body, expected) in cases {
         dir.write("app.yaml", format!("apiVersion: v1\nkind: ConfigMap\n{body}"));
-        let run = bounded_build_fails(&dir, &[message]);
+        let run = bounded_build_fails(&dir, expected);
         assert_eq!(run.stderr.matches("error[E110]").count(), 1, "{}", run.stderr);
     }
 }

@@ -294,10 +294,10 @@ impl BuildBudget {
         self.produced.load(Ordering::Relaxed) > MAX_BUILD_RESULTS || self.work.is_spent()
     }
 
-    /// The error for an expression that found a budget spent: `message`
+    /// The error for an expression that found a budget spent: a limit
     /// for the first, [`ExprError::Spent`] for the ones after it.
-    fn report(&self, message: String) -> ExprError {
-        if self.reported.swap(true, Ordering::Relaxed) { ExprError::Spent } else { ExprError::Result(message) }
+    fn report(&self, message: String, help: &'static str) -> ExprError {
+        if self.reported.swap(true, Ordering::Relaxed) { ExprError::Spent } else { ExprError::Limit { message, help } }
     }
 }
 
@@ -421,8 +421,11 @@ pub enum ExprError {
     Undefined,
     /// minijinja failed.
     Failed(String),
-    /// Its result is past a limit, or it spent the build's budget.
+    /// Its result is past a limit.
     Result(String),
+    /// It did too much work, or the build's expressions did: what, and
+    /// what to do about it.
+    Limit { message: String, help: &'static str },
     /// An earlier expression spent the build's budget and was reported.
     Spent,
 }
@@ -500,7 +503,8 @@ impl<'env> Evaluator<'env> {
                 "expressions have made more than {} MiB of results in this build (their text, and {ITEM_COST} bytes a value)",
                 MAX_BUILD_RESULTS >> 20
             );
-            return Err(self.budget.report(message));
+            let help = "a large params value used in many `for_each` items is copied into each; use the part you need";
+            return Err(self.budget.report(message, help));
         }
         Ok(())
     }
@@ -543,14 +547,14 @@ impl<'env> Evaluator<'env> {
         let units =
             |work: u64| format!("visit {} million values or make {} MiB of text", (work / ITEM_COST) >> 20, work >> 20);
         minijinja::work::metered(&self.budget.work, MAX_EXPRESSION_WORK, f).unwrap_or_else(|spent| match spent {
-            Spent::Call => Err(ExprError::Result(format!(
-                "expression does too much work: one expression may {}",
-                units(MAX_EXPRESSION_WORK)
-            ))),
-            Spent::Budget => Err(self.budget.report(format!(
-                "expressions do too much work in this build: together they may {}",
-                units(MAX_BUILD_WORK)
-            ))),
+            Spent::Call => Err(ExprError::Limit {
+                message: format!("expression does too much work: one expression may {}", units(MAX_EXPRESSION_WORK)),
+                help: "the usual cause is a repetition (`[x] * n`, `'x' * n`) or a filter over a long list; make the value smaller",
+            }),
+            Spent::Budget => Err(self.budget.report(
+                format!("expressions do too much work in this build: together they may {}", units(MAX_BUILD_WORK)),
+                "each expression is under its own limit, but `for_each` items or module instances repeat them; do less in each",
+            )),
         })
     }
 

@@ -110,6 +110,9 @@ impl Renderer<'_> {
             ExprError::Result(message) => {
                 at.label(Diagnostic::error(Code::ExpressionFailed, message), "this expression")
             }
+            ExprError::Limit { message, help } => {
+                at.label(Diagnostic::error(Code::ExpressionFailed, message), "this expression").help(help)
+            }
             ExprError::Spent => return,
         };
         self.diags.push(d.path(path.render()));
