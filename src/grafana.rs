@@ -23,17 +23,6 @@ const MAX_DASHBOARD_BYTES: u64 = 16 << 20;
 const PAGE_SIZE: usize = 5000;
 const MAX_PAGES: usize = 100;
 
-/// How long one request may take in all; `INFRA_HTTP_TIMEOUT` (seconds).
-fn timeout() -> Result<Duration, String> {
-    match std::env::var("INFRA_HTTP_TIMEOUT") {
-        Err(_) => Ok(Duration::from_secs(10)),
-        Ok(s) => match s.trim().parse::<u64>() {
-            Ok(n) if n > 0 => Ok(Duration::from_secs(n)),
-            _ => Err(format!("INFRA_HTTP_TIMEOUT is {s:?}; it is a whole number of seconds, at least 1")),
-        },
-    }
-}
-
 /// A Grafana server and its API token (`GRAFANA_TOKEN`).
 pub struct Grafana {
     agent: ureq::Agent,
@@ -42,9 +31,9 @@ pub struct Grafana {
     /// The base URL without a password, for messages.
     shown: String,
     token: Option<String>,
-    /// What the requests carry that an answer must never print back: the
-    /// token, the URL's password, and the Basic credentials made of it.
-    secrets: Vec<String>,
+    /// The URL, whose secrets (its password, the Basic credentials made of
+    /// it, and the token) an answer must never print back.
+    url: crate::urls::Url,
     timeout: Duration,
 }
 
@@ -64,20 +53,9 @@ fn general() -> String {
 
 impl Grafana {
     pub fn new(url: &str, token: Option<String>) -> Result<Grafana, Diagnostic> {
-        let shown = without_password(url);
-        let uri: ureq::http::Uri = url.parse().map_err(|_| failed(format!("{shown}: not a URL")))?;
-        match uri.scheme_str() {
-            Some("http" | "https") => {}
-            _ => {
-                return Err(failed(format!(
-                    "{shown}: expected a URL like http://grafana.lab:3000 or https://grafana.lab"
-                )));
-            }
-        }
-        if uri.host().is_none_or(str::is_empty) {
-            return Err(failed(format!("{shown}: no host")));
-        }
-        let timeout = timeout().map_err(failed)?;
+        let url = crate::urls::Url::parse(url, &["http", "https"])
+            .map_err(|e| failed(format!("{e}; expected a URL like http://grafana.lab:3000 or https://grafana.lab")))?;
+        let timeout = Duration::from_secs(infra_syntax::settings::get(&infra_syntax::settings::HTTP_TIMEOUT));
         let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::PlatformVerifier).build();
         let agent = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
@@ -87,9 +65,19 @@ impl Grafana {
             .user_agent(format!("infra/{}", env!("CARGO_PKG_VERSION")))
             .build()
             .new_agent();
-        let base = url.trim_end_matches('/').to_string();
-        let secrets = secrets(url, token.as_deref());
-        Ok(Grafana { agent, base, shown: shown.trim_end_matches('/').to_string(), token, secrets, timeout })
+        let base = url.text.trim_end_matches('/').to_string();
+        let shown = url.shown.trim_end_matches('/').to_string();
+        let mut url = url;
+        url.secrets.extend(token.iter().filter(|t| !t.is_empty()).cloned());
+        Ok(Grafana { agent, base, shown, token, url, timeout })
+    }
+
+    /// Text from the server, safe to print: no credential of the request
+    /// (an echoing server), no control character, at most `chars` long.
+    fn quote(&self, body: &[u8], chars: usize) -> String {
+        let text = self.url.redact(&String::from_utf8_lossy(body));
+        let snippet: String = text.chars().take(chars).collect();
+        escape(&snippet).into_owned()
     }
 
     /// The URL as messages and files show it: without a password.
@@ -114,13 +102,7 @@ impl Grafana {
             )),
             _ => {
                 // The answer may echo the request: never its credentials.
-                let body = body.unwrap_or_default();
-                let mut text = String::from_utf8_lossy(&body).into_owned();
-                for secret in &self.secrets {
-                    text = text.replace(secret, "(secret)");
-                }
-                let snippet: String = text.chars().take(200).collect();
-                Err(format!("{what}: HTTP {status}: {}", escape(&snippet)))
+                Err(format!("{what}: HTTP {status}: {}", self.quote(&body.unwrap_or_default(), 200)))
             }
         }
     }
@@ -146,11 +128,10 @@ impl Grafana {
         let body = self.get(path, limit)?;
         infra_syntax::json::parse(&body).map_err(|e| {
             let JsonError::Syntax(e) = e else { return format!("{}{path}: {e}", self.shown) };
-            let snippet: String = String::from_utf8_lossy(&body).chars().take(80).collect();
             format!(
-                "{}{path}: the answer is not JSON of the expected shape ({e}); is this Grafana? It began: {:?}",
+                "{}{path}: the answer is not JSON of the expected shape ({e}); is this Grafana? It began: \"{}\"",
                 self.shown,
-                escape(&snippet)
+                self.quote(&body, 80)
             )
         })
     }
@@ -186,39 +167,6 @@ fn failed(message: String) -> Diagnostic {
     Diagnostic::error(Code::Grafana, message)
 }
 
-/// A URL cut around the user part of its authority: (`scheme://`, user
-/// part, host and the rest), when it has one.
-fn user_part(url: &str) -> Option<(&str, &str, &str)> {
-    let (scheme, rest) = url.split_once("://")?;
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (user, _) = rest[..authority_end].rsplit_once('@')?;
-    Some((scheme, user, &rest[user.len() + 1..]))
-}
-
-/// The credentials a request to `url` carries: the token, and the URL's
-/// user part as sent (its password, and both as Basic credentials).
-fn secrets(url: &str, token: Option<&str>) -> Vec<String> {
-    use base64::Engine;
-    let mut out: Vec<String> = token.into_iter().map(str::to_string).collect();
-    if let Some((_, user, _)) = user_part(url) {
-        out.push(base64::engine::general_purpose::STANDARD.encode(user));
-        out.extend(user.split_once(':').map(|(_, password)| password.to_string()));
-    }
-    out.retain(|s| !s.is_empty());
-    out
-}
-
-/// A URL without the password of its user part, for messages.
-fn without_password(url: &str) -> String {
-    match user_part(url) {
-        Some((scheme, user, rest)) => {
-            let user = user.split_once(':').map_or(user, |(u, _)| u);
-            format!("{scheme}://{user}:(password)@{rest}")
-        }
-        None => url.to_string(),
-    }
-}
-
 /// Text as one path segment: every byte but unreserved ones escaped, so a
 /// uid like `../x` or one holding a line break stays one segment.
 fn path_segment(text: &str) -> String {
@@ -252,21 +200,6 @@ mod tests {
         assert!(Grafana::new("ftp://grafana", None).is_err());
         let e = Grafana::new("ftp://admin:hunter2@grafana", None).err().unwrap();
         assert!(!e.message.contains("hunter2"), "{}", e.message);
-    }
-
-    #[test]
-    fn passwords_never_reach_messages() {
-        assert_eq!(without_password("http://admin:s3cret@g:3000/x"), "http://admin:(password)@g:3000/x");
-        assert_eq!(without_password("http://g:3000/x@y"), "http://g:3000/x@y");
-    }
-
-    #[test]
-    fn credentials_are_known_secrets() {
-        assert_eq!(
-            secrets("http://admin:hunter2@[::1]:3000/x@y", Some("tok")),
-            ["tok", "YWRtaW46aHVudGVyMg==", "hunter2"]
-        );
-        assert_eq!(secrets("http://g:3000/x@y", None), Vec::<String>::new());
     }
 
     /// A Grafana with more dashboards than one page holds: every page is

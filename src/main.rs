@@ -7,6 +7,7 @@ mod grafana;
 mod import;
 mod report;
 mod scaffold;
+mod urls;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use report::{Color, ErrorFormat, Reporter};
@@ -271,6 +272,16 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(e),
     };
     let r = Reporter::new(cli.error_format, cli.color);
+    // Limits and timeouts from the environment: a value the command cannot
+    // use is refused before anything runs.
+    let bad = infra_syntax::settings::check_all();
+    if !bad.is_empty() {
+        let mut diags = infra_syntax::Diagnostics::new();
+        for message in bad {
+            diags.push(infra_syntax::Diagnostic::error(infra_syntax::Code::Usage, message));
+        }
+        return r.failed(&diags, &infra_syntax::Sources::new(), "start");
+    }
     match cli.command {
         Command::Build { dir, envs, output, check, strict, params } => {
             let overrides = params.into();

@@ -271,7 +271,7 @@ fn non_json_answers_and_timeouts_are_clear_errors() {
     );
     assert_eq!(run.code, 1);
     assert!(
-        run.stderr.contains("INFRA_HTTP_TIMEOUT is \"0\"; it is a whole number of seconds, at least 1"),
+        run.stderr.contains("INFRA_HTTP_TIMEOUT is \"0\"; it is a whole number of seconds from 1 to 86400"),
         "{}",
         run.stderr
     );

@@ -56,14 +56,12 @@ pub fn run(r: &Reporter, args: Args) -> ExitCode {
     let mut diags = Diagnostics::new();
     let mut targets = Vec::new();
     for out in &outputs {
-        let path = match &output {
-            Some(o) => PathBuf::from(o),
-            None => dir.join("compiled").join(&out.env),
+        let root = c.root.as_deref().unwrap_or(&dir);
+        let target = match &output {
+            Some(o) => OutDir::new(Path::new(o)),
+            None => OutDir::in_project(root, &out.env),
         };
-        let target = OutDir::new(&path).and_then(|t| {
-            let root = c.root.as_deref().unwrap_or(&dir);
-            t.check_apart(root, c.sources.iter().map(|s| s.path.as_path())).map(|()| t)
-        });
+        let target = target.and_then(|t| t.check_apart(root, c.sources.iter().map(|s| s.path.as_path())).map(|()| t));
         match target {
             Ok(t) => targets.push(t),
             Err(d) => diags.push(d),

@@ -2,8 +2,15 @@
 //! real `helm pull`, from a chart repository or an OCI registry. Upgrading
 //! a chart is pulling the new version, pointing `chart:` at it, and reading
 //! `infra plan`.
+//!
+//! A repository is untrusted: its index decides what Helm downloads and
+//! under which file name. Helm pulls into a new private folder; only the
+//! archive asked for — one file, whose `Chart.yaml` names the chart and
+//! version asked for — is moved into `--into`, and a file already there is
+//! never replaced.
 
 use crate::report::Reporter;
+use crate::urls::Url;
 use infra_compiler::eval::helm::Helm;
 use infra_syntax::{Code, Diagnostic};
 use std::path::Path;
@@ -18,6 +25,18 @@ pub struct Args {
     pub plain_http: bool,
 }
 
+fn failed(message: String) -> Diagnostic {
+    Diagnostic::error(Code::ChartPull, message)
+}
+
+/// A chart name or version as it may be asked for: letters, digits and
+/// `.`, `_`, `-`, `+`, starting with a letter or digit.
+fn plain(s: &str) -> bool {
+    s.len() <= 128
+        && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+'))
+}
+
 pub fn pull(r: &Reporter, args: &Args) -> ExitCode {
     let oci = args.source.starts_with("oci://");
     if oci == args.name.is_some() {
@@ -26,38 +45,125 @@ pub fn pull(r: &Reporter, args: &Args) -> ExitCode {
                 .help("infra chart pull https://grafana.github.io/helm-charts grafana --version 8.0.0, or infra chart pull oci://ghcr.io/org/charts/name --version 1.2.3"),
         );
     }
+    let source = match Url::parse(&args.source, if oci { &["oci"] } else { &["http", "https"] }) {
+        Ok(u) => u,
+        Err(e) => return r.error(Diagnostic::error(Code::Usage, format!("the chart source {e}"))),
+    };
+    let name = args.name.clone().unwrap_or_else(|| args.source.rsplit('/').next().unwrap_or_default().to_string());
+    for (what, value) in [("chart name", &name), ("version", &args.version)] {
+        if !plain(value) {
+            return r.error(
+                Diagnostic::error(Code::Usage, format!("the {what} {:?} is not a plain {what}", value)).help(
+                    "letters, digits and `.`, `_`, `-`, `+`, starting with a letter or digit (`grafana`, `12.11.1`)",
+                ),
+            );
+        }
+    }
     let helm = match Helm::find(None) {
         Ok(h) => h,
         Err(why) => {
             return r.error(
-                Diagnostic::error(Code::ChartPull, format!("Helm cannot be used: {why}"))
+                failed(format!("Helm cannot be used: {why}"))
                     .help("install Helm (https://helm.sh/docs/intro/install/) or point INFRA_HELM at it"),
             );
         }
     };
     if let Err(e) = std::fs::create_dir_all(&args.into) {
-        return r.error(Diagnostic::error(Code::ChartPull, format!("cannot create {}: {e}", args.into.display())));
+        return r.error(failed(format!("cannot create {}: {e}", args.into.display())));
     }
-    match helm.pull(&args.source, args.name.as_deref(), &args.version, &args.into, args.plain_http) {
-        Ok(file) => {
-            r.status(&format!("pulled {} into {}", args.version, file.display()));
-            let entry =
-                args.name.clone().unwrap_or_else(|| args.source.rsplit('/').next().unwrap_or("chart").to_string());
-            r.status(&format!(
-                "use it in infra.yaml:\ncharts:\n  {entry}:\n    chart: {}",
-                Path::new(&args.into).join(file.file_name().unwrap_or_default()).display()
-            ));
-            ExitCode::SUCCESS
+    let file_name = format!("{name}-{}.tgz", args.version);
+    match fetch(&helm, &source, args, &name, &file_name) {
+        Ok(Placed::New) => {
+            r.status(&format!("pulled {name} {} into {}", args.version, args.into.join(&file_name).display()))
         }
-        Err(e) => {
-            let first = e.lines().next().unwrap_or_default().trim_start_matches("Error: ").to_string();
-            r.error(
-                Diagnostic::error(
-                    Code::ChartPull,
-                    format!("helm pull of {} {} failed: {first}", args.source, args.version),
-                )
-                .help("check the repository URL, the chart's name and version (`helm search repo`), and the network"),
-            )
+        Ok(Placed::AlreadyThere) => r.status(&format!(
+            "{} already holds this chart, byte for byte; unchanged",
+            args.into.join(&file_name).display()
+        )),
+        Err(d) => return r.error(d),
+    }
+    let entry = args.name.clone().unwrap_or(name);
+    r.status(&format!(
+        "use it in infra.yaml:\ncharts:\n  {entry}:\n    chart: {}",
+        Path::new(&args.into).join(&file_name).display()
+    ));
+    ExitCode::SUCCESS
+}
+
+enum Placed {
+    New,
+    AlreadyThere,
+}
+
+/// Pulls into a private folder inside `--into` (so the last move is one
+/// rename), checks what Helm wrote, and moves the archive in.
+fn fetch(helm: &Helm, source: &Url, args: &Args, name: &str, file_name: &str) -> Result<Placed, Diagnostic> {
+    let staging = infra_syntax::source::create_temp_dir(&args.into, ".infra-pull")
+        .map_err(|e| failed(format!("cannot create a folder in {}: {e}", args.into.display())))?;
+    let _cleanup = RemoveOnDrop(&staging);
+    let (chart, repo) = match &args.name {
+        Some(n) => (n.as_str(), Some(source.text.as_str())),
+        None => (source.text.as_str(), None),
+    };
+    helm.pull(chart, repo, &args.version, &staging, args.plain_http).map_err(|e| {
+        let e = source.redact(&e);
+        let first = e.lines().next().unwrap_or_default().trim_start_matches("Error: ").to_string();
+        failed(format!(
+            "helm pull of {} {} failed: {}",
+            source.shown,
+            args.version,
+            infra_syntax::diagnostic::render::escape(&first)
+        ))
+        .help("check the repository URL, the chart's name and version (`helm search repo`), and the network")
+    })?;
+    let wrote: Vec<String> = std::fs::read_dir(&staging)
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    let [only] = wrote.as_slice() else {
+        return Err(failed(format!(
+            "helm pull of {name} {} wrote {} files ({}); one chart archive was expected, and nothing was kept",
+            args.version,
+            wrote.len(),
+            wrote.join(", ")
+        )));
+    };
+    let pulled = staging.join(only);
+    let limit = infra_syntax::source::max_source_bytes();
+    let bytes = infra_syntax::source::read_bytes(&pulled, limit)
+        .map_err(|e| failed(format!("the archive helm pull wrote cannot be read: {e}")))?;
+    let identity = infra_compiler::load::charts::archive_identity(&bytes).map_err(|e| {
+        failed(format!("the repository served something that is not a chart archive ({e}); nothing was kept"))
+    })?;
+    if identity != (name.to_string(), args.version.clone()) {
+        return Err(failed(format!(
+            "the repository served chart {:?} version {:?} for {name} {}; nothing was kept",
+            identity.0, identity.1, args.version
+        ))
+        .note("a repository's index decides what is downloaded: this one does not serve what was asked for"));
+    }
+    let target = args.into.join(file_name);
+    match std::fs::symlink_metadata(&target) {
+        Ok(m) if m.is_file() && infra_syntax::source::read_bytes(&target, limit).is_ok_and(|b| b == bytes) => {
+            return Ok(Placed::AlreadyThere);
         }
+        Ok(_) => {
+            return Err(failed(format!(
+                "{} exists and differs from the pulled archive; it is not replaced",
+                target.display()
+            ))
+            .help("move it away first if you mean to replace it"));
+        }
+        Err(_) => {}
+    }
+    infra_syntax::source::rename_new(&pulled, &target)
+        .map_err(|e| failed(format!("cannot move the archive to {}: {e}", target.display())))?;
+    Ok(Placed::New)
+}
+
+struct RemoveOnDrop<'a>(&'a Path);
+
+impl Drop for RemoveOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(self.0);
     }
 }

@@ -6,6 +6,7 @@ use super::compile;
 use crate::grafana::Grafana;
 use crate::report::Reporter;
 use infra_compiler::Options;
+use infra_compiler::emit::dir::OutDir;
 use infra_compiler::emit::read::{Compiled, read_compiled};
 use infra_plan::render::{self, Style};
 use infra_plan::{GrafanaDashboard, Plan};
@@ -68,6 +69,11 @@ pub fn run(r: &Reporter, args: Args, report: &Report) -> ExitCode {
         let new: Vec<&Value> = emitted.iter().map(|r| &r.value).collect();
         let compiled = format!("compiled/{}", g.env);
         let default_dir = dir.join(&compiled);
+        if let (None, None, None) = (&against, &base, &live)
+            && let Err(d) = OutDir::in_project(c.root.as_deref().unwrap_or(&dir), &g.env)
+        {
+            return r.error(d);
+        }
         let (mut plan, what) = if let (Some(live_objects), Some(file)) = (&live_objects, &live) {
             let external: Vec<_> = g.ordered().filter(|r| r.external).map(|r| r.id.clone()).collect();
             let live_refs: Vec<&Value> = live_objects.iter().collect();

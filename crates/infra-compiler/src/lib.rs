@@ -95,10 +95,19 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
             let several = built.len() > 1;
             let tag = |name: &str| several.then(|| name.to_string());
             let mut evaluated = Vec::new();
+            let mut budget = eval::OutputBudget::from_settings();
             for env in built.iter().copied() {
                 let mut charts = eval::charts::ChartContext { helm: helm.as_ref(), sources: &mut sources };
                 let mut found = Diagnostics::new();
-                evaluated.extend(eval::evaluate(&project, env, &overrides, &engine, &mut charts, &mut found));
+                evaluated.extend(eval::evaluate(
+                    &project,
+                    env,
+                    &overrides,
+                    &engine,
+                    &mut charts,
+                    &mut budget,
+                    &mut found,
+                ));
                 diagnostics.extend_once(found, tag(&env.name).as_deref());
             }
             // The source trees are not needed once every environment is

@@ -14,7 +14,7 @@ const MIN_PARALLEL: usize = 64;
 fn pool() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
-        let wanted = std::env::var("INFRA_THREADS").ok().and_then(|v| v.parse::<usize>().ok());
+        let wanted = infra_syntax::settings::THREADS.read().ok().flatten().map(|n| n as usize);
         let threads = wanted.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
         // A pool that cannot start leaves rayon's default one.
         let _ = rayon::ThreadPoolBuilder::new().num_threads(threads.clamp(1, 16)).use_current_thread().build_global();

@@ -39,25 +39,33 @@ fn color(action: Action) -> &'static str {
 
 fn object_name(c: &Change) -> String {
     let ns = if c.id.namespace.is_empty() { String::new() } else { format!("{}/", c.id.namespace) };
-    match &c.renamed_from {
+    let name = match &c.renamed_from {
         Some(old) => format!("{} {ns}{old} → {}", c.id.kind, c.id.name),
         None => format!("{} {ns}{}", c.id.kind, c.id.name),
-    }
+    };
+    esc(&name)
+}
+
+/// Text from the manifests, safe for a terminal: control characters (an
+/// escape sequence that sets the window title, writes the clipboard or
+/// hides the lines after it) are printed escaped, as `\u{1b}`.
+fn esc(text: &str) -> String {
+    infra_syntax::diagnostic::render::escape(text).into_owned()
 }
 
 /// The plan as text. `title` says what was compared.
 pub fn text(plan: &Plan, title: &str, style: &Style) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{title}\n");
+    let _ = writeln!(out, "{}\n", esc(title));
     for action in [Action::Create, Action::Update, Action::Replace, Action::Delete] {
         for c in plan.changes.iter().filter(|c| c.action == action) {
             let head = format!("{} {}", symbol(action), object_name(c));
             let _ = writeln!(out, "{}", style.paint(color(action), &head));
             if let Some(from) = &c.from {
-                let _ = writeln!(out, "    from {from}");
+                let _ = writeln!(out, "    from {}", esc(from));
             }
             if action != Action::Create {
-                let _ = writeln!(out, "    {}", c.reason);
+                let _ = writeln!(out, "    {}", esc(&c.reason));
             }
             for f in &c.fields {
                 write_field(&mut out, f, style);
@@ -68,7 +76,7 @@ pub fn text(plan: &Plan, title: &str, style: &Style) -> String {
     if !rollouts.is_empty() {
         let _ = writeln!(out, "\nPods restart:");
         for c in rollouts {
-            let _ = writeln!(out, "  {}: {}", object_name(c), c.reason);
+            let _ = writeln!(out, "  {}: {}", object_name(c), esc(&c.reason));
         }
     }
     let _ = writeln!(
@@ -85,10 +93,10 @@ pub fn text(plan: &Plan, title: &str, style: &Style) -> String {
         for u in &plan.unmanaged {
             match &u.note {
                 Some(note) => {
-                    let _ = writeln!(out, "  ? {}: {note}", u.id.short());
+                    let _ = writeln!(out, "  ? {}: {}", esc(&u.id.short()), esc(note));
                 }
                 None => {
-                    let _ = writeln!(out, "  ? {}", u.id.short());
+                    let _ = writeln!(out, "  ? {}", esc(&u.id.short()));
                 }
             }
         }
@@ -110,14 +118,15 @@ pub fn text(plan: &Plan, title: &str, style: &Style) -> String {
         );
         for h in loss {
             let ns = if h.namespace.is_empty() { String::new() } else { format!("{}/", h.namespace) };
-            let _ = writeln!(out, "{}", style.paint("31", &format!("  ✗ {} {ns}{}: {}", h.kind, h.name, h.reason)));
+            let line = esc(&format!("  ✗ {} {ns}{}: {}", h.kind, h.name, h.reason));
+            let _ = writeln!(out, "{}", style.paint("31", &line));
         }
     }
     if !warnings.is_empty() {
         let _ = writeln!(out, "\n{}", style.paint("33", "Warnings:"));
         for h in warnings {
             let ns = if h.namespace.is_empty() { String::new() } else { format!("{}/", h.namespace) };
-            let _ = writeln!(out, "  ! {} {ns}{}: {}", h.kind, h.name, h.reason);
+            let _ = writeln!(out, "{}", esc(&format!("  ! {} {ns}{}: {}", h.kind, h.name, h.reason)));
         }
     }
     out
@@ -132,13 +141,13 @@ fn write_field(out: &mut String, f: &FieldChange, style: &Style) {
             (Some(a), None) => format!("removed ({a} bytes)"),
             (None, None) => "changed".into(),
         };
-        let _ = writeln!(out, "    {}: {REDACTED} {what}", f.path);
+        let _ = writeln!(out, "    {}: {REDACTED} {what}", esc(&f.path));
         return;
     }
     match (&f.old, &f.new) {
         (Some(Value::String(a)), Some(Value::String(b))) if a.contains('\n') || b.contains('\n') => {
-            let _ = writeln!(out, "    {}:", f.path);
-            for line in line_diff(a, b) {
+            let _ = writeln!(out, "    {}:", esc(&f.path));
+            for line in line_diff(a, b).iter().map(|l| esc(l)) {
                 let painted = match line.as_bytes().first() {
                     Some(b'-') => style.paint("31", &line),
                     Some(b'+') => style.paint("32", &line),
@@ -148,7 +157,8 @@ fn write_field(out: &mut String, f: &FieldChange, style: &Style) {
             }
         }
         (old, new) => {
-            let _ = writeln!(out, "    {}: {} → {}", f.path, short(old.as_ref()), short(new.as_ref()));
+            let _ =
+                writeln!(out, "    {}: {} → {}", esc(&f.path), esc(&short(old.as_ref())), esc(&short(new.as_ref())));
         }
     }
 }

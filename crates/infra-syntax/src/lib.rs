@@ -8,6 +8,8 @@
 pub mod canonical;
 pub mod diagnostic;
 pub mod json;
+pub mod secrets;
+pub mod settings;
 pub mod source;
 pub mod template;
 pub mod value;

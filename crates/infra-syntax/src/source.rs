@@ -54,9 +54,9 @@ pub struct SourceFile {
     /// Where each line starts, found when a message first needs a line:
     /// 50,000 messages about one file must not each scan it from the top.
     line_starts: std::sync::OnceLock<Vec<usize>>,
-    /// Per line, the character column from which the line shows a Secret's
-    /// value (0: none), found when a message first shows a line.
-    secret_columns: std::sync::OnceLock<Vec<u32>>,
+    /// Per line, the character ranges that show a Secret's value, found
+    /// when a message first shows a line.
+    secret_ranges: std::sync::OnceLock<Vec<Vec<crate::secrets::ColumnRange>>>,
 }
 
 impl SourceFile {
@@ -68,12 +68,12 @@ impl SourceFile {
         starts.get(line.checked_sub(1)? as usize).copied()
     }
 
-    /// The 1-based character column from which 1-based line `line` holds
-    /// the value of a Secret's `data` or `stringData`, if it does: messages
-    /// that show the line show `*` there instead.
-    pub fn secret_from(&self, line: u32) -> Option<u32> {
-        let columns = self.secret_columns.get_or_init(|| secret_columns(&self.text));
-        columns.get(line.checked_sub(1)? as usize).copied().filter(|&c| c > 0)
+    /// The character ranges of 1-based line `line` that show the value of
+    /// a Secret (see [`crate::secrets`]): messages that show the
+    /// line show `*` there instead.
+    pub fn secret_ranges(&self, line: u32) -> &[crate::secrets::ColumnRange] {
+        let ranges = self.secret_ranges.get_or_init(|| crate::secrets::secret_ranges(&self.text));
+        line.checked_sub(1).and_then(|l| ranges.get(l as usize)).map_or(&[], Vec::as_slice)
     }
 
     /// The text of 1-based line `line`, without its line break.
@@ -83,56 +83,6 @@ impl SourceFile {
         let l = &self.text[start..end];
         Some(l.strip_suffix('\r').unwrap_or(l))
     }
-}
-
-/// For each line of a YAML text, the column from which it shows a Secret's
-/// value (0: none). Read from the text, not a parse, so that it holds for a
-/// document that failed to load (a duplicate key in a Secret quotes the
-/// line): in each document with `kind: Secret`, the values under a
-/// top-level `data:` or `stringData:`, keys left readable.
-fn secret_columns(text: &str) -> Vec<u32> {
-    let lines: Vec<&str> = text.split('\n').collect();
-    let mut out = vec![0u32; lines.len()];
-    let mut doc_start = 0;
-    for end in (0..=lines.len()).filter(|&i| i == lines.len() || lines[i].starts_with("---")) {
-        let doc = &lines[doc_start..end];
-        let is_secret = doc.iter().any(|l| {
-            let l = l.trim_end();
-            l.starts_with("kind:") && l["kind:".len()..].trim().trim_matches(['"', '\'']) == "Secret"
-        });
-        if is_secret {
-            let mut in_values = false;
-            for (i, line) in doc.iter().enumerate() {
-                let indented = line.starts_with([' ', '\t']);
-                if !indented && !line.trim().is_empty() && !line.trim_start().starts_with('#') {
-                    in_values = line.starts_with("data:") || line.starts_with("stringData:");
-                    if in_values {
-                        // `data: {a: b}`: the whole rest of the line.
-                        let colon = line.find(':').map_or(0, |c| c + 1);
-                        out[doc_start + i] = if line[colon..].trim().is_empty() { 0 } else { column(line, colon) };
-                    }
-                    continue;
-                }
-                if in_values && !line.trim().is_empty() {
-                    let content = line.len() - line.trim_start().len();
-                    // `key: value` shows its key; a continuation line, nothing.
-                    let from = match line.find(": ") {
-                        Some(c) => c + 2,
-                        None if line.trim_end().ends_with(':') => continue,
-                        None => content,
-                    };
-                    out[doc_start + i] = column(line, from);
-                }
-            }
-        }
-        doc_start = end + 1;
-    }
-    out
-}
-
-/// The 1-based character column of byte `at` of `line`.
-fn column(line: &str, at: usize) -> u32 {
-    line[..at].chars().count() as u32 + 1
 }
 
 /// The table of every file a run has read.
@@ -152,7 +102,7 @@ impl Sources {
             display,
             text,
             line_starts: Default::default(),
-            secret_columns: Default::default(),
+            secret_ranges: Default::default(),
         });
         FileId(self.files.len() as u32 - 1)
     }
@@ -166,22 +116,12 @@ impl Sources {
     }
 }
 
-/// The largest YAML or JSON file infra reads by default. A bound on what one
-/// file may cost in memory; `INFRA_MAX_FILE_BYTES` raises it for projects
-/// that are larger on purpose.
-pub const DEFAULT_MAX_SOURCE_BYTES: u64 = 16 << 20;
-
-/// The largest YAML or JSON file infra reads: `INFRA_MAX_FILE_BYTES` when set
-/// to a byte count, else [`DEFAULT_MAX_SOURCE_BYTES`]. Read once per process.
+/// The largest YAML or JSON file infra reads: `INFRA_MAX_FILE_BYTES`, by
+/// default 16 MiB. A bound on what one file may cost in memory; projects
+/// that are larger on purpose raise it. Read once per process.
 pub fn max_source_bytes() -> u64 {
     static LIMIT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    *LIMIT.get_or_init(|| {
-        std::env::var("INFRA_MAX_FILE_BYTES")
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|&n| n > 0)
-            .unwrap_or(DEFAULT_MAX_SOURCE_BYTES)
-    })
+    *LIMIT.get_or_init(|| crate::settings::get(&crate::settings::MAX_FILE_BYTES))
 }
 
 /// Reads a text file of at most `limit` bytes (see [`read_bytes`]): UTF-8
@@ -204,13 +144,20 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, String> {
 /// device would block or never end. The file is opened without blocking and
 /// read through a bound, so a file that grows while read cannot exceed it.
 pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    read_bytes_with(path, limit, rustix::fs::OFlags::NONBLOCK)
+}
+
+/// [`read_bytes`], refusing a symbolic link at `path` instead of following
+/// it.
+pub fn read_bytes_nofollow(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    read_bytes_with(path, limit, rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOFOLLOW)
+}
+
+fn read_bytes_with(path: &Path, limit: u64, flags: rustix::fs::OFlags) -> Result<Vec<u8>, String> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-        .open(path)
-        .map_err(|e| io_reason(&e))?;
+    let file =
+        fs::OpenOptions::new().read(true).custom_flags(flags.bits() as i32).open(path).map_err(|e| io_reason(&e))?;
     let meta = file.metadata().map_err(|e| io_reason(&e))?;
     if !meta.is_file() {
         return Err("not a regular file (a FIFO, socket or device); name a file".into());
@@ -227,6 +174,71 @@ pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
         return Err(too_large(bytes.len() as u64));
     }
     Ok(bytes)
+}
+
+/// Creates a new file in `dir` named `<stem>.<unique>.tmp` with `mode`,
+/// exclusively: never through a link or over anything already at that
+/// name (`O_EXCL | O_NOFOLLOW`), so a link planted where a temporary file
+/// goes cannot redirect the write. The unique part is new on every call.
+pub fn create_temp_file(dir: &Path, stem: &str, mode: u32) -> std::io::Result<(PathBuf, fs::File)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut last = None;
+    for _ in 0..64 {
+        let path = dir.join(format!("{stem}.{}.tmp", unique_suffix()));
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .open(&path)
+        {
+            Ok(f) => return Ok((path, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::ErrorKind::AlreadyExists.into()))
+}
+
+/// Creates a new folder in `dir` named `<stem>-<unique>` with mode 0700,
+/// exclusively (`mkdir` never follows a link at its name).
+pub fn create_temp_dir(dir: &Path, stem: &str) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let mut last = None;
+    for _ in 0..64 {
+        let path = dir.join(format!("{stem}-{}", unique_suffix()));
+        match fs::DirBuilder::new().mode(0o700).create(&path) {
+            Ok(()) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::ErrorKind::AlreadyExists.into()))
+}
+
+/// Renames `from` to `to`, failing when `to` exists (`RENAME_NOREPLACE`;
+/// where the file system lacks it, a hard link, which never replaces
+/// either, and the removal of `from`).
+pub fn rename_new(from: &Path, to: &Path) -> std::io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+        Ok(()) => Ok(()),
+        Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {
+            fs::hard_link(from, to)?;
+            fs::remove_file(from)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A name part no other call (of this process or another) has made: the
+/// process id, a counter and the clock's nanoseconds.
+fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("{:x}-{n:x}-{:x}", std::process::id(), nanos & 0xffff_ffff_ffff)
 }
 
 /// A byte count as people read it: whole MiB when it is one, else bytes.

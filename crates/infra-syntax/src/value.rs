@@ -355,6 +355,18 @@ impl Value {
         }
     }
 
+    /// About how many bytes of YAML the value is written as: its text, its
+    /// keys, and a few bytes of syntax per value. A lower bound, cheap
+    /// enough to take of every object before any is written.
+    pub fn text_size(&self) -> usize {
+        match self {
+            Value::String(s) => s.len() + 4,
+            Value::Seq(items) => items.iter().map(|v| v.text_size() + 4).sum::<usize>() + 2,
+            Value::Map(m) => m.iter().map(|(k, v)| k.len() + 2 + v.text_size()).sum::<usize>() + 2,
+            _ => 8,
+        }
+    }
+
     /// Visits every string in the value, mutably.
     pub fn for_each_string_mut(&mut self, f: &mut impl FnMut(&mut Str)) {
         match self {

@@ -86,6 +86,27 @@ impl OutDir {
         }
     }
 
+    /// A project's own output folder, `compiled/<env>` below its `root`.
+    /// Unlike a folder named with `-o`, no folder on the way may be a
+    /// symbolic link: a link committed to a repository (`compiled ->
+    /// ../..`) is not a place the user chose on this machine.
+    pub fn in_project(root: &Path, env: &str) -> Result<OutDir, Diagnostic> {
+        let parent = root.join("compiled");
+        match fs::symlink_metadata(&parent) {
+            Ok(m) if !m.is_dir() => Err(Diagnostic::error(
+                Code::CannotWrite,
+                format!(
+                    "{} is {}, not a folder: infra neither writes nor reads compiled output through it",
+                    parent.display(),
+                    EntryKind::of(m.file_type()).describe()
+                ),
+            )
+            .note("a link in the repository is not a place chosen on this machine")
+            .help("remove it, or name the output folder yourself with -o (plan: --against)")),
+            _ => OutDir::new(&parent.join(env)),
+        }
+    }
+
     pub fn path(&self) -> PathBuf {
         self.parent.join(&self.name)
     }
@@ -377,7 +398,10 @@ fn stage(
         if let Some(bytes) = new_files.get(rel.as_os_str()) {
             // A file with exactly the new content is taken over, not refused:
             // a build whose lock was lost must still be able to run.
-            if *kind == EntryKind::File && fs::read(old.join(rel)).is_ok_and(|b| b == *bytes) {
+            // Read only as far as the new content reaches: a larger file differs.
+            if *kind == EntryKind::File
+                && paths::read_bytes_nofollow(&old.join(rel), bytes.len() as u64).is_ok_and(|b| b == *bytes)
+            {
                 continue;
             }
             return Err(in_the_way("a file"));
@@ -536,6 +560,10 @@ pub fn replace_all(jobs: &[Job], waiting: &mut dyn FnMut(&Path)) -> Result<Write
             }
         }
         let same = same_files(&path, inventory.as_ref(), &job.files);
+        let lock = match &inventory {
+            Some(inv) => verify_lock(&path, inv, lock, &job.files, &mut report.warnings),
+            None => lock,
+        };
         let unchanged = inventory.as_ref().is_some_and(|inv| {
             let new: HashSet<&str> = job.files.iter().map(|f| f.path.as_str()).collect();
             same.iter().all(|&s| s) && !lock.entries.iter().any(|e| stale(inv, e, &new))
@@ -547,6 +575,58 @@ pub fn replace_all(jobs: &[Job], waiting: &mut dyn FnMut(&Path)) -> Result<Write
     }
     swap_in(&staged)?;
     Ok(report)
+}
+
+/// Keeps only the lock entries the build may drop: a file it no longer
+/// writes is removed only when it holds what infra wrote there (its
+/// object's hash, which every file infra writes carries). A lock comes from
+/// git, and an entry naming someone's file (a note, a kubeconfig) must not
+/// make the build drop it. A file the build writes again is an object's
+/// file and is replaced, hand edits included; the others are read,
+/// bounded, never through a link.
+fn verify_lock(
+    dir: &Path,
+    inventory: &Inventory,
+    lock: Lock,
+    files: &[NewFile],
+    warnings: &mut Vec<Diagnostic>,
+) -> Lock {
+    let rewritten: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    let Lock { entries, ignored } = lock;
+    let mut kept = Vec::with_capacity(entries.len());
+    for e in entries {
+        let ours = rewritten.contains(e.file.as_str())
+            || match inventory.kind(Path::new(e.file.as_str())) {
+                None => true,
+                Some(EntryKind::File) => holds_hash(&e.file.under(dir), &e.hash),
+                Some(_) => false,
+            };
+        if ours {
+            kept.push(e);
+        } else {
+            warnings.push(
+                Diagnostic::warning(
+                    Code::LockEntryIgnored,
+                    format!(
+                        "{}: {LOCK_FILE} lists {}, which does not hold the object it names ({}); it is kept as a file infra did not write",
+                        dir.display(),
+                        e.file.as_str(),
+                        e.id
+                    ),
+                )
+                .note("a lock comes from the repository; infra only removes what it can tell it wrote"),
+            );
+        }
+    }
+    Lock { entries: kept, ignored }
+}
+
+/// Whether the regular file at `path` carries `hash` (as its
+/// `infra.dev/hash` annotation does).
+fn holds_hash(path: &Path, hash: &str) -> bool {
+    hash.len() >= 16
+        && paths::read_bytes_nofollow(path, paths::max_source_bytes())
+            .is_ok_and(|b| b.windows(hash.len()).any(|w| w == hash.as_bytes()))
 }
 
 /// For each new file, whether the folder `dir` (listed in `inventory`)
@@ -694,10 +774,16 @@ pub fn write_inside(root: &Path, rel: &RelPath, bytes: &[u8]) -> Result<(), Diag
         let what = EntryKind::of(m.file_type()).describe();
         return Err(Diagnostic::error(Code::CannotWrite, format!("{} is {what}; it is not replaced", path.display())));
     }
-    let mut temp = path.clone().into_os_string();
-    temp.push(format!(".infra-{}", std::process::id()));
-    let temp = PathBuf::from(temp);
-    fs::write(&temp, bytes).map_err(|e| io_error("write", &temp, &e))?;
+    // A new file no link can redirect, beside its place, renamed over it.
+    let (folder, name) = (path.parent().unwrap_or(root), path.file_name().unwrap_or_default().to_string_lossy());
+    let (temp, mut file) =
+        paths::create_temp_file(folder, &format!(".{name}.infra"), 0o666).map_err(|e| io_error("write", &path, &e))?;
+    let written = std::io::Write::write_all(&mut file, bytes);
+    drop(file);
+    written.map_err(|e| {
+        let _ = fs::remove_file(&temp);
+        io_error("write", &temp, &e)
+    })?;
     fs::rename(&temp, &path).map_err(|e| {
         let _ = fs::remove_file(&temp);
         io_error("write", &path, &e)

@@ -52,7 +52,16 @@ pub fn read_compiled(
             (files, Some(inventory.read_lock(dir)))
         }
         Compiled::Git { dir, rev, subdir } => {
-            let listing = match git(dir, &["ls-tree", "-r", "-z", rev, "--", subdir]) {
+            if rev.is_empty() || rev.chars().any(char::is_control) {
+                diags.push(Diagnostic::error(
+                    Code::GitRevision,
+                    format!("{:?} is not a git revision", infra_syntax::diagnostic::render::escape(rev)),
+                ));
+                return CompiledObjects::default();
+            }
+            // `--end-of-options`: a revision (a branch name from a pull
+            // request) is never read as an option.
+            let listing = match git(dir, &["ls-tree", "-r", "-z", "--end-of-options", rev, "--", subdir]) {
                 Ok(l) => l,
                 Err(e) => {
                     diags.push(Diagnostic::error(
@@ -73,9 +82,9 @@ pub fn read_compiled(
                 })
                 .collect();
             let lock = files.contains(lock::LOCK_FILE).then(|| {
-                git(dir, &["show", &format!("{rev}:./{prefix}{}", lock::LOCK_FILE)])
+                git_blobs(dir, &[format!("{rev}:./{prefix}{}", lock::LOCK_FILE)])
                     .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
+                    .and_then(|mut b| String::from_utf8(b.pop()?).ok())
                     .map(|t| lock::parse(&t))
                     .unwrap_or_default()
             });
@@ -153,27 +162,33 @@ fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
     Ok(out.stdout)
 }
 
-/// The contents of many `rev:path` blobs with one `git cat-file --batch`.
+/// The contents of many `rev:path` blobs, each at most the file limit (as
+/// a file on disk would be): their sizes are asked first (`git cat-file
+/// --batch-check`), and only then are they read, with one `git cat-file
+/// --batch` whose output is read no further than those sizes.
 fn git_blobs(dir: &Path, names: &[String]) -> Result<Vec<Vec<u8>>, String> {
-    use std::io::Write;
     if names.is_empty() {
         return Ok(Vec::new());
     }
-    let mut child = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["cat-file", "--batch"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let input: String = names.iter().map(|n| format!("{n}\n")).collect();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let output = child.wait_with_output().map_err(|e| e.to_string())?;
-    writer.join().map_err(|_| "git writer panicked".to_string())?.map_err(|e| e.to_string())?;
+    let limit = infra_syntax::source::max_source_bytes();
+    let check = git_batch(dir, "--batch-check", names, (1 << 20) + names.len() as u64 * 200)?;
+    let mut total = 0u64;
+    for (name, line) in names.iter().zip(check.split(|&b| b == b'\n')) {
+        let header = String::from_utf8_lossy(line);
+        let size: u64 = match header.split(' ').collect::<Vec<_>>().as_slice() {
+            [_, "blob", size] => size.parse().map_err(|_| format!("bad git header: {header}"))?,
+            _ => return Err(format!("{name}: {header}")),
+        };
+        if size > limit {
+            return Err(format!(
+                "{name} is {size} bytes, above the limit of {limit} bytes (INFRA_MAX_FILE_BYTES raises it)"
+            ));
+        }
+        total += size + header.len() as u64 + 2;
+    }
+    let output = git_batch(dir, "--batch", names, total)?;
     let mut blobs = Vec::with_capacity(names.len());
-    let mut rest = output.stdout.as_slice();
+    let mut rest = output.as_slice();
     for name in names {
         let nl = rest.iter().position(|&b| b == b'\n').ok_or("truncated git output")?;
         let header = String::from_utf8_lossy(&rest[..nl]).into_owned();
@@ -182,8 +197,34 @@ fn git_blobs(dir: &Path, names: &[String]) -> Result<Vec<Vec<u8>>, String> {
             [_, "blob", size] => size.parse().map_err(|_| format!("bad git header: {header}"))?,
             _ => return Err(format!("{name}: {header}")),
         };
-        blobs.push(rest[..size].to_vec());
-        rest = &rest[size + 1..];
+        let blob = rest.get(..size).ok_or("truncated git output")?;
+        blobs.push(blob.to_vec());
+        rest = rest.get(size + 1..).unwrap_or_default();
     }
     Ok(blobs)
+}
+
+/// `git cat-file <mode>` with `names` on its input: at most `limit` bytes
+/// of its output.
+fn git_batch(dir: &Path, mode: &str, names: &[String], limit: u64) -> Result<Vec<u8>, String> {
+    use std::io::{Read, Write};
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["cat-file", mode])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input: String = names.iter().map(|n| format!("{n}\n")).collect();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let mut out = Vec::new();
+    let read = child.stdout.take().expect("piped stdout").take(limit).read_to_end(&mut out);
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = writer.join();
+    read.map_err(|e| e.to_string())?;
+    Ok(out)
 }

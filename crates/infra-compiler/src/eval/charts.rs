@@ -34,6 +34,7 @@ pub fn evaluate(r: &mut Renderer, module: &Module, scope: &Scope, cx: &mut Chart
         let request = Request {
             chart: &chart.path,
             chart_digest: &chart.digest,
+            root: &chart.root,
             release: &settings.release,
             namespace: &settings.namespace,
             kube_version: &settings.kube_version,
@@ -117,8 +118,34 @@ fn settings(r: &mut Renderer, module: &Module, chart: &Chart, scope: &Scope) -> 
             }
         }
     };
-    let api_versions = list(r, "api_versions")?.into_iter().map(|(s, _)| s).collect();
+    let api_versions: Vec<String> = list(r, "api_versions")?.into_iter().map(|(s, _)| s).collect();
     let exclude = list(r, "exclude")?;
+    // Each of these reaches Helm's command line: checked as Helm checks it,
+    // so that no value can be read as an option or name another file.
+    let mut refused = false;
+    let mut check = |r: &mut Renderer, name: &str, value: &str, valid: bool, rule: &str| {
+        if !valid {
+            let span = field(name).map_or(chart.span, |n| n.span);
+            r.diags.push(
+                Diagnostic::error(
+                    Code::ChartSetting,
+                    format!("`{name}` of chart `{}` is {}, which Helm does not accept", chart.name, quoted(value)),
+                )
+                .at(span, "not accepted")
+                .help(rule.to_string()),
+            );
+            refused = true;
+        }
+    };
+    check(r, "release", &release, is_release_name(&release), RELEASE_RULE);
+    check(r, "namespace", &namespace, infra_k8s::kinds::is_dns1123_label(&namespace), NAMESPACE_RULE);
+    check(r, "kube_version", &kube_version, is_kube_version(&kube_version), KUBE_VERSION_RULE);
+    for api in &api_versions {
+        check(r, "api_versions", api, is_api_versions_entry(api), API_VERSIONS_RULE);
+    }
+    if refused {
+        return None;
+    }
     let include_crds = match field("include_crds") {
         None => true,
         Some(n) => match r.render(n, scope, YamlPath::Root("include_crds"))? {
@@ -169,6 +196,59 @@ fn settings(r: &mut Renderer, module: &Module, chart: &Chart, scope: &Scope) -> 
         }
     }
     Some(Settings { release, namespace, kube_version, api_versions, include_crds, hooks, exclude, values, values_node })
+}
+
+const RELEASE_RULE: &str = "a release name is lowercase letters, digits, `-` and `.`, starts and ends with a letter or digit, and has at most 53 characters";
+const NAMESPACE_RULE: &str = "a namespace is a DNS-1123 label: lowercase letters, digits and `-`, at most 63 characters, starting and ending with a letter or digit";
+const KUBE_VERSION_RULE: &str =
+    "a Kubernetes version is `MAJOR.MINOR` or `MAJOR.MINOR.PATCH`, optionally with a leading `v` (`1.35.0`)";
+const API_VERSIONS_RULE: &str =
+    "an entry of `api_versions` is `group/version` or `group/version/Kind` (`monitoring.coreos.com/v1`)";
+
+/// Helm's rule for release names (`chartutil.ValidateReleaseName`): DNS-1123
+/// labels joined by dots, at most 53 characters.
+fn is_release_name(s: &str) -> bool {
+    s.len() <= 53 && infra_k8s::kinds::is_dns1123_subdomain(s)
+}
+
+/// `1.35`, `1.35.0`, `v1.35.0`, with an optional pre-release or build part
+/// of letters, digits, `.` and `-`: what Helm's `--kube-version` parses.
+fn is_kube_version(s: &str) -> bool {
+    let s = s.strip_prefix('v').unwrap_or(s);
+    let (core, extra) = match s.find(['-', '+']) {
+        Some(i) => (&s[..i], &s[i + 1..]),
+        None => (s, ""),
+    };
+    let parts: Vec<&str> = core.split('.').collect();
+    (2..=3).contains(&parts.len())
+        && parts.iter().all(|p| !p.is_empty() && p.len() <= 9 && p.bytes().all(|b| b.is_ascii_digit()))
+        && extra.len() <= 64
+        && extra.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+'))
+}
+
+/// `v1`, `group/version` or `group/version/Kind`.
+fn is_api_versions_entry(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('/').collect();
+    let version_ok = |v: &str| infra_k8s::kinds::is_dns1123_label(v);
+    match parts.as_slice() {
+        [v] => version_ok(v),
+        [g, v] => infra_k8s::kinds::is_dns1123_subdomain(g) && version_ok(v),
+        [g, v, k] => {
+            infra_k8s::kinds::is_dns1123_subdomain(g)
+                && version_ok(v)
+                && k.len() <= 63
+                && k.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+                && k.bytes().all(|b| b.is_ascii_alphanumeric())
+        }
+        _ => false,
+    }
+}
+
+/// A value for a message: quoted, control characters escaped, long ones cut.
+fn quoted(s: &str) -> String {
+    let shown: String = s.chars().take(60).collect();
+    let cut = if s.chars().count() > 60 { "…" } else { "" };
+    format!("{:?}{cut}", shown)
 }
 
 /// Checks values against the chart's defaults, where the values are
@@ -379,6 +459,7 @@ fn sections(text: &str) -> Vec<(String, &str)> {
 fn failure(chart: &Chart, settings: &Settings, f: Failure) -> Diagnostic {
     match f {
         Failure::Helm(message) => {
+            let message = redact_values(&message, &settings.values);
             let first = message.lines().next().unwrap_or_default().trim_start_matches("Error: ").to_string();
             let mut d = Diagnostic::error(
                 Code::HelmFailed,
@@ -416,6 +497,32 @@ fn failure(chart: &Chart, settings: &Settings, f: Failure) -> Diagnostic {
         }
         Failure::NotDeterministic(a, b) => not_deterministic(chart, &a, &b),
     }
+}
+
+/// Helm's error text with every string of the given values that it
+/// quotes replaced by `***`: a template's `fail` or `required` message can
+/// quote a value headed for a Secret (a token passed with `--set` in CI).
+/// Strings shorter than 4 characters are left: they give nothing away and
+/// would garble the message.
+fn redact_values(message: &str, values: &Value) -> String {
+    fn strings<'v>(v: &'v Value, out: &mut Vec<&'v str>) {
+        match v {
+            Value::String(s) if s.chars().count() >= 4 => out.push(s),
+            Value::Seq(items) => items.iter().for_each(|i| strings(i, out)),
+            Value::Map(m) => m.values().for_each(|i| strings(i, out)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    strings(values, &mut found);
+    found.retain(|s| message.contains(s));
+    // Longest first, so a value that holds another is replaced whole.
+    found.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = message.to_string();
+    for s in found {
+        out = out.replace(s, "***");
+    }
+    out
 }
 
 /// The node of a value that an error message names by dotted path

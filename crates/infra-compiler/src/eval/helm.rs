@@ -35,6 +35,8 @@ pub struct Helm {
 pub struct Request<'a> {
     pub chart: &'a Path,
     pub chart_digest: &'a str,
+    /// The project root: a link in a chart folder may not leave it.
+    pub root: &'a Path,
     pub release: &'a str,
     pub namespace: &'a str,
     pub kube_version: &'a str,
@@ -60,13 +62,7 @@ impl Helm {
     /// Finds Helm (`path`, else `INFRA_HELM`, else `helm` on `PATH`) and
     /// its version. `Err` says why it cannot be used.
     pub fn find(path: Option<&Path>) -> Result<Helm, String> {
-        let timeout = match std::env::var("INFRA_HELM_TIMEOUT") {
-            Err(_) => Duration::from_secs(120),
-            Ok(s) => match s.trim().parse::<u64>() {
-                Ok(n) if n > 0 => Duration::from_secs(n),
-                _ => return Err(format!("INFRA_HELM_TIMEOUT is {s:?}; it is a whole number of seconds, at least 1")),
-            },
-        };
+        let timeout = Duration::from_secs(infra_syntax::settings::get(&infra_syntax::settings::HELM_TIMEOUT));
         let path = match path.map(PathBuf::from).or_else(|| std::env::var_os("INFRA_HELM").map(PathBuf::from)) {
             Some(p) => p,
             None => std::env::var_os("PATH")
@@ -121,10 +117,15 @@ impl Helm {
         if let Some(text) = crate::cache::read(self.cache.as_deref(), &entry, MAX_RENDER_BYTES) {
             return Ok(text);
         }
-        let mut args: Vec<String> = vec!["template".into(), r.release.into(), r.chart.display().to_string()];
-        args.extend(["--namespace".into(), r.namespace.into(), "--kube-version".into(), r.kube_version.into()]);
+        // Every value is joined to its flag with `=`, and `--` ends the
+        // options: nothing a project writes can be read as another option.
+        let mut args: Vec<String> = vec![
+            "template".into(),
+            format!("--namespace={}", r.namespace),
+            format!("--kube-version={}", r.kube_version),
+        ];
         for api in r.api_versions {
-            args.extend(["--api-versions".into(), api.clone()]);
+            args.push(format!("--api-versions={api}"));
         }
         if r.include_crds {
             args.push("--include-crds".into());
@@ -132,10 +133,14 @@ impl Helm {
         if !r.hooks {
             args.push("--no-hooks".into());
         }
-        args.extend(["--skip-tests".into(), "--values".into(), "-".into()]);
+        args.extend(["--skip-tests".into(), "--values=-".into(), "--".into()]);
+        // Helm reads a staged copy of exactly the bytes the cache key holds.
+        let staged = Staged::new(r)?;
+        args.extend([r.release.to_string(), staged.chart.display().to_string()]);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let first = self.run(&args, r.values)?;
         let second = self.run(&args, r.values)?;
+        drop(staged);
         if first != second {
             return Err(Failure::NotDeterministic(first, second));
         }
@@ -143,93 +148,97 @@ impl Helm {
         Ok(first)
     }
 
-    /// `helm pull`: vendors a chart — `name` from the repository at `source`,
-    /// or the OCI reference `source` — into the folder `into`; the path of
-    /// the archive it wrote.
+    /// `helm pull` of `chart` (a name in the repository `repo`, or an OCI
+    /// reference) into the folder `into`, which should be new and empty:
+    /// what Helm writes there is for the caller to check. Its error, as
+    /// Helm said it.
     pub fn pull(
         &self,
-        source: &str,
-        name: Option<&str>,
+        chart: &str,
+        repo: Option<&str>,
         version: &str,
         into: &Path,
         plain_http: bool,
-    ) -> Result<PathBuf, String> {
-        let into_text = into.display().to_string();
-        let mut args = vec!["pull"];
-        let chart_name = match name {
-            Some(n) => {
-                args.extend([n, "--repo", source]);
-                n.to_string()
-            }
-            None => {
-                args.push(source);
-                source.rsplit('/').next().unwrap_or(source).to_string()
-            }
-        };
-        args.extend(["--version", version, "--destination", &into_text]);
-        if plain_http {
-            args.push("--plain-http");
+    ) -> Result<(), String> {
+        // Values joined to their flags, `--` before the chart: nothing given
+        // here can be read as another option.
+        let mut args =
+            vec!["pull".to_string(), format!("--version={version}"), format!("--destination={}", into.display())];
+        if let Some(repo) = repo {
+            args.push(format!("--repo={repo}"));
         }
-        self.run(&args, "").map_err(|f| match f {
+        if plain_http {
+            args.push("--plain-http".into());
+        }
+        args.extend(["--".into(), chart.to_string()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.run(&args, "").map(|_| ()).map_err(|f| match f {
             Failure::Helm(e) | Failure::Run(e) => e,
             Failure::TimedOut(t) => format!("`helm pull` took longer than {} s (INFRA_HELM_TIMEOUT)", t.as_secs()),
             Failure::NotDeterministic(..) => String::new(),
-        })?;
-        let file = into.join(format!("{chart_name}-{version}.tgz"));
-        if !file.is_file() {
-            return Err(format!("helm pull wrote no {}", file.display()));
-        }
-        Ok(file)
+        })
     }
 
-    /// Runs Helm with `stdin`, bounded in time and output.
+    /// Runs Helm with `stdin`, bounded in time and output. Helm runs in a
+    /// process group of its own; at the deadline the whole group is killed,
+    /// and output is read only until then: a child left in the background
+    /// holding Helm's pipes cannot keep infra waiting.
     fn run(&self, args: &[&str], stdin: &str) -> Result<String, Failure> {
+        use std::os::unix::process::CommandExt;
+        use std::sync::mpsc;
         let mut child = Command::new(&self.path)
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .process_group(0)
             .spawn()
             .map_err(|e| Failure::Run(format!("cannot run {}: {e}", self.path.display())))?;
+        let group = rustix::process::Pid::from_child(&child);
+        let kill_group = || {
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        };
         let mut input = child.stdin.take();
         let values = stdin.to_string();
-        let writer = std::thread::spawn(move || {
+        std::thread::spawn(move || {
             if let Some(i) = input.as_mut() {
                 let _ = i.write_all(values.as_bytes());
             }
         });
-        let mut out = child.stdout.take().map(|o| o.take(MAX_RENDER_BYTES + 1));
-        let reader = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(o) = out.as_mut() {
-                let _ = o.read_to_end(&mut buf);
-            }
-            buf
-        });
-        let mut err = child.stderr.take().map(|e| e.take(MAX_ERROR_BYTES));
-        let err_reader = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(e) = err.as_mut() {
-                let _ = e.read_to_end(&mut buf);
-            }
-            buf
-        });
-        let start = Instant::now();
+        let read_all = |pipe: Option<Box<dyn Read + Send>>, limit: u64| {
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                if let Some(p) = pipe {
+                    let _ = p.take(limit).read_to_end(&mut buf);
+                }
+                let _ = tx.send(buf);
+            });
+            rx
+        };
+        let stdout = read_all(child.stdout.take().map(|o| Box::new(o) as Box<dyn Read + Send>), MAX_RENDER_BYTES + 1);
+        let stderr = read_all(child.stderr.take().map(|e| Box::new(e) as Box<dyn Read + Send>), MAX_ERROR_BYTES);
+        let deadline = Instant::now() + self.timeout;
+        let timed_out = |child: &mut std::process::Child| {
+            kill_group();
+            let _ = child.kill();
+            let _ = child.wait();
+            Failure::TimedOut(self.timeout)
+        };
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
-                Ok(None) if start.elapsed() > self.timeout => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(Failure::TimedOut(self.timeout));
-                }
+                Ok(None) if Instant::now() >= deadline => return Err(timed_out(&mut child)),
                 Ok(None) => std::thread::sleep(Duration::from_millis(2)),
                 Err(e) => return Err(Failure::Run(e.to_string())),
             }
         };
-        let _ = writer.join();
-        let stdout = reader.join().unwrap_or_default();
-        let stderr = err_reader.join().unwrap_or_default();
+        let left = |rx: &mpsc::Receiver<Vec<u8>>| rx.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+        let (Ok(stdout), Ok(stderr)) = (left(&stdout), left(&stderr)) else {
+            // Helm is gone, and something it started still holds its output.
+            kill_group();
+            return Err(Failure::TimedOut(self.timeout));
+        };
         if !status.success() {
             return Err(Failure::Helm(String::from_utf8_lossy(&stderr).trim().to_string()));
         }
@@ -237,6 +246,55 @@ impl Helm {
             return Err(Failure::Run("the render is larger than 256 MiB".into()));
         }
         String::from_utf8(stdout).map_err(|_| Failure::Run("the render is not UTF-8 text".into()))
+    }
+}
+
+/// A private copy of a chart for Helm, made from the files that
+/// [`crate::load::charts::each_file`] checks (no link leaves the project,
+/// no special file, every size bounded), and removed when dropped. Its
+/// digest must be the one the cache key holds: Helm renders exactly the
+/// bytes the key names.
+struct Staged {
+    dir: PathBuf,
+    chart: PathBuf,
+}
+
+impl Staged {
+    fn new(r: &Request) -> Result<Staged, Failure> {
+        let failed = |e: String| Failure::Run(format!("cannot stage the chart for Helm: {e}"));
+        let dir = infra_syntax::source::create_temp_dir(&std::env::temp_dir(), "infra-chart")
+            .map_err(|e| failed(e.to_string()))?;
+        let mut staged = Staged { chart: dir.join("chart"), dir };
+        let mut digest = crate::load::charts::Digest::new();
+        crate::load::charts::each_file(r.chart, r.root, &mut |rel, bytes| {
+            digest.add(rel, bytes);
+            let path = if rel.is_empty() {
+                staged.chart = staged.dir.join("chart.tgz");
+                staged.chart.clone()
+            } else {
+                staged.chart.join(rel)
+            };
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+            }
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .and_then(|mut f| f.write_all(bytes))
+                .map_err(|e| format!("{}: {e}", path.display()))
+        })
+        .map_err(failed)?;
+        if digest.finish() != r.chart_digest {
+            return Err(failed("the chart changed while it was read; build again".into()));
+        }
+        Ok(staged)
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -22,9 +22,66 @@ use charts::ChartContext;
 use common::merged_common;
 use expr::Scope;
 use infra_k8s::kinds::{CLUSTER_SCOPED, ObjectId};
-use infra_syntax::{Code, Diagnostic, Diagnostics, FileId, Map, Node, NodeKind, ScalarStyle, Span, Value};
+use infra_syntax::{Code, Diagnostic, Diagnostics, Map, Node, NodeKind, ScalarStyle, Span, Value};
 use patch::apply_patch;
 use std::sync::Arc;
+
+/// What all environments of one build may make together: objects, and the
+/// YAML they are written as. Memory follows both; each is checked where
+/// the cost is paid — objects before a `for_each` expands, YAML before
+/// anything is written.
+pub struct OutputBudget {
+    objects: usize,
+    bytes: usize,
+    max_objects: usize,
+    max_bytes: usize,
+}
+
+impl OutputBudget {
+    /// The limits of `INFRA_MAX_OBJECTS` and `INFRA_MAX_OUTPUT_BYTES`.
+    pub fn from_settings() -> OutputBudget {
+        use infra_syntax::settings::{MAX_OBJECTS, MAX_OUTPUT_BYTES, get};
+        OutputBudget {
+            objects: 0,
+            bytes: 0,
+            max_objects: get(&MAX_OBJECTS) as usize,
+            max_bytes: get(&MAX_OUTPUT_BYTES) as usize,
+        }
+    }
+
+    /// Charges an environment's objects; an error names the largest ones
+    /// when their YAML would pass the limit.
+    fn charge(&mut self, objects: &[Object], diags: &mut Diagnostics) -> bool {
+        self.objects += objects.len();
+        let sizes = crate::parallel::map(objects, |o| o.value.text_size());
+        self.bytes = self.bytes.saturating_add(sizes.iter().sum());
+        if self.bytes <= self.max_bytes {
+            return true;
+        }
+        let mut largest: Vec<(usize, &Object)> = sizes.into_iter().zip(objects).collect();
+        largest.sort_by_key(|(size, _)| std::cmp::Reverse(*size));
+        let mib = |b: usize| format!("{:.1} MiB", b as f64 / f64::from(1 << 20));
+        let mut d = Diagnostic::error(
+            Code::OutputTooLarge,
+            format!(
+                "the build's objects would be written as at least {} of YAML, more than the limit of {}",
+                mib(self.bytes),
+                mib(self.max_bytes)
+            ),
+        );
+        if let Some((size, o)) = largest.first() {
+            d = d.at(o.origin, format!("{} is {}", ObjectId::of(&o.value).short(), mib(*size)));
+        }
+        let listed: Vec<String> = largest
+            .iter()
+            .take(5)
+            .map(|(size, o)| format!("{} ({})", ObjectId::of(&o.value).short(), mib(*size)))
+            .collect();
+        d = d.note(format!("the largest of {} objects: {}", objects.len(), listed.join(", ")));
+        diags.push(d.note("a large value repeated in many objects (a `common` annotation, params copied into every `for_each` item) multiplies").help("set INFRA_MAX_OUTPUT_BYTES for a project this large on purpose"));
+        false
+    }
+}
 
 /// Evaluates one environment.
 pub fn evaluate(
@@ -33,6 +90,7 @@ pub fn evaluate(
     overrides: &[Node],
     engine: &expr::Engine,
     charts: &mut ChartContext,
+    budget: &mut OutputBudget,
     diags: &mut Diagnostics,
 ) -> Option<Resources> {
     let errors_before = diags.error_count();
@@ -42,8 +100,16 @@ pub fn evaluate(
     let mut r = Renderer { ev: &ev, diags };
     let params = environment_params(&mut r, project, env, overrides);
     let scope = Scope::new(params, &env.name, &main.name, main.dir.clone(), root.clone());
-    let mut into =
-        Expansion { objects: Vec::new(), failed: Vec::new(), dashboards: Vec::new(), root, charts, instances: 0 };
+    let mut into = Expansion {
+        objects: Vec::new(),
+        failed: Vec::new(),
+        dashboards: Vec::new(),
+        root,
+        charts,
+        instances: 0,
+        room: budget.max_objects.saturating_sub(budget.objects),
+        full: false,
+    };
     expand_module(&mut r, main, &scope, &mut into, 0);
     dashboards::check_unique_uids(&into.dashboards, r.diags);
     let produced = std::mem::take(&mut into.dashboards);
@@ -59,7 +125,7 @@ pub fn evaluate(
     check_identities(main, &objects, r.diags);
     warn_missing_namespaces(&objects, r.diags);
     dashboards::check_sidecar_watches(&produced, &objects, r.diags);
-    if diags.error_count() > errors_before {
+    if diags.error_count() > errors_before || !budget.charge(&objects, diags) {
         return None;
     }
     Some(Resources { env: env.name.clone(), objects })
@@ -177,6 +243,10 @@ struct Expansion<'a, 'c> {
     charts: &'a mut ChartContext<'c>,
     /// Module instances expanded so far, within [`MAX_MODULE_INSTANCES`].
     instances: usize,
+    /// Objects this environment may still make within the build's budget;
+    /// `full` once a document asked for more (reported there).
+    room: usize,
+    full: bool,
 }
 
 /// Module instances one environment may expand. Modules are loaded once
@@ -191,7 +261,11 @@ fn expand_module(r: &mut Renderer, module: &Module, scope: &Scope, into: &mut Ex
     for file in &module.resources {
         for (i, doc) in file.docs.iter().enumerate() {
             let errors = r.diags.error_count();
-            eval_document(r, file.file, i, doc, scope, &mut into.objects);
+            let room = into.room.saturating_sub(into.objects.len());
+            if eval_document(r, i, doc, scope, &mut into.objects, room).is_err() {
+                into.full = true;
+                return;
+            }
             if r.diags.error_count() > errors {
                 into.failed.push(FailedDocument::of(doc));
             }
@@ -232,6 +306,9 @@ fn expand_module(r: &mut Renderer, module: &Module, scope: &Scope, into: &mut Ex
         let inner = Scope::new(params, scope.env_name(), &used.name, used.module.dir.clone(), into.root.clone());
         let start = into.objects.len();
         expand_module(r, &used.module, &inner, into, depth + 1);
+        if into.full {
+            return;
+        }
         for o in &mut into.objects[start..] {
             o.instance.get_or_insert(used.span);
         }
@@ -243,24 +320,32 @@ fn expand_module(r: &mut Renderer, module: &Module, scope: &Scope, into: &mut Ex
     }
 }
 
-fn eval_document(r: &mut Renderer, file: FileId, index: usize, doc: &Node, scope: &Scope, out: &mut Vec<Object>) {
+/// Evaluates a document into `out`: one object, or one per `for_each`
+/// item. `Err` when it would make more objects than `room` (reported).
+fn eval_document(
+    r: &mut Renderer,
+    index: usize,
+    doc: &Node,
+    scope: &Scope,
+    out: &mut Vec<Object>,
+    room: usize,
+) -> Result<(), TooMany> {
     let entries = match &doc.kind {
         NodeKind::Map(e) => e,
-        NodeKind::Null => return,
+        NodeKind::Null => return Ok(()),
         _ => {
             r.diags.push(
                 Diagnostic::error(Code::NotAnObject, format!("document {} is not a Kubernetes object", index + 1))
                     .at(doc.span, format!("a {}, not a mapping", doc.type_name())),
             );
-            return;
+            return Ok(());
         }
     };
-    let _ = file;
     let block = doc.get("infra");
     if let Some(b) = block
         && !Directives::check_block(b, r.diags)
     {
-        return;
+        return Ok(());
     }
     let directive = |name: &str| block.and_then(|b| b.get(name));
     // A list found at a plain path is read in place, not copied per item.
@@ -273,7 +358,7 @@ fn eval_document(r: &mut Renderer, file: FileId, index: usize, doc: &Node, scope
         (Some(_), Some(scopes)) => scopes,
         (Some(node), None) => {
             let Some(v) = r.render(node, scope, YamlPath::Root("infra.for_each")) else {
-                return;
+                return Ok(());
             };
             match v {
                 Value::Seq(items) => {
@@ -293,11 +378,27 @@ fn eval_document(r: &mut Renderer, file: FileId, index: usize, doc: &Node, scope
                         .at(node.span, "not a list or map")
                         .path("infra.for_each"),
                     );
-                    return;
+                    return Ok(());
                 }
             }
         }
     };
+    if scopes.len() > room {
+        let at = directive("for_each").map_or(doc.span, |n| n.span);
+        r.diags.push(
+            Diagnostic::error(
+                Code::TooManyObjects,
+                format!(
+                    "this document makes {} objects, and the build may make {} more (INFRA_MAX_OBJECTS)",
+                    scopes.len(),
+                    room
+                ),
+            )
+            .at(at, format!("{} items", scopes.len()))
+            .help("a build is at most INFRA_MAX_OBJECTS objects in all environments (250,000 unless set): raise it for a project this large on purpose"),
+        );
+        return Err(TooMany);
+    }
     // Items are independent: large `for_each` expansions are evaluated in
     // parallel, each worker with its own expression cache and diagnostics,
     // merged back in item order.
@@ -318,7 +419,11 @@ fn eval_document(r: &mut Renderer, file: FileId, index: usize, doc: &Node, scope
         out.extend(objects);
         r.diags.extend(diags);
     }
+    Ok(())
 }
+
+/// A document asked for more objects than the build may still make.
+struct TooMany;
 
 /// Evaluates one document for one `for_each` item (or once without it).
 fn eval_item(

@@ -9,8 +9,9 @@
 //! it may expand to and the files it may hold, and only the files needed
 //! here (`Chart.yaml`, `values.yaml`, nested subchart archives) are kept.
 
-use infra_syntax::canonical::sha256_hex;
+use infra_syntax::source::read_bytes;
 use infra_syntax::{Code, Diagnostic, Map, Node, Span, Value, yaml};
+use sha2::Digest as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -30,6 +31,8 @@ pub struct Chart {
     pub node: Node,
     /// The chart as Helm reads it.
     pub path: PathBuf,
+    /// The project's root, which no link in a chart folder may leave.
+    pub root: PathBuf,
     /// The chart as the user wrote it, for messages.
     pub shown: String,
     /// sha256 of the chart's bytes (the archive, or every file of a folder).
@@ -57,6 +60,16 @@ impl ChartFiles {
     }
 }
 
+/// Whether infra reads a chart's file (by its path in the chart): the
+/// chart's and its subcharts' `Chart.yaml` and `values.yaml`, and nested
+/// subchart archives.
+fn wanted(rel: &str) -> bool {
+    rel == "Chart.yaml"
+        || rel == "values.yaml"
+        || rel.starts_with("charts/")
+            && (rel.ends_with("/Chart.yaml") || rel.ends_with("/values.yaml") || rel.ends_with(".tgz"))
+}
+
 /// Reads the files infra needs from a `.tgz` chart: `<root>/Chart.yaml`,
 /// `values.yaml` and `charts/` below, and nested `.tgz` subcharts.
 fn read_archive(bytes: &[u8], budget: &mut u64) -> Result<ChartFiles, String> {
@@ -74,11 +87,7 @@ fn read_archive(bytes: &[u8], budget: &mut u64) -> Result<ChartFiles, String> {
         let path = entry.path().map_err(|e| e.to_string())?.to_string_lossy().into_owned();
         // `<root>/...`: the chart's own folder name is not ours to trust.
         let Some((_, rel)) = path.split_once('/') else { continue };
-        let wanted = rel == "Chart.yaml"
-            || rel == "values.yaml"
-            || rel.starts_with("charts/")
-                && (rel.ends_with("/Chart.yaml") || rel.ends_with("/values.yaml") || rel.ends_with(".tgz"));
-        if wanted && entry.header().entry_type().is_file() {
+        if wanted(rel) && entry.header().entry_type().is_file() {
             let mut data = Vec::with_capacity(size.min(64 << 20) as usize);
             entry.by_ref().take(size).read_to_end(&mut data).map_err(|e| format!("cannot read {path}: {e}"))?;
             files.push((rel.to_string(), data));
@@ -90,52 +99,94 @@ fn read_archive(bytes: &[u8], budget: &mut u64) -> Result<ChartFiles, String> {
     Ok(ChartFiles { files })
 }
 
-/// The files infra needs from a chart folder.
-fn read_folder(dir: &Path) -> Result<ChartFiles, String> {
-    let mut files = Vec::new();
-    for rel in ["Chart.yaml", "values.yaml"] {
-        if let Ok(bytes) = std::fs::read(dir.join(rel)) {
-            files.push((rel.to_string(), bytes));
-        }
+/// What [`each_file`] calls with each file: its path in the chart (`""`
+/// for an archive) and its bytes.
+pub type FileVisitor<'a> = dyn FnMut(&str, &[u8]) -> Result<(), String> + 'a;
+
+/// Every file of a chart that Helm can read, each checked before it is
+/// read and handed to `visit` with its path relative to the chart: the
+/// archive itself (as `""`), or every file below a chart folder. Folders
+/// are walked without following links; a link to a file is read through
+/// only when it stays inside the project (Helm would follow it, so its
+/// target is part of the chart), a link to a folder is refused, and so is
+/// anything that is not a regular file. Sizes are checked before reading:
+/// each file within the file limit, all of them within 256 MiB.
+pub fn each_file(chart: &Path, root: &Path, visit: &mut FileVisitor) -> Result<(), String> {
+    let limit = infra_syntax::source::max_source_bytes();
+    let read = |p: &Path, shown: &str| read_bytes(p, limit).map_err(|e| format!("{shown}: {e}"));
+    let meta = std::fs::metadata(chart).map_err(|e| infra_syntax::source::io_reason(&e))?;
+    if meta.is_file() {
+        return visit("", &read(chart, "the archive")?);
     }
-    if let Ok(entries) = std::fs::read_dir(dir.join("charts")) {
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let meta = std::fs::symlink_metadata(entry.path()).map_err(|e| e.to_string())?;
-            if meta.is_file() && name.ends_with(".tgz") {
-                files.push((format!("charts/{name}"), std::fs::read(entry.path()).map_err(|e| e.to_string())?));
-            } else if meta.is_dir() {
-                for rel in ["Chart.yaml", "values.yaml"] {
-                    if let Ok(bytes) = std::fs::read(entry.path().join(rel)) {
-                        files.push((format!("charts/{name}/{rel}"), bytes));
-                    }
-                }
+    let mut budget = MAX_EXPANDED_BYTES;
+    for (n, entry) in walkdir::WalkDir::new(chart).follow_links(false).sort_by_file_name().into_iter().enumerate() {
+        if n >= MAX_ENTRIES {
+            return Err(format!("more than {MAX_ENTRIES} files in the chart folder"));
+        }
+        let entry = entry.map_err(|e| e.to_string())?;
+        let rel = entry.path().strip_prefix(chart).unwrap_or(entry.path()).to_string_lossy().into_owned();
+        let kind = entry.file_type();
+        let bytes = if kind.is_dir() {
+            continue;
+        } else if kind.is_file() {
+            read(entry.path(), &rel)?
+        } else if kind.is_symlink() {
+            let target = entry.path().canonicalize().map_err(|e| {
+                format!("{rel} is a symbolic link that cannot be followed ({})", infra_syntax::source::io_reason(&e))
+            })?;
+            if !target.starts_with(root) {
+                return Err(format!(
+                    "{rel} is a symbolic link that leaves the project; Helm would read what it points to"
+                ));
             }
-        }
+            if target.is_dir() {
+                return Err(format!("{rel} is a symbolic link to a folder; put the folder itself in the chart"));
+            }
+            read(&target, &rel)?
+        } else {
+            return Err(format!("{rel} is not a regular file (a FIFO, socket or device)"));
+        };
+        budget = budget.checked_sub(bytes.len() as u64).ok_or("the chart folder holds more than 256 MiB")?;
+        visit(&rel, &bytes)?;
     }
-    Ok(ChartFiles { files })
+    Ok(())
 }
 
-/// The digest of a chart: its archive's bytes, or every regular file of
-/// its folder with its relative path.
-fn digest(path: &Path) -> Result<(String, Option<Vec<u8>>), String> {
-    let meta = std::fs::metadata(path).map_err(|e| infra_syntax::source::io_reason(&e))?;
-    if meta.is_file() {
-        let bytes = std::fs::read(path).map_err(|e| infra_syntax::source::io_reason(&e))?;
-        return Ok((sha256_hex(&bytes), Some(bytes)));
+/// The digest of what [`each_file`] reads: an archive's bytes, or every
+/// file of a folder with its relative path.
+pub struct Digest {
+    hasher: Option<sha2::Sha256>,
+    archive: bool,
+}
+
+impl Digest {
+    pub fn new() -> Digest {
+        Digest { hasher: Some(sha2::Sha256::new()), archive: false }
     }
-    let mut all = Vec::new();
-    for entry in walkdir::WalkDir::new(path).follow_links(false).sort_by_file_name() {
-        let entry = entry.map_err(|e| e.to_string())?;
-        if entry.file_type().is_file() {
-            let rel = entry.path().strip_prefix(path).unwrap_or(entry.path());
-            all.extend_from_slice(rel.to_string_lossy().as_bytes());
-            all.push(0);
-            all.extend_from_slice(&std::fs::read(entry.path()).map_err(|e| e.to_string())?);
-            all.push(0);
+
+    pub fn add(&mut self, rel: &str, bytes: &[u8]) {
+        let h = self.hasher.as_mut().expect("not finished");
+        if rel.is_empty() {
+            self.archive = true;
+            h.update(bytes);
+        } else {
+            h.update(rel.as_bytes());
+            h.update([0]);
+            h.update(bytes);
+            h.update([0]);
         }
     }
-    Ok((sha256_hex(&all), None))
+
+    pub fn finish(mut self) -> String {
+        let digest = self.hasher.take().expect("not finished").finalize();
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl Default for Digest {
+    fn default() -> Digest {
+        Digest::new()
+    }
 }
 
 fn parse_yaml_map(bytes: &[u8], what: &str) -> Result<Value, String> {
@@ -282,10 +333,22 @@ fn commented_keys(text: &str) -> Vec<String> {
 
 /// Reads a chart for an entry: its digest, its default values, and the
 /// values its files show in comments only. What is read from the chart's
-/// files is cached by its digest: a warm build hashes the chart and reads
+/// files is cached by its digest: a warm build hashes the chart and parses
 /// no archive.
-pub fn read_chart(path: &Path) -> Result<(String, Value, Vec<String>), String> {
-    let (digest, archive) = digest(path)?;
+pub fn read_chart(path: &Path, root: &Path) -> Result<(String, Value, Vec<String>), String> {
+    let mut digest = Digest::new();
+    let mut archive = None;
+    let mut folder = Vec::new();
+    each_file(path, root, &mut |rel, bytes| {
+        digest.add(rel, bytes);
+        if rel.is_empty() {
+            archive = Some(bytes.to_vec());
+        } else if wanted(rel) {
+            folder.push((rel.to_string(), bytes.to_vec()));
+        }
+        Ok(())
+    })?;
+    let digest = digest.finish();
     let cache = crate::cache::dir();
     let entry = format!("{digest}.chart.yaml");
     if let Some(Ok(Value::Map(m))) =
@@ -298,7 +361,7 @@ pub fn read_chart(path: &Path) -> Result<(String, Value, Vec<String>), String> {
     let mut budget = MAX_EXPANDED_BYTES;
     let files = match &archive {
         Some(bytes) => read_archive(bytes, &mut budget)?,
-        None => read_folder(path)?,
+        None => ChartFiles { files: folder },
     };
     if files.get("Chart.yaml").is_none() {
         return Err("not a Helm chart (no Chart.yaml)".into());
@@ -310,6 +373,19 @@ pub fn read_chart(path: &Path) -> Result<(String, Value, Vec<String>), String> {
     meta.insert("commented", Value::Seq(commented.iter().map(|c| Value::from(c.as_str())).collect()));
     crate::cache::write(cache.as_deref(), &entry, yaml::emit(&Value::Map(meta)).as_bytes());
     Ok((digest, values, commented))
+}
+
+/// The `name` and `version` a chart archive's `Chart.yaml` declares.
+pub fn archive_identity(bytes: &[u8]) -> Result<(String, String), String> {
+    let mut budget = MAX_EXPANDED_BYTES;
+    let files = read_archive(bytes, &mut budget)?;
+    let chart = parse_yaml_map(files.get("Chart.yaml").ok_or("no Chart.yaml")?, "Chart.yaml")?;
+    let field = |k: &str| match chart.get(k) {
+        Some(Value::String(s)) => Some(s.to_string()),
+        Some(v @ (Value::Int(_) | Value::Float(_))) => Some(infra_syntax::canonical::canonical_json(v)),
+        _ => None,
+    };
+    Ok((field("name").unwrap_or_default(), field("version").unwrap_or_default()))
 }
 
 /// A chart that cannot be used, reported at its entry.

@@ -239,7 +239,25 @@ impl Loader<'_> {
             self.diags.push(d);
             return None;
         }
-        let path = dir.join("infra.yaml");
+        // Like every file a project names, its infra.yaml may not be a
+        // link that leaves the project (to a kubeconfig, a key).
+        let path = match paths::resolve_inside(&self.root, dir, "infra.yaml") {
+            Err(d) if d.code == Code::OutsideProject => {
+                let what = if used_at.is_some() { "module's" } else { "project's" };
+                let mut d = Diagnostic::error(
+                    Code::OutsideProject,
+                    format!("the {what} infra.yaml in {} is a symbolic link that leaves the project", dir.display()),
+                )
+                .help("infra reads no file outside the project root; replace the link with the file");
+                if let Some(span) = used_at {
+                    d = d.at(span, "module source named here");
+                }
+                self.diags.push(d);
+                return None;
+            }
+            Ok(p) => p,
+            Err(_) => dir.join("infra.yaml"),
+        };
         if !path.is_file() {
             let what = if used_at.is_some() { "module" } else { "project" };
             let mut d =
@@ -392,7 +410,7 @@ impl Loader<'_> {
                     continue;
                 }
             };
-            let (digest, defaults, commented) = match charts::read_chart(&path) {
+            let (digest, defaults, commented) = match charts::read_chart(&path, &self.root) {
                 Ok(read) => read,
                 Err(e) => {
                     self.diags.push(charts::unreadable(rel, e, chart_node.span));
@@ -421,6 +439,7 @@ impl Loader<'_> {
                 span: key.span,
                 node: entry.clone(),
                 path,
+                root: self.root.clone(),
                 shown: rel.to_string(),
                 digest,
                 defaults,

@@ -56,6 +56,8 @@ codes! {
     InvalidIdentity = "E141": "An object's `apiVersion`, `kind`, `metadata.name` or `metadata.namespace` breaks Kubernetes' rules (after expressions, patches and `common`; also in manifests read by `diff`, `plan` and `import`). See `docs/output.md`.";
     NoNamespace = "E142": "A namespaced object has no namespace after `common`: it is written under `_cluster/` and kubectl would apply it to its current namespace (warning; set `common.namespace` or the object's).";
     TooManyInstances = "E150": "An environment expands more than 10,000 module instances: modules that each use others several times multiply.";
+    TooManyObjects = "E151": "A build makes more objects than `INFRA_MAX_OBJECTS` allows (250,000 unless set), all environments together; reported at the `for_each` or document that passes the limit.";
+    OutputTooLarge = "E152": "A build's objects would be written as more YAML than `INFRA_MAX_OUTPUT_BYTES` allows (256 MiB unless set), all environments together; the largest objects are named.";
     DuplicateObject = "G200": "Two objects have the same group, kind, namespace and name.";
     DependencyCycle = "G201": "A dependency cycle; every edge of the cycle is shown.";
     Unresolved = "G202": "A reference to an object that is neither in the project nor `external` (warning; error with `--strict`).";
@@ -79,6 +81,7 @@ codes! {
     ChartValues = "H107": "A chart's `values` or a `values_files` file is not a mapping, or `exclude` names no object of the render.";
     ChartRender = "H108": "A chart's render is not YAML or holds something that is not a Kubernetes object.";
     ChartHooks = "H109": "A chart's Helm hooks are kept as ordinary objects, `pre-*` before the chart's others and `post-*` after (warning; `hooks: drop` drops them).";
+    ChartSetting = "H110": "A chart entry's `release`, `namespace`, `kube_version` or `api_versions` is not what Helm accepts (a release name is a DNS-1123 name of at most 53 characters): nothing from a project reaches Helm's command line unchecked.";
     StateWithoutStorage = "S100": "A stateful image keeps its data outside a PersistentVolumeClaim (warning; `ephemeral: true` acknowledges it).";
     OutputHoldsSources = "W300": "The output folder is the project, above it, or holds a file the project reads.";
     LockEntryIgnored = "W301": "An `infra.lock` entry names a file outside the output folder (or the lock is unreadable): it is ignored (warning).";

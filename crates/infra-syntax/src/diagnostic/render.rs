@@ -184,13 +184,11 @@ fn redact_secrets(file: &SourceFile, first: u32, text: &str) -> String {
         if i > 0 {
             out.push('\n');
         }
-        match file.secret_from(first + i as u32) {
-            Some(col) => {
-                for (j, c) in line.chars().enumerate() {
-                    out.push(if j + 1 >= col as usize && !c.is_whitespace() { '*' } else { c });
-                }
-            }
-            None => out.push_str(line),
+        let ranges = file.secret_ranges(first + i as u32);
+        for (j, c) in line.chars().enumerate() {
+            let col = j as u32 + 1;
+            let hidden = ranges.iter().any(|&(from, to)| col >= from && col < to);
+            out.push(if hidden && !c.is_whitespace() { '*' } else { c });
         }
     }
     out
