@@ -272,7 +272,11 @@ fn load_events(file: FileId, text: &str, mut masked: Option<&mut masked::Masked>
                 check_tag(tag.as_deref(), &["str"]).map_err(|m| err(sp.start, m))?;
                 let forced_string = tag.is_some();
                 let restored = masked.as_deref_mut().and_then(|m| m.restore(&text));
-                let kind = scalar(restored.as_deref().unwrap_or(&text), style, forced_string);
+                let kind = scalar(restored.as_deref().unwrap_or(&text), style, forced_string).map_err(|why| {
+                    Diagnostic::error(Code::InvalidYaml, format!("invalid YAML: {why}"))
+                        .at(sp, "this number")
+                        .help("quote it if it is text")
+                })?;
                 let node = Node { kind, span: sp };
                 if anchor > 0 {
                     anchors.insert(anchor, (node.clone(), 1));
@@ -377,16 +381,28 @@ fn merge_into(entries: &mut Vec<(Key, Node)>, index: &mut KeyIndex, node: Node) 
     Ok(())
 }
 
-fn scalar(text: &str, style: YamlStyle, forced_string: bool) -> NodeKind {
+/// A scalar as a node. A number that no 64-bit value holds (an integer
+/// past ±2^63, a float past ±1.8e308) is an error: kept, it would change
+/// silently into another number.
+fn scalar(text: &str, style: YamlStyle, forced_string: bool) -> Result<NodeKind, String> {
     let style = match style {
         YamlStyle::Plain => ScalarStyle::Plain,
         YamlStyle::SingleQuoted | YamlStyle::DoubleQuoted => ScalarStyle::Quoted,
         YamlStyle::Literal | YamlStyle::Folded => ScalarStyle::Block,
     };
     if style != ScalarStyle::Plain || forced_string {
-        return NodeKind::Str(Str::new(text), style);
+        return Ok(NodeKind::Str(Str::new(text), style));
     }
-    resolve_plain(text).unwrap_or_else(|| NodeKind::Str(Str::new(text), style))
+    match resolve_plain(text) {
+        Some(NodeKind::Float(f)) if f.is_nan() && !text.to_ascii_lowercase().contains("nan") => {
+            Err(format!("`{text}` is an integer beyond the 64-bit range (±9223372036854775807)"))
+        }
+        Some(NodeKind::Float(f)) if f.is_infinite() && !text.to_ascii_lowercase().contains("inf") => {
+            Err(format!("`{text}` is a number beyond the 64-bit floating-point range"))
+        }
+        Some(kind) => Ok(kind),
+        None => Ok(NodeKind::Str(Str::new(text), style)),
+    }
 }
 
 /// The YAML 1.2 core schema: null, bool, int (decimal, 0o, 0x), float.
@@ -407,17 +423,24 @@ fn resolve_plain(t: &str) -> Option<NodeKind> {
         return None;
     }
     // Digits only: `from_str_radix` would also take a sign (`0x-1`).
-    if let Some(oct) = t.strip_prefix("0o").filter(|d| d.bytes().all(|b| b.is_ascii_digit())) {
-        return i64::from_str_radix(oct, 8).ok().map(NodeKind::Int);
+    // An integer too large for 64 bits reads as NaN, which [`scalar`]
+    // refuses.
+    let int = |parsed: Result<i64, std::num::ParseIntError>| match parsed {
+        Ok(i) => Some(NodeKind::Int(i)),
+        Err(e) if matches!(e.kind(), std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow) => {
+            Some(NodeKind::Float(f64::NAN))
+        }
+        Err(_) => None,
+    };
+    if let Some(oct) = t.strip_prefix("0o").filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())) {
+        return int(i64::from_str_radix(oct, 8));
     }
-    if let Some(hex) = t.strip_prefix("0x").filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit())) {
-        return i64::from_str_radix(hex, 16).ok().map(NodeKind::Int);
+    if let Some(hex) = t.strip_prefix("0x").filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_hexdigit())) {
+        return int(i64::from_str_radix(hex, 16));
     }
     let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(
-            t.parse::<i64>().map(NodeKind::Int).unwrap_or_else(|_| NodeKind::Float(t.parse().unwrap_or(f64::NAN))),
-        );
+        return int(t.parse::<i64>());
     }
     if is_float(digits) {
         return t.parse::<f64>().ok().map(NodeKind::Float);

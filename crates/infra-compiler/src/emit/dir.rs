@@ -369,17 +369,35 @@ fn stage(
     });
     written.into_iter().collect::<Result<Vec<()>, Diagnostic>>()?;
 
-    let Some((inventory, lock)) = previous else { return Ok(staged) };
+    if let Some((inventory, lock)) = previous {
+        carry_foreign(&staged, files, inventory, lock, None)?;
+    }
+    Ok(staged)
+}
+
+/// Carries the entries of `inventory` (what `OUT` holds) that `lock` does
+/// not list into the staging folder, skipping those `seen` already lists
+/// (a second pass, for what appeared while the build ran). A foreign entry
+/// where the build writes is an error: infra never overwrites what it did
+/// not write. Folders keep their modes.
+fn carry_foreign(
+    staged: &Staged,
+    files: &[NewFile],
+    inventory: &Inventory,
+    lock: &Lock,
+    seen: Option<&Inventory>,
+) -> Result<(), Diagnostic> {
     let owned: HashSet<&OsStr> = lock.entries.iter().map(|e| OsStr::new(e.file.as_str())).collect();
     let new_files: HashMap<&OsStr, &[u8]> = files.iter().map(|f| (OsStr::new(f.path.as_str()), f.bytes)).collect();
-    let new_dirs: HashSet<&OsStr> = dirs.iter().map(OsStr::new).collect();
-    let old = out.path();
+    let new_dirs: HashSet<&OsStr> = files.iter().flat_map(|f| f.path.ancestors()).map(OsStr::new).collect();
+    let old = staged.out.path();
     let mut nonempty: HashSet<&OsStr> = HashSet::new();
     for p in inventory.entries.keys() {
         nonempty.extend(Path::new(p).parent().map(Path::as_os_str));
     }
     for (rel, kind) in &inventory.entries {
-        if owned.contains(rel.as_os_str()) || rel == LOCK_FILE {
+        if owned.contains(rel.as_os_str()) || rel == LOCK_FILE || seen.is_some_and(|s| s.entries.get(rel) == Some(kind))
+        {
             continue;
         }
         let rel = Path::new(rel);
@@ -423,7 +441,21 @@ fn stage(
         }
         carry(&old.join(rel), &to, *kind).map_err(|e| io_error("keep", &old.join(rel), &e))?;
     }
-    Ok(staged)
+    // `OUT` and its folders keep their modes (a private 0700 folder stays
+    // private); new folders get the default.
+    let modes = std::iter::once(Path::new(""))
+        .chain(inventory.entries.iter().filter(|(_, k)| **k == EntryKind::Dir).map(|(p, _)| Path::new(p.as_os_str())));
+    for rel in modes {
+        let (from, to) = (old.join(rel), staged.staging.join(rel));
+        if let (Ok(m), Ok(t)) = (fs::symlink_metadata(&from), fs::symlink_metadata(&to))
+            && m.is_dir()
+            && t.is_dir()
+            && m.permissions() != t.permissions()
+        {
+            fs::set_permissions(&to, m.permissions()).map_err(|e| io_error("set the mode of", &to, &e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Carries one entry into the new folder: a hard link (the same file, no
@@ -570,9 +602,19 @@ pub fn replace_all(jobs: &[Job], waiting: &mut dyn FnMut(&Path)) -> Result<Write
         });
         report.unchanged.push(unchanged);
         if !unchanged {
-            staged.push(stage(job.out, &job.files, inventory.as_ref().map(|i| (i, &lock)), &same)?);
+            let s = stage(job.out, &job.files, inventory.as_ref().map(|i| (i, &lock)), &same)?;
+            staged.push((s, job, inventory, lock));
         }
     }
+    // Entries someone put into `OUT` while the build was staging are
+    // carried too: only what appears between this look and the swap itself
+    // can be missed.
+    for (s, job, before, lock) in &staged {
+        if let Some(now) = inventory(&s.out.path())? {
+            carry_foreign(s, &job.files, &now, lock, before.as_ref())?;
+        }
+    }
+    let staged: Vec<Staged> = staged.into_iter().map(|(s, ..)| s).collect();
     swap_in(&staged)?;
     Ok(report)
 }
