@@ -58,7 +58,11 @@ fn chart_objects_are_ordinary_objects() {
         "{}",
         plan.stdout
     );
-    assert!(plan.stdout.contains("pods restart; /var/lib/grafana is an emptyDir volume `storage`"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("pods restart; Grafana's data (/var/lib/grafana) is on an emptyDir volume `storage`"),
+        "{}",
+        plan.stdout
+    );
     // The lock records the Helm that rendered the charts.
     let lock = std::fs::read_to_string(lab.join("infra.lock")).unwrap();
     assert!(lock.contains("\nhelm: v4."), "{lock}");
@@ -372,7 +376,9 @@ fn a_chart_upgrade_is_previewed_with_its_hazards() {
     assert!(plan.stdout.contains("helm.sh/chart\"]: \"grafana-12.11.1\" → \"grafana-12.12.0\""), "{}", plan.stdout);
     assert!(plan.stdout.contains("env[name=GF_FEATURE_NEXT]"), "{}", plan.stdout);
     assert!(
-        plan.stdout.contains("✗ Deployment monitoring/grafana: pods restart; /var/lib/grafana is an emptyDir volume"),
+        plan.stdout.contains(
+            "✗ Deployment monitoring/grafana: pods restart; Grafana's data (/var/lib/grafana) is on an emptyDir volume"
+        ),
         "{}",
         plan.stdout
     );

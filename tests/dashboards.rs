@@ -230,14 +230,14 @@ fn apollo_provisions_its_dashboards_through_the_sidecar() {
 // Stateful workloads without storage
 // ---------------------------------------------------------------------------
 
-fn helm_findings(file: &str) -> Vec<(String, infra_k8s::workloads::StateAtRisk)> {
+fn helm_findings(file: &str) -> Vec<(String, infra_k8s::state::Location)> {
     let text = std::fs::read_to_string(root().join("tests/fixtures/helm").join(file)).unwrap();
     let docs = infra_syntax::yaml::load(infra_syntax::FileId(0), &text).unwrap();
     docs.iter()
         .map(|d| d.to_value())
         .flat_map(|v| {
             let name = v.str_at(&["metadata", "name"]).unwrap_or_default().to_string();
-            infra_k8s::workloads::state_at_risk(&v).into_iter().map(move |f| (name.clone(), f))
+            infra_k8s::state::at_risk(&v).into_iter().map(move |f| (name.clone(), f))
         })
         .collect()
 }
@@ -250,8 +250,8 @@ fn real_helm_output_without_persistence_is_found() {
         let (name, f) = &found[0];
         assert_eq!(name, "grafana");
         assert_eq!(f.container, "grafana");
-        assert_eq!(f.data_dir, "/var/lib/grafana");
-        assert_eq!(f.storage, "an emptyDir volume `storage`");
+        assert_eq!(f.path, "/var/lib/grafana");
+        assert_eq!(f.store.describe(), "an emptyDir volume `storage`");
     }
     assert!(helm_findings("grafana-D-persistence.yaml").is_empty(), "the chart with persistence keeps data on a PVC");
 }
@@ -261,7 +261,7 @@ fn build_warns_about_state_at_risk_unless_acknowledged() {
     let apollo = root().join("examples/apollo");
     let eph = infra(&["build", apollo.to_str().unwrap(), "--env", "lab-ephemeral", "-o", "-"]);
     assert_eq!(eph.code, 0);
-    assert!(eph.stderr.contains("warning[S100]: Deployment/monitoring/grafana: grafana keeps its data in /var/lib/grafana, which is an emptyDir volume `storage`"), "{}", eph.stderr);
+    assert!(eph.stderr.contains("warning[S100]: Deployment/monitoring/grafana: Grafana's data (/var/lib/grafana) is on an emptyDir volume `storage`"), "{}", eph.stderr);
     let lab = infra(&["build", apollo.to_str().unwrap(), "--env", "lab", "-o", "-"]);
     assert!(!lab.stderr.contains("S100"), "no false alarm with a PVC:\n{}", lab.stderr);
 
@@ -270,11 +270,7 @@ fn build_warns_about_state_at_risk_unless_acknowledged() {
     let cache = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: cache, namespace: default}\nspec:\n  template:\n    spec:\n      containers: [{name: redis, image: docker.io/library/redis:7.4}]\n";
     dir.write("cache.yaml", cache);
     let warned = infra(&["build", dir.str(), "-o", "-"]);
-    assert!(
-        warned.stderr.contains("redis keeps its data in /data, which is the container's own filesystem"),
-        "{}",
-        warned.stderr
-    );
+    assert!(warned.stderr.contains("Redis's data (/data) is on the container's own filesystem"), "{}", warned.stderr);
     dir.write("cache.yaml", format!("infra: {{ephemeral: true}}\n{cache}"));
     let quiet = infra(&["build", dir.str(), "-o", "-"]);
     assert_eq!(quiet.code, 0);

@@ -82,7 +82,7 @@ fn turning_persistence_off_is_data_loss() {
     assert!(loss.contains(&"PersistentVolumeClaim grafana: the PVC and the data on its volume are deleted (mark it `protect: false` if intended)".to_string()), "{loss:?}");
     assert!(
         loss.contains(
-            &"Deployment grafana: /var/lib/grafana moves from PVC `grafana` to an emptyDir volume `storage`"
+            &"Deployment grafana: Grafana's data (/var/lib/grafana) moves from PVC `grafana` to an emptyDir volume `storage`"
                 .to_string()
         ),
         "{loss:?}"
@@ -109,7 +109,7 @@ fn helm_upgrade_that_lost_the_dashboards_is_data_loss() {
     assert_eq!(
         reasons(&plan, "data-loss"),
         [
-            "Deployment grafana: pods restart; /var/lib/grafana is an emptyDir volume `storage`: its current data is lost"
+            "Deployment grafana: pods restart; Grafana's data (/var/lib/grafana) is on an emptyDir volume `storage`: its current data is lost"
         ]
     );
     let text = infra(&[
@@ -150,7 +150,7 @@ fn adding_persistence_still_loses_the_current_state() {
     assert_eq!(
         reasons(&plan, "data-loss"),
         [
-            "Deployment grafana: pods restart; /var/lib/grafana is an emptyDir volume `storage`: its current data is lost (the new version adds storage, but the current data is not on it)"
+            "Deployment grafana: pods restart; Grafana's data (/var/lib/grafana) is on an emptyDir volume `storage`: its current data is lost (the new version adds storage, but the current data is not on it)"
         ]
     );
 }
@@ -319,7 +319,7 @@ fn statefulset_claims_lose_data_only_when_renamed_removed_or_deleted_with_the_se
     assert_eq!(
         reasons(&plan, "data-loss"),
         [
-            "StatefulSet db: claim template `data` is renamed or removed (now: pgdata): pods come back on new, empty claims; the data stays on data-db-0, data-db-1, ..."
+            "StatefulSet db: PostgreSQL's data (/var/lib/postgresql/data) moves from the claims data-db-0, data-db-1, ... to the claims pgdata-db-0, pgdata-db-1, ..., which are new and empty; the data stays on the old claims"
         ]
     );
     let delete_policy = "  persistentVolumeClaimRetentionPolicy: {whenDeleted: Delete}\n";
@@ -503,7 +503,7 @@ fn ephemeral_workloads_roll_without_data_loss_and_plans_from_output_see_it() {
     );
     let unmarked = diff("unmarked.yaml");
     assert_eq!(unmarked.code, 3, "{}", unmarked.transcript());
-    assert!(unmarked.stdout.contains("pods restart; /data is"), "{}", unmarked.stdout);
+    assert!(unmarked.stdout.contains("pods restart; Redis's data (/data) is on"), "{}", unmarked.stdout);
 }
 
 #[test]
@@ -550,4 +550,44 @@ fn diff_reads_a_pipe_named_on_the_command_line() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("7 unchanged"), "{stdout}");
+}
+
+#[test]
+fn declared_state_is_judged_like_a_databases_data() {
+    // Software no table knows: the project says where its state is.
+    let dir = TempDir::new("declared-state");
+    let app = |tag: &str| {
+        format!(
+            "infra: {{state: [/srv/db]}}\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: ledger, namespace: apps}}\nspec:\n  selector: {{matchLabels: {{app: ledger}}}}\n  template:\n    metadata: {{labels: {{app: ledger}}}}\n    spec: {{containers: [{{name: ledger, image: 'example.com/ledger:{tag}'}}]}}\n"
+        )
+    };
+    dir.write("infra.yaml", "name: ledger\nresources: [app.yaml]\n");
+    dir.write("app.yaml", app("1.0"));
+    let build = infra(&["build", dir.str()]);
+    assert_eq!(build.code, 0, "{}", build.transcript());
+    assert!(
+        build.stderr.contains("warning[S100]: Deployment/apps/ledger: /srv/db is on the container's own filesystem"),
+        "{}",
+        build.stderr
+    );
+    let compiled = std::fs::read_to_string(dir.join("compiled/default/apps/deployment-ledger.yaml")).unwrap();
+    assert!(compiled.contains("infra.dev/state: /srv/db"), "{compiled}");
+    dir.write("app.yaml", app("1.1"));
+    let plan = infra(&["plan", dir.str(), "--deny", "data-loss"]);
+    assert_eq!(plan.code, 3, "{}", plan.transcript());
+    assert!(
+        plan.stdout.contains("✗ Deployment apps/ledger: pods restart; /srv/db is on the container's own filesystem"),
+        "{}",
+        plan.stdout
+    );
+    // A path that is not absolute is a located error.
+    dir.write("app.yaml", app("1.1").replace("[/srv/db]", "[srv/db]"));
+    let bad = infra(&["build", dir.str(), "-o", "-"]);
+    assert!(
+        bad.code == 1
+            && bad.stderr.contains("error[E121]: `state` lists absolute paths")
+            && bad.stderr.contains("--> app.yaml:1:16"),
+        "{}",
+        bad.stderr
+    );
 }

@@ -12,6 +12,9 @@ pub const CONFIG_HASH: &str = "infra.dev/config-hash";
 pub const PROTECT: &str = "infra.dev/protect";
 /// `"true"` on a workload marked `ephemeral: true`: losing its state is intended.
 pub const EPHEMERAL: &str = "infra.dev/ephemeral";
+/// On a workload: the paths where it keeps state, comma-separated
+/// (`/srv/db`, or `container:/path`), for software no table knows.
+pub const STATE: &str = "infra.dev/state";
 
 /// The label the Grafana sidecar of kube-prometheus-stack and of the
 /// Grafana chart watches for dashboard ConfigMaps.
@@ -25,6 +28,8 @@ pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration
 /// Helm's hook annotation: the events (`pre-install,post-upgrade`, `test`)
 /// at which Helm runs the object instead of keeping it.
 pub const HELM_HOOK: &str = "helm.sh/hook";
+/// Helm's `keep`: the object stays when a release no longer has it.
+pub const HELM_RESOURCE_POLICY: &str = "helm.sh/resource-policy";
 
 /// Whether a Helm hook annotation names only test events: a pod that
 /// `helm test` runs, never part of a release.

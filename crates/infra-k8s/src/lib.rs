@@ -1,6 +1,7 @@
 //! What infra knows about Kubernetes, as data, in one place: kinds and
 //! their scopes, valid identities ([`kinds`]), where workloads keep their
-//! pods and what backs a path in a container ([`workloads`]), the fields in
+//! pods and what backs a path in a container ([`workloads`]), where state
+//! lives ([`state`], from the tables of [`software`]), the fields in
 //! which objects name each other ([`references`]), infra's own annotation
 //! keys and the labels Grafana's sidecar reads ([`annotations`]), the label
 //! maps of templates and selectors ([`labels`]), images ([`images`]), how
@@ -16,6 +17,8 @@ pub mod kinds;
 pub mod labels;
 pub mod manifests;
 pub mod references;
+pub mod software;
+pub mod state;
 pub mod strategic;
 pub mod workloads;
 

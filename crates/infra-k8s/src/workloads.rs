@@ -1,10 +1,9 @@
 //! Workloads: where each kind keeps its pod template, the containers of a
-//! pod spec, what backs a path inside a container, and which images keep
-//! state there. The one place that knows these shapes; the link stage, the
-//! storage warning and `plan` all ask here.
+//! pod spec, their mounts and claim templates, and images. The one place
+//! that knows these shapes; the link stage, [`crate::state`] and `plan` all
+//! ask here.
 
-use crate::annotations;
-use infra_syntax::{Value, article};
+use infra_syntax::Value;
 
 /// Kinds that make pods, and the path to their pod spec: a Pod's own, a
 /// workload's template's.
@@ -92,125 +91,6 @@ pub fn claim_template<'v>(object: &'v Value, name: &str) -> Option<&'v Value> {
         .find(|t| t.str_at(&["metadata", "name"]) == Some(name))
 }
 
-/// What backs a path inside a container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Storage<'a> {
-    /// A PersistentVolumeClaim, by claim name.
-    Claim(&'a str),
-    /// A StatefulSet's claim template, by name.
-    ClaimTemplate(&'a str),
-    /// Another kind of volume: `source` is `emptyDir`, `configMap`, ...
-    Volume { name: &'a str, source: &'a str },
-    /// A mount of a volume the pod does not define.
-    Undefined(&'a str),
-    /// No volume: the container's own filesystem.
-    Container,
-}
-
-impl Storage<'_> {
-    /// Whether the data outlives the pod.
-    pub fn persistent(&self) -> bool {
-        matches!(self, Storage::Claim(_) | Storage::ClaimTemplate(_))
-    }
-
-    /// In words: "an emptyDir volume `storage`", "PVC `data`".
-    pub fn describe(&self) -> String {
-        match self {
-            Storage::Claim(claim) => format!("PVC `{claim}`"),
-            Storage::ClaimTemplate(name) => format!("claim template `{name}`"),
-            Storage::Volume { name, source } => format!("{} volume `{name}`", article(source)),
-            Storage::Undefined(name) => format!("volume `{name}`, which the pod does not define"),
-            Storage::Container => "the container's own filesystem (no volume is mounted there)".into(),
-        }
-    }
-}
-
-/// One volume mount of a container, with what backs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mount<'a> {
-    pub container: &'a str,
-    pub path: &'a str,
-    pub storage: Storage<'a>,
-}
-
-/// The storage of volume `name` in a workload.
-fn volume_storage<'a>(object: &'a Value, spec: &'a Value, name: &'a str) -> Storage<'a> {
-    if claim_templates(object).contains(&name) {
-        return Storage::ClaimTemplate(name);
-    }
-    let volumes = spec.get("volumes").and_then(Value::as_seq).unwrap_or_default();
-    match volumes.iter().find(|v| v.str_at(&["name"]) == Some(name)) {
-        None => Storage::Undefined(name),
-        Some(v) => match v.str_at(&["persistentVolumeClaim", "claimName"]) {
-            Some(claim) => Storage::Claim(claim),
-            None => {
-                let source = v.as_map().and_then(|m| m.keys().find(|k| *k != "name")).map_or("unknown", |k| k.as_str());
-                Storage::Volume { name, source }
-            }
-        },
-    }
-}
-
-/// Every volume mount of a workload's running containers.
-pub fn mounts(object: &Value) -> Vec<Mount<'_>> {
-    let Some(spec) = pod_spec(object) else { return Vec::new() };
-    let mut out = Vec::new();
-    for c in running_containers(spec) {
-        let container = c.str_at(&["name"]).unwrap_or_default();
-        for m in c.get("volumeMounts").and_then(Value::as_seq).unwrap_or_default() {
-            let (Some(path), Some(name)) = (m.str_at(&["mountPath"]), m.str_at(&["name"])) else { continue };
-            out.push(Mount { container, path, storage: volume_storage(object, spec, name) });
-        }
-    }
-    out
-}
-
-/// What backs `dir` in `container` of a workload: the deepest mount that
-/// covers it, or the container's own filesystem.
-fn storage_at<'a>(object: &'a Value, spec: &'a Value, container: &'a Value, dir: &str) -> Option<Storage<'a>> {
-    let mounts = container.get("volumeMounts").and_then(Value::as_seq).unwrap_or_default();
-    mounts
-        .iter()
-        .filter_map(|m| Some((m.str_at(&["mountPath"])?, m.str_at(&["name"])?)))
-        .filter(|(path, _)| {
-            let path = path.trim_end_matches('/');
-            dir == path || dir.starts_with(&format!("{path}/")) || path.is_empty()
-        })
-        .max_by_key(|(path, _)| path.len())
-        .map(|(_, name)| volume_storage(object, spec, name))
-}
-
-/// Well-known stateful images (the last path component of the image
-/// repository) and where they keep their data. The one table for build and plan.
-pub const STATEFUL_IMAGES: &[(&str, &[&str])] = &[
-    ("grafana", &["/var/lib/grafana"]),
-    ("grafana-oss", &["/var/lib/grafana"]),
-    ("grafana-enterprise", &["/var/lib/grafana"]),
-    ("prometheus", &["/prometheus"]),
-    ("alertmanager", &["/alertmanager"]),
-    ("loki", &["/loki", "/var/loki"]),
-    ("postgres", &["/var/lib/postgresql/data"]),
-    ("postgresql", &["/bitnami/postgresql", "/var/lib/postgresql/data"]),
-    ("mysql", &["/var/lib/mysql"]),
-    ("mariadb", &["/var/lib/mysql", "/bitnami/mariadb"]),
-    ("redis", &["/data"]),
-    ("mongo", &["/data/db"]),
-    ("mongodb", &["/data/db", "/bitnami/mongodb"]),
-    ("elasticsearch", &["/usr/share/elasticsearch/data"]),
-    ("influxdb", &["/var/lib/influxdb2", "/var/lib/influxdb"]),
-    ("minio", &["/data"]),
-];
-
-/// A container of a stateful image whose data directory is not on a PVC.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StateAtRisk {
-    pub container: String,
-    pub image: String,
-    pub data_dir: String,
-    /// Where the data lives instead, in words: "an emptyDir volume `storage`".
-    pub storage: String,
-}
-
 /// An image reference split into name, tag and digest:
 /// `localhost:5000/app:1@sha256:…` → (`localhost:5000/app`, `1`, `sha256:…`).
 pub fn image_parts(image: &str) -> (&str, Option<&str>, Option<&str>) {
@@ -230,49 +110,6 @@ pub fn image_parts(image: &str) -> (&str, Option<&str>, Option<&str>) {
 pub fn image_name(image: &str) -> &str {
     let name = image_parts(image).0;
     name.rsplit('/').next().unwrap_or(name)
-}
-
-/// The data directories of a stateful image, if it is one.
-pub fn data_dirs(image: &str) -> Option<&'static [&'static str]> {
-    let name = image_name(image);
-    STATEFUL_IMAGES.iter().find(|(n, _)| *n == name).map(|(_, dirs)| *dirs)
-}
-
-/// Marked `ephemeral: true` (written as `infra.dev/ephemeral: "true"`):
-/// losing the workload's state is intended.
-pub fn marked_ephemeral(object: &Value) -> bool {
-    object.str_at(&["metadata", "annotations", annotations::EPHEMERAL]) == Some("true")
-}
-
-/// Finds every container of a workload whose state is not on a PVC and
-/// is not meant to be lost (`infra.dev/ephemeral: "true"`). The first
-/// directory of the image's table that is mounted at all is its data
-/// directory; an image with none mounted uses the first.
-pub fn state_at_risk(object: &Value) -> Vec<StateAtRisk> {
-    // A Job or CronJob runs to completion: a `pg_dump` job is a client of
-    // a database, not a server with state.
-    if matches!(object.str_at(&["kind"]), Some("Job" | "CronJob")) || marked_ephemeral(object) {
-        return Vec::new();
-    }
-    let Some(spec) = pod_spec(object) else { return Vec::new() };
-    let mut found = Vec::new();
-    for c in running_containers(spec) {
-        let Some(image) = c.str_at(&["image"]) else { continue };
-        let Some(dirs) = data_dirs(image) else { continue };
-        let (dir, storage) = dirs
-            .iter()
-            .find_map(|d| storage_at(object, spec, c, d).map(|s| (*d, s)))
-            .unwrap_or((dirs[0], Storage::Container));
-        if !storage.persistent() {
-            found.push(StateAtRisk {
-                container: c.str_at(&["name"]).unwrap_or_default().to_string(),
-                image: image.to_string(),
-                data_dir: dir.to_string(),
-                storage: storage.describe(),
-            });
-        }
-    }
-    found
 }
 
 /// A resource quantity (`10Gi`, `500M`, `1.5Ti`) as a number, for
@@ -332,49 +169,6 @@ mod tests {
         assert_eq!(image_name("quay.io/prometheus/prometheus@sha256:abc"), "prometheus");
         assert_eq!(image_name("localhost:5000/postgres:16"), "postgres");
         assert_eq!(image_name("redis"), "redis");
-        assert!(data_dirs("quay.io/prometheus/node-exporter:v1").is_none());
-        assert!(data_dirs("grafana/grafana-image-renderer:3").is_none());
-    }
-
-    #[test]
-    fn finds_state_outside_pvcs() {
-        let empty = v(
-            "kind: Deployment\nspec: {template: {spec: {containers: [{name: g, image: grafana/grafana:11, volumeMounts: [{name: storage, mountPath: /var/lib/grafana}]}], volumes: [{name: storage, emptyDir: {}}]}}}",
-        );
-        assert_eq!(state_at_risk(&empty)[0].storage, "an emptyDir volume `storage`");
-        let none = v("kind: StatefulSet\nspec: {template: {spec: {containers: [{name: p, image: postgres:16}]}}}");
-        assert_eq!(state_at_risk(&none)[0].data_dir, "/var/lib/postgresql/data");
-        let pvc = v(
-            "kind: Deployment\nspec: {template: {spec: {containers: [{name: g, image: grafana/grafana:11, volumeMounts: [{name: storage, mountPath: /var/lib/grafana}]}], volumes: [{name: storage, persistentVolumeClaim: {claimName: g}}]}}}",
-        );
-        assert!(state_at_risk(&pvc).is_empty());
-        let template = v(
-            "kind: StatefulSet\nspec: {volumeClaimTemplates: [{metadata: {name: data}}], template: {spec: {containers: [{name: p, image: quay.io/prometheus/prometheus, volumeMounts: [{name: data, mountPath: /prometheus}]}]}}}",
-        );
-        assert!(state_at_risk(&template).is_empty());
-        let parent = v(
-            "kind: Deployment\nspec: {template: {spec: {containers: [{name: r, image: redis:7, volumeMounts: [{name: d, mountPath: /}]}], volumes: [{name: d, persistentVolumeClaim: {claimName: r}}]}}}",
-        );
-        assert!(state_at_risk(&parent).is_empty());
-        let pod = v("kind: Pod\nspec: {containers: [{name: m, image: minio/minio}]}");
-        assert_eq!(state_at_risk(&pod)[0].data_dir, "/data");
-    }
-
-    #[test]
-    fn mounts_say_what_backs_them() {
-        let o = v(
-            "kind: StatefulSet\nspec: {volumeClaimTemplates: [{metadata: {name: data}}], template: {spec: {containers: [{name: a, volumeMounts: [{name: data, mountPath: /d}, {name: tmp, mountPath: /t}, {name: gone, mountPath: /g}, {name: p, mountPath: /p}]}], volumes: [{name: tmp, emptyDir: {}}, {name: p, persistentVolumeClaim: {claimName: claim}}]}}}",
-        );
-        let storage: Vec<String> = mounts(&o).iter().map(|m| m.storage.describe()).collect();
-        assert_eq!(
-            storage,
-            [
-                "claim template `data`",
-                "an emptyDir volume `tmp`",
-                "volume `gone`, which the pod does not define",
-                "PVC `claim`"
-            ]
-        );
     }
 
     #[test]

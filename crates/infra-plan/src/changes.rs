@@ -91,7 +91,10 @@ pub struct Hazard {
     pub kind: String,
     pub namespace: String,
     pub name: String,
+    /// What is lost and where it lived.
     pub reason: String,
+    /// What to do first.
+    pub advice: Option<String>,
 }
 
 #[derive(Debug, Default)]

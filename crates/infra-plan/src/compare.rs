@@ -4,16 +4,17 @@
 //! rollout or not) and checked for hazards.
 
 use crate::changes::{Action, Change, Hazard, Options, Plan, Severity, api_version, diff_values};
-use crate::hazards::{dashboard_hazards, hazards_of};
+use crate::hazards::{dashboard_hazards, hazards_of, move_hazards, pair_moves};
 use crate::immutable::is_immutable;
 use infra_k8s::annotations::{CONFIG_HASH, HASH};
 use infra_k8s::kinds::ObjectId;
-use infra_k8s::workloads::{self, pod_template_path};
+use infra_k8s::state;
+use infra_k8s::workloads::pod_template_path;
 use infra_syntax::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Compares two sets of objects.
-pub fn plan(old: &[&Value], new: &[&Value], options: &Options) -> Plan {
+pub fn plan<'a>(old: &[&'a Value], new: &[&'a Value], options: &Options) -> Plan {
     let index = |objects: &[&Value]| -> BTreeMap<ObjectId, usize> {
         objects.iter().enumerate().map(|(i, v)| (ObjectId::of(v), i)).collect()
     };
@@ -64,13 +65,32 @@ pub fn plan(old: &[&Value], new: &[&Value], options: &Options) -> Plan {
     }
     plan.changes.sort_by(|a, b| (a.action, &a.id).cmp(&(b.action, &b.id)));
 
-    let old_by_id: HashMap<&ObjectId, &Value> = old_ids.iter().map(|(id, &i)| (id, old[i])).collect();
-    let new_by_id: HashMap<&ObjectId, &Value> = new_ids.iter().map(|(id, &i)| (id, new[i])).collect();
+    let old_by_id: HashMap<&ObjectId, &'a Value> = old_ids.iter().map(|(id, &i)| (id, old[i])).collect();
+    let new_by_id: HashMap<&ObjectId, &'a Value> = new_ids.iter().map(|(id, &i)| (id, new[i])).collect();
+    // A deleted workload whose place a created one takes is judged as one
+    // workload that moves.
+    let servers = |action: Action, by_id: &HashMap<&ObjectId, &'a Value>| -> Vec<(ObjectId, &'a Value)> {
+        plan_ids(&plan.changes, action)
+            .filter_map(|id| Some((id.clone(), *by_id.get(id)?)))
+            .filter(|(_, v)| state::runs_servers(v))
+            .collect()
+    };
+    let deleted_servers = servers(Action::Delete, &old_by_id);
+    let created_servers = servers(Action::Create, &new_by_id);
+    let moves: HashMap<&ObjectId, &Value> = pair_moves(&deleted_servers, &created_servers)
+        .into_iter()
+        .map(|(i, j)| (&deleted_servers[i].0, created_servers[j].1))
+        .collect();
     for change in &plan.changes {
         let old_name = change.renamed_from.as_ref().map(|n| ObjectId { name: n.clone().into(), ..change.id.clone() });
         let before = old_by_id.get(old_name.as_ref().unwrap_or(&change.id)).copied();
         let after = new_by_id.get(&change.id).copied();
-        hazards_of(change, before, after, &mut plan.hazards);
+        match (before, moves.get(&change.id)) {
+            (Some(old), Some(new)) if change.action == Action::Delete => {
+                move_hazards(change, old, new, &mut plan.hazards)
+            }
+            _ => hazards_of(change, before, after, &mut plan.hazards),
+        }
     }
     dashboard_hazards(old, new, &mut plan.hazards);
     let losing: BTreeSet<(String, String, String)> =
@@ -81,24 +101,25 @@ pub fn plan(old: &[&Value], new: &[&Value], options: &Options) -> Plan {
         if losing.contains(&(id.kind.to_string(), id.namespace.to_string(), id.name.to_string())) {
             continue;
         }
-        for found in workloads::state_at_risk(v) {
+        for found in state::at_risk(v) {
             plan.hazards.push(Hazard {
                 severity: Severity::Warning,
                 kind: id.kind.to_string(),
                 namespace: id.namespace.to_string(),
                 name: id.name.to_string(),
-                reason: format!(
-                    "stateful workload without storage: {} keeps {} in {}",
-                    workloads::image_name(&found.image),
-                    found.data_dir,
-                    found.storage
-                ),
+                reason: format!("stateful workload without storage: {} is on {}", found.what(), found.store.describe()),
+                advice: None,
             });
         }
     }
     plan.hazards.sort();
     plan.hazards.dedup();
     plan
+}
+
+/// The objects of the changes of one action.
+fn plan_ids(changes: &[Change], action: Action) -> impl Iterator<Item = &ObjectId> {
+    changes.iter().filter(move |c| c.action == action).map(|c| &c.id)
 }
 
 /// The object without its `infra.dev/hash` annotation: the content hash

@@ -1,10 +1,31 @@
 //! Hazards: the changes of a plan that can lose data, in words nobody can
-//! miss — deleted or replaced volumes, data paths that leave a PVC, and
-//! rollouts of stateful workloads whose data is not on one.
+//! miss, each saying what is lost, where it lived and what to do first.
+//!
+//! The rules read one model of where state lives ([`infra_k8s::state`]):
+//!
+//! - a data path backed by a PersistentVolumeClaim (or a StatefulSet's
+//!   claims, or the node) before the change must be backed by the same
+//!   claim, at the same place in it, after — whatever the image: a claim
+//!   replaced by another, a StatefulSet renamed (new claims), a path moved
+//!   to an emptyDir or off every volume, a data directory moved inside its
+//!   volume by configuration, are data loss;
+//! - known data (an image's data directory, a configured one, a declared
+//!   one) on storage that dies with the pod is lost whenever the pods are
+//!   replaced: a rollout, a replacement, a deletion — even when the new
+//!   version adds storage;
+//! - a deleted workload and a created one that are the same application
+//!   ([`pair_moves`]) are judged as one workload that moves;
+//! - custom resources whose operator keeps a database
+//!   ([`infra_k8s::software::DATA_RESOURCES`]) lose their data when deleted,
+//!   renamed, or put on ephemeral storage, and when they change while on it;
+//! - deleting or replacing claims, volumes, namespaces and CRDs;
+//! - a Grafana dashboard uid that disappears.
 
 use crate::changes::{Action, Change, Hazard, Severity};
 use infra_k8s::annotations;
 use infra_k8s::kinds::ObjectId;
+use infra_k8s::software;
+use infra_k8s::state::{self, Known, Location, Store};
 use infra_k8s::workloads::{self, claim_templates};
 use infra_syntax::Value;
 use std::collections::BTreeMap;
@@ -16,11 +37,18 @@ fn hazard(change: &Change, severity: Severity, reason: String) -> Hazard {
         namespace: change.id.namespace.to_string(),
         name: change.id.name.to_string(),
         reason,
+        advice: None,
     }
 }
 
 fn protected(v: &Value) -> bool {
     v.str_at(&["metadata", "annotations", annotations::PROTECT]) != Some("false")
+}
+
+/// Helm keeps an object annotated `helm.sh/resource-policy: keep` when a
+/// release no longer has it.
+fn kept_by_helm(v: &Value) -> bool {
+    v.str_at(&["metadata", "annotations", annotations::HELM_RESOURCE_POLICY]) == Some("keep")
 }
 
 /// Whether a StatefulSet deletes its claims when it is deleted
@@ -35,9 +63,10 @@ fn claims_of(template: &str, v: &Value) -> String {
     format!("{template}-{set}-0, {template}-{set}-1, ...")
 }
 
-/// What a replaced StatefulSet does to its claims: a claim template renamed
-/// or removed leaves the data on claims no pod mounts; one whose size or
-/// class changes is kept as it is (the API never updates existing claims).
+/// What a replaced StatefulSet does to its claims: a retention policy that
+/// deletes them, and claim templates whose size or class changes (the API
+/// never updates existing claims). A renamed or removed template is a move
+/// of its data paths ([`state_moves`]).
 fn claim_template_hazards(change: &Change, old: &Value, new: &Value, out: &mut Vec<Hazard>) {
     if deletes_claims(old) {
         out.push(hazard(
@@ -49,21 +78,12 @@ fn claim_template_hazards(change: &Change, old: &Value, new: &Value, out: &mut V
             ),
         ));
     }
-    let after = claim_templates(new);
     for name in claim_templates(old) {
-        let Some(new_template) = workloads::claim_template(new, name) else {
-            let now = if after.is_empty() { "none".to_string() } else { after.join(", ") };
-            out.push(hazard(
-                change,
-                Severity::DataLoss,
-                format!(
-                    "claim template `{name}` is renamed or removed (now: {now}): pods come back on new, empty claims; the data stays on {}",
-                    claims_of(name, old)
-                ),
-            ));
+        let (Some(old_template), Some(new_template)) =
+            (workloads::claim_template(old, name), workloads::claim_template(new, name))
+        else {
             continue;
         };
-        let Some(old_template) = workloads::claim_template(old, name) else { continue };
         let field = |t: &Value, path: &[&str]| {
             t.pointer(path)
                 .map(|v| v.as_str().map_or_else(|| infra_syntax::canonical::canonical_json(v), str::to_string))
@@ -103,30 +123,243 @@ fn claim_template_hazards(change: &Change, old: &Value, new: &Value, out: &mut V
     }
 }
 
-/// Mount paths of a workload that are on a PVC (volume or claim template),
-/// with what backs each.
-fn pvc_mounts(v: &Value) -> BTreeMap<String, String> {
-    workloads::mounts(v)
-        .into_iter()
-        .filter(|m| m.storage.persistent())
-        .map(|m| (m.path.to_string(), m.storage.describe()))
-        .collect()
+/// The container of `new` that continues `container` of `old`: the same
+/// name, else the only one running the same software image, else the only
+/// container.
+fn counterpart<'n>(old: &Location, new: &'n [Location], containers: &[&'n str]) -> Option<&'n str> {
+    if containers.contains(&old.container.as_str()) {
+        return containers.iter().copied().find(|c| *c == old.container);
+    }
+    let same_image: Vec<&str> = new
+        .iter()
+        .filter(|l| workloads::image_name(&l.image) == workloads::image_name(&old.image))
+        .map(|l| l.container.as_str())
+        .collect();
+    match (same_image.first(), containers) {
+        (Some(c), _) if same_image.iter().all(|x| x == c) => Some(c),
+        (_, [only]) => Some(only),
+        _ => None,
+    }
 }
 
-/// Where a workload keeps `path` now, in words.
-fn mount_source(v: &Value, path: &str) -> String {
-    match workloads::mounts(v).into_iter().find(|m| m.path == path) {
-        Some(m) => m.storage.describe(),
-        None => "nothing (the container's own filesystem)".into(),
+/// Where the new version keeps what `old` held: the location of the same
+/// role in the counterpart container — the software's data directory for
+/// a known one, the same path for a claim mounted there.
+fn successor<'n>(old: &Location, new: &'n [Location], container: &str) -> Option<&'n Location> {
+    let mine: Vec<&Location> = new.iter().filter(|l| l.container == container).collect();
+    match old.known {
+        Known::Claim => mine.iter().find(|l| l.path == old.path).copied(),
+        _ => {
+            let known: Vec<&Location> = mine.into_iter().filter(|l| l.known != Known::Claim).collect();
+            known.iter().find(|l| l.path == old.path).or_else(|| known.first()).copied()
+        }
+    }
+}
+
+/// What becomes of the state of a workload that goes from `old` to `new`
+/// (one object changed, or a deleted one and the created one that takes
+/// its place); `restarts`: its pods are replaced.
+fn state_moves(change: &Change, old: &Value, new: &Value, restarts: bool, out: &mut Vec<Hazard>) {
+    if state::marked_ephemeral(new) {
+        return;
+    }
+    let before = state::locations(old);
+    let after = state::locations(new);
+    let containers: Vec<&str> = workloads::pod_spec(new)
+        .and_then(|s| s.get("containers"))
+        .and_then(Value::as_seq)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|c| c.str_at(&["name"]))
+        .collect();
+    for l in &before {
+        let Some(container) = counterpart(l, &after, &containers) else { continue };
+        let next = successor(l, &after, container);
+        if l.store.persistent() {
+            let to_old_claim = "point the new version at the old claim (the same claim name, or for a StatefulSet the same set and template names), or copy the data over before applying";
+            let (lost, advice) = match next {
+                // The claim is no longer mounted where it was: somewhere else in
+                // the container, it still holds its data for an unknown image.
+                None if l.known == Known::Claim => {
+                    if let Some(moved) = after.iter().find(|n| n.container == container && n.store.same_data(&l.store))
+                    {
+                        out.push(hazard(
+                            change,
+                            Severity::Warning,
+                            format!(
+                                "{} {} from {} to {}: if the application reads {}, it starts empty there",
+                                l.store.describe(),
+                                if l.store.plural() { "move" } else { "moves" },
+                                l.path,
+                                moved.path,
+                                l.path
+                            ),
+                        ));
+                        continue;
+                    }
+                    (
+                        format!(
+                            "{} was on {} and is now on {}",
+                            l.path,
+                            l.store.describe(),
+                            Store::Container.describe()
+                        ),
+                        format!("keep {} mounted at {}", l.store.describe(), l.path),
+                    )
+                }
+                None => continue,
+                Some(n) if n.store.same_data(&l.store) && n.within == l.within => continue,
+                Some(n) if n.store.same_data(&l.store) => (
+                    format!(
+                        "{} moves within {}: from {} to {}; what was written so far stays at {}, which the new version does not read",
+                        l.what(),
+                        l.store.describe(),
+                        if l.within.is_empty() { "its top" } else { &l.within },
+                        if n.within.is_empty() { "its top" } else { &n.within },
+                        l.path
+                    ),
+                    format!(
+                        "set the data directory back to {}, or move the files to {} inside the volume before the new version starts",
+                        l.path, n.path
+                    ),
+                ),
+                Some(n) if n.store.persistent() => (
+                    format!(
+                        "{} moves from {} to {}, which {} new and empty; the data stays on the old {}",
+                        l.what(),
+                        l.store.describe(),
+                        n.store.describe(),
+                        if n.store.plural() { "are" } else { "is" },
+                        if l.store.plural() { "claims" } else { "claim" }
+                    ),
+                    to_old_claim.to_string(),
+                ),
+                Some(n) => (
+                    format!("{} moves from {} to {}", l.what(), l.store.describe(), n.store.describe()),
+                    format!("keep {} mounted at {}", l.store.describe(), n.path),
+                ),
+            };
+            let mut h = hazard(change, Severity::DataLoss, lost);
+            h.advice = Some(advice);
+            out.push(h);
+        } else if restarts && l.known != Known::Claim {
+            if l.guessed {
+                out.push(hazard(
+                    change,
+                    Severity::Warning,
+                    format!(
+                        "pods restart; {} is not on a volume, while a claim is mounted elsewhere: if the data is not on the claim, it is lost (declare where it lives with `infra.dev/state`)",
+                        l.what()
+                    ),
+                ));
+                continue;
+            }
+            let adds = next.is_some_and(|n| n.store.persistent());
+            let mut h = hazard(
+                change,
+                Severity::DataLoss,
+                format!(
+                    "pods restart; {} is on {}: its current data is lost{}",
+                    l.what(),
+                    l.store.describe(),
+                    if adds { " (the new version adds storage, but the current data is not on it)" } else { "" }
+                ),
+            );
+            h.advice = Some(
+                l.software()
+                    .map_or(
+                        "copy the data off the pod first, or mark the workload `ephemeral: true` if it may be lost",
+                        |s| s.rescue,
+                    )
+                    .to_string(),
+            );
+            out.push(h);
+        }
+    }
+}
+
+/// The data-bearing resource row of an object, if it is one.
+fn data_resource(v: &Value) -> Option<&'static software::DataResource> {
+    let id = ObjectId::of(v);
+    software::data_resource(&id.group, &id.kind)
+}
+
+/// Hazards of a custom resource whose operator keeps a database.
+fn resource_hazards(change: &Change, before: Option<&Value>, after: Option<&Value>, out: &mut Vec<Hazard>) {
+    let Some(row) = before.or(after).and_then(data_resource) else { return };
+    if after.is_some_and(state::marked_ephemeral) {
+        return;
+    }
+    match (change.action, before, after) {
+        (Action::Delete, Some(old), _) => {
+            if state::marked_ephemeral(old) {
+                return;
+            }
+            let mut h = hazard(
+                change,
+                Severity::DataLoss,
+                format!(
+                    "{} deletes the database with its {}: removing or renaming the resource (a changed name, kind or API group is a delete and a create) deletes its data",
+                    row.operator, change.id.kind
+                ),
+            );
+            h.advice = Some("keep the resource's name, kind and group; back up first if it must go".into());
+            out.push(h);
+        }
+        (Action::Update | Action::Replace, Some(old), Some(new)) => {
+            let was = state::resource_ephemeral(old, row);
+            let now = state::resource_ephemeral(new, row);
+            let spec_changed = change.action == Action::Replace
+                || change.fields.iter().any(|f| {
+                    f.path.starts_with("spec.")
+                        && !matches!(f.path.as_str(), "spec.replicas" | "spec.instances" | "spec.count")
+                });
+            match (was, now) {
+                (None, Some(why)) => {
+                    let mut h = hazard(
+                        change,
+                        Severity::DataLoss,
+                        format!("its storage is removed: {why}; {} deletes the data with the pods", row.operator),
+                    );
+                    h.advice = Some("keep the storage spec; back up first if the data may go".into());
+                    out.push(h);
+                }
+                (Some(why), now) if spec_changed => {
+                    let adds = if now.is_none() {
+                        " (the new version adds storage, but the current data is not on it)"
+                    } else {
+                        ""
+                    };
+                    let mut h = hazard(
+                        change,
+                        Severity::DataLoss,
+                        format!("pods restart: {why}, so their current data is lost{adds}"),
+                    );
+                    h.advice = Some("back up first, or mark it `ephemeral: true` if the data may be lost".into());
+                    out.push(h);
+                }
+                _ => {}
+            }
+        }
+        _ => {}
     }
 }
 
 pub(crate) fn hazards_of(change: &Change, before: Option<&Value>, after: Option<&Value>, out: &mut Vec<Hazard>) {
+    resource_hazards(change, before, after, out);
     let kind = change.id.kind.as_str();
     match change.action {
         Action::Delete => {
             let Some(old) = before else { return };
             let reason = match kind {
+                "PersistentVolumeClaim" if kept_by_helm(old) => {
+                    out.push(hazard(
+                        change,
+                        Severity::Warning,
+                        "the PVC is annotated `helm.sh/resource-policy: keep`: Helm (and Argo CD) leave it, with its data, no longer managed; `kubectl apply --prune` would delete it".into(),
+                    ));
+                    None
+                }
                 "PersistentVolumeClaim" if protected(old) => Some(
                     "the PVC and the data on its volume are deleted (mark it `protect: false` if intended)".to_string(),
                 ),
@@ -151,12 +384,14 @@ pub(crate) fn hazards_of(change: &Change, before: Option<&Value>, after: Option<
                     ),
                 ));
             }
-            for found in workloads::state_at_risk(old) {
-                out.push(hazard(
+            for l in state::at_risk(old) {
+                let mut h = hazard(
                     change,
                     Severity::DataLoss,
-                    format!("pods are deleted; {} is {}, so its data is lost", found.data_dir, found.storage),
-                ));
+                    format!("pods are deleted; {} is on {}, so its data is lost", l.what(), l.store.describe()),
+                );
+                h.advice = l.software().map(|s| s.rescue.to_string());
+                out.push(h);
             }
         }
         Action::Replace | Action::Update => {
@@ -171,37 +406,110 @@ pub(crate) fn hazards_of(change: &Change, before: Option<&Value>, after: Option<
             if kind == "StatefulSet" && change.action == Action::Replace {
                 claim_template_hazards(change, old, new, out);
             }
-            // A data path that was on a PVC and no longer is.
-            let before_mounts = pvc_mounts(old);
-            let after_mounts = pvc_mounts(new);
-            for (path, claim) in &before_mounts {
-                if !after_mounts.contains_key(path) {
-                    out.push(hazard(
-                        change,
-                        Severity::DataLoss,
-                        format!("{path} moves from {claim} to {}", mount_source(new, path)),
-                    ));
-                }
-            }
-            // A rollout of a stateful workload whose data is on the pod now:
-            // the current state is lost, even if the new version adds a PVC.
-            // `ephemeral: true` on the new version acknowledges the loss.
-            if (change.rollout || change.action == Action::Replace) && !workloads::marked_ephemeral(new) {
-                for found in workloads::state_at_risk(old) {
-                    let now = if workloads::state_at_risk(new).iter().any(|f| f.container == found.container) {
-                        String::new()
-                    } else {
-                        " (the new version adds storage, but the current data is not on it)".into()
-                    };
-                    out.push(hazard(
-                        change,
-                        Severity::DataLoss,
-                        format!("pods restart; {} is {}: its current data is lost{now}", found.data_dir, found.storage),
-                    ));
-                }
-            }
+            let restarts = change.rollout || change.action == Action::Replace;
+            state_moves(change, old, new, restarts, out);
         }
         Action::Create => {}
+    }
+}
+
+/// The image names a workload runs and its containers' names.
+fn fingerprint(v: &Value) -> (Vec<&str>, Vec<&str>) {
+    let containers =
+        workloads::pod_spec(v).and_then(|s| s.get("containers")).and_then(Value::as_seq).unwrap_or_default();
+    let images = containers.iter().filter_map(|c| c.str_at(&["image"])).map(workloads::image_name).collect();
+    let names = containers.iter().filter_map(|c| c.str_at(&["name"])).collect();
+    (images, names)
+}
+
+/// The values of a workload's pod labels, without Helm's bookkeeping; by
+/// value, since charts move them between keys (`app` became
+/// `app.kubernetes.io/name`).
+fn pod_label_values(v: &Value) -> Vec<&str> {
+    let path = workloads::pod_template_path(v.str_at(&["kind"]).unwrap_or_default()).unwrap_or(&[]);
+    let mut labels_path = path.to_vec();
+    labels_path.extend(["metadata", "labels"]);
+    let mut values: Vec<&str> = v
+        .pointer(&labels_path)
+        .and_then(Value::as_map)
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| {
+                    !matches!(
+                        k.as_str(),
+                        "helm.sh/chart"
+                            | "chart"
+                            | "heritage"
+                            | "app.kubernetes.io/managed-by"
+                            | "app.kubernetes.io/version"
+                    )
+                })
+                .filter_map(|(_, v)| v.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    values.sort_unstable();
+    values.dedup();
+    values
+}
+
+/// Deleted and created workloads that are the same application — in one
+/// namespace, running the same software (a common image, and a common
+/// container name or pod label value beyond their names) — paired best first: a
+/// rename (`fullnameOverride`, a release or node group renamed, a
+/// Deployment turned StatefulSet) is one workload that moves.
+pub(crate) fn pair_moves(deleted: &[(ObjectId, &Value)], created: &[(ObjectId, &Value)]) -> Vec<(usize, usize)> {
+    let mut scored = Vec::new();
+    for (i, (d, old)) in deleted.iter().enumerate() {
+        let (old_images, old_names) = fingerprint(old);
+        let old_labels = pod_label_values(old);
+        for (j, (c, new)) in created.iter().enumerate() {
+            // No namespace is the one it is applied to (a chart that
+            // stopped writing `.Release.Namespace`).
+            if d.namespace != c.namespace && !d.namespace.is_empty() && !c.namespace.is_empty() {
+                continue;
+            }
+            let (new_images, new_names) = fingerprint(new);
+            let images = old_images.iter().filter(|i| new_images.contains(i)).count();
+            let names = old_names.iter().filter(|n| new_names.contains(n)).count();
+            let new_labels = pod_label_values(new);
+            let labels = old_labels.iter().filter(|l| new_labels.contains(l)).count();
+            if images == 0 || names + labels == 0 {
+                continue;
+            }
+            scored.push((images * 4 + names * 2 + labels, i, j));
+        }
+    }
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let (mut used_old, mut used_new, mut pairs) = (Vec::new(), Vec::new(), Vec::new());
+    for (_, i, j) in scored {
+        if !used_old.contains(&i) && !used_new.contains(&j) {
+            used_old.push(i);
+            used_new.push(j);
+            pairs.push((i, j));
+        }
+    }
+    pairs
+}
+
+/// The hazards of a deleted workload whose place a created one takes.
+pub(crate) fn move_hazards(change: &Change, old: &Value, new: &Value, out: &mut Vec<Hazard>) {
+    let id = ObjectId::of(new);
+    let mut found = Vec::new();
+    if deletes_claims(old) && !claim_templates(old).is_empty() {
+        found.push(hazard(
+            change,
+            Severity::DataLoss,
+            format!(
+                "its retention policy (whenDeleted: Delete) deletes its claims ({})",
+                claim_templates(old).join(", ")
+            ),
+        ));
+    }
+    state_moves(change, old, new, true, &mut found);
+    for mut h in found {
+        h.reason = format!("replaced by {} {}: {}", id.kind, id.name, h.reason);
+        out.push(h);
     }
 }
 
@@ -246,7 +554,237 @@ pub(crate) fn dashboard_hazards(old: &[&Value], new: &[&Value], out: &mut Vec<Ha
                 namespace: id.namespace.to_string(),
                 name: id.name.to_string(),
                 reason: format!("dashboard uid {uid} (\"{title}\") disappears; Grafana deletes the dashboard"),
+                advice: None,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Options, Severity, plan};
+    use infra_syntax::{Value, yaml};
+
+    fn objects(text: &str) -> Vec<Value> {
+        yaml::load(infra_syntax::FileId(0), text).unwrap().iter().map(|d| d.to_value()).collect()
+    }
+
+    /// The hazards of a change from `old` to `new` (multi-document YAML):
+    /// (severity, reason).
+    fn hazards(old: &str, new: &str) -> Vec<(Severity, String)> {
+        let (old, new) = (objects(old), objects(new));
+        let p = plan(&old.iter().collect::<Vec<_>>(), &new.iter().collect::<Vec<_>>(), &Options::default());
+        p.hazards.into_iter().map(|h| (h.severity, h.reason)).collect()
+    }
+
+    fn losses(old: &str, new: &str) -> Vec<String> {
+        hazards(old, new).into_iter().filter(|(s, _)| *s == Severity::DataLoss).map(|(_, r)| r).collect()
+    }
+
+    /// A workload of one container; `volumes` and `extra` (at the level of
+    /// the pod spec's containers' fields) as YAML flow text.
+    fn workload(kind: &str, name: &str, container: &str, volumes: &str, claims: &str) -> String {
+        format!(
+            "apiVersion: apps/v1\nkind: {kind}\nmetadata: {{name: {name}, namespace: ns}}\nspec:\n  selector: {{matchLabels: {{app: x}}}}\n  volumeClaimTemplates: [{claims}]\n  template:\n    metadata: {{labels: {{app: x}}}}\n    spec: {{containers: [{container}], volumes: [{volumes}]}}\n---\n"
+        )
+    }
+
+    const PG: &str =
+        "{name: db, image: postgres:16, volumeMounts: [{name: data, mountPath: /var/lib/postgresql/data}]}";
+    const PG17: &str =
+        "{name: db, image: postgres:17, volumeMounts: [{name: data, mountPath: /var/lib/postgresql/data}]}";
+
+    #[test]
+    fn a_renamed_statefulset_moves_its_data_to_new_claims() {
+        let claims = "{metadata: {name: data}}";
+        let old = workload("StatefulSet", "db", PG, "", claims);
+        let new = workload("StatefulSet", "db-primary", PG, "", claims);
+        let lost = losses(&old, &new);
+        assert_eq!(lost.len(), 1, "{lost:?}");
+        assert!(
+            lost[0].contains("replaced by StatefulSet db-primary") && lost[0].contains("data-db-primary-0"),
+            "{lost:?}"
+        );
+        // The same set under its own name keeps its claims: a routine upgrade.
+        assert!(losses(&old, &workload("StatefulSet", "db", PG17, "", claims)).is_empty());
+        // A stateless workload renamed is no loss.
+        let web = "{name: web, image: nginx:1, volumeMounts: [{name: tmp, mountPath: /tmp}]}";
+        let tmp = "{name: tmp, emptyDir: {}}";
+        assert!(
+            hazards(&workload("Deployment", "web", web, tmp, ""), &workload("Deployment", "web2", web, tmp, ""))
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn another_claim_behind_the_same_path_is_data_loss() {
+        let claim = |c: &str| format!("{{name: data, persistentVolumeClaim: {{claimName: {c}}}}}");
+        let old = workload("Deployment", "db", PG, &claim("db"), "");
+        assert!(losses(&old, &workload("Deployment", "db", PG17, &claim("db"), "")).is_empty());
+        let lost = losses(&old, &workload("Deployment", "db", PG17, &claim("db-new"), ""));
+        assert!(lost.len() == 1 && lost[0].contains("moves from PVC `db` to PVC `db-new`"), "{lost:?}");
+        // An existing claim replaced by a claim template (Deployment to StatefulSet).
+        let lost = losses(&old, &workload("StatefulSet", "db", PG, "", "{metadata: {name: data}}"));
+        assert!(lost.iter().any(|l| l.contains("to the claims data-db-0")), "{lost:?}");
+        // Whatever the image: a claim at a path that becomes an emptyDir.
+        let app = "{name: app, image: example.com/mine:1, volumeMounts: [{name: data, mountPath: /srv}]}";
+        let lost = losses(
+            &workload("Deployment", "a", app, &claim("a"), ""),
+            &workload("Deployment", "a", app, "{name: data, emptyDir: {}}", ""),
+        );
+        assert!(
+            lost.len() == 1 && lost[0].contains("/srv was on PVC `a`") || lost[0].contains("moves from PVC `a`"),
+            "{lost:?}"
+        );
+    }
+
+    #[test]
+    fn configuration_decides_where_the_data_is() {
+        let claim = "{name: s, persistentVolumeClaim: {claimName: g}}";
+        let grafana = |env: &str| {
+            format!(
+                "{{name: g, image: grafana/grafana:11, env: [{env}], volumeMounts: [{{name: s, mountPath: /var/lib/grafana}}]}}"
+            )
+        };
+        // Grafana chart 6.10: GF_PATHS_DATA below the claim's mount.
+        let lost = losses(
+            &workload("Deployment", "g", &grafana(""), claim, ""),
+            &workload("Deployment", "g", &grafana("{name: GF_PATHS_DATA, value: /var/lib/grafana/data}"), claim, ""),
+        );
+        assert!(lost.len() == 1 && lost[0].contains("moves within PVC `g`: from its top to data"), "{lost:?}");
+        // Prometheus told to keep its TSDB on the claim: a rollout is routine.
+        let prom = |image: &str| {
+            format!(
+                "{{name: p, image: {image}, args: [--storage.tsdb.path=/data], volumeMounts: [{{name: d, mountPath: /data}}]}}"
+            )
+        };
+        let d = "{name: d, persistentVolumeClaim: {claimName: prom}}";
+        assert!(
+            hazards(
+                &workload("Deployment", "p", &prom("prom/prometheus:v2.53.0"), d, ""),
+                &workload("Deployment", "p", &prom("prom/prometheus:v2.54.0"), d, "")
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_restart_loses_known_data_on_pod_storage() {
+        let redis = |tag: &str| {
+            format!(
+                "{{name: r, image: 'bitnami/redis:{tag}', volumeMounts: [{{name: d, mountPath: /bitnami/redis/data}}]}}"
+            )
+        };
+        let empty = "{name: d, emptyDir: {}}";
+        let lost = losses(
+            &workload("StatefulSet", "r", &redis("7.2"), empty, ""),
+            &workload("StatefulSet", "r", &redis("7.4"), empty, ""),
+        );
+        assert!(
+            lost.len() == 1 && lost[0].contains("pods restart; Redis's data (/bitnami/redis/data) is on an emptyDir"),
+            "{lost:?}"
+        );
+        // Adding storage in the same change: the current data is still lost.
+        let lost = losses(
+            &workload("StatefulSet", "r", &redis("7.2"), empty, ""),
+            &workload("StatefulSet", "r", &redis("7.2"), "{name: d, persistentVolumeClaim: {claimName: r}}", ""),
+        );
+        assert!(lost[0].contains("the new version adds storage"), "{lost:?}");
+        // A scale-out restarts nothing.
+        let scaled = workload("StatefulSet", "r", &redis("7.2"), empty, "")
+            .replace("spec:\n  selector", "spec:\n  replicas: 3\n  selector");
+        assert!(losses(&workload("StatefulSet", "r", &redis("7.2"), empty, ""), &scaled).is_empty());
+        // Marked ephemeral in the change: acknowledged.
+        let marked = workload("StatefulSet", "r", &redis("7.4"), empty, "")
+            .replace("namespace: ns}", "namespace: ns, annotations: {infra.dev/ephemeral: 'true'}}");
+        assert!(hazards(&workload("StatefulSet", "r", &redis("7.2"), empty, ""), &marked).is_empty());
+    }
+
+    #[test]
+    fn clients_init_containers_and_guesses_are_not_data_loss() {
+        let init = |tag: &str| {
+            format!(
+                "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {{name: es}}\nspec:\n  volumeClaimTemplates: [{{metadata: {{name: data}}}}]\n  template:\n    spec:\n      initContainers: [{{name: sysctl, image: 'elasticsearch:{tag}'}}]\n      containers: [{{name: es, image: 'elasticsearch:{tag}', volumeMounts: [{{name: data, mountPath: /usr/share/elasticsearch/data}}]}}]\n"
+            )
+        };
+        assert!(hazards(&init("8.14.0"), &init("8.15.0")).is_empty());
+        let job = |tag: &str| {
+            format!(
+                "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: dump}}\nspec: {{template: {{spec: {{restartPolicy: Never, containers: [{{name: d, image: 'postgres:{tag}'}}]}}}}}}\n"
+            )
+        };
+        assert!(hazards(&job("16"), &job("17")).is_empty());
+        let pod = |tag: &str| {
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: t, annotations: {{helm.sh/hook: test}}}}\nspec: {{containers: [{{name: t, image: 'redis:{tag}'}}]}}\n"
+            )
+        };
+        assert!(hazards(&pod("7.2"), "").is_empty());
+        // Prometheus's default folder is not mounted, a claim is: a warning.
+        let p = |tag: &str| {
+            format!("{{name: p, image: 'prom/prometheus:{tag}', volumeMounts: [{{name: d, mountPath: /somewhere}}]}}")
+        };
+        let d = "{name: d, persistentVolumeClaim: {claimName: p}}";
+        let found = hazards(
+            &workload("Deployment", "p", &p("v2.53.0"), d, ""),
+            &workload("Deployment", "p", &p("v2.54.0"), d, ""),
+        );
+        assert!(found.iter().all(|(s, _)| *s == Severity::Warning) && !found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn declared_state_is_state() {
+        let app = |tag: &str| format!("{{name: app, image: 'example.com/mine:{tag}'}}");
+        let declared = |tag: &str| {
+            workload("Deployment", "a", &app(tag), "", "")
+                .replace("namespace: ns}", "namespace: ns, annotations: {infra.dev/state: /srv/db}}")
+        };
+        assert!(
+            losses(&workload("Deployment", "a", &app("1"), "", ""), &workload("Deployment", "a", &app("2"), "", ""))
+                .is_empty()
+        );
+        let lost = losses(&declared("1"), &declared("2"));
+        assert!(lost.len() == 1 && lost[0].contains("/srv/db is on the container's own filesystem"), "{lost:?}");
+    }
+
+    #[test]
+    fn operators_databases() {
+        let cluster = |name: &str, instances: u32| {
+            format!(
+                "apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: {{name: {name}, namespace: db}}\nspec: {{instances: {instances}, storage: {{size: 10Gi}}}}\n"
+            )
+        };
+        assert!(hazards(&cluster("pg", 3), &cluster("pg", 4)).is_empty());
+        let lost = losses(&cluster("pg", 3), &cluster("pg-2", 3));
+        assert!(lost.len() == 1 && lost[0].contains("CloudNativePG deletes the database"), "{lost:?}");
+        let prom = |spec: &str| {
+            format!(
+                "apiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nmetadata: {{name: k, namespace: m}}\nspec: {spec}\n"
+            )
+        };
+        let stored =
+            "{retention: 10d, storage: {volumeClaimTemplate: {spec: {resources: {requests: {storage: 50Gi}}}}}}";
+        assert!(losses(&prom(stored), &prom("{retention: 10d}"))[0].contains("its storage is removed"));
+        assert!(losses(&prom("{retention: 10d}"), &prom("{retention: 20d}"))[0].contains("pods restart"));
+        assert!(losses(&prom("{retention: 10d, replicas: 1}"), &prom("{retention: 10d, replicas: 2}")).is_empty());
+        assert!(losses(&prom(stored), &prom(&stored.replace("10d", "20d"))).is_empty());
+        let kafka = |t: &str| {
+            format!(
+                "apiVersion: kafka.strimzi.io/v1beta2\nkind: Kafka\nmetadata: {{name: k}}\nspec: {{kafka: {{version: 3.7.0, storage: {{type: {t}}}}}}}\n"
+            )
+        };
+        assert!(!losses(&kafka("persistent-claim"), &kafka("ephemeral")).is_empty());
+    }
+
+    #[test]
+    fn claims_helm_keeps_are_a_warning() {
+        let pvc = |a: &str| {
+            format!(
+                "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: c, annotations: {{{a}}}}}\nspec: {{}}\n"
+            )
+        };
+        let found = hazards(&pvc("helm.sh/resource-policy: keep"), "");
+        assert!(found.len() == 1 && found[0].0 == Severity::Warning && found[0].1.contains("Helm"), "{found:?}");
+        assert_eq!(losses(&pvc("a: b"), "").len(), 1);
     }
 }

@@ -120,6 +120,9 @@ pub fn text(plan: &Plan, title: &str, style: &Style) -> String {
             let ns = if h.namespace.is_empty() { String::new() } else { format!("{}/", h.namespace) };
             let line = esc(&format!("  ✗ {} {ns}{}: {}", h.kind, h.name, h.reason));
             let _ = writeln!(out, "{}", style.paint("31", &line));
+            if let Some(advice) = &h.advice {
+                let _ = writeln!(out, "      first: {}", esc(advice));
+            }
         }
     }
     if !warnings.is_empty() {
@@ -270,13 +273,19 @@ pub fn json(plan: &Plan) -> Json {
             "unchanged": plan.unchanged,
         },
         "changes": changes,
-        "hazards": plan.hazards.iter().map(|h| json!({
-            "severity": h.severity.word(),
-            "kind": h.kind,
-            "namespace": h.namespace,
-            "name": h.name,
-            "reason": h.reason,
-        })).collect::<Vec<_>>(),
+        "hazards": plan.hazards.iter().map(|h| {
+            let mut o = json!({
+                "severity": h.severity.word(),
+                "kind": h.kind,
+                "namespace": h.namespace,
+                "name": h.name,
+                "reason": h.reason,
+            });
+            if let Some(advice) = &h.advice {
+                o["advice"] = Json::String(advice.clone());
+            }
+            o
+        }).collect::<Vec<_>>(),
         "unmanaged": plan.unmanaged.iter().map(|u| {
             let mut o = json!({"kind": u.id.kind, "namespace": u.id.namespace, "name": u.id.name});
             if let Some(note) = &u.note {

@@ -30,6 +30,9 @@ pub struct Directives {
     pub external: bool,
     /// The workload's state is meant to be lost on restart: no warning.
     pub ephemeral: bool,
+    /// Where the workload keeps state (`/path` or `container:/path`), for
+    /// software no table knows.
+    pub state: Vec<String>,
 }
 
 /// Every object of one environment, before the graph.
@@ -121,6 +124,29 @@ impl Directives {
         }
         if let Some(node) = directive("ephemeral") {
             directives.ephemeral = bool_directive(r, node, "ephemeral", scope).unwrap_or(false);
+        }
+        if let Some(node) = directive("state") {
+            let rendered = r.render(node, scope, YamlPath::Root("infra.state"))?;
+            let paths: Option<Vec<String>> = match rendered {
+                Value::Seq(items) => items.into_iter().map(|i| i.as_str().map(String::from)).collect(),
+                Value::String(s) => Some(vec![s.to_string()]),
+                _ => None,
+            };
+            let valid = |p: &String| {
+                let path = p.split_once(":/").map_or(p.as_str(), |(_, rest)| rest);
+                (p.starts_with('/') || p.contains(":/")) && !path.contains(',') && !p.chars().any(char::is_control)
+            };
+            match paths {
+                Some(paths) if paths.iter().all(valid) => directives.state = paths,
+                _ => r.diags.push(
+                    Diagnostic::error(
+                        Code::DirectiveType,
+                        "`state` lists absolute paths (`/srv/db`, or `container:/srv/db`)",
+                    )
+                    .at(node.span, "not a list of absolute paths")
+                    .path("infra.state"),
+                ),
+            }
         }
         Some(directives)
     }

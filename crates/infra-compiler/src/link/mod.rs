@@ -235,7 +235,7 @@ fn stamp_config_hashes(
     }
 }
 
-/// `protect: false` and `ephemeral: true` are written into the object, so
+/// `protect: false`, `ephemeral: true` and `state` are written into the object, so
 /// plans made from the compiled output (or git) see them.
 fn write_marks(objects: &mut [Object]) {
     for o in objects.iter_mut() {
@@ -244,6 +244,9 @@ fn write_marks(objects: &mut [Object]) {
         }
         if o.directives.ephemeral {
             set_annotation_at(&mut o.value, &[], annotations::EPHEMERAL, "true");
+        }
+        if !o.directives.state.is_empty() {
+            set_annotation_at(&mut o.value, &[], annotations::STATE, o.directives.state.join(","));
         }
     }
 }

@@ -303,6 +303,11 @@ pub static DIRECTIVES: Section = Section {
             Ty::BoolOrExpression,
             "The workload's state may be lost: no storage warning, no data-loss hazard on rollout.",
         ),
+        field(
+            "state",
+            Ty::Strings,
+            "Where the workload keeps state (`/path`, or `container:/path`), for software infra does not know: plan judges these paths like a database's data directory.",
+        ),
     ],
     one_of: &[],
 };
