@@ -316,3 +316,37 @@ fn sidecar_dashboards_need_a_sidecar_when_the_project_runs_grafana() {
     dir.write("grafana.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other, namespace: monitoring}\n");
     assert!(!infra(&["build", dir.str(), "-o", "-"]).stderr.contains("D107"));
 }
+
+#[test]
+fn a_folder_the_sidecar_does_not_read_is_a_warning() {
+    // kube-prometheus-stack's Grafana: a sidecar with no FOLDER_ANNOTATION,
+    // rendered by the real chart.
+    let kps = std::fs::read_to_string(root().join("tests/fixtures/helm/kube-prometheus-stack-88.5.3.yaml")).unwrap();
+    let grafana = kps
+        .split("\n---\n")
+        .find(|d| d.contains("kind: Deployment") && d.contains("name: kps-grafana\n"))
+        .expect("the chart's Grafana Deployment")
+        .to_string();
+    assert!(grafana.contains("k8s-sidecar") && !grafana.contains("FOLDER_ANNOTATION"));
+    let dir = project(&[("kps--nodes.json", fixture("kps--nodes.json"))], "    folder: Homelab\n");
+    let text = std::fs::read_to_string(dir.join("infra.yaml")).unwrap();
+    dir.write("infra.yaml", format!("{text}resources: [grafana.yaml]\n"));
+    dir.write("grafana.yaml", &grafana);
+    let run = infra(&["build", dir.str(), "-o", "-"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(
+        run.stderr.contains("warning[D109]: dashboards of folder `Homelab` go to Grafana's General folder: the sidecar watching `grafana_dashboard` has no FOLDER_ANNOTATION"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--> infra.yaml:5:13"), "{}", run.stderr);
+    // Told to read the entry's annotation, it files them.
+    let told = grafana.replace(
+        "- name: LABEL\n",
+        "- name: FOLDER_ANNOTATION\n              value: grafana_folder\n            - name: LABEL\n",
+    );
+    assert!(told.contains("FOLDER_ANNOTATION"), "{told}");
+    dir.write("grafana.yaml", &told);
+    let run = infra(&["build", dir.str(), "-o", "-"]);
+    assert!(!run.stderr.contains("D109"), "{}", run.stderr);
+}

@@ -591,3 +591,36 @@ fn declared_state_is_judged_like_a_databases_data() {
         bad.stderr
     );
 }
+
+#[test]
+fn a_dashboard_change_is_shown_as_the_fields_that_changed() {
+    // A real dashboard (15,000 lines of JSON) in a sidecar ConfigMap, one
+    // panel retitled: one line of plan, at the panel's path.
+    let dir = TempDir::new("dashboard-diff");
+    let text =
+        std::fs::read_to_string(root().join("tests/fixtures/dashboards/rfmoz--node-exporter-full.json")).unwrap();
+    let model: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let panel = model["panels"].as_array().unwrap().iter().find(|p| p["title"] == "SWAP Used").unwrap();
+    let id = panel["id"].as_i64().unwrap();
+    let cm = |json: &str| {
+        let doc = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "node", "namespace": "monitoring"}, "data": {"node.json": json}});
+        doc.to_string()
+    };
+    dir.write("old.json", cm(&text));
+    dir.write("new.json", cm(&text.replacen("\"title\": \"SWAP Used\"", "\"title\": \"SWAP in use\"", 1)));
+    let run = infra(&[
+        "diff",
+        dir.join("old.json").to_str().unwrap(),
+        dir.join("new.json").to_str().unwrap(),
+        "--color",
+        "never",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    assert!(
+        run.stdout
+            .contains(&format!("    data[\"node.json\"].panels[id={id}].title: \"SWAP Used\" → \"SWAP in use\"\n")),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stdout.lines().filter(|l| l.starts_with("    ")).count(), 2, "{}", run.stdout);
+}

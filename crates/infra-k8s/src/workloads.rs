@@ -59,15 +59,25 @@ pub fn runs_image(object: &Value, name: &str) -> bool {
     })
 }
 
-/// The labels that the ConfigMap-watching sidecars of a pod watch: the
-/// `LABEL` environment variable of kiwigrid's k8s-sidecar, which the
-/// Grafana chart and kube-prometheus-stack run.
-pub fn sidecar_labels(object: &Value) -> Vec<&str> {
+/// A ConfigMap-watching sidecar of a pod (kiwigrid's k8s-sidecar, which the
+/// Grafana chart and kube-prometheus-stack run): the label it watches
+/// (`LABEL`) and the annotation it reads a dashboard's folder from
+/// (`FOLDER_ANNOTATION`; unset, it reads `k8s-sidecar-target-directory`).
+pub struct Sidecar<'a> {
+    pub label: &'a str,
+    pub folder_annotation: Option<&'a str>,
+}
+
+/// The ConfigMap-watching sidecars of a workload or Pod.
+pub fn sidecars(object: &Value) -> Vec<Sidecar<'_>> {
     let Some(spec) = pod_spec(object) else { return Vec::new() };
     running_containers(spec)
-        .flat_map(|c| c.get("env").and_then(Value::as_seq).unwrap_or_default())
-        .filter(|e| e.str_at(&["name"]) == Some("LABEL"))
-        .filter_map(|e| e.str_at(&["value"]))
+        .filter_map(|c| {
+            let env = c.get("env").and_then(Value::as_seq).unwrap_or_default();
+            let var =
+                |name: &str| env.iter().find(|e| e.str_at(&["name"]) == Some(name)).and_then(|e| e.str_at(&["value"]));
+            Some(Sidecar { label: var("LABEL")?, folder_annotation: var("FOLDER_ANNOTATION") })
+        })
         .collect()
 }
 

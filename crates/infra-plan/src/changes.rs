@@ -184,12 +184,122 @@ fn diff_at(key: Option<&str>, old: &Value, new: &Value, path: &mut Vec<String>, 
                 path.pop();
             }
         }
+        (Value::String(a), Value::String(b)) if json_diff(a, b, path, out) => {}
         _ => out.push(FieldChange {
             path: render_path(path),
             old: (!means_absent(key, old)).then(|| old.clone()),
             new: (!means_absent(key, new)).then(|| new.clone()),
             redacted: false,
         }),
+    }
+}
+
+/// The most field changes a JSON text is shown as; past it, a line diff
+/// says more.
+const MAX_JSON_CHANGES: usize = 60;
+
+/// Two JSON documents in strings (a Grafana dashboard in a ConfigMap, a
+/// config file) compared as data: each changed field at its path
+/// (`data["node.json"].panels[id=12].title`), list items by their `name`,
+/// `id`, `uid` or `refId`. `false` when they are not both JSON objects or
+/// lists, or differ in too many places to read (a line diff then shows
+/// them).
+fn json_diff(old: &str, new: &str, path: &mut Vec<String>, out: &mut Vec<FieldChange>) -> bool {
+    let looks = |s: &str| s.len() > 64 && s.trim_start().starts_with(['{', '[']);
+    if !looks(old) || !looks(new) {
+        return false;
+    }
+    let (Ok(a), Ok(b)) = (
+        infra_syntax::json::parse::<serde_json::Value>(old.as_bytes()),
+        infra_syntax::json::parse::<serde_json::Value>(new.as_bytes()),
+    ) else {
+        return false;
+    };
+    let (a, b) = (from_json(&a), from_json(&b));
+    let mut found = Vec::new();
+    let depth = path.len();
+    json_at(&a, &b, path, &mut found);
+    path.truncate(depth);
+    if found.is_empty() || found.len() > MAX_JSON_CHANGES {
+        return false;
+    }
+    out.extend(found);
+    true
+}
+
+fn json_at(old: &Value, new: &Value, path: &mut Vec<String>, out: &mut Vec<FieldChange>) {
+    if old == new || out.len() > MAX_JSON_CHANGES {
+        return;
+    }
+    let keyed = |items: &[Value]| -> Option<&'static str> {
+        ["name", "id", "uid", "refId"].into_iter().find(|k| {
+            let ids: Vec<String> = items.iter().filter_map(|i| i.get(k).map(scalar_text)).collect();
+            !items.is_empty()
+                && ids.len() == items.len()
+                && ids.iter().collect::<std::collections::HashSet<_>>().len() == ids.len()
+        })
+    };
+    match (old, new) {
+        (Value::Map(a), Value::Map(b)) => {
+            for (k, av) in a.iter() {
+                path.push(key_segment(k));
+                json_at(av, b.get(k).unwrap_or(&Value::Null), path, out);
+                path.pop();
+            }
+            for (k, bv) in b.iter().filter(|(k, _)| a.get(k).is_none()) {
+                path.push(key_segment(k));
+                json_at(&Value::Null, bv, path, out);
+                path.pop();
+            }
+        }
+        (Value::Seq(a), Value::Seq(b)) if keyed(a).is_some() && keyed(a) == keyed(b) => {
+            let k = keyed(a).unwrap_or_default();
+            let seg = |v: &Value| format!("[{k}={}]", v.get(k).map(scalar_text).unwrap_or_default());
+            for av in a {
+                path.push(seg(av));
+                let bv = b.iter().find(|bv| bv.get(k) == av.get(k)).unwrap_or(&Value::Null);
+                json_at(av, bv, path, out);
+                path.pop();
+            }
+            for bv in b.iter().filter(|bv| !a.iter().any(|av| av.get(k) == bv.get(k))) {
+                path.push(seg(bv));
+                json_at(&Value::Null, bv, path, out);
+                path.pop();
+            }
+        }
+        (Value::Seq(a), Value::Seq(b)) if a.len() == b.len() => {
+            for (i, (av, bv)) in a.iter().zip(b).enumerate() {
+                path.push(format!("[{i}]"));
+                json_at(av, bv, path, out);
+                path.pop();
+            }
+        }
+        _ => out.push(FieldChange {
+            path: render_path(path),
+            old: (!matches!(old, Value::Null)).then(|| old.clone()),
+            new: (!matches!(new, Value::Null)).then(|| new.clone()),
+            redacted: false,
+        }),
+    }
+}
+
+fn scalar_text(v: &Value) -> String {
+    v.as_str().map_or_else(|| infra_syntax::canonical::canonical_json(v), str::to_string)
+}
+
+/// A JSON value as a [`Value`].
+pub(crate) fn from_json(v: &serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => {
+            n.as_i64().map_or_else(|| Value::Float(n.as_f64().unwrap_or(f64::NAN)), Value::Int)
+        }
+        serde_json::Value::String(s) => Value::from(s.as_str()),
+        serde_json::Value::Array(items) => Value::Seq(items.iter().map(from_json).collect()),
+        serde_json::Value::Object(m) => {
+            Value::Map(m.iter().map(|(k, v)| (infra_syntax::Str::from(k.as_str()), from_json(v))).collect())
+        }
     }
 }
 

@@ -187,22 +187,14 @@ fn short(v: Option<&Value>) -> String {
 }
 
 /// The changed lines of a multi-line string, `-` old and `+` new, with
-/// `@@` separating distant hunks. Texts that differ almost everywhere and
-/// are long are summarized: Myers' diff costs time in proportion to both
-/// sizes times the differences, and a deadline would make the output
-/// depend on the machine.
+/// `@@` separating distant hunks. Patience diff: near-linear on real texts
+/// (a one-panel change in a 2,800-line dashboard is two lines), with a
+/// deadline of a second so that a pathological pair of texts cannot stall
+/// a plan — past it the diff is still right, only coarser.
 pub fn line_diff(old: &str, new: &str) -> Vec<String> {
-    const MAX_CELLS: usize = 4_000_000;
-    let (a, b) = (old.lines().count(), new.lines().count());
-    let common = old.lines().zip(new.lines()).take_while(|(x, y)| x == y).count();
-    if (a - common).saturating_mul(b - common) > MAX_CELLS {
-        let removed = old.lines().skip(common).take(50).map(|l| format!("- {l}"));
-        let added = new.lines().skip(common).take(50).map(|l| format!("+ {l}"));
-        let mut out: Vec<String> = removed.chain(added).collect();
-        out.push(format!("@@ {} lines removed, {} added in all @@", a - common, b - common));
-        return out;
-    }
-    let diff = similar::TextDiff::configure().algorithm(similar::Algorithm::Myers).diff_lines(old, new);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    let diff =
+        similar::TextDiff::configure().algorithm(similar::Algorithm::Patience).deadline(deadline).diff_lines(old, new);
     let mut out = Vec::new();
     for (i, group) in diff.grouped_ops(0).iter().enumerate() {
         if i > 0 {
@@ -326,6 +318,23 @@ pub fn json_of_environments(plans: &[(&str, &Plan)]) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_changed_line_of_a_long_text_is_one_changed_line() {
+        // A dashboard-sized text with many repeated lines (`},`): 2,800
+        // lines, one of them changed, is shown as that line.
+        let old: String = (0..2800)
+            .map(|i| if i % 3 == 0 { "    },\n".to_string() } else { format!("    \"title\": \"panel {i}\",\n") })
+            .collect();
+        let new = old.replace("\"title\": \"panel 10\"", "\"title\": \"panel 10 (host)\"");
+        assert_eq!(line_diff(&old, &new), ["-     \"title\": \"panel 10\",", "+     \"title\": \"panel 10 (host)\","]);
+        // Texts that differ everywhere are shown whole, without stalling.
+        let a: String = (0..20_000).map(|i| format!("a{i}\n")).collect();
+        let b: String = (0..20_000).map(|i| format!("b{i}\n")).collect();
+        let start = std::time::Instant::now();
+        assert_eq!(line_diff(&a, &b).len(), 40_000);
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    }
 
     #[test]
     fn line_diffs_show_only_changed_lines() {

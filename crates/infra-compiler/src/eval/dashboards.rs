@@ -29,6 +29,9 @@ pub struct Produced {
     pub path: String,
     /// The label a Grafana sidecar must watch to load it (`target: sidecar`).
     pub sidecar_label: Option<String>,
+    /// Its folder and the annotation that carries it, and where the entry
+    /// sets the folder (`target: sidecar`).
+    pub folder: Option<(String, String, Span)>,
 }
 
 /// Evaluates a module's `dashboards:` entries into objects.
@@ -161,6 +164,10 @@ fn evaluate_entry(
             span,
             path: file.path.clone(),
             sidecar_label: (!settings.operator).then(|| settings.label.clone()),
+            folder: settings.folder.clone().filter(|_| !settings.operator).map(|f| {
+                let at = entry.node.get("folder").map_or(entry.node.span, |n| n.span);
+                (f, settings.folder_annotation.clone(), at)
+            }),
         });
         let stem = std::path::Path::new(&file.path).file_stem().and_then(|s| s.to_str()).unwrap_or("dashboard");
         let name = settings.name.clone().unwrap_or_else(|| format!("dashboard-{}", name_from(stem)));
@@ -374,7 +381,9 @@ pub fn check_sidecar_watches(produced: &[Produced], objects: &[Object], diags: &
     if !runs_grafana {
         return;
     }
-    let watched: Vec<&str> = objects.iter().flat_map(|o| workloads::sidecar_labels(&o.value)).collect();
+    let sidecars: Vec<workloads::Sidecar> = objects.iter().flat_map(|o| workloads::sidecars(&o.value)).collect();
+    let watched: Vec<&str> = sidecars.iter().map(|s| s.label).collect();
+    check_folders(produced, &sidecars, diags);
     let mut warned = Vec::new();
     for p in produced {
         let Some(label) = &p.sidecar_label else { continue };
@@ -395,6 +404,39 @@ pub fn check_sidecar_watches(produced: &[Produced], objects: &[Object], diags: &
             .at(p.span, "the first of them")
             .help(format!(
                 "enable Grafana's dashboard sidecar (the Grafana chart: `sidecar.dashboards.enabled: true`, `sidecar.dashboards.label: {label}`), or use `target: operator` with grafana-operator"
+            )),
+        );
+    }
+}
+
+/// Folders of sidecar dashboards that the sidecars watching them would
+/// ignore: a k8s-sidecar files a dashboard by the annotation its
+/// `FOLDER_ANNOTATION` names (unset in kube-prometheus-stack's defaults),
+/// so a folder in another annotation lands in Grafana's General folder.
+fn check_folders(produced: &[Produced], sidecars: &[workloads::Sidecar], diags: &mut infra_syntax::Diagnostics) {
+    let mut warned: Vec<(&str, &str)> = Vec::new();
+    for p in produced {
+        let (Some(label), Some((folder, key, at))) = (&p.sidecar_label, &p.folder) else { continue };
+        let watching: Vec<&workloads::Sidecar> = sidecars.iter().filter(|s| s.label == label).collect();
+        if watching.is_empty() || watching.iter().any(|s| s.folder_annotation == Some(key)) {
+            continue;
+        }
+        if warned.contains(&(label.as_str(), key.as_str())) {
+            continue;
+        }
+        warned.push((label, key));
+        let reads = match watching[0].folder_annotation {
+            Some(other) => format!("reads folders from the annotation `{other}`"),
+            None => "has no FOLDER_ANNOTATION, so it reads folders from `k8s-sidecar-target-directory`".into(),
+        };
+        diags.push(
+            Diagnostic::warning(
+                Code::DashboardFolderIgnored,
+                format!("dashboards of folder `{folder}` go to Grafana's General folder: the sidecar watching `{label}` {reads}, not `{key}`"),
+            )
+            .at(*at, "this folder is ignored")
+            .help(format!(
+                "set the Grafana chart's `sidecar.dashboards.folderAnnotation: {key}` and `sidecar.dashboards.provider.foldersFromFilesStructure: true`, or `folder_annotation:` on this entry to the annotation the sidecar reads"
             )),
         );
     }

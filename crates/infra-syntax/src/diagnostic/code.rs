@@ -71,6 +71,7 @@ codes! {
     DashboardUidTwice = "D106": "Two dashboards of one build share a `uid`.";
     DashboardNoSidecar = "D107": "Sidecar dashboards in a project that runs Grafana, and no container watches their label: nothing loads them (warning).";
     DashboardKey = "D108": "A dashboard's ConfigMap key, from its file name or `key:`, is not a valid key (letters, digits, `-`, `_`, `.`).";
+    DashboardFolderIgnored = "D109": "A sidecar dashboard's `folder` is in an annotation that the sidecar watching it does not read (its `FOLDER_ANNOTATION`; kube-prometheus-stack sets none): Grafana puts it in General (warning).";
     ChartUnreadable = "H100": "A chart cannot be read: missing, outside the project, a corrupt archive, or not a chart (no `Chart.yaml`).";
     HelmMissing = "H101": "A project has charts and no Helm is found (`INFRA_HELM`, or `helm` on `PATH`).";
     HelmFailed = "H102": "`helm template` fails: a template error (`required`, `fail`), a `values.schema.json` violation, a missing dependency; the chart's file and line, and the value in `infra.yaml` where there is one.";
