@@ -169,6 +169,62 @@ enum PendingKey {
 /// `${{ … }}` is one token wherever a plain scalar may be, flow
 /// collections included (see [`masked`]).
 pub fn load(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
+    let mut text = std::borrow::Cow::Borrowed(text);
+    // A closing `]` or `}` indented less than its block (a chart's
+    // `command: [` ... `]` lined up with `command`) is refused by our
+    // parser and read by Kubernetes' (libyaml's): the line is indented to
+    // its neighbour's depth and read again. Only that line's columns move.
+    for _ in 0..MAX_REINDENTED_LINES {
+        match load_masked(file, &text) {
+            Err(e) => match reindent_closer(&text, &e) {
+                Some(fixed) => text = std::borrow::Cow::Owned(fixed),
+                None => return Err(e),
+            },
+            ok => return ok,
+        }
+    }
+    load_masked(file, &text)
+}
+
+/// Lines a text may have re-indented (see [`load`]).
+const MAX_REINDENTED_LINES: usize = 100;
+
+/// `text` with the flow collection's closing line at the error indented
+/// like the line before it, when that is what the error is about.
+fn reindent_closer(text: &str, error: &Diagnostic) -> Option<String> {
+    if error.code != Code::InvalidYaml || !error.message.ends_with("invalid indentation") {
+        return None;
+    }
+    let at = error.labels.first()?.span.start;
+    let lines: Vec<&str> = text.split('\n').collect();
+    let i = (at.line as usize).checked_sub(1)?;
+    let line = lines.get(i)?;
+    let body = line.trim_start_matches(' ');
+    if !body.starts_with([']', '}']) {
+        return None;
+    }
+    let indent = |l: &str| l.len() - l.trim_start_matches(' ').len();
+    let previous = lines[..i].iter().rev().find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))?;
+    let want = indent(previous);
+    if want <= indent(line) {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len() + want);
+    for (n, l) in lines.iter().enumerate() {
+        if n > 0 {
+            out.push('\n');
+        }
+        if n == i {
+            out.push_str(&" ".repeat(want));
+            out.push_str(body);
+        } else {
+            out.push_str(l);
+        }
+    }
+    Some(out)
+}
+
+fn load_masked(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
     let error = match load_events(file, text, None) {
         Ok(docs) => return Ok(docs),
         Err(e) => e,
@@ -766,6 +822,19 @@ mod tests {
         let text = emit(v);
         let docs = load(FileId(0), &text).unwrap_or_else(|e| panic!("{text}\n{e:?}"));
         docs[0].to_value()
+    }
+
+    #[test]
+    fn closing_brackets_lined_up_with_their_key_are_read_as_kubernetes_does() {
+        // openbao-helm's preStop command, as the chart renders it.
+        let text = "spec:\n  lifecycle:\n    preStop:\n      exec:\n        command: [\n          \"/bin/sh\", \"-c\",\n          # a comment\n          \"sleep 5\",\n        ]\n  next: 1\n";
+        let docs = load(FileId(0), text).unwrap();
+        let v = docs[0].to_value();
+        let command = v.pointer(&["spec", "lifecycle", "preStop", "exec", "command"]).unwrap();
+        assert_eq!(command.as_seq().unwrap().len(), 3);
+        assert_eq!(v.pointer(&["spec", "next"]), Some(&Value::Int(1)));
+        // Real indentation mistakes stay errors.
+        assert!(load(FileId(0), "a:\n  b: 1\n c: 2\n").is_err());
     }
 
     #[test]
