@@ -15,11 +15,11 @@ fn project() -> TempDir {
     let dir = TempDir::new("crash");
     dir.write(
         "infra.yaml",
-        "name: crash\nparams: {version: 1, n: 2000}\nresources: [app.yaml]\nenvironments:\n  one: {}\n  two: {params: {version: 2}}\n",
+        "name: crash\nparams: {version: 1, num: 2000}\nresources: [app.yaml]\nenvironments:\n  one: {}\n  two: {params: {version: 2}}\n",
     );
     dir.write(
         "app.yaml",
-        "infra:\n  for_each: ${{ range(params.n) }}\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"cm-${{ item }}\", namespace: \"ns-${{ item % 20 }}\"}\ndata:\n  version: \"${{ params.version }}\"\n  payload: \"${{ 'x' * 2000 }}\"\n",
+        "infra:\n  for_each: ${{ range(params.num) }}\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"cm-${{ item }}\", namespace: \"ns-${{ item % 20 }}\"}\ndata:\n  version: \"${{ params.version }}\"\n  payload: \"${{ 'x' * 2000 }}\"\n",
     );
     dir
 }

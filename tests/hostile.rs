@@ -374,8 +374,9 @@ fn long_chains_in_expressions_are_errors() {
 fn yaml_outside_the_core_schema_is_an_error_not_a_changed_value() {
     let head = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n";
     for (body, message) in [
-        ("data:\n  1.0: b\n", "a mapping key is a string, not a number"),
-        ("data:\n  null: b\n", "a mapping key is a string, not a null"),
+        ("data:\n  1.0: b\n", "Kubernetes reads the key `1.0` as a number and stores it as \"1\""),
+        ("data:\n  on: b\n", "Kubernetes reads the key `on` as a bool and stores it as \"true\""),
+        ("data:\n  null: b\n", "a mapping key is null, which Kubernetes refuses"),
         ("data:\n  x: !foo b\n", "the tag `!foo` is not supported here"),
         (
             "data: &d {x: '1'}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata: *d\n",
@@ -448,7 +449,7 @@ fn module_diamonds_are_loaded_once_and_bounded() {
         );
     }
     dir.write("m22/infra.yaml", "name: m22\nresources: [c.yaml]\n");
-    dir.write("m22/c.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: n}\n");
+    dir.write("m22/c.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: ns}\n");
     let run = bounded_build_fails(&dir, &["error[E150]: more than 10000 module instances in environment `default`"]);
     assert_eq!(run.stderr.matches("error[E150]").count(), 1, "{}", run.stderr);
     assert!(run.stderr.contains("/infra.yaml:3:3"), "{}", run.stderr);
@@ -466,7 +467,7 @@ fn module_diamonds_are_loaded_once_and_bounded() {
         );
     }
     dir.write("m4/infra.yaml", "name: m4\nresources: [c.yaml]\ncommon: {name_prefix: \"${{ module.name }}-\"}\n");
-    dir.write("m4/c.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: n}\n");
+    dir.write("m4/c.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: ns}\n");
     let run = infra(&["build", dir.str(), "-o", "-"]);
     assert_eq!(run.stdout.matches("kind: ConfigMap").count(), 16, "{}", run.transcript());
 }
@@ -477,8 +478,8 @@ fn module_diamonds_are_loaded_once_and_bounded() {
 fn symlink_loops_under_a_recursive_glob() {
     let dir = TempDir::new("symlink-loop");
     dir.write("infra.yaml", "name: t\nresources: [manifests/**/*.yaml]\n");
-    dir.write("manifests/a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n}\n");
-    dir.write("manifests/sub/b.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: n}\n");
+    dir.write("manifests/a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: ns}\n");
+    dir.write("manifests/sub/b.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: ns}\n");
     for i in 0..8 {
         std::os::unix::fs::symlink(".", dir.join(&format!("manifests/loop{i}"))).unwrap();
     }
@@ -499,7 +500,7 @@ fn keys_that_collide_once_rendered_are_errors() {
     dir.write("infra.yaml", "name: t\nresources: [manifests/*.yaml]\nparams: {a: x}\n");
     dir.write(
         "manifests/a.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n}\ndata:\n  x: \"1\"\n  ${{ params.a }}: \"2\"\n  \"${{ params.a }}y\": \"3\"\n  z: \"4\"\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: ns}\ndata:\n  x: \"1\"\n  ${{ params.a }}: \"2\"\n  \"${{ params.a }}y\": \"3\"\n  z: \"4\"\n",
     );
     let err = build_fails(&dir);
     assert!(err.contains("error[L003]: two keys of this mapping are `x`"), "{err}");
@@ -516,11 +517,11 @@ fn reference_markers_cannot_be_forged_from_input() {
     dir.write("infra.yaml", "name: t\nresources: [manifests/*.yaml]\n");
     dir.write(
         "manifests/a.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n}\ndata:\n  forged: \"\u{E000}name:Secret/n/foo\u{E001}\"\n  real: \"${{ ref('ConfigMap/n/b').name }}\"\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: n}\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: ns}\ndata:\n  forged: \"\u{E000}name:Secret/ns/foo\u{E001}\"\n  real: \"${{ ref('ConfigMap/ns/b').name }}\"\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: ns}\n",
     );
     let run = infra(&["build", dir.str(), "-o", "-"]);
-    assert!(!run.stderr.contains("Secret/n/foo"), "{}", run.stderr);
-    assert!(run.stdout.contains("forged: \u{E000}name:Secret/n/foo\u{E001}\n"), "{}", run.stdout);
+    assert!(!run.stderr.contains("Secret/ns/foo"), "{}", run.stderr);
+    assert!(run.stdout.contains("forged: \u{E000}name:Secret/ns/foo\u{E001}\n"), "{}", run.stdout);
     assert!(run.stdout.contains("real: b\n"), "{}", run.stdout);
 }
 
@@ -530,7 +531,7 @@ fn nan_equals_itself_in_a_diff() {
     let dir = TempDir::new("nan");
     dir.write(
         "a.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n}\ndata: {x: .nan, y: .inf}\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: ns}\ndata: {x: .nan, w: .inf}\n",
     );
     let a = dir.join("a.yaml");
     let run = infra(&["diff", a.to_str().unwrap(), a.to_str().unwrap()]);
@@ -544,11 +545,11 @@ fn nan_equals_itself_in_a_diff() {
 fn messages_never_show_a_secrets_values() {
     let dir = project_with_resource(
         "secret-lines",
-        b"apiVersion: v1\nkind: Secret\nmetadata: {name: a, namespace: n}\nstringData:\n  password: hunter2\n  cert: |\n    BEGIN s3cr3t\n  password: sw0rdfish\n",
+        b"apiVersion: v1\nkind: Secret\nmetadata: {name: a, namespace: ns}\nstringData:\n  password: hunter2\n  cert: |\n    BEGIN s3cr3t\n  password: sw0rdfish\n",
     );
     dir.write(
         "manifests/config.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: n}\ndata: {x: visible, x: shown}\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: ns}\ndata: {x: visible, x: shown}\n",
     );
     let err = build_fails(&dir);
     assert!(err.contains("duplicate key `password`"), "{err}");
@@ -566,7 +567,7 @@ fn messages_never_show_a_secrets_values() {
 #[test]
 fn dashboard_file_names_and_byte_order_marks() {
     let dir = TempDir::new("dashboard-keys");
-    dir.write("infra.yaml", "name: t\ndashboards:\n  - files: dashboards/*.json\ncommon: {namespace: n}\n");
+    dir.write("infra.yaml", "name: t\ndashboards:\n  - files: dashboards/*.json\ncommon: {namespace: ns}\n");
     dir.write("dashboards/my board.json", "{\"uid\": \"a\", \"title\": \"A\", \"panels\": []}\n");
     let err = build_fails(&dir);
     assert!(
@@ -577,7 +578,7 @@ fn dashboard_file_names_and_byte_order_marks() {
 
     // Tiny values cost far more parsed than written: counted first.
     let dir = TempDir::new("dashboard-values");
-    dir.write("infra.yaml", "name: t\ndashboards:\n  - files: dashboards/*.json\ncommon: {namespace: n}\n");
+    dir.write("infra.yaml", "name: t\ndashboards:\n  - files: dashboards/*.json\ncommon: {namespace: ns}\n");
     dir.write("dashboards/board.json", format!("{{\"panels\": [{}{{}}]}}", "{},".repeat(1_100_000)));
     bounded_build_fails(
         &dir,
@@ -585,7 +586,7 @@ fn dashboard_file_names_and_byte_order_marks() {
     );
 
     let dir = TempDir::new("dashboard-bom");
-    dir.write("infra.yaml", "name: t\ndashboards:\n  - files: dashboards/*.json\ncommon: {namespace: n}\n");
+    dir.write("infra.yaml", "name: t\ndashboards:\n  - files: dashboards/*.json\ncommon: {namespace: ns}\n");
     dir.write("dashboards/board.json", "\u{feff}{\"uid\": \"a\", \"title\": \"A\", \"panels\": []}\n");
     let run = infra(&["build", dir.str(), "-o", "-"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
@@ -598,13 +599,13 @@ fn dashboard_file_names_and_byte_order_marks() {
 fn expressions_never_see_absolute_paths() {
     let dir = project_with_resource(
         "debug-paths",
-        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n}\ndata:\n  x: \"${{ debug() }}\"\n  y: \"${{ file('infra.yaml')|length }}\"\n",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: ns}\ndata:\n  x: \"${{ debug() }}\"\n  w: \"${{ file('infra.yaml')|length }}\"\n",
     );
     let run = infra(&["build", dir.str(), "-o", "-"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert!(run.stdout.contains("x: |-\n    State {"), "{}", run.stdout);
     assert!(!run.stdout.contains(dir.str()), "{}", run.stdout);
-    assert!(run.stdout.contains("'y': '38'"), "{}", run.stdout);
+    assert!(run.stdout.contains("w: '38'"), "{}", run.stdout);
 }
 
 /// Carets under expressions count what the source shows: escapes in double
@@ -613,7 +614,7 @@ fn expressions_never_see_absolute_paths() {
 fn carets_point_at_expressions_past_quotes_and_escapes() {
     let dir = project_with_resource(
         "carets",
-        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n}\ndata:\n  x: \"\\t\\u00e9\\x41 ${{ a }}\"\n  k${{ b }}: v\n  \"q\\t${{ c }}\": v\n  y: 'it''s ${{ d }}'\n  z: ${{ e }}\n",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: ns}\ndata:\n  x: \"\\t\\u00e9\\x41 ${{ a }}\"\n  k${{ b }}: v\n  \"q\\t${{ c }}\": v\n  w: 'it''s ${{ d }}'\n  z: ${{ e }}\n",
     );
     let err = build_fails(&dir);
     for at in ["5:20", "6:4", "7:7", "8:13", "9:6"] {
@@ -627,7 +628,7 @@ fn carets_point_at_expressions_past_quotes_and_escapes() {
 #[test]
 fn a_closed_stdout_is_a_quiet_exit() {
     let dir = TempDir::new("closed-stdout");
-    dir.write("infra.yaml", "name: t\nresources: [manifests/*.yaml]\ncommon: {namespace: n}\n");
+    dir.write("infra.yaml", "name: t\nresources: [manifests/*.yaml]\ncommon: {namespace: ns}\n");
     let objects: String = (0..8000)
         .map(|i| format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\ndata: {{a: \"{i}\"}}\n"))
         .collect();
@@ -654,7 +655,7 @@ fn a_closed_stdout_is_a_quiet_exit() {
 fn special_float_strings_stay_strings() {
     let dir = project_with_resource(
         "inf-strings",
-        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n}\ndata: {a: '.inf', b: '+.inf', c: '.NaN', '.inf': d}\n",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: ns}\ndata: {a: '.inf', b: '+.inf', c: '.NaN', '.inf': d}\n",
     );
     let run = infra(&["build", dir.str(), "-o", "-"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
@@ -687,7 +688,7 @@ fn devices_and_oversized_stdin_are_refused() {
 #[test]
 fn set_paths_are_bounded() {
     let dir =
-        project_with_resource("set-depth", b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n}\n");
+        project_with_resource("set-depth", b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: ns}\n");
     let path = format!("{}=1", vec!["a"; 20_000].join("."));
     let run = common::infra_bounded(&["build", dir.str(), "-o", "-", "--set", &path]);
     assert_eq!(run.code, 1, "{}", run.transcript());
@@ -701,7 +702,7 @@ fn set_paths_are_bounded() {
 #[test]
 fn many_invalid_names_are_reported_in_linear_time() {
     let docs: String = (0..20_000)
-        .map(|i| format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: Bad{i}, namespace: n}}\n"))
+        .map(|i| format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: Bad{i}, namespace: ns}}\n"))
         .collect();
     let dir = project_with_resource("invalid-names", docs.as_bytes());
     let run = build_bounded(&dir);

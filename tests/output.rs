@@ -9,11 +9,11 @@ fn project() -> TempDir {
     let dir = TempDir::new("project");
     dir.write(
         "infra.yaml",
-        "name: t\nparams: {n: 1}\nresources: [app.yaml]\nenvironments:\n  a: {}\n  b: {params: {n: 2}}\n",
+        "name: t\nparams: {num: 1}\nresources: [app.yaml]\nenvironments:\n  a: {}\n  b: {params: {num: 2}}\n",
     );
     dir.write(
         "app.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one, namespace: x}\ndata: {n: \"${{ params.n }}\"}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: two, namespace: x}\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one, namespace: x}\ndata: {num: \"${{ params.num }}\"}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: two, namespace: x}\n",
     );
     dir
 }
@@ -30,7 +30,7 @@ fn build_writes_every_environment_with_a_lock() {
         assert!(lock.starts_with("# Written by `infra build`; do not edit.\ntool: infra "));
     }
     let one = std::fs::read_to_string(dir.join("compiled/b/x/configmap-one.yaml")).unwrap();
-    assert!(one.contains("'n': '2'"), "{one}"); // `n` is a YAML 1.1 bool: quoted
+    assert!(one.contains("num: '2'"), "{one}"); // `n` is a YAML 1.1 bool: quoted
 }
 
 #[test]
@@ -53,7 +53,7 @@ fn check_detects_changed_missing_and_stale_files() {
     assert_eq!(infra(&["build", dir.str()]).code, 0);
     dir.write(
         "app.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one, namespace: x}\ndata: {n: \"${{ params.n }}\"}\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one, namespace: x}\ndata: {num: \"${{ params.num }}\"}\n",
     );
     let check = infra(&["build", dir.str(), "--check", "--env", "a"]);
     assert_eq!(check.code, 1);
@@ -79,7 +79,7 @@ fn a_failed_build_changes_nothing() {
     let before = read_tree(&dir.join("compiled"));
     dir.write(
         "app.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one, namespace: x}\ndata: {n: \"${{ params.m }}\"}\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one, namespace: x}\ndata: {num: \"${{ params.m }}\"}\n",
     );
     let run = infra(&["build", dir.str()]);
     assert_eq!(run.code, 1);
@@ -110,7 +110,7 @@ fn stream_is_in_apply_order() {
     dir.write("infra.yaml", "name: t\nresources: [app.yaml]\n");
     dir.write(
         "app.yaml",
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a, namespace: n}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: i, envFrom: [{configMapRef: {name: z}}]}]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: z, namespace: n}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: n}\n",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a, namespace: ns}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: i, envFrom: [{configMapRef: {name: z}}]}]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: z, namespace: ns}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: ns}\n",
     );
     let run = infra(&["build", dir.str(), "-o", "-"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
@@ -184,18 +184,18 @@ fn an_unchanged_build_leaves_the_folder_alone_and_a_changed_one_links_what_it_ke
     assert_eq!(identity(&one), before[0]);
 
     // One object changes: the other is kept as it was; the changed one is new.
-    dir.write("infra.yaml", "name: t\nparams: {n: 3}\nresources: [app.yaml]\nenvironments:\n  a: {}\n");
+    dir.write("infra.yaml", "name: t\nparams: {num: 3}\nresources: [app.yaml]\nenvironments:\n  a: {}\n");
     let two_before = identity(&two);
     let run = infra(&["build", dir.str(), "--env", "a"]);
     assert!(run.stderr.contains("a: wrote 2 objects to "), "{}", run.stderr);
-    assert!(std::fs::read_to_string(&one).unwrap().contains("'n': '3'"));
+    assert!(std::fs::read_to_string(&one).unwrap().contains("num: '3'"));
     assert_ne!(identity(&one).0, before[0].0);
     assert_eq!(identity(&two), two_before);
 
     // A removed object is removed from the folder: that is a change too.
     dir.write(
         "app.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one, namespace: x}\ndata: {n: \"${{ params.n }}\"}\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one, namespace: x}\ndata: {num: \"${{ params.num }}\"}\n",
     );
     let run = infra(&["build", dir.str(), "--env", "a"]);
     assert!(run.stderr.contains("a: wrote 1 object to "), "{}", run.stderr);

@@ -46,8 +46,8 @@ fn children_cpu_ticks() -> u64 {
 /// A project with a Namespace and one more resource file, `text`.
 fn project(name: &str, text: String) -> TempDir {
     let dir = TempDir::new(name);
-    dir.write("infra.yaml", "name: t\nresources: [manifests/*.yaml]\ncommon: {namespace: n}\n");
-    dir.write("manifests/ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: n}\n");
+    dir.write("infra.yaml", "name: t\nresources: [manifests/*.yaml]\ncommon: {namespace: ns}\n");
+    dir.write("manifests/ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns}\n");
     dir.write("manifests/big.yaml", text);
     dir
 }

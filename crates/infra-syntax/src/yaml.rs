@@ -264,6 +264,8 @@ fn load_events(file: FileId, text: &str, mut masked: Option<&mut masked::Masked>
         Ok(copied)
     };
 
+    // The text of the last scalar, for keys (see below).
+    let mut raw: Option<String> = None;
     while let Some(event) = parser.next_event() {
         let (event, span) = event.map_err(|e| {
             let info = match e.info() {
@@ -328,6 +330,7 @@ fn load_events(file: FileId, text: &str, mut masked: Option<&mut masked::Masked>
                 check_tag(tag.as_deref(), &["str"]).map_err(|m| err(sp.start, m))?;
                 let forced_string = tag.is_some();
                 let restored = masked.as_deref_mut().and_then(|m| m.restore(&text));
+                raw = Some(restored.clone().unwrap_or_else(|| text.to_string()));
                 let kind = scalar(restored.as_deref().unwrap_or(&text), style, forced_string).map_err(|why| {
                     Diagnostic::error(Code::InvalidYaml, format!("invalid YAML: {why}"))
                         .at(sp, "this number")
@@ -353,21 +356,40 @@ fn load_events(file: FileId, text: &str, mut masked: Option<&mut masked::Masked>
             Some(Frame::Seq { items, .. }) => items.push(finished),
             Some(Frame::Map { entries, index, merges, key, .. }) => match key.take() {
                 None => {
-                    // Kubernetes objects have string keys: `1.0:` would
-                    // silently become `'1'`, `null:` an empty key.
+                    // Kubernetes keeps a key it reads as a bool or number
+                    // under its own spelling of it (`1` stays "1"): such a
+                    // key is that string. One it would rename (`on:` to
+                    // "true", `0755:` to "493") is refused here, at its place.
                     let (name, merge) = match &finished.kind {
                         NodeKind::Str(s, style) => (s.clone(), s == "<<" && *style == ScalarStyle::Plain),
                         NodeKind::Seq(_) | NodeKind::Map(_) => {
                             return Err(Diagnostic::error(Code::BadKey, "a mapping key must be a scalar")
                                 .at(finished.span, "complex key"));
                         }
-                        _ => {
+                        NodeKind::Null => {
                             return Err(Diagnostic::error(
                                 Code::BadKey,
-                                format!("a mapping key is a string, not {}", crate::article(finished.type_name())),
+                                "a mapping key is null, which Kubernetes refuses",
                             )
-                            .at(finished.span, "not a string")
-                            .help("quote the key: Kubernetes objects have string keys only"));
+                            .at(finished.span, "a null key")
+                            .help("quote the key if it is text"));
+                        }
+                        other => {
+                            let written = raw.take().unwrap_or_default();
+                            let stored = kubernetes_key(other);
+                            if stored == written {
+                                (Str::new(&written), false)
+                            } else {
+                                return Err(Diagnostic::error(
+                                    Code::BadKey,
+                                    format!(
+                                        "Kubernetes reads the key `{written}` as {} and stores it as \"{stored}\"",
+                                        crate::article(finished.type_name())
+                                    ),
+                                )
+                                .at(finished.span, "not a string")
+                                .help(format!("quote the key (`'{written}':`) if it is the text `{written}`")));
+                            }
                         }
                     };
                     if merge {
@@ -437,9 +459,9 @@ fn merge_into(entries: &mut Vec<(Key, Node)>, index: &mut KeyIndex, node: Node) 
     Ok(())
 }
 
-/// A scalar as a node. A number that no 64-bit value holds (an integer
-/// past ±2^63, a float past ±1.8e308) is an error: kept, it would change
-/// silently into another number.
+/// A scalar as a node. An integer past ±2^63 is an error: Kubernetes would
+/// read it as another number (a float), and infra never changes a value
+/// silently.
 fn scalar(text: &str, style: YamlStyle, forced_string: bool) -> Result<NodeKind, String> {
     let style = match style {
         YamlStyle::Plain => ScalarStyle::Plain,
@@ -453,20 +475,42 @@ fn scalar(text: &str, style: YamlStyle, forced_string: bool) -> Result<NodeKind,
         Some(NodeKind::Float(f)) if f.is_nan() && !text.to_ascii_lowercase().contains("nan") => {
             Err(format!("`{text}` is an integer beyond the 64-bit range (±9223372036854775807)"))
         }
+        // A float no 64-bit value holds is not a float to Kubernetes
+        // either: go-yaml keeps the text (`1e400` is a string).
         Some(NodeKind::Float(f)) if f.is_infinite() && !text.to_ascii_lowercase().contains("inf") => {
-            Err(format!("`{text}` is a number beyond the 64-bit floating-point range"))
+            Ok(NodeKind::Str(Str::new(text), style))
         }
         Some(kind) => Ok(kind),
         None => Ok(NodeKind::Str(Str::new(text), style)),
     }
 }
 
-/// The YAML 1.2 core schema: null, bool, int (decimal, 0o, 0x), float.
+/// A plain scalar as Kubernetes reads it. The API server and kubectl read
+/// manifests with `sigs.k8s.io/yaml`, which resolves scalars with go-yaml
+/// v2's rules (YAML 1.1, and Go's number syntax), so these are the rules,
+/// case for case:
+///
+/// - words: `~`, `null`, `Null`, `NULL` and nothing are null; `y`, `yes`,
+///   `true`, `on` (and `Y`, `Yes`, `YES`, `True`, `TRUE`, `On`, `ON`) are
+///   true, `n`, `no`, `false`, `off` (same casings) false; `.inf`, `.nan`
+///   and their casings and signs are floats;
+/// - a scalar that starts with a digit or a sign is, with its underscores
+///   removed, an integer in Go's syntax (`0755` is octal 493, `0o17`,
+///   `0x1F`, `0b101`, `+12`), else a float (`1e3`, `1.`, `09`, `1_0.5`),
+///   else a string (`1:20`, `2001-12-14`, `0x-1`);
+/// - one that starts with `.` is a float when it reads as one (`.5`);
+/// - anything else is a string.
+///
+/// An integer beyond 64 bits reads as NaN, which [`scalar`] refuses.
 fn resolve_plain(t: &str) -> Option<NodeKind> {
     match t {
         "" | "~" | "null" | "Null" | "NULL" => return Some(NodeKind::Null),
-        "true" | "True" | "TRUE" => return Some(NodeKind::Bool(true)),
-        "false" | "False" | "FALSE" => return Some(NodeKind::Bool(false)),
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return Some(NodeKind::Bool(true));
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Some(NodeKind::Bool(false));
+        }
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
             return Some(NodeKind::Float(f64::INFINITY));
         }
@@ -474,34 +518,100 @@ fn resolve_plain(t: &str) -> Option<NodeKind> {
         ".nan" | ".NaN" | ".NAN" => return Some(NodeKind::Float(f64::NAN)),
         _ => {}
     }
-    let first = t.as_bytes()[0];
-    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+    match t.as_bytes()[0] {
+        b'.' => is_decimal_float(t).then(|| t.parse::<f64>().ok().map(NodeKind::Float)).flatten(),
+        b'0'..=b'9' | b'+' | b'-' => {
+            let plain = t.replace('_', "");
+            match go_int(&plain) {
+                Some(Ok(i)) => Some(NodeKind::Int(i)),
+                Some(Err(())) => Some(NodeKind::Float(f64::NAN)),
+                None if is_decimal_float(&plain) => plain.parse::<f64>().ok().map(NodeKind::Float),
+                None => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The key Kubernetes stores for a key it reads as a non-string, as
+/// `sigs.k8s.io/yaml` writes it: `true`, `493`, and floats as Go's
+/// `strconv.FormatFloat(f, 'g', -1, 32)` (`1.5`, `1e+06`, `-.inf`).
+fn kubernetes_key(kind: &NodeKind) -> String {
+    match kind {
+        NodeKind::Null => String::new(),
+        NodeKind::Bool(b) => b.to_string(),
+        NodeKind::Int(i) => i.to_string(),
+        NodeKind::Float(f) if f.is_nan() => ".nan".into(),
+        NodeKind::Float(f) if f.is_infinite() => if *f > 0.0 { ".inf" } else { "-.inf" }.into(),
+        NodeKind::Float(f) => go_format_g(*f as f32),
+        NodeKind::Str(s, _) => s.to_string(),
+        NodeKind::Seq(_) | NodeKind::Map(_) => String::new(),
+    }
+}
+
+/// Go's `%g` of a float32 with the fewest digits that read back: `%e`
+/// form (`2.5e+10`, two exponent digits at least) when the exponent is
+/// below -4 or at least 6 (Go's `eprec` for the shortest form), else `%f`.
+fn go_format_g(f: f32) -> String {
+    if f == 0.0 {
+        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
+    }
+    // Rust's `{:e}` is the shortest form that reads back: `2.5e10`.
+    let e = format!("{f:e}");
+    let (mantissa, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    if !(-4..6).contains(&exp) {
+        let rest = if digits.len() > 1 { format!(".{}", &digits[1..]) } else { String::new() };
+        return format!("{sign}{}{rest}e{}{:02}", &digits[..1], if exp < 0 { '-' } else { '+' }, exp.abs());
+    }
+    let point = exp + 1;
+    let fixed = if point <= 0 {
+        format!("0.{}{digits}", "0".repeat((-point) as usize))
+    } else if point as usize >= digits.len() {
+        format!("{digits}{}", "0".repeat(point as usize - digits.len()))
+    } else {
+        format!("{}.{}", &digits[..point as usize], &digits[point as usize..])
+    };
+    format!("{sign}{fixed}")
+}
+
+/// An integer in Go's syntax (`strconv.ParseInt(s, 0, 64)`): an optional
+/// sign, then `0x`, `0o` or `0b` and digits of that base, or `0` and octal
+/// digits, or decimal digits. `None` when it is not one, `Some(Err)` when
+/// it is one beyond 64 bits.
+fn go_int(s: &str) -> Option<Result<i64, ()>> {
+    let (negative, unsigned) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let lower = unsigned.get(..2).map(str::to_ascii_lowercase);
+    let (radix, digits) = match lower.as_deref() {
+        Some("0x") => (16, &unsigned[2..]),
+        Some("0o") => (8, &unsigned[2..]),
+        Some("0b") => (2, &unsigned[2..]),
+        _ if unsigned.len() > 1 && unsigned.starts_with('0') => (8, &unsigned[1..]),
+        _ => (10, unsigned),
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
         return None;
     }
-    // Digits only: `from_str_radix` would also take a sign (`0x-1`).
-    // An integer too large for 64 bits reads as NaN, which [`scalar`]
-    // refuses.
-    let int = |parsed: Result<i64, std::num::ParseIntError>| match parsed {
-        Ok(i) => Some(NodeKind::Int(i)),
-        Err(e) if matches!(e.kind(), std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow) => {
-            Some(NodeKind::Float(f64::NAN))
-        }
-        Err(_) => None,
-    };
-    if let Some(oct) = t.strip_prefix("0o").filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())) {
-        return int(i64::from_str_radix(oct, 8));
-    }
-    if let Some(hex) = t.strip_prefix("0x").filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_hexdigit())) {
-        return int(i64::from_str_radix(hex, 16));
-    }
-    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        return int(t.parse::<i64>());
-    }
-    if is_float(digits) {
-        return t.parse::<f64>().ok().map(NodeKind::Float);
-    }
-    None
+    let magnitude = u128::from_str_radix(digits, radix).ok();
+    let value = magnitude.and_then(|m| {
+        let m = i128::try_from(m).ok()?;
+        i64::try_from(if negative { -m } else { m }).ok()
+    });
+    Some(value.ok_or(()))
+}
+
+/// `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`: go-yaml's floats.
+fn is_decimal_float(t: &str) -> bool {
+    is_float(t.strip_prefix(['-', '+']).unwrap_or(t))
 }
 
 /// `(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`
@@ -932,13 +1042,17 @@ mod tests {
         assert_eq!(round_trip(&v), v);
         assert_eq!(
             emit(&v),
-            "a:\n  - b: 1\n    c:\n      - 1\n      - 2\n  - - x\n    - 'y'\n  - {}\nd: []\ne: 1.0\nf: -3\n"
+            "a:\n  - b: 1\n    c:\n      - 1\n      - 2\n  - - x\n    - true\n  - {}\nd: []\ne: 1.0\nf: -3\n"
         );
     }
 
     #[test]
-    fn plain_scalars_resolve_by_the_core_schema() {
-        let v = load(FileId(0), "[1, -2, 0x10, 0o7, 1.5, .inf, true, yes, null, ~, '1', 1.2.3]").unwrap()[0].to_value();
+    fn plain_scalars_resolve_as_kubernetes_reads_them() {
+        // go-yaml v2 under sigs.k8s.io/yaml: YAML 1.1 words, Go's numbers
+        // (checked against Helm, which reads values with the same library,
+        // by tests/yaml_oracle.rs).
+        let text = "[1, -2, 0x10, 0o7, 1.5, .inf, true, yes, null, ~, '1', 1.2.3, 0755, -0755, 1_000, 0b101, +12, 09, 078, 1e3, 1_0.5, .5, 1:20, 2001-12-14, 0x-1, 0o19, on, Off, y, N, yES]";
+        let v = load(FileId(0), text).unwrap()[0].to_value();
         let expected = Value::Seq(vec![
             Value::Int(1),
             Value::Int(-2),
@@ -947,11 +1061,30 @@ mod tests {
             Value::Float(1.5),
             Value::Float(f64::INFINITY),
             Value::Bool(true),
-            "yes".into(),
+            Value::Bool(true),
             Value::Null,
             Value::Null,
             "1".into(),
             "1.2.3".into(),
+            Value::Int(493),
+            Value::Int(-493),
+            Value::Int(1000),
+            Value::Int(5),
+            Value::Int(12),
+            Value::Float(9.0),
+            Value::Float(78.0),
+            Value::Float(1000.0),
+            Value::Float(10.5),
+            Value::Float(0.5),
+            "1:20".into(),
+            "2001-12-14".into(),
+            "0x-1".into(),
+            "0o19".into(),
+            Value::Bool(true),
+            Value::Bool(false),
+            Value::Bool(true),
+            Value::Bool(false),
+            "yES".into(),
         ]);
         assert_eq!(v, expected);
     }
@@ -971,8 +1104,8 @@ mod tests {
 
     #[test]
     fn merge_keys_merge() {
-        let v = load(FileId(0), "base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\n").unwrap()[0].to_value();
+        let v = load(FileId(0), "base: &b {x: 1, z: 2}\nm:\n  <<: *b\n  z: 3\n").unwrap()[0].to_value();
         assert_eq!(v.pointer(&["m", "x"]), Some(&Value::Int(1)));
-        assert_eq!(v.pointer(&["m", "y"]), Some(&Value::Int(3)));
+        assert_eq!(v.pointer(&["m", "z"]), Some(&Value::Int(3)));
     }
 }
