@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::TempDir;
 use infra_syntax::{Map, Value, yaml};
 use proptest::prelude::*;
 
@@ -180,4 +181,108 @@ proptest! {
             }
         }
     }
+}
+
+/// `ref()` under every filter and test: either a located error, or output
+/// that holds the real name — the same bytes from two processes and any
+/// thread count — and never a marker of the reference.
+#[test]
+fn references_under_every_filter_are_exact_or_errors() {
+    let filters = [
+        "safe",
+        "escape",
+        "e",
+        "lower",
+        "upper",
+        "title",
+        "replace('w', 'v')",
+        "length",
+        "count",
+        "dictsort",
+        "items",
+        "reverse",
+        "trim",
+        "join(',')",
+        "split('-')",
+        "lines",
+        "default('x')",
+        "d('x')",
+        "round",
+        "abs",
+        "int",
+        "float",
+        "attr('x')",
+        "first",
+        "last",
+        "min",
+        "max",
+        "sort",
+        "list",
+        "string",
+        "bool",
+        "batch(2)",
+        "slice(2)",
+        "sum",
+        "indent(2)",
+        "select",
+        "reject",
+        "map('upper')",
+        "groupby('x')",
+        "unique",
+        "chain([1])",
+        "zip([1])",
+        "pprint",
+        "format",
+        "tojson",
+        "urlencode",
+        "b64encode",
+        "sha256",
+        "toyaml",
+        "capitalize",
+    ];
+    let tests = ["defined", "none", "string", "sequence", "mapping", "eq('web')", "in(['web'])", "sameas('web')"];
+    let exprs = filters
+        .iter()
+        .map(|f| format!("ref('Service/web').name | {f}"))
+        .chain(tests.iter().map(|t| format!("ref('Service/web').name is {t}")))
+        .chain(
+            [
+                "ref('Service/web').name == 'web'",
+                "ref('Service/web').name ~ '-x'",
+                "'x-' ~ ref('Service/web')",
+                "[ref('Service/web').name] * 2",
+                "{'a': ref('Service/web').namespace}",
+            ]
+            .map(String::from),
+        );
+    let dir = TempDir::new("ref-filters");
+    dir.write("infra.yaml", "name: t\nresources: [a.yaml]\n");
+    let (mut exact, mut refused) = (0, 0);
+    for expr in exprs {
+        dir.write(
+            "a.yaml",
+            format!("apiVersion: v1\nkind: Service\nmetadata: {{name: web, namespace: x}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c, namespace: x}}\ndata:\n  v: \"${{{{ {} }}}}\"\n", expr.replace('"', "\\\"")),
+        );
+        let one = common::infra_env(&["build", dir.str(), "-o", "-"], &[("INFRA_THREADS", "1")]);
+        let two = common::infra_env(&["build", dir.str(), "-o", "-"], &[("INFRA_THREADS", "2")]);
+        assert_eq!(one.stdout, two.stdout, "{expr}: output differs between runs");
+        assert!(
+            !one.stdout.contains('\u{E000}') && !one.stderr.contains('\u{E000}'),
+            "{expr}: a marker reached the output:\n{}",
+            one.transcript()
+        );
+        match one.code {
+            0 => exact += 1,
+            1 => {
+                assert!(
+                    one.stderr.contains("error[E110]") && one.stderr.contains("--> a.yaml:9:"),
+                    "{expr}: {}",
+                    one.stderr
+                );
+                refused += 1;
+            }
+            _ => panic!("{expr}: {}", one.transcript()),
+        }
+    }
+    assert!(exact >= 5 && refused >= 30, "{exact} exact, {refused} refused");
 }

@@ -270,3 +270,23 @@ fn real_values_files_and_renders_read_the_same() {
     eprintln!("{} real documents compared with Helm's reading", documents.len());
     assert!(differ.is_empty(), "{}", differ.join("\n"));
 }
+
+#[test]
+fn block_scalars_at_the_end_of_a_file_read_as_kubernetes_reads_them() {
+    // Without a final line break, Kubernetes' reader (go-yaml v2) still
+    // ends a clipped block scalar with one; Kustomize's (go-yaml v3) does
+    // not. infra follows the API server's reader.
+    let dir = TempDir::new("oracle-blocks");
+    let mut differ = Vec::new();
+    for indicator in ["|", "|-", "|+", ">", ">-", ">+"] {
+        for body in ["x", "x\n  y", "x\n\n  y", "x\n  ", "x\n", "x\n\n", "x\n \n"] {
+            let text = format!("a: {indicator}\n  {body}");
+            let ours = yaml::load(FileId(0), &text).unwrap()[0].to_value();
+            let theirs = kubernetes_reads(&dir, &text).unwrap();
+            if !same(&ours, &Json::Object(theirs.clone())) {
+                differ.push(format!("{text:?}: infra {ours:?}, Kubernetes {theirs:?}"));
+            }
+        }
+    }
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+}

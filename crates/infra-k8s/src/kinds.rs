@@ -129,6 +129,81 @@ impl fmt::Display for ObjectId {
     }
 }
 
+/// A reference to an object as a project writes it: `Kind/name`,
+/// `Kind/namespace/name`, and `Kind.group/...` where a kind exists in
+/// several API groups. Parsed once, here: `ref()`, `depends_on`, chart
+/// `exclude`, renames and linking all read this type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TargetRef {
+    pub kind: Str,
+    /// The API group, when written (`""` is the core group).
+    pub group: Option<Str>,
+    /// The namespace, when written.
+    pub namespace: Option<Str>,
+    pub name: Str,
+}
+
+impl TargetRef {
+    /// Parses `Kind/name`, `Kind/namespace/name`, `Kind.group/name`.
+    pub fn parse(text: &str) -> Result<TargetRef, String> {
+        let parts: Vec<&str> = text.split('/').collect();
+        let wrong = || format!("`{text}` is not \"Kind/name\" or \"Kind/namespace/name\"");
+        if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.is_empty()) {
+            return Err(wrong());
+        }
+        let (kind, group) = match parts[0].split_once('.') {
+            Some((kind, group)) => (kind, Some(Str::new(group))),
+            None => (parts[0], None),
+        };
+        if !is_kind(kind) {
+            return Err(wrong());
+        }
+        let (namespace, name) = match parts.as_slice() {
+            [_, ns, name] => (Some(Str::new(ns)), *name),
+            [_, name] => (None, *name),
+            _ => unreachable!("checked above"),
+        };
+        Ok(TargetRef { kind: Str::new(kind), group, namespace, name: Str::new(name) })
+    }
+
+    /// The reference to an object, with its group when it has one.
+    pub fn to(id: &ObjectId) -> TargetRef {
+        TargetRef {
+            kind: id.kind.clone(),
+            group: (!id.group.is_empty()).then(|| id.group.clone()),
+            namespace: (!id.namespace.is_empty()).then(|| id.namespace.clone()),
+            name: id.name.clone(),
+        }
+    }
+
+    /// Whether it names the object `id` (a reference without a namespace
+    /// names one in any).
+    pub fn names(&self, id: &ObjectId) -> bool {
+        self.kind == id.kind
+            && self.name == id.name
+            && self.group.as_ref().is_none_or(|g| *g == id.group)
+            && self.namespace.as_ref().is_none_or(|ns| *ns == id.namespace)
+    }
+
+    /// The same reference to another name (a renamed object).
+    pub fn renamed(&self, name: &str) -> TargetRef {
+        TargetRef { name: Str::new(name), ..self.clone() }
+    }
+}
+
+impl fmt::Display for TargetRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.kind)?;
+        if let Some(g) = &self.group {
+            write!(f, ".{g}")?;
+        }
+        if let Some(ns) = &self.namespace {
+            write!(f, "/{ns}")?;
+        }
+        write!(f, "/{}", self.name)
+    }
+}
+
 /// The fields that make an object's identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdentityField {
@@ -316,6 +391,37 @@ fn is_api_version(s: &str) -> bool {
     match s.split_once('/') {
         Some((group, version)) => is_dns1123_subdomain(group) && is_dns1123_label(version),
         None => is_dns1123_label(s),
+    }
+}
+
+#[cfg(test)]
+mod target_tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse_once_and_print_back() {
+        for text in [
+            "ConfigMap/cfg",
+            "Service/monitoring/web",
+            "Role.rbac.authorization.k8s.io/ns/r",
+            "Cluster.postgresql.cnpg.io/pg",
+        ] {
+            assert_eq!(TargetRef::parse(text).unwrap().to_string(), text);
+        }
+        for bad in ["ConfigMap", "a/b/c/d", "/x", "ConfigMap//x", "9Map/x", "Config-Map/x"] {
+            assert!(TargetRef::parse(bad).is_err(), "{bad}");
+        }
+        let id = ObjectId {
+            group: Str::new("apps"),
+            kind: Str::new("Deployment"),
+            namespace: Str::new("a"),
+            name: Str::new("w"),
+        };
+        assert!(TargetRef::parse("Deployment/w").unwrap().names(&id));
+        assert!(TargetRef::parse("Deployment.apps/a/w").unwrap().names(&id));
+        assert!(!TargetRef::parse("Deployment.extensions/a/w").unwrap().names(&id));
+        assert!(!TargetRef::parse("Deployment/b/w").unwrap().names(&id));
+        assert_eq!(TargetRef::to(&id).to_string(), "Deployment.apps/a/w");
     }
 }
 

@@ -367,6 +367,16 @@ impl Value {
         }
     }
 
+    /// Visits every string in the value.
+    pub fn for_each_str<'a>(&'a self, f: &mut impl FnMut(&'a str)) {
+        match self {
+            Value::String(s) => f(s),
+            Value::Seq(items) => items.iter().for_each(|v| v.for_each_str(f)),
+            Value::Map(m) => m.values().for_each(|v| v.for_each_str(f)),
+            _ => {}
+        }
+    }
+
     /// Visits every string in the value, mutably.
     pub fn for_each_string_mut(&mut self, f: &mut impl FnMut(&mut Str)) {
         match self {

@@ -170,6 +170,13 @@ enum PendingKey {
 /// collections included (see [`masked`]).
 pub fn load(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
     let mut text = std::borrow::Cow::Borrowed(text);
+    // A last line of only spaces without its line break reads, for
+    // Kubernetes, as if it had one; our parser would keep it as one more
+    // empty line of a block scalar (`|` giving "x\n\n", not "x\n").
+    let last = &text[text.rfind('\n').map_or(0, |i| i + 1)..];
+    if !last.is_empty() && last.bytes().all(|b| b == b' ' || b == b'\t') {
+        text.to_mut().push('\n');
+    }
     // A closing `]` or `}` indented less than its block (a chart's
     // `command: [` ... `]` lined up with `command`) is refused by our
     // parser and read by Kubernetes' (libyaml's): the line is indented to
@@ -330,12 +337,14 @@ fn load_events(file: FileId, text: &str, mut masked: Option<&mut masked::Masked>
                 check_tag(tag.as_deref(), &["str"]).map_err(|m| err(sp.start, m))?;
                 let forced_string = tag.is_some();
                 let restored = masked.as_deref_mut().and_then(|m| m.restore(&text));
-                raw = Some(restored.clone().unwrap_or_else(|| text.to_string()));
-                let kind = scalar(restored.as_deref().unwrap_or(&text), style, forced_string).map_err(|why| {
+                let written = restored.as_deref().unwrap_or(&text);
+                let kind = scalar(written, style, forced_string).map_err(|why| {
                     Diagnostic::error(Code::InvalidYaml, format!("invalid YAML: {why}"))
                         .at(sp, "this number")
                         .help("quote it if it is text")
                 })?;
+                // A key that is not a string is judged by how it was written.
+                raw = (!matches!(kind, NodeKind::Str(..))).then(|| written.to_string());
                 let node = Node { kind, span: sp };
                 if anchor > 0 {
                     anchors.insert(anchor, (node.clone(), 1));
@@ -521,7 +530,11 @@ fn resolve_plain(t: &str) -> Option<NodeKind> {
     match t.as_bytes()[0] {
         b'.' => is_decimal_float(t).then(|| t.parse::<f64>().ok().map(NodeKind::Float)).flatten(),
         b'0'..=b'9' | b'+' | b'-' => {
-            let plain = t.replace('_', "");
+            let plain = if t.contains('_') {
+                std::borrow::Cow::Owned(t.replace('_', ""))
+            } else {
+                std::borrow::Cow::Borrowed(t)
+            };
             match go_int(&plain) {
                 Some(Ok(i)) => Some(NodeKind::Int(i)),
                 Some(Err(())) => Some(NodeKind::Float(f64::NAN)),
@@ -590,11 +603,11 @@ fn go_int(s: &str) -> Option<Result<i64, ()>> {
         b'+' => (false, &s[1..]),
         _ => (false, s),
     };
-    let lower = unsigned.get(..2).map(str::to_ascii_lowercase);
-    let (radix, digits) = match lower.as_deref() {
-        Some("0x") => (16, &unsigned[2..]),
-        Some("0o") => (8, &unsigned[2..]),
-        Some("0b") => (2, &unsigned[2..]),
+    let prefix = unsigned.as_bytes().get(..2).map(|p| (p[0], p[1].to_ascii_lowercase()));
+    let (radix, digits) = match prefix {
+        Some((b'0', b'x')) => (16, &unsigned[2..]),
+        Some((b'0', b'o')) => (8, &unsigned[2..]),
+        Some((b'0', b'b')) => (2, &unsigned[2..]),
         _ if unsigned.len() > 1 && unsigned.starts_with('0') => (8, &unsigned[1..]),
         _ => (10, unsigned),
     };

@@ -12,7 +12,7 @@ use super::render::{Renderer, YamlPath};
 use crate::load::Module;
 use crate::load::charts::{Chart, merge};
 use infra_k8s::annotations::HELM_HOOK;
-use infra_k8s::kinds::{CLUSTER_SCOPED, ObjectId};
+use infra_k8s::kinds::{CLUSTER_SCOPED, ObjectId, TargetRef};
 use infra_syntax::{Code, Diagnostic, Map, Node, NodeKind, Sources, Span, Value, did_you_mean, yaml};
 use std::path::Path;
 use std::sync::Arc;
@@ -379,13 +379,10 @@ fn objects(
     out.extend(found);
 }
 
-/// `Kind/name` or `Kind/namespace/name`.
+/// Whether `target` (`Kind/name`, `Kind.group/namespace/name`, ...) names
+/// the object `id`.
 fn matches_target(id: &ObjectId, target: &str) -> bool {
-    match target.split('/').collect::<Vec<_>>().as_slice() {
-        [kind, name] => id.kind == *kind && id.name == *name,
-        [kind, ns, name] => id.kind == *kind && id.namespace == *ns && id.name == *name,
-        _ => false,
-    }
+    TargetRef::parse(target).is_ok_and(|t| t.names(id))
 }
 
 /// Hooks kept as ordinary objects: hooks with a `pre-*` event before the
@@ -398,11 +395,7 @@ fn order_hooks(r: &mut Renderer, chart: &Chart, objects: &mut [Object]) {
     if hooks.is_empty() {
         return;
     }
-    let target = |o: &Object| {
-        let id = ObjectId::of(&o.value);
-        let group = if id.group.is_empty() { String::new() } else { format!(".{}", id.group) };
-        format!("{}{group}/{}/{}", id.kind, id.namespace, id.name)
-    };
+    let target = |o: &Object| TargetRef::to(&ObjectId::of(&o.value)).to_string();
     let is_pre = |h: &str| h.split(',').any(|e| e.trim().starts_with("pre-"));
     let pre: Vec<String> = hooks.iter().filter(|(_, h)| is_pre(h)).map(|(i, _)| target(&objects[*i])).collect();
     let others: Vec<String> =

@@ -11,6 +11,7 @@ use super::expr::{self, Scope};
 use super::object::Object;
 use super::render::{Renderer, YamlPath};
 use infra_k8s::images::{ImageRule, set_images};
+use infra_k8s::kinds::TargetRef;
 use infra_k8s::labels::{Reach, add_labels, merge_at};
 use infra_k8s::references::visit_references;
 use infra_syntax::{Code, Diagnostic, Map, Node, Str, Value};
@@ -226,22 +227,13 @@ impl Renames {
     }
 }
 
-/// A `ref()`/`depends_on` target (`Kind/name`, `Kind.group/name`,
-/// `Kind/namespace/name`) with the name of a renamed object, if it names one.
+/// A `ref()`/`depends_on` target with the name of a renamed object, if it
+/// names one.
 fn renamed_target(target: &str, renames: &Renames) -> Option<String> {
-    let parts: Vec<&str> = target.split('/').collect();
-    let (kind_group, namespace, name) = match parts.as_slice() {
-        [k, n] => (*k, "", *n),
-        [k, ns, n] => (*k, *ns, *n),
-        _ => return None,
-    };
-    let (kind, group) = match kind_group.split_once('.') {
-        Some((kind, group)) => (kind, Some(group)),
-        None => (kind_group, None),
-    };
-    let new = renames.find(kind, group, namespace, name)?;
-    let prefix = &target[..target.len() - name.len()];
-    Some(format!("{prefix}{new}"))
+    let t = TargetRef::parse(target).ok()?;
+    let namespace = t.namespace.as_deref().unwrap_or_default();
+    let new = renames.find(&t.kind, t.group.as_deref(), namespace, &t.name)?;
+    Some(t.renamed(new).to_string())
 }
 
 /// `s` with the targets of its `ref()` markers renamed.

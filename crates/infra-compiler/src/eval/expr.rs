@@ -470,9 +470,15 @@ impl<'env> Evaluator<'env> {
     /// The value of one expression: a plain path's value as it is, any
     /// other expression's result converted from minijinja.
     pub fn value(&self, source: &str, scope: &Scope) -> Result<Value, ExprError> {
+        REF_USE.with(|u| *u.borrow_mut() = RefUse::default());
         let v = self.evaluate(source, scope, |v| match v {
             Evaluated::Value(v) => Ok(v),
             Evaluated::Minijinja(v) => from_minijinja(&v).map_err(ExprError::Result),
+        })?;
+        check_refs(|| {
+            let mut texts = Vec::new();
+            v.for_each_str(&mut |s| texts.push(s));
+            texts
         })?;
         self.charge(weight(&v))?;
         Ok(v)
@@ -482,6 +488,7 @@ impl<'env> Evaluator<'env> {
     /// expressions, or text around one).
     pub fn interpolate(&self, source: &str, scope: &Scope, out: &mut String) -> Result<(), ExprError> {
         let before = out.len();
+        REF_USE.with(|u| *u.borrow_mut() = RefUse::default());
         self.evaluate(source, scope, |v| {
             match v {
                 Evaluated::Value(Value::String(s)) => push_bounded(out, &s),
@@ -490,6 +497,7 @@ impl<'env> Evaluator<'env> {
             }
             .map_err(ExprError::Result)
         })?;
+        check_refs(|| vec![&out[before..]])?;
         self.charge(out.len() - before)
     }
 
@@ -776,6 +784,36 @@ pub fn write_bounded(out: &mut String, v: &MjValue) -> Result<(), String> {
 // ref(): resolved after evaluation, when final names are known
 // ---------------------------------------------------------------------------
 
+/// After an expression whose result's text is `texts`: every part `ref()`
+/// handed out was rendered, every marker rendered is in the result, and the
+/// result has no other marker and no piece of one. Otherwise a filter or an
+/// operation used a reference as text — its final name is not known while
+/// expressions run, so the result would be wrong, or carry a marker.
+/// (Filters may render a value more than once, to measure it: markers are
+/// compared as sets.)
+fn check_refs<'t>(texts: impl FnOnce() -> Vec<&'t str>) -> Result<(), ExprError> {
+    let used = REF_USE.with(|u| std::mem::take(&mut *u.borrow_mut()));
+    if used.handed == 0 {
+        return Ok(());
+    }
+    let texts = texts();
+    let all_rendered = (1..=used.handed).all(|id| used.rendered.iter().any(|(r, _)| *r == id));
+    let rendered: std::collections::BTreeSet<&str> = used.rendered.iter().map(|(_, m)| m.as_str()).collect();
+    let mut found = std::collections::BTreeSet::new();
+    let mut intact = true;
+    for t in &texts {
+        let markers = ref_markers(t);
+        intact &= t.matches(REF_OPEN).count() == markers.len();
+        found.extend(markers.into_iter().map(|(r, ..)| &t[r]));
+    }
+    if all_rendered && intact && rendered == found {
+        return Ok(());
+    }
+    Err(ExprError::Failed(
+        "a `ref()` is used by a filter, a test or an operation (`| upper`, `| b64encode`, `==`, ...): the final name is known only after the build, so `ref()` can be a whole value or part of a text (`${{ ref('Service/web').name }}:8080`), nothing computed from it".into(),
+    ))
+}
+
 /// Marks in a string where `ref()` put a name or namespace that the graph
 /// stage fills in. Private-use characters cannot appear in manifests by
 /// accident, and on purpose they still make no marker: each marker carries
@@ -835,8 +873,45 @@ pub fn ref_markers(s: &str) -> Vec<(std::ops::Range<usize>, RefField, &str)> {
     out
 }
 
+/// What `ref()` handed out and how it was used while this thread
+/// evaluates one expression: the parts (`.name`, `.namespace`) it made, by
+/// number, and the markers they were rendered as. A reference's final name
+/// is known only after the build, so a part may become the whole value or
+/// a piece of text — where its marker lands intact and is filled in —
+/// but nothing may compute with it: after each expression, every part must
+/// have been rendered and every rendered marker must be in the result,
+/// unchanged ([`Evaluator::check_refs`]).
+#[derive(Default)]
+struct RefUse {
+    handed: usize,
+    rendered: Vec<(usize, String)>,
+}
+
+thread_local! {
+    static REF_USE: RefCell<RefUse> = RefCell::default();
+}
+
 #[derive(Debug)]
 struct RefTarget(String);
+
+/// A part of a reference: a value that is text only once rendered.
+#[derive(Debug)]
+struct RefPart {
+    target: String,
+    field: RefField,
+    id: usize,
+}
+
+impl RefPart {
+    fn handed(target: &str, field: RefField) -> MjValue {
+        let id = REF_USE.with(|u| {
+            let mut u = u.borrow_mut();
+            u.handed += 1;
+            u.handed
+        });
+        MjValue::from_object(RefPart { target: target.to_string(), field, id })
+    }
+}
 
 impl Object for RefTarget {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
@@ -845,26 +920,35 @@ impl Object for RefTarget {
 
     fn get_value(self: &Arc<Self>, key: &MjValue) -> Option<MjValue> {
         match key.as_str()? {
-            "name" => Some(ref_marker(&self.0, RefField::Name).into()),
-            "namespace" => Some(ref_marker(&self.0, RefField::Namespace).into()),
+            "name" => Some(RefPart::handed(&self.0, RefField::Name)),
+            "namespace" => Some(RefPart::handed(&self.0, RefField::Namespace)),
             _ => None,
         }
     }
 
+    /// `ref("Kind/name")` on its own is its name.
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&ref_marker(&self.0, RefField::Name))
+        let part = RefPart::handed(&self.0, RefField::Name);
+        write!(f, "{part}")
+    }
+}
+
+impl Object for RefPart {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let marker = ref_marker(&self.target, self.field);
+        REF_USE.with(|u| u.borrow_mut().rendered.push((self.id, marker.clone())));
+        f.write_str(&marker)
     }
 }
 
 fn ref_function(target: String) -> Result<MjValue, Error> {
-    let parts = target.split('/').count();
-    if !(2..=3).contains(&parts) || target.split('/').any(str::is_empty) {
-        return Err(Error::new(
-            ErrorKind::InvalidOperation,
-            format!("ref(\"{target}\"): expected \"Kind/name\" or \"Kind/namespace/name\""),
-        ));
-    }
-    Ok(MjValue::from_object(RefTarget(target)))
+    let parsed = infra_k8s::kinds::TargetRef::parse(&target)
+        .map_err(|why| Error::new(ErrorKind::InvalidOperation, format!("ref(\"{target}\"): {why}")))?;
+    Ok(MjValue::from_object(RefTarget(parsed.to_string())))
 }
 
 /// The name in the context under which `file()` and its kin find the

@@ -5,7 +5,7 @@
 use super::graph::Reason;
 use crate::eval::Object;
 use crate::eval::expr::{self, RefField};
-use infra_k8s::kinds::ObjectId;
+use infra_k8s::kinds::{ObjectId, TargetRef};
 use infra_k8s::references;
 use infra_syntax::{Code, Diagnostic, Span, Str};
 use std::collections::HashMap;
@@ -311,11 +311,8 @@ impl NameIndex {
 /// `Kind.group` names an API group; a bare `Kind` found in several groups
 /// means the core group, as in kubectl.
 fn resolve_target(target: &str, own_ns: &str, index: &NameIndex, ids: &[ObjectId]) -> Result<usize, TargetError> {
-    let parts: Vec<&str> = target.split('/').collect();
-    let (kind, group) = match parts[0].split_once('.') {
-        Some((kind, group)) => (kind, Some(group)),
-        None => (parts[0], None),
-    };
+    let t = TargetRef::parse(target).map_err(TargetError::Invalid)?;
+    let (kind, group) = (t.kind.as_str(), t.group.as_deref());
     let pick = |candidates: &[usize]| -> Result<Option<usize>, TargetError> {
         let of_group: Vec<usize> = match group {
             Some(g) => candidates.iter().copied().filter(|&j| ids[j].group == g).collect(),
@@ -339,21 +336,17 @@ fn resolve_target(target: &str, own_ns: &str, index: &NameIndex, ids: &[ObjectId
         [] => Ok(None),
         c => pick(c),
     };
-    match parts.as_slice() {
-        [_, ns, name] => lookup(ns, name)?.ok_or(TargetError::Missing),
-        [_, name] => {
+    let name = t.name.as_str();
+    match &t.namespace {
+        Some(ns) => lookup(ns, name)?.ok_or(TargetError::Missing),
+        None => {
             if let Some(i) = lookup(own_ns, name)? {
                 return Ok(i);
             }
             if let Some(i) = lookup("", name)? {
                 return Ok(i);
             }
-            let matches: Vec<usize> = ids
-                .iter()
-                .enumerate()
-                .filter(|(_, id)| id.kind == kind && id.name == *name && group.is_none_or(|g| id.group == g))
-                .map(|(i, _)| i)
-                .collect();
+            let matches: Vec<usize> = ids.iter().enumerate().filter(|(_, id)| t.names(id)).map(|(i, _)| i).collect();
             match matches.as_slice() {
                 [] => Err(TargetError::Missing),
                 [one] => Ok(*one),
@@ -362,6 +355,5 @@ fn resolve_target(target: &str, own_ns: &str, index: &NameIndex, ids: &[ObjectId
                 ))),
             }
         }
-        _ => Err(TargetError::Invalid(format!("`{target}` is not \"Kind/name\" or \"Kind/namespace/name\""))),
     }
 }
