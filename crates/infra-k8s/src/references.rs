@@ -139,53 +139,112 @@ pub struct Reference<'v> {
     pub in_pod_spec: bool,
 }
 
+/// One step of a path into an object: a key, or a list index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Key(&'static str),
+    Index(usize),
+}
+
+/// Where a traversal is, without allocating: reference fields are at most
+/// a dozen steps deep.
+struct Path {
+    steps: [Step; 24],
+    len: usize,
+}
+
+impl Path {
+    fn new() -> Path {
+        Path { steps: [Step::Index(0); 24], len: 0 }
+    }
+
+    fn push(&mut self, step: Step) {
+        if self.len < self.steps.len() {
+            self.steps[self.len] = step;
+        }
+        self.len += 1;
+    }
+
+    fn pop(&mut self) {
+        self.len -= 1;
+    }
+
+    fn steps(&self) -> &[Step] {
+        &self.steps[..self.len.min(self.steps.len())]
+    }
+}
+
 /// Calls `visit` with every reference that `object`, in namespace
 /// `own_ns`, makes through the fields of [`REFERENCE_FIELDS`].
 pub fn visit_references(object: &mut Value, own_ns: &Str, visit: &mut dyn FnMut(Reference)) {
+    visit_references_at(object, own_ns, &mut |_, r| visit(r));
+}
+
+/// [`visit_references`], with the path of each reference's name in the
+/// object (for a message that points at the field).
+pub fn visit_references_at(object: &mut Value, own_ns: &Str, visit: &mut dyn FnMut(&[Step], Reference)) {
     let kind = object.str_at(&["kind"]).map(Str::new).unwrap_or_default();
     let of_holder = |holder: fn(&Holder) -> bool| REFERENCE_FIELDS.iter().filter(move |f| holder(&f.holder));
+    let mut at = Path::new();
     for f in of_holder(|h| matches!(h, Holder::Kinds(_))) {
         if let Holder::Kinds(kinds) = f.holder
             && kinds.contains(&kind.as_str())
         {
-            each_at(object, f.path, &mut |holder| visit_field(f, holder, own_ns, visit));
+            each_at(object, f.path, &mut at, &mut |at, holder| visit_field(f, holder, own_ns, at, visit));
         }
     }
+    let spec_path = crate::workloads::pod_spec_path(&kind).unwrap_or(&[]);
     let Some(spec) = pod_spec_mut(object) else { return };
+    spec_path.iter().for_each(|k| at.push(Step::Key(k)));
     for f in of_holder(|h| matches!(h, Holder::PodSpec)) {
-        each_at(spec, f.path, &mut |holder| visit_field(f, holder, own_ns, visit));
+        each_at(spec, f.path, &mut at, &mut |at, holder| visit_field(f, holder, own_ns, at, visit));
     }
     let Some(spec) = spec.as_map_mut() else { return };
     for (list, items) in spec.iter_mut() {
-        let (true, Value::Seq(containers)) = (CONTAINER_LISTS.contains(&list.as_str()), items) else { continue };
-        for container in containers {
+        let Some(list) = CONTAINER_LISTS.iter().find(|l| **l == list.as_str()) else { continue };
+        let Value::Seq(containers) = items else { continue };
+        at.push(Step::Key(list));
+        for (i, container) in containers.iter_mut().enumerate() {
+            at.push(Step::Index(i));
             for f in of_holder(|h| matches!(h, Holder::Container)) {
-                each_at(container, f.path, &mut |holder| visit_field(f, holder, own_ns, visit));
+                each_at(container, f.path, &mut at, &mut |at, holder| visit_field(f, holder, own_ns, at, visit));
             }
+            at.pop();
         }
+        at.pop();
     }
 }
 
 /// Calls `f` with every value at `path` below `v`; `*` is every list item.
-fn each_at(v: &mut Value, path: &[&str], f: &mut dyn FnMut(&mut Value)) {
+fn each_at(v: &mut Value, path: &[&'static str], at: &mut Path, f: &mut dyn FnMut(&mut Path, &mut Value)) {
     match path.split_first() {
-        None => f(v),
+        None => f(at, v),
         Some((&"*", rest)) => {
             if let Value::Seq(items) = v {
-                for item in items {
-                    each_at(item, rest, f);
+                for (i, item) in items.iter_mut().enumerate() {
+                    at.push(Step::Index(i));
+                    each_at(item, rest, at, f);
+                    at.pop();
                 }
             }
         }
         Some((key, rest)) => {
             if let Some(next) = v.as_map_mut().and_then(|m| m.get_mut(key)) {
-                each_at(next, rest, f);
+                at.push(Step::Key(key));
+                each_at(next, rest, at, f);
+                at.pop();
             }
         }
     }
 }
 
-fn visit_field(f: &ReferenceField, holder: &mut Value, own_ns: &Str, visit: &mut dyn FnMut(Reference)) {
+fn visit_field(
+    f: &ReferenceField,
+    holder: &mut Value,
+    own_ns: &Str,
+    at: &mut Path,
+    visit: &mut dyn FnMut(&[Step], Reference),
+) {
     if f.only_kind.is_some_and(|k| holder.str_at(&["kind"]) != Some(k)) {
         return;
     }
@@ -202,15 +261,12 @@ fn visit_field(f: &ReferenceField, holder: &mut Value, own_ns: &Str, visit: &mut
     let optional = f.may_be_optional && holder.get("optional") == Some(&Value::Bool(true));
     if let Some(Value::String(name)) = holder.as_map_mut().and_then(|m| m.get_mut(f.name)) {
         let in_pod_spec = matches!(f.holder, Holder::PodSpec | Holder::Container);
-        visit(Reference {
-            kind,
-            group: group_of_target(kind),
-            namespace,
-            name,
-            optional,
-            reason: f.reason,
-            in_pod_spec,
-        });
+        at.push(Step::Key(f.name));
+        visit(
+            at.steps(),
+            Reference { kind, group: group_of_target(kind), namespace, name, optional, reason: f.reason, in_pod_spec },
+        );
+        at.pop();
     }
 }
 
@@ -223,7 +279,7 @@ pub fn visit_reference_namespaces(object: &mut Value, f: &mut dyn FnMut(&mut Val
         if !kinds.contains(&kind.as_str()) {
             continue;
         }
-        each_at(object, field.path, &mut |holder| {
+        each_at(object, field.path, &mut Path::new(), &mut |_, holder| {
             if field.only_kind.is_none_or(|k| holder.str_at(&["kind"]) == Some(k))
                 && let Some(ns) = holder.as_map_mut().and_then(|m| m.get_mut(key))
             {

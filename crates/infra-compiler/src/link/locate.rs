@@ -3,6 +3,7 @@
 //! `configMapRef.name`, a `claimName`, a `ref()`) is found again in the
 //! document's text, on demand: only diagnostics pay for it.
 
+use infra_k8s::references::Step;
 use infra_syntax::{FileId, Node, NodeKind, Sources, Span, yaml};
 use std::collections::HashMap;
 
@@ -30,6 +31,33 @@ impl<'s> Locator<'s> {
             .or_insert_with(|| yaml::load(doc.file, &sources.get(doc.file).text).unwrap_or_default());
         let Some(document) = docs.iter().find(|d| d.span == doc) else { return doc };
         needles.iter().filter(|n| !n.is_empty()).find_map(|needle| find_scalar(document, needle)).unwrap_or(doc)
+    }
+}
+
+impl Locator<'_> {
+    /// The node at `path` in the document at `doc`: the field itself, or
+    /// the expression that made the part of the object it is in (a list
+    /// from `${{ params.refs }}`); `None` when the document does not have
+    /// that place (a patch added it).
+    pub fn at_path(&mut self, doc: Span, path: &[Step]) -> Option<Span> {
+        let sources = self.sources;
+        let docs = self
+            .files
+            .entry(doc.file)
+            .or_insert_with(|| yaml::load(doc.file, &sources.get(doc.file).text).unwrap_or_default());
+        let mut node = docs.iter().find(|d| d.span == doc)?;
+        for step in path {
+            let next = match (step, &node.kind) {
+                (Step::Key(k), NodeKind::Map(entries)) => {
+                    entries.iter().find(|(key, _)| key.name == *k).map(|(_, v)| v)
+                }
+                (Step::Index(i), NodeKind::Seq(items)) => items.get(*i),
+                (_, NodeKind::Str(s, _)) if s.contains("${{") => return Some(node.span),
+                _ => None,
+            };
+            node = next?;
+        }
+        Some(node.span)
     }
 }
 

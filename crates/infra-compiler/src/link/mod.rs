@@ -192,15 +192,33 @@ fn resolve_references(
         } else {
             Diagnostic::warning(Code::Unresolved, msg)
         };
-        // The field that names it: the whole target as written (a ref() or
-        // depends_on), else the name.
+        // The field that names it: found by its path in the object, else
+        // the whole target as written (a ref() or depends_on), else the name.
         let name = target.rsplit('/').next().unwrap_or_default();
-        let span = locator.field(*span, &[target, name]);
+        let span = reference_path(&objects[*from], target)
+            .and_then(|path| locator.at_path(*span, &path))
+            .unwrap_or_else(|| locator.field(*span, &[target, name]));
         diags.push(d.at(span, "referenced here").help(format!(
             "define {target} in the project, or declare it with `infra: {{external: true}}` if it exists in the cluster"
         )));
     }
     Links { dependencies, pod_inputs, rewritten }
+}
+
+/// The path in `object` of the reference field that names `target`
+/// (`ConfigMap/ns/web`), if one does.
+fn reference_path(object: &Object, target: &str) -> Option<Vec<infra_k8s::references::Step>> {
+    let t = infra_k8s::kinds::TargetRef::parse(target).ok()?;
+    let own_ns = Str::new(object.value.str_at(&["metadata", "namespace"]).unwrap_or_default());
+    let mut value = object.value.clone();
+    let mut found = None;
+    infra_k8s::references::visit_references_at(&mut value, &own_ns, &mut |path, r| {
+        let names = r.kind == t.kind && *r.name == t.name && t.namespace.as_ref().is_none_or(|ns| *ns == r.namespace);
+        if names && found.is_none() {
+            found = Some(path.to_vec());
+        }
+    });
+    found
 }
 
 /// `infra.dev/config-hash` on each pod template: a digest of the
