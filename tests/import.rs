@@ -291,3 +291,21 @@ fn import_says_what_the_first_apply_restarts_and_loses() {
         .collect();
     insta::assert_snapshot!("import_first_apply", said.join("\n"));
 }
+
+#[test]
+fn values_kubernetes_reads_as_numbers_and_booleans_are_imported_as_such() {
+    // `defaultMode: 0755` is 493 to Kubernetes, `yes` is true; strings that
+    // look like them stay strings. The project says the same, and builds
+    // back the same objects.
+    let dir = TempDir::new("import-yaml11");
+    dir.write(
+        "in.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: apps}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      enableServiceLinks: yes\n      containers: [{name: web, image: nginx}]\n      volumes: [{name: s, configMap: {name: scripts, defaultMode: 0755}}]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: scripts, namespace: apps}\ndata: {mode: \"0644\", flag: 'yes'}\n",
+    );
+    let (out, plan) = round_trip(&dir.join("in.yaml"), &[]);
+    assert_only_infra_differences(&dir.join("in.yaml"), &plan, false);
+    let deployment = std::fs::read_to_string(out.join("project/manifests/apps/deployment-web.yaml")).unwrap();
+    assert!(deployment.contains("defaultMode: 493") && deployment.contains("enableServiceLinks: true"), "{deployment}");
+    let config = std::fs::read_to_string(out.join("project/manifests/apps/configmap-scripts.yaml")).unwrap();
+    assert!(config.contains("mode: '0644'") && config.contains("flag: 'yes'"), "{config}");
+}
