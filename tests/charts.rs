@@ -386,32 +386,10 @@ fn a_chart_upgrade_is_previewed_with_its_hazards() {
 
 /// Serves the files of `dir` on 127.0.0.1 until the test ends.
 fn serve_folder(dir: std::path::PathBuf) -> String {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(32) {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request = String::new();
-            let _ = reader.read_line(&mut request);
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-            }
-            let path = request.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/').to_string();
-            let file = dir.join(path.split('?').next().unwrap_or_default());
-            let (status, body) = match std::fs::read(&file) {
-                Ok(b) if !path.contains("..") => ("200 OK", b),
-                _ => ("404 Not Found", b"not found".to_vec()),
-            };
-            let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
-            let _ = stream.write_all(&body);
-        }
-    });
-    url
+    common::serve_http(move |path| {
+        let path = path.trim_start_matches('/').split('?').next().unwrap_or_default().to_string();
+        if path.contains("..") { None } else { std::fs::read(dir.join(path)).ok() }
+    })
 }
 
 #[test]

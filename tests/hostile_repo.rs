@@ -517,31 +517,7 @@ fn git(dir: &Path, args: &[&str]) {
 
 /// Serves `files` (path → body) on 127.0.0.1 for as long as the test runs.
 fn serve(files: Vec<(String, Vec<u8>)>) -> String {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(32) {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request = String::new();
-            let _ = reader.read_line(&mut request);
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-            }
-            let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
-            let (status, body) = match files.iter().find(|(p, _)| *p == path) {
-                Some((_, b)) => ("200 OK", b.clone()),
-                None => ("404 Not Found", b"not found".to_vec()),
-            };
-            let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
-            let _ = stream.write_all(&body);
-        }
-    });
-    url
+    common::serve_http(move |path| files.iter().find(|(p, _)| p == path).map(|(_, b)| b.clone()))
 }
 
 #[test]
