@@ -30,11 +30,13 @@ impl Url {
         };
         let rest = uri.path_and_query().map_or("", |p| p.as_str());
         let rest = if rest == "/" && !text.ends_with('/') { "" } else { rest };
+        // A user part without a password is often a token
+        // (`https://ghp_…@host`): shown as `(secret)`.
         let shown = match user {
-            Some(user) => {
-                let name = user.split_once(':').map_or(user, |(name, _)| name);
-                format!("{scheme}://{name}:(password)@{host}{rest}")
-            }
+            Some(user) => match user.split_once(':') {
+                Some((name, _)) => format!("{scheme}://{name}:(password)@{host}{rest}"),
+                None => format!("{scheme}://(secret)@{host}{rest}"),
+            },
             None => format!("{scheme}://{host}{rest}"),
         };
         if !schemes.contains(&scheme) {
@@ -47,7 +49,9 @@ impl Url {
         // `http://admin:pa/ss@host` is the host `admin`: a password holding
         // `/`, `?` or `#` ends the host early, and would be sent, and
         // printed, as a path. Refused, without showing it.
-        if rest.contains('@') {
+        // The same for `#` (a fragment, which the parser drops) and for any
+        // `@` the authority did not take.
+        if rest.contains('@') || text.matches('@').count() != authority.matches('@').count() {
             return Err(format!(
                 "{scheme}://{}: the URL has an `@` after its host; a password that holds `/`, `?` or `#` must be percent-encoded (%2F, %3F, %23)",
                 uri.host().unwrap_or_default()
@@ -59,8 +63,9 @@ impl Url {
             let decoded = percent_decode(user);
             for form in [user, decoded.as_str()] {
                 secrets.push(base64::engine::general_purpose::STANDARD.encode(form));
-                if let Some((_, password)) = form.split_once(':') {
-                    secrets.push(password.to_string());
+                match form.split_once(':') {
+                    Some((_, password)) => secrets.push(password.to_string()),
+                    None => secrets.push(form.to_string()),
                 }
             }
         }
@@ -127,6 +132,16 @@ mod tests {
         }
         let u = Url::parse("http://admin:pa%2Fss@grafana:3000", WEB).unwrap();
         assert!(u.secrets.contains(&"pa/ss".to_string()) && u.secrets.contains(&"pa%2Fss".to_string()));
+    }
+
+    #[test]
+    fn tokens_as_user_names_and_fragments_are_not_printed() {
+        let u = Url::parse("https://ghp_token123@github.example/org", WEB).unwrap();
+        assert_eq!(u.shown, "https://(secret)@github.example/org");
+        assert!(u.redact("cloning https://ghp_token123@github.example/org").contains("(secret)@"));
+        assert!(!u.redact("token ghp_token123 refused").contains("ghp_token123"));
+        let e = Url::parse("http://admin:1234#pw@grafana", WEB).err().unwrap();
+        assert!(!e.contains("1234") && !e.contains("pw"), "{e}");
     }
 
     #[test]

@@ -346,6 +346,9 @@ fn a_lock_from_the_repository_cannot_drop_the_users_files() {
     for f in ["notes.txt", "x/kubeconfig"] {
         text.push_str(&format!("  - id: /ConfigMap/x/{f}\n    file: {f}\n    hash: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"));
     }
+    // A "hash" that is any text of the file does not make it infra's either.
+    s.write("compiled/prod/x/config", "current-context: prod\n");
+    text.push_str("  - id: /ConfigMap/x/config\n    file: x/config\n    hash: 'current-context:'\n");
     std::fs::write(&lock, text).unwrap();
     let run = s.run(&["build"], &[]);
     assert_eq!(run.code, 0, "{}", run.transcript());
@@ -356,6 +359,41 @@ fn a_lock_from_the_repository_cannot_drop_the_users_files() {
     );
     assert_eq!(std::fs::read_to_string(s.repo().join("compiled/prod/notes.txt")).unwrap(), "mine\n");
     assert_eq!(std::fs::read_to_string(s.repo().join("compiled/prod/x/kubeconfig")).unwrap(), "mine too\n");
+    assert_eq!(std::fs::read_to_string(s.repo().join("compiled/prod/x/config")).unwrap(), "current-context: prod\n");
+}
+
+#[test]
+fn objects_of_charts_count_toward_the_build_s_limit() {
+    let s = Sandbox::new("chart-budget");
+    std::fs::create_dir_all(s.repo().join("charts")).unwrap();
+    std::fs::copy(root().join("tests/fixtures/charts/grafana-12.11.1.tgz"), s.repo().join("charts/grafana.tgz"))
+        .unwrap();
+    s.write("infra.yaml", "name: t\ncharts:\n  grafana:\n    chart: charts/grafana.tgz\n    namespace: monitoring\n    values: {adminPassword: fixed}\n");
+    let run = s.run(&["build", "-o", "-"], &[("INFRA_MAX_OBJECTS", "3")]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr.contains("error[E151]: the build makes") && run.stderr.contains("more than the limit of 3"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn plans_of_many_renamed_workloads_stay_fast() {
+    // Both sides come from the pull request: 4,000 deleted and 4,000
+    // created Deployments sharing one image and one label value.
+    let s = Sandbox::new("many-moves");
+    let deployments = |prefix: &str| -> String {
+        (0..4000)
+            .map(|i| format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {prefix}-{i}, namespace: x}}\nspec:\n  template:\n    metadata: {{labels: {{team: a}}}}\n    spec: {{containers: [{{name: c{i}, image: nginx}}]}}\n---\n"))
+            .collect()
+    };
+    s.write("old.yaml", deployments("old"));
+    s.write("new.yaml", deployments("new"));
+    let start = Instant::now();
+    let run = s.run(&["diff", "old.yaml", "new.yaml", "--format", "json"], &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(start.elapsed() < Duration::from_secs(30), "took {:?}", start.elapsed());
 }
 
 #[test]
@@ -613,4 +651,42 @@ fn the_hostile_repository() {
     assert_ne!(run.code, 101);
     let run = s.run(&["import", "manifests", "--into", "imported"], &[]);
     assert_ne!(run.code, 101);
+}
+
+#[test]
+fn git_s_own_files_are_not_the_project_s() {
+    // A CI checkout keeps its token in .git/config: no way of naming a file
+    // reaches it — file(), a glob, a chart's link.
+    let s = Sandbox::new("dotgit");
+    std::fs::create_dir_all(s.repo()).unwrap();
+    git(&s.repo(), &["init", "-q"]);
+    git(&s.repo(), &["config", "http.extraheader", &format!("AUTHORIZATION: basic {ENV_SECRET}")]);
+    s.write("infra.yaml", "name: t\nresources: [app.yaml]\n");
+    for data in ["${{ file('.git/config') | b64encode }}", "${{ file('sub/../.git/config') }}"] {
+        s.write(
+            "app.yaml",
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a, namespace: x}}\ndata: {{x: \"{data}\"}}\n"),
+        );
+        let run = s.run(&["build", "-o", "-"], &[]);
+        assert_eq!(run.code, 1, "{}", run.transcript());
+        assert!(run.stderr.contains(".git"), "{}", run.stderr);
+    }
+    s.link("linked.txt", ".git/config");
+    s.write("app.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: x}\ndata: {x: \"${{ file('linked.txt') }}\"}\n");
+    assert_eq!(s.run(&["build", "-o", "-"], &[]).code, 1);
+    // A glob over everything never reaches into .git.
+    s.write(
+        ".git/app-evil.yaml",
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: evil, namespace: x}}\ndata: {{t: {ENV_SECRET}}}\n"),
+    );
+    s.write("infra.yaml", "name: t\nresources: ['**/app*.yaml']\n");
+    s.write("app.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: x}\n");
+    let run = s.run(&["build", "-o", "-"], &[]);
+    assert!(run.code == 0 && !run.stdout.contains("evil"), "{}", run.transcript());
+    // A chart's link to it.
+    chart(&s, "charts/tiny");
+    s.link("charts/tiny/files/config", "../../../.git/config");
+    s.write("infra.yaml", "name: t\ncharts:\n  tiny: {chart: charts/tiny, namespace: apps}\n");
+    let run = s.run(&["build", "-o", "-"], &[]);
+    assert!(run.code == 1 && run.stderr.contains("leaves the project"), "{}", run.transcript());
 }

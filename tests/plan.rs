@@ -624,3 +624,29 @@ fn a_dashboard_change_is_shown_as_the_fields_that_changed() {
     );
     assert_eq!(run.stdout.lines().filter(|l| l.starts_with("    ")).count(), 2, "{}", run.stdout);
 }
+
+#[test]
+fn nothing_inside_a_hidden_secret_value_is_printed() {
+    // A JSON document in a Secret: its keys can be secrets too (a token as
+    // a key), so the value is one redacted field, not a diff by path.
+    let dir = TempDir::new("secret-json");
+    let secret = |user: &str| {
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: s}}\nstringData:\n  tokens.json: '{{\"ghp_AAAAAAAAAAAAAAAAAAAA\": {{\"user\": \"{user}\", \"scopes\": [\"repo\", \"read:org\", \"workflow\", \"gist\"]}}}}'\n"
+        )
+    };
+    dir.write("old.yaml", secret("ci"));
+    dir.write("new.yaml", secret("bot"));
+    for format in ["text", "json"] {
+        let run = infra(&[
+            "diff",
+            dir.join("old.yaml").to_str().unwrap(),
+            dir.join("new.yaml").to_str().unwrap(),
+            "--format",
+            format,
+        ]);
+        assert_eq!(run.code, 2, "{}", run.transcript());
+        assert!(!run.stdout.contains("ghp_") && !run.stdout.contains("bot"), "{}", run.stdout);
+        assert!(run.stdout.contains("tokens.json"), "{}", run.stdout);
+    }
+}

@@ -248,6 +248,9 @@ fn references_under_every_filter_are_exact_or_errors() {
         .chain(
             [
                 "ref('Service/web').name == 'web'",
+                "ref('Service/web') == 'web'",
+                "ref('Service/web') is defined",
+                "'a' if ref('Service/web') else 'b'",
                 "ref('Service/web').name ~ '-x'",
                 "'x-' ~ ref('Service/web')",
                 "[ref('Service/web').name] * 2",

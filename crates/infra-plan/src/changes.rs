@@ -156,35 +156,44 @@ fn key_segment(key: &str) -> String {
 /// API server reads as absent (null, `[]`, an empty string map) equals
 /// absent; a map on one side only is compared with an empty one, so what
 /// it adds or removes is named field by field.
-pub(crate) fn diff_values(old: &Value, new: &Value, path: &mut Vec<String>, out: &mut Vec<FieldChange>) {
-    diff_at(None, old, new, path, out);
+/// Strings that hold JSON are compared as data when `json` (never in a
+/// Secret whose values are hidden: a key inside one can be a secret too).
+pub(crate) fn diff_values(old: &Value, new: &Value, json: bool, path: &mut Vec<String>, out: &mut Vec<FieldChange>) {
+    diff_at(None, old, new, json, path, out);
 }
 
-fn diff_at(key: Option<&str>, old: &Value, new: &Value, path: &mut Vec<String>, out: &mut Vec<FieldChange>) {
+fn diff_at(
+    key: Option<&str>,
+    old: &Value,
+    new: &Value,
+    json: bool,
+    path: &mut Vec<String>,
+    out: &mut Vec<FieldChange>,
+) {
     // The same object (an unchanged one reused from the build) needs no walk.
     if std::ptr::eq(old, new) || old == new || (means_absent(key, old) && means_absent(key, new)) {
         return;
     }
     static EMPTY: std::sync::LazyLock<infra_syntax::Map> = std::sync::LazyLock::new(infra_syntax::Map::new);
     match (old, new) {
-        (Value::Map(a), Value::Map(b)) => diff_keyed(&map_entries(a), &map_entries(b), path, out),
+        (Value::Map(a), Value::Map(b)) => diff_keyed(&map_entries(a), &map_entries(b), json, path, out),
         (Value::Map(a), b) if key.is_some() && !a.is_empty() && means_absent(key, b) => {
-            diff_keyed(&map_entries(a), &map_entries(&EMPTY), path, out)
+            diff_keyed(&map_entries(a), &map_entries(&EMPTY), json, path, out)
         }
         (a, Value::Map(b)) if key.is_some() && !b.is_empty() && means_absent(key, a) => {
-            diff_keyed(&map_entries(&EMPTY), &map_entries(b), path, out)
+            diff_keyed(&map_entries(&EMPTY), &map_entries(b), json, path, out)
         }
         (Value::Seq(a), Value::Seq(b)) if named(a) && named(b) => {
-            diff_keyed(&named_items(a), &named_items(b), path, out);
+            diff_keyed(&named_items(a), &named_items(b), json, path, out);
         }
         (Value::Seq(a), Value::Seq(b)) if a.len() == b.len() => {
             for (i, (av, bv)) in a.iter().zip(b).enumerate() {
                 path.push(format!("[{i}]"));
-                diff_at(None, av, bv, path, out);
+                diff_at(None, av, bv, json, path, out);
                 path.pop();
             }
         }
-        (Value::String(a), Value::String(b)) if json_diff(a, b, path, out) => {}
+        (Value::String(a), Value::String(b)) if json && json_diff(a, b, path, out) => {}
         _ => out.push(FieldChange {
             path: render_path(path),
             old: (!means_absent(key, old)).then(|| old.clone()),
@@ -254,17 +263,22 @@ fn json_at(old: &Value, new: &Value, path: &mut Vec<String>, out: &mut Vec<Field
         }
         (Value::Seq(a), Value::Seq(b)) if keyed(a).is_some() && keyed(a) == keyed(b) => {
             let k = keyed(a).unwrap_or_default();
-            let seg = |v: &Value| format!("[{k}={}]", v.get(k).map(scalar_text).unwrap_or_default());
+            let id = |v: &Value| v.get(k).map(scalar_text).unwrap_or_default();
+            let old_items: std::collections::HashMap<String, &Value> = a.iter().map(|v| (id(v), v)).collect();
+            let new_items: std::collections::HashMap<String, &Value> = b.iter().map(|v| (id(v), v)).collect();
             for av in a {
-                path.push(seg(av));
-                let bv = b.iter().find(|bv| bv.get(k) == av.get(k)).unwrap_or(&Value::Null);
-                json_at(av, bv, path, out);
+                let key = id(av);
+                path.push(format!("[{k}={key}]"));
+                json_at(av, new_items.get(&key).copied().unwrap_or(&Value::Null), path, out);
                 path.pop();
             }
-            for bv in b.iter().filter(|bv| !a.iter().any(|av| av.get(k) == bv.get(k))) {
-                path.push(seg(bv));
-                json_at(&Value::Null, bv, path, out);
-                path.pop();
+            for bv in b {
+                let key = id(bv);
+                if !old_items.contains_key(&key) {
+                    path.push(format!("[{k}={key}]"));
+                    json_at(&Value::Null, bv, path, out);
+                    path.pop();
+                }
             }
         }
         (Value::Seq(a), Value::Seq(b)) if a.len() == b.len() => {
@@ -316,18 +330,18 @@ fn named_items(items: &[Value]) -> Vec<Entry<'_>> {
 
 /// Diffs two keyed collections (map entries, or list items by name): a key
 /// on one side only is a removal or an addition.
-fn diff_keyed(a: &[Entry], b: &[Entry], path: &mut Vec<String>, out: &mut Vec<FieldChange>) {
+fn diff_keyed(a: &[Entry], b: &[Entry], json: bool, path: &mut Vec<String>, out: &mut Vec<FieldChange>) {
     for (seg, key, av) in a {
         path.push(seg.clone());
         match b.iter().find(|(s, _, _)| s == seg) {
-            Some((_, _, bv)) => diff_at(*key, av, bv, path, out),
-            None => diff_at(*key, av, &Value::Null, path, out),
+            Some((_, _, bv)) => diff_at(*key, av, bv, json, path, out),
+            None => diff_at(*key, av, &Value::Null, json, path, out),
         }
         path.pop();
     }
     for (seg, key, bv) in b.iter().filter(|(s, _, _)| !a.iter().any(|(x, _, _)| x == s)) {
         path.push(seg.clone());
-        diff_at(*key, &Value::Null, bv, path, out);
+        diff_at(*key, &Value::Null, bv, json, path, out);
         path.pop();
     }
 }

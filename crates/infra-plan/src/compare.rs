@@ -153,11 +153,12 @@ fn compare(old: &Value, new: &Value, options: &Options) -> Option<Change> {
     let secret = id.kind == "Secret";
     let mut fields = Vec::new();
     let (old, new) = (&without_hash(old), &without_hash(new));
-    diff_values(old, new, &mut Vec::new(), &mut fields);
+    let hidden = secret && !options.show_secrets;
+    diff_values(old, new, !hidden, &mut Vec::new(), &mut fields);
     if fields.is_empty() {
         return None;
     }
-    if secret && !options.show_secrets {
+    if hidden {
         for f in &mut fields {
             if f.path.starts_with("data")
                 || f.path.starts_with("stringData")

@@ -149,9 +149,16 @@ fn successor<'n>(old: &Location, new: &'n [Location], container: &str) -> Option
     let mine: Vec<&Location> = new.iter().filter(|l| l.container == container).collect();
     match old.known {
         Known::Claim => mine.iter().find(|l| l.path == old.path).copied(),
+        // The software's data directory; if the new image is other software,
+        // wherever the same store is still mounted.
         _ => {
-            let known: Vec<&Location> = mine.into_iter().filter(|l| l.known != Known::Claim).collect();
-            known.iter().find(|l| l.path == old.path).or_else(|| known.first()).copied()
+            let known: Vec<&Location> = mine.iter().copied().filter(|l| l.known != Known::Claim).collect();
+            known
+                .iter()
+                .find(|l| l.path == old.path)
+                .or_else(|| known.first())
+                .copied()
+                .or_else(|| mine.iter().copied().find(|l| l.store.same_data(&old.store)))
         }
     }
 }
@@ -207,8 +214,11 @@ fn state_moves(change: &Change, old: &Value, new: &Value, restarts: bool, out: &
                         format!("keep {} mounted at {}", l.store.describe(), l.path),
                     )
                 }
-                None => continue,
-                Some(n) if n.store.same_data(&l.store) && n.within == l.within => continue,
+                None => (
+                    format!("{} was on {}, which the new version no longer mounts", l.what(), l.store.describe()),
+                    format!("keep {} mounted where the new version keeps its data", l.store.describe()),
+                ),
+                Some(n) if n.store.same_data(&l.store) && (n.within == l.within || n.known == Known::Claim) => continue,
                 Some(n) if n.store.same_data(&l.store) => (
                     format!(
                         "{} moves within {}: from {} to {}; what was written so far stays at {}, which the new version does not read",
@@ -459,33 +469,60 @@ fn pod_label_values(v: &Value) -> Vec<&str> {
 /// rename (`fullnameOverride`, a release or node group renamed, a
 /// Deployment turned StatefulSet) is one workload that moves.
 pub(crate) fn pair_moves(deleted: &[(ObjectId, &Value)], created: &[(ObjectId, &Value)]) -> Vec<(usize, usize)> {
+    // Each workload's fingerprint once; candidates only among those that
+    // share an image (an index by image name), so a plan of many workloads
+    // stays near-linear.
+    let prints = |side: &[(ObjectId, &Value)]| -> Vec<(Vec<String>, Vec<String>, Vec<String>)> {
+        side.iter()
+            .map(|(_, v)| {
+                let (images, names) = fingerprint(v);
+                let labels = pod_label_values(v);
+                (
+                    images.into_iter().map(String::from).collect(),
+                    names.into_iter().map(String::from).collect(),
+                    labels.into_iter().map(String::from).collect(),
+                )
+            })
+            .collect()
+    };
+    let (old_prints, new_prints) = (prints(deleted), prints(created));
+    let mut by_image: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    for (j, (images, _, _)) in new_prints.iter().enumerate() {
+        for image in images {
+            by_image.entry(image.as_str()).or_default().push(j);
+        }
+    }
     let mut scored = Vec::new();
-    for (i, (d, old)) in deleted.iter().enumerate() {
-        let (old_images, old_names) = fingerprint(old);
-        let old_labels = pod_label_values(old);
-        for (j, (c, new)) in created.iter().enumerate() {
+    for (i, (d, _)) in deleted.iter().enumerate() {
+        let (old_images, old_names, old_labels) = &old_prints[i];
+        let mut candidates: Vec<usize> =
+            old_images.iter().flat_map(|img| by_image.get(img.as_str()).into_iter().flatten().copied()).collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        for j in candidates {
+            let c = &created[j].0;
             // No namespace is the one it is applied to (a chart that
             // stopped writing `.Release.Namespace`).
             if d.namespace != c.namespace && !d.namespace.is_empty() && !c.namespace.is_empty() {
                 continue;
             }
-            let (new_images, new_names) = fingerprint(new);
+            let (new_images, new_names, new_labels) = &new_prints[j];
             let images = old_images.iter().filter(|i| new_images.contains(i)).count();
             let names = old_names.iter().filter(|n| new_names.contains(n)).count();
-            let new_labels = pod_label_values(new);
             let labels = old_labels.iter().filter(|l| new_labels.contains(l)).count();
-            if images == 0 || names + labels == 0 {
+            if names + labels == 0 {
                 continue;
             }
             scored.push((images * 4 + names * 2 + labels, i, j));
         }
     }
     scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-    let (mut used_old, mut used_new, mut pairs) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut used_old, mut used_new, mut pairs) =
+        (std::collections::HashSet::new(), std::collections::HashSet::new(), Vec::new());
     for (_, i, j) in scored {
         if !used_old.contains(&i) && !used_new.contains(&j) {
-            used_old.push(i);
-            used_new.push(j);
+            used_old.insert(i);
+            used_new.insert(j);
             pairs.push((i, j));
         }
     }
@@ -635,6 +672,21 @@ mod tests {
         assert!(
             lost.len() == 1 && lost[0].contains("/srv was on PVC `a`") || lost[0].contains("moves from PVC `a`"),
             "{lost:?}"
+        );
+    }
+
+    #[test]
+    fn other_software_that_no_longer_mounts_the_claim_loses_it() {
+        let claim = "{name: data, persistentVolumeClaim: {claimName: db}}";
+        let other = "{name: db, image: 'acme/db:1'}";
+        let lost =
+            losses(&workload("Deployment", "db", PG, claim, ""), &workload("Deployment", "db", other, claim, ""));
+        assert!(lost.len() == 1 && lost[0].contains("which the new version no longer mounts"), "{lost:?}");
+        // Still mounted, anywhere, by the new image: its data, as far as anyone can tell.
+        let mounted = "{name: db, image: 'acme/db:1', volumeMounts: [{name: data, mountPath: /srv}]}";
+        assert!(
+            losses(&workload("Deployment", "db", PG, claim, ""), &workload("Deployment", "db", mounted, claim, ""))
+                .is_empty()
         );
     }
 

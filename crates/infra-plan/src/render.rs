@@ -56,6 +56,7 @@ fn esc(text: &str) -> String {
 /// The plan as text. `title` says what was compared.
 pub fn text(plan: &Plan, title: &str, style: &Style) -> String {
     let mut out = String::new();
+    let deadline = std::time::Instant::now() + LINE_DIFF_TIME;
     let _ = writeln!(out, "{}\n", esc(title));
     for action in [Action::Create, Action::Update, Action::Replace, Action::Delete] {
         for c in plan.changes.iter().filter(|c| c.action == action) {
@@ -68,7 +69,7 @@ pub fn text(plan: &Plan, title: &str, style: &Style) -> String {
                 let _ = writeln!(out, "    {}", esc(&c.reason));
             }
             for f in &c.fields {
-                write_field(&mut out, f, style);
+                write_field(&mut out, f, style, deadline);
             }
         }
     }
@@ -135,7 +136,7 @@ pub fn text(plan: &Plan, title: &str, style: &Style) -> String {
     out
 }
 
-fn write_field(out: &mut String, f: &FieldChange, style: &Style) {
+fn write_field(out: &mut String, f: &FieldChange, style: &Style, deadline: std::time::Instant) {
     if f.redacted {
         let size = |v: &Option<Value>| v.as_ref().map(secret_size);
         let what = match (size(&f.old), size(&f.new)) {
@@ -150,7 +151,7 @@ fn write_field(out: &mut String, f: &FieldChange, style: &Style) {
     match (&f.old, &f.new) {
         (Some(Value::String(a)), Some(Value::String(b))) if a.contains('\n') || b.contains('\n') => {
             let _ = writeln!(out, "    {}:", esc(&f.path));
-            for line in line_diff(a, b).iter().map(|l| esc(l)) {
+            for line in line_diff_until(a, b, deadline).iter().map(|l| esc(l)) {
                 let painted = match line.as_bytes().first() {
                     Some(b'-') => style.paint("31", &line),
                     Some(b'+') => style.paint("32", &line),
@@ -188,11 +189,18 @@ fn short(v: Option<&Value>) -> String {
 
 /// The changed lines of a multi-line string, `-` old and `+` new, with
 /// `@@` separating distant hunks. Patience diff: near-linear on real texts
-/// (a one-panel change in a 2,800-line dashboard is two lines), with a
-/// deadline of a second so that a pathological pair of texts cannot stall
-/// a plan — past it the diff is still right, only coarser.
+/// (a one-panel change in a 2,800-line dashboard is two lines).
 pub fn line_diff(old: &str, new: &str) -> Vec<String> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    line_diff_until(old, new, std::time::Instant::now() + LINE_DIFF_TIME)
+}
+
+/// How long the line diffs of one plan may take together: past it each
+/// diff is still right, only coarser, so no pathological texts (thousands
+/// of fields that differ everywhere) can stall a plan.
+const LINE_DIFF_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// [`line_diff`] that ends its search at `deadline`.
+fn line_diff_until(old: &str, new: &str, deadline: std::time::Instant) -> Vec<String> {
     let diff =
         similar::TextDiff::configure().algorithm(similar::Algorithm::Patience).deadline(deadline).diff_lines(old, new);
     let mut out = Vec::new();

@@ -85,7 +85,18 @@ pub fn secret_ranges(text: &str) -> Vec<Vec<ColumnRange>> {
                         f.candidates.iter().copied().for_each(&mut mark);
                     }
                 }
-                let might_be_secret = stack.first().is_none_or(|f| f.kind.as_deref().is_none_or(|k| k == "Secret"));
+                // An object open at the error may be a Secret: one that says
+                // so, or one that has not said its kind yet — the document
+                // itself, or an item of a list (a `kind: List`).
+                let might_be_secret = stack.is_empty()
+                    || stack.iter().enumerate().any(|(i, f)| {
+                        f.map
+                            && f.role == Role::Object
+                            && match f.kind.as_deref() {
+                                Some(k) => k == "Secret",
+                                None => i == 0 || !stack[i - 1].map,
+                            }
+                    });
                 if might_be_secret {
                     redact_values_from(text, last_line.min(at.0), &mut mark);
                 }
@@ -260,6 +271,8 @@ mod tests {
             assert!(!out.contains("hunter2"), "{text}\n→\n{out}");
             assert!(out.contains("token") || out.contains("last-applied"), "{out}");
         }
+        let broken = shown("kind: List\nitems:\n- kind: Secret\n  stringData:\n    token: \"hunter2\n");
+        assert!(!broken.contains("hunter2"), "{broken}");
         let list = shown(
             "kind: List\nitems:\n- kind: ConfigMap\n  data: {a: visible}\n- kind: Secret\n  stringData: {t: x}\n",
         );

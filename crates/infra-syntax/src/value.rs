@@ -359,10 +359,20 @@ impl Value {
     /// keys, and a few bytes of syntax per value. A lower bound, cheap
     /// enough to take of every object before any is written.
     pub fn text_size(&self) -> usize {
+        self.text_size_at(0)
+    }
+
+    /// [`Value::text_size`] at a nesting depth: each line is indented by
+    /// two spaces a level (a deep tree of short keys is mostly indentation).
+    fn text_size_at(&self, depth: usize) -> usize {
+        let indent = 2 * depth;
         match self {
+            // Not the indentation of a block scalar's lines: counting them
+            // would read every string of every object (a large string set
+            // by `common` is shared by thousands).
             Value::String(s) => s.len() + 4,
-            Value::Seq(items) => items.iter().map(|v| v.text_size() + 4).sum::<usize>() + 2,
-            Value::Map(m) => m.iter().map(|(k, v)| k.len() + 2 + v.text_size()).sum::<usize>() + 2,
+            Value::Seq(items) => items.iter().map(|v| indent + 4 + v.text_size_at(depth + 1)).sum::<usize>() + 2,
+            Value::Map(m) => m.iter().map(|(k, v)| indent + k.len() + 2 + v.text_size_at(depth + 1)).sum::<usize>() + 2,
             _ => 8,
         }
     }

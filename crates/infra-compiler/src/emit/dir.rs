@@ -663,12 +663,15 @@ fn verify_lock(
     Lock { entries: kept, ignored }
 }
 
-/// Whether the regular file at `path` carries `hash` (as its
-/// `infra.dev/hash` annotation does).
+/// Whether the regular file at `path` carries `hash` as its
+/// `infra.dev/hash` annotation, as every file infra writes does. A lock's
+/// hash is a sha256 in hex; anything else names no file of infra's.
 fn holds_hash(path: &Path, hash: &str) -> bool {
-    hash.len() >= 16
+    let sha256 = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let line = format!("{}: {hash}\n", infra_k8s::annotations::HASH);
+    sha256
         && paths::read_bytes_nofollow(path, paths::max_source_bytes())
-            .is_ok_and(|b| b.windows(hash.len()).any(|w| w == hash.as_bytes()))
+            .is_ok_and(|b| b.windows(line.len()).any(|w| w == line.as_bytes()))
 }
 
 /// For each new file, whether the folder `dir` (listed in `inventory`)

@@ -498,17 +498,12 @@ fn failure(chart: &Chart, settings: &Settings, f: Failure) -> Diagnostic {
 /// Strings shorter than 4 characters are left: they give nothing away and
 /// would garble the message.
 fn redact_values(message: &str, values: &Value) -> String {
-    fn strings<'v>(v: &'v Value, out: &mut Vec<&'v str>) {
-        match v {
-            Value::String(s) if s.chars().count() >= 4 => out.push(s),
-            Value::Seq(items) => items.iter().for_each(|i| strings(i, out)),
-            Value::Map(m) => m.values().for_each(|i| strings(i, out)),
-            _ => {}
-        }
-    }
     let mut found = Vec::new();
-    strings(values, &mut found);
-    found.retain(|s| message.contains(s));
+    values.for_each_str(&mut |s| {
+        if s.chars().count() >= 4 && message.contains(s) {
+            found.push(s);
+        }
+    });
     // Longest first, so a value that holds another is replaced whole.
     found.sort_by_key(|s| std::cmp::Reverse(s.len()));
     let mut out = message.to_string();

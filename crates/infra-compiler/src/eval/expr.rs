@@ -797,8 +797,8 @@ fn check_refs<'t>(texts: impl FnOnce() -> Vec<&'t str>) -> Result<(), ExprError>
         return Ok(());
     }
     let texts = texts();
-    let all_rendered = (1..=used.handed).all(|id| used.rendered.iter().any(|(r, _)| *r == id));
-    let rendered: std::collections::BTreeSet<&str> = used.rendered.iter().map(|(_, m)| m.as_str()).collect();
+    let all_rendered = (1..=used.handed).all(|id| used.used.contains(&id));
+    let rendered: std::collections::BTreeSet<&str> = used.rendered.iter().map(String::as_str).collect();
     let mut found = std::collections::BTreeSet::new();
     let mut intact = true;
     for t in &texts {
@@ -883,16 +883,39 @@ pub fn ref_markers(s: &str) -> Vec<(std::ops::Range<usize>, RefField, &str)> {
 /// unchanged ([`Evaluator::check_refs`]).
 #[derive(Default)]
 struct RefUse {
+    /// References (`ref()` calls) and their parts, numbered from 1.
     handed: usize,
-    rendered: Vec<(usize, String)>,
+    /// Those used as references should be: a part rendered, a call whose
+    /// part was taken or that was rendered itself.
+    used: Vec<usize>,
+    /// The markers rendered.
+    rendered: Vec<String>,
+}
+
+impl RefUse {
+    fn hand() -> usize {
+        REF_USE.with(|u| {
+            let mut u = u.borrow_mut();
+            u.handed += 1;
+            u.handed
+        })
+    }
+
+    fn mark_used(id: usize) {
+        REF_USE.with(|u| u.borrow_mut().used.push(id));
+    }
 }
 
 thread_local! {
     static REF_USE: RefCell<RefUse> = RefCell::default();
 }
 
+/// What `ref("Kind/name")` returns: the target, numbered as handed out.
 #[derive(Debug)]
-struct RefTarget(String);
+struct RefTarget {
+    target: String,
+    id: usize,
+}
 
 /// A part of a reference: a value that is text only once rendered.
 #[derive(Debug)]
@@ -904,12 +927,7 @@ struct RefPart {
 
 impl RefPart {
     fn handed(target: &str, field: RefField) -> MjValue {
-        let id = REF_USE.with(|u| {
-            let mut u = u.borrow_mut();
-            u.handed += 1;
-            u.handed
-        });
-        MjValue::from_object(RefPart { target: target.to_string(), field, id })
+        MjValue::from_object(RefPart { target: target.to_string(), field, id: RefUse::hand() })
     }
 }
 
@@ -919,16 +937,19 @@ impl Object for RefTarget {
     }
 
     fn get_value(self: &Arc<Self>, key: &MjValue) -> Option<MjValue> {
-        match key.as_str()? {
-            "name" => Some(RefPart::handed(&self.0, RefField::Name)),
-            "namespace" => Some(RefPart::handed(&self.0, RefField::Namespace)),
-            _ => None,
-        }
+        let field = match key.as_str()? {
+            "name" => RefField::Name,
+            "namespace" => RefField::Namespace,
+            _ => return None,
+        };
+        RefUse::mark_used(self.id);
+        Some(RefPart::handed(&self.target, field))
     }
 
     /// `ref("Kind/name")` on its own is its name.
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let part = RefPart::handed(&self.0, RefField::Name);
+        RefUse::mark_used(self.id);
+        let part = RefPart::handed(&self.target, RefField::Name);
         write!(f, "{part}")
     }
 }
@@ -940,7 +961,11 @@ impl Object for RefPart {
 
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let marker = ref_marker(&self.target, self.field);
-        REF_USE.with(|u| u.borrow_mut().rendered.push((self.id, marker.clone())));
+        REF_USE.with(|u| {
+            let mut u = u.borrow_mut();
+            u.used.push(self.id);
+            u.rendered.push(marker.clone());
+        });
         f.write_str(&marker)
     }
 }
@@ -948,7 +973,7 @@ impl Object for RefPart {
 fn ref_function(target: String) -> Result<MjValue, Error> {
     let parsed = infra_k8s::kinds::TargetRef::parse(&target)
         .map_err(|why| Error::new(ErrorKind::InvalidOperation, format!("ref(\"{target}\"): {why}")))?;
-    Ok(MjValue::from_object(RefTarget(parsed.to_string())))
+    Ok(MjValue::from_object(RefTarget { target: parsed.to_string(), id: RefUse::hand() }))
 }
 
 /// The name in the context under which `file()` and its kin find the

@@ -52,7 +52,24 @@ impl OutputBudget {
     /// Charges an environment's objects; an error names the largest ones
     /// when their YAML would pass the limit.
     fn charge(&mut self, objects: &[Object], diags: &mut Diagnostics) -> bool {
+        let before = self.objects;
         self.objects += objects.len();
+        // Charts and dashboards make objects too, counted here.
+        if self.objects > self.max_objects {
+            let first_past = &objects[self.max_objects.saturating_sub(before).min(objects.len() - 1)];
+            diags.push(
+                Diagnostic::error(
+                    Code::TooManyObjects,
+                    format!(
+                        "the build makes {} objects, more than the limit of {} (INFRA_MAX_OBJECTS)",
+                        self.objects, self.max_objects
+                    ),
+                )
+                .at(first_past.origin, format!("{} is past the limit", ObjectId::of(&first_past.value).short()))
+                .help("raise INFRA_MAX_OBJECTS for a project this large on purpose"),
+            );
+            return false;
+        }
         let sizes = crate::parallel::map(objects, |o| o.value.text_size());
         self.bytes = self.bytes.saturating_add(sizes.iter().sum());
         if self.bytes <= self.max_bytes {

@@ -119,7 +119,9 @@ pub fn each_file(chart: &Path, root: &Path, visit: &mut FileVisitor) -> Result<(
         return visit("", &read(chart, "the archive")?);
     }
     let mut budget = MAX_EXPANDED_BYTES;
-    for (n, entry) in walkdir::WalkDir::new(chart).follow_links(false).sort_by_file_name().into_iter().enumerate() {
+    // A chart's `.git` (a chart kept as a git checkout) is not chart content.
+    let walk = walkdir::WalkDir::new(chart).follow_links(false).sort_by_file_name().into_iter();
+    for (n, entry) in walk.filter_entry(|e| e.file_name() != ".git").enumerate() {
         if n >= MAX_ENTRIES {
             return Err(format!("more than {MAX_ENTRIES} files in the chart folder"));
         }
@@ -134,7 +136,7 @@ pub fn each_file(chart: &Path, root: &Path, visit: &mut FileVisitor) -> Result<(
             let target = entry.path().canonicalize().map_err(|e| {
                 format!("{rel} is a symbolic link that cannot be followed ({})", infra_syntax::source::io_reason(&e))
             })?;
-            if !target.starts_with(root) {
+            if !crate::load::files::in_project(root, &target) {
                 return Err(format!(
                     "{rel} is a symbolic link that leaves the project; Helm would read what it points to"
                 ));

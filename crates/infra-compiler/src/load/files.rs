@@ -20,18 +20,31 @@ fn unreadable(message: String) -> Diagnostic {
     Diagnostic::error(Code::CannotRead, message)
 }
 
+/// Whether `path` (resolved) is a file of the project: below `root`, and
+/// not in a `.git` folder — git's own files belong to the machine that
+/// checked the project out (a CI checkout keeps its token in `.git/config`),
+/// not to the repository.
+pub fn in_project(root: &Path, path: &Path) -> bool {
+    path.strip_prefix(root).is_ok_and(|rel| !rel.components().any(|c| c.as_os_str() == ".git"))
+}
+
 /// Resolves `rel` against `dir`, refusing absolute paths and anything that
-/// leaves `root` (by `..` or by a symbolic link).
+/// leaves the project (by `..`, by a symbolic link, or into `.git`).
 pub fn resolve_inside(root: &Path, dir: &Path, rel: &str) -> Result<PathBuf, Diagnostic> {
     check_relative(rel)?;
     let joined = normalize(&dir.join(rel));
     if !joined.starts_with(root) {
         return Err(outside(format!("{rel} is outside the project root")));
     }
+    if !in_project(root, &joined) {
+        return Err(outside(format!(
+            "{rel} is in .git, which holds this machine's git configuration, not the project"
+        )));
+    }
     let canonical = joined
         .canonicalize()
         .map_err(|e| unreadable(format!("cannot open {}: {}", display(root, &joined), io_reason(&e))))?;
-    if !canonical.starts_with(root) {
+    if !in_project(root, &canonical) {
         return Err(outside(format!("{rel} is outside the project root (a symbolic link?)")));
     }
     Ok(canonical)
@@ -83,7 +96,8 @@ pub fn glob_inside(root: &Path, dir: &Path, pattern: &str) -> Result<Vec<PathBuf
     let options = glob::MatchOptions { require_literal_separator: true, ..glob::MatchOptions::new() };
     let mut out = Vec::new();
     let walk = walkdir::WalkDir::new(if base.is_empty() { "/" } else { &base }).follow_links(false);
-    for entry in walk.min_depth(1).max_depth(depth) {
+    // `.git` is not the project's: a glob never reaches into it.
+    for entry in walk.min_depth(1).max_depth(depth).into_iter().filter_entry(|e| e.file_name() != ".git") {
         let entry = match entry {
             Ok(e) => e,
             // A folder the pattern reaches into that is missing matches nothing.
@@ -100,7 +114,7 @@ pub fn glob_inside(root: &Path, dir: &Path, pattern: &str) -> Result<Vec<PathBuf
         }
         let canonical =
             p.canonicalize().map_err(|e| unreadable(format!("cannot open {}: {}", p.display(), io_reason(&e))))?;
-        if !canonical.starts_with(root) {
+        if !in_project(root, &canonical) {
             return Err(outside(format!("{} is outside the project root (a symbolic link?)", display(root, p))));
         }
         out.push(canonical);
