@@ -202,6 +202,14 @@ fn resolve(object: &Value, spec: &Value, container: &Value, path: &str) -> (Stor
     }
 }
 
+/// What backs `path` in the running container `container` of a workload
+/// (`None`: no such container).
+pub fn store_at(object: &Value, container: &str, path: &str) -> Option<Store> {
+    let spec = pod_spec(object)?;
+    let c = spec.get("containers")?.as_seq()?.iter().find(|c| c.str_at(&["name"]) == Some(container))?;
+    Some(resolve(object, spec, c, path).0)
+}
+
 /// `$(VAR)` references of an environment value, expanded from the
 /// container's other literal values as Kubernetes does.
 fn expand(value: &str, env: &[&Value]) -> String {

@@ -204,13 +204,9 @@ fn state_moves(change: &Change, old: &Value, new: &Value, restarts: bool, out: &
                         ));
                         continue;
                     }
+                    let now = state::store_at(new, container, &l.path).unwrap_or(Store::Container);
                     (
-                        format!(
-                            "{} was on {} and is now on {}",
-                            l.path,
-                            l.store.describe(),
-                            Store::Container.describe()
-                        ),
+                        format!("{} was on {} and is now on {}", l.path, l.store.describe(), now.describe()),
                         format!("keep {} mounted at {}", l.store.describe(), l.path),
                     )
                 }
@@ -669,8 +665,13 @@ mod tests {
             &workload("Deployment", "a", app, &claim("a"), ""),
             &workload("Deployment", "a", app, "{name: data, emptyDir: {}}", ""),
         );
+        assert!(lost == ["/srv was on PVC `a` and is now on an emptyDir volume `data`"], "{lost:?}");
+        // ... or that nothing is mounted at any more.
+        let bare = "{name: app, image: example.com/mine:1}";
+        let lost =
+            losses(&workload("Deployment", "a", app, &claim("a"), ""), &workload("Deployment", "a", bare, "", ""));
         assert!(
-            lost.len() == 1 && lost[0].contains("/srv was on PVC `a`") || lost[0].contains("moves from PVC `a`"),
+            lost == ["/srv was on PVC `a` and is now on the container's own filesystem (no volume is mounted there)"],
             "{lost:?}"
         );
     }
