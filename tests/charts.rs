@@ -109,6 +109,49 @@ fn values_are_checked_against_the_chart() {
 }
 
 #[test]
+fn environments_and_the_command_line_set_chart_values_checked_like_literal_ones() {
+    let cache = TempDir::new("cache");
+    let dir = grafana_project(
+        "",
+        "environments:\n  lab:\n    charts:\n      grafana:\n        values: {persistence: {enabled: true, size: 5Gi}}\n  typo:\n    charts:\n      grafana:\n        values: {persistance: {enabled: true}}\n  other:\n    charts:\n      grafna:\n        values: {replicas: 2}\n",
+    );
+    let build = |args: &[&str]| {
+        let mut argv = vec!["build", dir.str(), "-o", "-"];
+        argv.extend(args);
+        infra_helm(&argv, &cache)
+    };
+    // The environment's values are merged over the entry's.
+    let run = build(&["--env", "lab"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(
+        run.stdout.contains("kind: PersistentVolumeClaim") && run.stdout.contains("storage: 5Gi"),
+        "{}",
+        run.stdout
+    );
+    // The typo check reaches them, at their line.
+    let run = build(&["--env", "typo"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains("error[H105]: chart `grafana` has no value `persistance`"), "{}", run.stderr);
+    assert!(run.stderr.contains("help: did you mean `persistence`?"), "{}", run.stderr);
+    // Values for a chart the project does not have.
+    let run = build(&["--env", "other"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains("error[H111]: the project has no chart `grafna`"), "{}", run.stderr);
+    assert!(run.stderr.contains("did you mean `grafana`?"), "{}", run.stderr);
+    // `--set charts.<name>.…`, the Helm habit, last and checked the same way.
+    let run = build(&["--env", "lab", "--set", "charts.grafana.persistence.size=7Gi"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stdout.contains("storage: 7Gi"), "{}", run.stdout);
+    let run = build(&["--env", "lab", "--set", "charts.grafana.persistance.enabled=false"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains("has no value `persistance`") && run.stderr.contains("--> --set:1:"), "{}", run.stderr);
+    // `when` leaves a chart out.
+    let dir = grafana_project("", "    when: ${{ params.smtp }}\n");
+    let run = infra_helm(&["build", dir.str(), "-o", "-"], &cache);
+    assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{}", run.transcript());
+}
+
+#[test]
 fn a_chart_that_renders_differently_each_time_is_refused() {
     let cache = TempDir::new("cache");
     let dir = TempDir::new("random");

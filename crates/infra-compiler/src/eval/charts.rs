@@ -9,8 +9,8 @@ use super::expr::Scope;
 use super::helm::{self, Failure, Helm, Request};
 use super::object::{Directives, Object};
 use super::render::{Renderer, YamlPath};
-use crate::load::Module;
 use crate::load::charts::{Chart, merge};
+use crate::load::{ChartValues, Module};
 use infra_k8s::annotations::HELM_HOOK;
 use infra_k8s::kinds::{CLUSTER_SCOPED, ObjectId, TargetRef};
 use infra_syntax::{Code, Diagnostic, Map, Node, NodeKind, Sources, Span, Value, did_you_mean, yaml};
@@ -25,11 +25,25 @@ pub struct ChartContext<'a> {
     pub sources: &'a mut Sources,
 }
 
-/// Renders the charts of `module` into `out`.
-pub fn evaluate(r: &mut Renderer, module: &Module, scope: &Scope, cx: &mut ChartContext, out: &mut Vec<Object>) {
+/// Renders the charts of `module` into `out`, with an environment's (or
+/// the command line's) `values` over each entry's own.
+pub fn evaluate(
+    r: &mut Renderer,
+    module: &Module,
+    scope: &Scope,
+    cx: &mut ChartContext,
+    chart_values: &[ChartValues],
+    out: &mut Vec<Object>,
+) {
     for chart in &module.charts {
         let Some(helm) = cx.helm else { return };
-        let Some(settings) = settings(r, module, chart, scope) else { continue };
+        if let Some(when) = chart.node.get("when")
+            && super::object::bool_at(r, when, "when", format!("charts.{}.when", chart.name), scope) != Some(true)
+        {
+            continue;
+        }
+        let overrides: Vec<&ChartValues> = chart_values.iter().filter(|v| v.chart == chart.name).collect();
+        let Some(settings) = settings(r, module, chart, &overrides, scope) else { continue };
         let values_yaml = yaml::emit(&settings.values);
         let request = Request {
             chart: &chart.path,
@@ -64,7 +78,13 @@ struct Settings {
     values_node: Option<Node>,
 }
 
-fn settings(r: &mut Renderer, module: &Module, chart: &Chart, scope: &Scope) -> Option<Settings> {
+fn settings(
+    r: &mut Renderer,
+    module: &Module,
+    chart: &Chart,
+    overrides: &[&ChartValues],
+    scope: &Scope,
+) -> Option<Settings> {
     let field = |name: &str| chart.node.get(name);
     let string = |r: &mut Renderer, name: &str| -> Option<Option<String>> {
         let Some(node) = field(name) else { return Some(None) };
@@ -178,7 +198,8 @@ fn settings(r: &mut Renderer, module: &Module, chart: &Chart, scope: &Scope) -> 
         merge(&mut values, &file.to_value());
     }
     let values_node = field("values").cloned();
-    if let Some(node) = &values_node {
+    // The entry's `values`, then the environment's and the command line's.
+    for node in values_node.iter().chain(overrides.iter().map(|o| &o.values)) {
         let rendered = r.render(node, scope, YamlPath::Root("values"))?;
         match &rendered {
             Value::Map(_) => {

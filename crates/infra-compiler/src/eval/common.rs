@@ -19,6 +19,7 @@ use std::collections::{HashMap, HashSet};
 
 /// `common` of the project (or module), with an environment's `common`
 /// winning key by key (images: by image name).
+/// Each layer is a `common` block; a later one wins key by key.
 #[derive(Default)]
 pub struct Common {
     pub namespace: Option<String>,
@@ -31,9 +32,9 @@ pub struct Common {
     pub images: Vec<ImageRule>,
 }
 
-pub fn merged_common(r: &mut Renderer, base: Option<&Node>, over: Option<&Node>, scope: &Scope) -> Common {
+pub fn merged_common<'n>(r: &mut Renderer, layers: impl IntoIterator<Item = &'n Node>, scope: &Scope) -> Common {
     let mut common = Common::default();
-    for node in [base, over].into_iter().flatten() {
+    for node in layers {
         let Some(Value::Map(m)) = r.render(node, scope, YamlPath::Root("common")) else {
             continue;
         };

@@ -17,13 +17,13 @@ pub mod render;
 pub use object::{Directives, FailedDocument, Object, Resources};
 pub use render::{Renderer, YamlPath};
 
-use crate::load::{Environment, Module, Project};
+use crate::load::{ChartValues, ComponentUse, Environment, Module, Patch, Project};
 use charts::ChartContext;
 use common::merged_common;
 use expr::Scope;
 use infra_k8s::kinds::{CLUSTER_SCOPED, ObjectId};
 use infra_syntax::{Code, Diagnostic, Diagnostics, Map, Node, NodeKind, ScalarStyle, Span, Value};
-use patch::apply_patch;
+use patch::{PatchContext, apply_patch};
 use std::sync::Arc;
 
 /// What all environments of one build may make together: objects, and the
@@ -117,6 +117,8 @@ pub fn evaluate(
     let mut r = Renderer { ev: &ev, diags };
     let params = environment_params(&mut r, project, env, overrides);
     let scope = Scope::new(params, &env.name, &main.name, main.dir.clone(), root.clone());
+    let chart_values: Vec<ChartValues> = env.charts.iter().cloned().chain(split_overrides(main, overrides).1).collect();
+    check_chart_names(main, &chart_values, r.diags);
     let mut into = Expansion {
         objects: Vec::new(),
         failed: Vec::new(),
@@ -127,17 +129,36 @@ pub fn evaluate(
         room: budget.max_objects.saturating_sub(budget.objects),
         full: false,
     };
-    expand_module(&mut r, main, &scope, &mut into, 0);
+    let main_components = expand_content(&mut r, main, &scope, &mut into, &chart_values);
+    // The environment's components build on the project: their objects
+    // join after the project's patches, as a Kustomize overlay's do.
+    let mut env_components = Vec::new();
+    let before_env = into.objects.len();
+    for used in active_components(&mut r, &env.components, &scope) {
+        env_components.extend(expand_content(&mut r, used, &scope, &mut into, &chart_values));
+        env_components.push(used);
+    }
     dashboards::check_unique_uids(&into.dashboards, r.diags);
     let produced = std::mem::take(&mut into.dashboards);
     let mut objects = std::mem::take(&mut into.objects);
 
-    // Patches and `common` see the environment's final params.
-    let common = merged_common(&mut r, main.common.as_ref(), env.common.as_ref(), &scope);
+    // Patches and `common` see the environment's final params. A user's
+    // own `common` wins over its components', the environment's over the
+    // project's.
+    let layers = main_components
+        .iter()
+        .filter_map(|c| c.common.as_ref())
+        .chain(&main.common)
+        .chain(env_components.iter().filter_map(|c| c.common.as_ref()))
+        .chain(&env.common);
+    let common = merged_common(&mut r, layers, &scope);
     let cluster_kinds = cluster_scoped_kinds(&objects);
-    for patch in &env.patches {
-        apply_patch(&mut r, patch, &scope, &mut objects, &into.failed, common.namespace.as_deref(), &cluster_kinds);
-    }
+    let cx =
+        PatchContext { failed: &into.failed, default_ns: common.namespace.as_deref(), cluster_kinds: &cluster_kinds };
+    let mut env_objects = objects.split_off(before_env);
+    apply_patches(&mut r, &main_components, &main.patches, &scope, &mut objects, &cx);
+    objects.append(&mut env_objects);
+    apply_patches(&mut r, &env_components, &env.patches, &scope, &mut objects, &cx);
     common.apply(&mut objects, &cluster_kinds);
     check_identities(main, &objects, r.diags);
     warn_missing_namespaces(&objects, r.diags);
@@ -178,8 +199,46 @@ pub fn environment_params(r: &mut Renderer, project: &Project, env: &Environment
     // Environment values may be expressions over the defaults.
     let defaults_scope = Scope::new(Arc::clone(&main.params), &env.name, &main.name, main.dir.clone(), root);
     let context = params::Context { name: &env.name, instance: None };
-    let layers: Vec<&Node> = env.params.iter().chain(overrides).collect();
+    let overrides = split_overrides(main, overrides).0;
+    let layers: Vec<&Node> = env.params.iter().chain(&overrides).collect();
     params::resolve(r, main, &main.params, &layers, &defaults_scope, &context)
+}
+
+/// The command line's layers (`--values`, `--set`) split into params and
+/// chart values: `charts.<name>.…` reaches the values of the project's
+/// chart `<name>`, unless the project has a parameter named `charts`.
+fn split_overrides(main: &Module, overrides: &[Node]) -> (Vec<Node>, Vec<ChartValues>) {
+    let reaches_charts = !main.charts.is_empty() && main.params.get("charts").is_none();
+    let mut params = Vec::new();
+    let mut charts = Vec::new();
+    for layer in overrides {
+        match (&layer.kind, layer.get("charts")) {
+            (NodeKind::Map(entries), Some(node)) if reaches_charts => {
+                for (key, values) in node.entries().unwrap_or_default() {
+                    charts.push(ChartValues { chart: key.name.to_string(), span: key.span, values: values.clone() });
+                }
+                let rest: Vec<_> = entries.iter().filter(|(k, _)| k.name != "charts").cloned().collect();
+                params.push(Node { kind: NodeKind::Map(rest), span: layer.span });
+            }
+            _ => params.push(layer.clone()),
+        }
+    }
+    (params, charts)
+}
+
+/// Values for a chart the project does not have are an error, with the
+/// closest name.
+fn check_chart_names(main: &Module, values: &[ChartValues], diags: &mut Diagnostics) {
+    let names: Vec<&str> = main.charts.iter().map(|c| c.name.as_str()).collect();
+    for v in values.iter().filter(|v| !names.contains(&v.chart.as_str())) {
+        let listed = if names.is_empty() { "none".to_string() } else { names.join(", ") };
+        diags.push(
+            Diagnostic::error(Code::UnknownChart, format!("the project has no chart `{}`", v.chart))
+                .at(v.span, "not a chart of the project")
+                .note(format!("the project's charts: {listed}"))
+                .suggest(&v.chart, names.iter().copied()),
+        );
+    }
 }
 
 /// Namespaced objects without a namespace, in one warning:
@@ -271,17 +330,53 @@ struct Expansion<'a, 'c> {
 /// next twice doubles at every level.
 pub const MAX_MODULE_INSTANCES: usize = 10_000;
 
-/// A module's resources, dashboards and charts, then the modules it uses
-/// (each with its own params), then its `common`.
-fn expand_module(r: &mut Renderer, module: &Module, scope: &Scope, into: &mut Expansion, depth: usize) {
-    let first = into.objects.len();
+/// The components of `uses` whose `when` holds, in order.
+fn active_components<'m>(r: &mut Renderer, uses: &'m [ComponentUse], scope: &Scope) -> Vec<&'m Module> {
+    let mut out = Vec::new();
+    for used in uses {
+        if let Some(when) = &used.when
+            && object::bool_at(r, when, "when", "components.when".into(), scope) != Some(true)
+        {
+            continue;
+        }
+        out.push(&*used.component);
+    }
+    out
+}
+
+/// Patches of one layer: its components' (in the order used), then its
+/// own.
+fn apply_patches(
+    r: &mut Renderer,
+    components: &[&Module],
+    own: &[Patch],
+    scope: &Scope,
+    objects: &mut Vec<Object>,
+    cx: &PatchContext,
+) {
+    for patch in components.iter().flat_map(|c| &c.patches).chain(own) {
+        apply_patch(r, patch, scope, objects, cx);
+    }
+}
+
+/// A module's content: its resources, dashboards and charts, those of the
+/// components it uses, then the modules it uses (each with its own params,
+/// patches and `common`). Returns the components used, each after the
+/// components it uses itself, for their patches and `common`.
+fn expand_content<'m>(
+    r: &mut Renderer,
+    module: &'m Module,
+    scope: &Scope,
+    into: &mut Expansion,
+    chart_values: &[ChartValues],
+) -> Vec<&'m Module> {
     for file in &module.resources {
         for (i, doc) in file.docs.iter().enumerate() {
             let errors = r.diags.error_count();
             let room = into.room.saturating_sub(into.objects.len());
             if eval_document(r, i, doc, scope, &mut into.objects, room).is_err() {
                 into.full = true;
-                return;
+                return Vec::new();
             }
             if r.diags.error_count() > errors {
                 into.failed.push(FailedDocument::of(doc));
@@ -289,7 +384,15 @@ fn expand_module(r: &mut Renderer, module: &Module, scope: &Scope, into: &mut Ex
         }
     }
     dashboards::evaluate(r, module, scope, &mut into.objects, &mut into.dashboards);
-    charts::evaluate(r, module, scope, into.charts, &mut into.objects);
+    charts::evaluate(r, module, scope, into.charts, chart_values, &mut into.objects);
+    let mut components = Vec::new();
+    for used in active_components(r, &module.components, scope) {
+        components.extend(expand_content(r, used, scope, into, chart_values));
+        if into.full {
+            return Vec::new();
+        }
+        components.push(used);
+    }
     for used in &module.modules {
         if let Some(when) = &used.when
             && object::bool_at(r, when, "when", format!("modules.{}.when", used.name), scope) != Some(true)
@@ -300,7 +403,7 @@ fn expand_module(r: &mut Renderer, module: &Module, scope: &Scope, into: &mut Ex
         into.instances += 1;
         if into.instances > MAX_MODULE_INSTANCES {
             if into.instances > MAX_MODULE_INSTANCES + 1 {
-                return;
+                return Vec::new();
             }
             r.diags.push(
                 Diagnostic::error(
@@ -310,7 +413,7 @@ fn expand_module(r: &mut Renderer, module: &Module, scope: &Scope, into: &mut Ex
                 .at(used.span, "one instance too many")
                 .note("modules that use other modules several times multiply: each use is a whole instance"),
             );
-            return;
+            return Vec::new();
         }
         let params = params::resolve(
             r,
@@ -322,19 +425,33 @@ fn expand_module(r: &mut Renderer, module: &Module, scope: &Scope, into: &mut Ex
         );
         let inner = Scope::new(params, scope.env_name(), &used.name, used.module.dir.clone(), into.root.clone());
         let start = into.objects.len();
-        expand_module(r, &used.module, &inner, into, depth + 1);
+        expand_module(r, &used.module, &inner, into);
         if into.full {
-            return;
+            return Vec::new();
         }
         for o in &mut into.objects[start..] {
             o.instance.get_or_insert(used.span);
         }
     }
-    if depth > 0 {
-        let common = merged_common(r, module.common.as_ref(), None, scope);
-        let kinds = cluster_scoped_kinds(&into.objects);
-        common.apply(&mut into.objects[first..], &kinds);
+    components
+}
+
+/// A module instance: its content, then its components' and its own
+/// patches and `common`, which apply to its objects only.
+fn expand_module(r: &mut Renderer, module: &Module, scope: &Scope, into: &mut Expansion) {
+    let first = into.objects.len();
+    let components = expand_content(r, module, scope, into, &[]);
+    if into.full {
+        return;
     }
+    let layers = components.iter().filter_map(|c| c.common.as_ref()).chain(&module.common);
+    let common = merged_common(r, layers, scope);
+    let kinds = cluster_scoped_kinds(&into.objects);
+    let mut objects = into.objects.split_off(first);
+    let cx = PatchContext { failed: &into.failed, default_ns: common.namespace.as_deref(), cluster_kinds: &kinds };
+    apply_patches(r, &components, &module.patches, scope, &mut objects, &cx);
+    common.apply(&mut objects, &kinds);
+    into.objects.append(&mut objects);
 }
 
 /// Evaluates a document into `out`: one object, or one per `for_each`

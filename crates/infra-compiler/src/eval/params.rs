@@ -5,7 +5,7 @@
 use super::expr::Scope;
 use super::render::{Renderer, YamlPath};
 use crate::load::{Module, SchemaRule};
-use infra_syntax::{Code, Diagnostic, Node, NodeKind, Span, Value};
+use infra_syntax::{Code, Diagnostic, Map, Node, NodeKind, Span, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -29,9 +29,11 @@ pub fn resolve(
 ) -> Arc<Value> {
     let mut origins = HashMap::new();
     let mut params = Arc::clone(defaults);
+    // Each layer is typed by the defaults, never by the layers before it:
+    // an open map stays open after an environment adds keys to it.
     for node in overrides {
         let mut m = Merger { r, scope, origins: &mut origins };
-        params = Arc::new(m.merge_node(&params, node, YamlPath::Root("params")));
+        params = Arc::new(m.merge_node(defaults, &params, node, YamlPath::Root("params")));
     }
     check_schema(r, module, defaults, &params, &origins, context);
     params
@@ -44,11 +46,12 @@ struct Merger<'a, 'r> {
 }
 
 impl Merger<'_, '_> {
-    fn merge_node(&mut self, default: &Value, node: &Node, path: YamlPath) -> Value {
+    /// `node` merged over `current`, typed by `default`.
+    fn merge_node(&mut self, default: &Value, current: &Value, node: &Node, path: YamlPath) -> Value {
         if let (Value::Map(dm), NodeKind::Map(entries)) = (default, &node.kind)
             && !dm.is_empty()
         {
-            let mut out = dm.clone();
+            let mut out = current.as_map().cloned().unwrap_or_else(|| dm.clone());
             for (k, v) in entries {
                 let Some(d) = dm.get(&k.name) else {
                     let shown = YamlPath::Key(&path, &k.name).render();
@@ -60,7 +63,8 @@ impl Merger<'_, '_> {
                     );
                     continue;
                 };
-                let merged = self.merge_node(d, v, YamlPath::Key(&path, &k.name));
+                let now = out.get(&k.name).unwrap_or(d).clone();
+                let merged = self.merge_node(d, &now, v, YamlPath::Key(&path, &k.name));
                 out.insert(k.name.clone(), merged);
             }
             return Value::Map(out);
@@ -68,9 +72,16 @@ impl Merger<'_, '_> {
         let shown = path.render();
         self.origins.insert(strip_root(&shown).to_string(), node.span);
         let Some(value) = self.r.render(node, self.scope, path) else {
-            return default.clone();
+            return current.clone();
         };
         match check_type(default, &value, &shown) {
+            // An open map (`{}`) gains keys layer by layer, as Helm's values
+            // do; `null` removes one.
+            Ok(()) if default.as_map().is_some_and(Map::is_empty) && current.as_map().is_some() => {
+                let mut merged = current.clone();
+                crate::load::charts::merge(&mut merged, &value);
+                merged
+            }
             Ok(()) => value,
             Err((at, msg)) => {
                 let mut d = Diagnostic::error(Code::ParamType, msg).at(node.span, format!("at {}", strip_root(&at)));
@@ -83,7 +94,7 @@ impl Merger<'_, '_> {
                     );
                 }
                 self.r.diags.push(d);
-                default.clone()
+                current.clone()
             }
         }
     }

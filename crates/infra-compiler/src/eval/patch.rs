@@ -271,58 +271,103 @@ fn remove(doc: &mut Value, pointer: &[String]) -> Result<Value, String> {
     }
 }
 
+/// What applying patches needs to know about the objects around them.
+pub struct PatchContext<'a> {
+    /// Documents that failed: a patch that matches nothing may have
+    /// targeted one of them.
+    pub failed: &'a [FailedDocument],
+    /// The namespace `common` will give objects that name none.
+    pub default_ns: Option<&'a str>,
+    pub cluster_kinds: &'a [String],
+}
+
+/// Applies one patch to the objects it targets (or, without a target, to
+/// the object it names). Errors are located at the patch.
 pub fn apply_patch(
     r: &mut Renderer,
     patch: &crate::load::Patch,
     scope: &Scope,
     objects: &mut Vec<Object>,
-    failed: &[FailedDocument],
-    default_ns: Option<&str>,
-    cluster_kinds: &[String],
+    cx: &PatchContext,
 ) {
-    let target_span = patch.target.as_ref().map_or(patch.span, |t| t.span);
-    let target = match &patch.target {
-        Some(t) => match r.render(t, scope, YamlPath::Root("target")) {
-            Some(v) => v,
-            None => return,
-        },
-        None => Value::Map(Map::new()),
-    };
-    let target = match Target::of(&target) {
-        Ok(t) => t,
-        Err(e) => {
-            // The crate's message quotes the anchored pattern over several
-            // lines; its last line says what is wrong.
-            let e = e.to_string();
-            let why = e.lines().last().unwrap_or_default().trim_start_matches("error: ");
-            let span = patch.target.as_ref().and_then(|t| t.get("name")).map_or(target_span, |n| n.span);
-            r.diags.push(
-                Diagnostic::error(
-                    Code::PatchTargetInvalid,
-                    format!("the target's `name` is not a regular expression: {why}"),
-                )
-                .at(span, "this pattern")
-                .help("`name` is matched whole as a regular expression: `web`, `web-.*`, `(api|web)`"),
-            );
-            return;
-        }
-    };
+    if let Some(when) = &patch.when
+        && super::object::bool_at(r, when, "when", "patches.when".into(), scope) != Some(true)
+    {
+        return;
+    }
     let body = match &patch.body {
         PatchBody::Merge(n) => r.render(n, scope, YamlPath::Root("merge")),
         PatchBody::Ops(n) => r.render(n, scope, YamlPath::Root("ops")),
     };
     let Some(body) = body else { return };
-    let mut matched = 0;
-    let mut deleted = Vec::new();
-    for (i, o) in objects.iter_mut().enumerate() {
-        if !target.matches(&o.value, default_ns, cluster_kinds) {
-            continue;
+    let (target, target_span) = match &patch.target {
+        Some(node) => {
+            let Some(value) = r.render(node, scope, YamlPath::Root("target")) else { return };
+            match Target::of(&value) {
+                Ok(t) => (t, node.span),
+                Err((field, e)) => {
+                    // The crate's message quotes the anchored pattern over
+                    // several lines; its last line says what is wrong.
+                    let e = e.to_string();
+                    let why = e.lines().last().unwrap_or_default().trim_start_matches("error: ");
+                    let span = node.get(field).map_or(node.span, |n| n.span);
+                    r.diags.push(
+                        Diagnostic::error(
+                            Code::PatchTargetInvalid,
+                            format!("the target's `{field}` is not a regular expression: {why}"),
+                        )
+                        .at(span, "this pattern")
+                        .help("target fields are matched whole as regular expressions: `web`, `web-.*`, `(Deployment|StatefulSet)`"),
+                    );
+                    return;
+                }
+            }
         }
-        matched += 1;
+        None => match Target::named_by(&body) {
+            Some(t) => (t, patch.span),
+            None => {
+                let (what, span) = match &patch.body {
+                    PatchBody::Merge(n) => (
+                        "a merge patch without `target` names its object with `apiVersion`, `kind` and `metadata.name`",
+                        n.span,
+                    ),
+                    PatchBody::Ops(n) => ("operations without `target` apply to no object", n.span),
+                };
+                r.diags.push(
+                    Diagnostic::error(Code::PatchNamesNoObject, format!("this patch does not say which object it changes: {what}"))
+                        .at(span, "no target")
+                        .help("add `target: {kind: Deployment, name: web}`, or write the object's `apiVersion`, `kind` and `metadata.name` in the patch, as a Kustomize patch file does"),
+                );
+                return;
+            }
+        },
+    };
+    let matching: Vec<usize> =
+        (0..objects.len()).filter(|&i| target.matches(&objects[i].value, cx.default_ns, cx.cluster_kinds)).collect();
+    if target.named && matching.len() > 1 {
+        let namespaces: Vec<String> = matching
+            .iter()
+            .map(|&i| objects[i].value.str_at(&["metadata", "namespace"]).unwrap_or("(none)").to_string())
+            .collect();
+        r.diags.push(
+            Diagnostic::error(
+                Code::PatchNamesNoObject,
+                format!("this patch names {} objects, in namespaces {}", matching.len(), namespaces.join(", ")),
+            )
+            .at(patch.span, "which one?")
+            .help("add `metadata.namespace` to the patch, or a `target` that says which objects it changes"),
+        );
+        return;
+    }
+    let mut deleted = Vec::new();
+    for &i in &matching {
+        let o = &mut objects[i];
+        let before = Identity::of(&o.value, cx);
         match (&patch.body, &body) {
             (PatchBody::Merge(_), b @ Value::Map(_)) => {
                 if !merge_object(&mut o.value, b) {
                     deleted.push(i);
+                    continue;
                 }
             }
             (PatchBody::Merge(n), b) => {
@@ -336,15 +381,12 @@ pub fn apply_patch(
                 );
                 return;
             }
-            (PatchBody::Ops(_), Value::Seq(ops)) => {
+            (PatchBody::Ops(n), Value::Seq(ops)) => {
                 let mut added = 0;
-                for (i, op) in ops.iter().enumerate() {
+                for (k, op) in ops.iter().enumerate() {
                     if let Err(e) = apply_op(&mut o.value, op, &mut added) {
                         let id = infra_k8s::kinds::ObjectId::of(&o.value).short();
-                        let span = match &patch.body {
-                            PatchBody::Ops(n) => n.items().and_then(|items| items.get(i)).map_or(n.span, |n| n.span),
-                            PatchBody::Merge(n) => n.span,
-                        };
+                        let span = n.items().and_then(|items| items.get(k)).map_or(n.span, |n| n.span);
                         r.diags.push(
                             Diagnostic::error(Code::PatchOpFailed, format!("patch operation failed on {id}: {e}"))
                                 .at(span, "this operation"),
@@ -360,6 +402,19 @@ pub fn apply_patch(
                 return;
             }
         }
+        let after = Identity::of(&o.value, cx);
+        if before != after && !patch.rename {
+            r.diags.push(
+                Diagnostic::error(
+                    Code::PatchChangesIdentity,
+                    format!("this patch would turn {} into {}", before.shown(), after.shown()),
+                )
+                .at(patch.span, "changes the object's identity")
+                .note("a patch changes fields of an object; its kind, name and namespace say which object it is")
+                .help("to rename on purpose, add `rename: true` to the patch; to change another object, name it in `target`"),
+            );
+            return;
+        }
     }
     // `$patch: delete` at the root removes the object from the build.
     for i in deleted.into_iter().rev() {
@@ -367,41 +422,111 @@ pub fn apply_patch(
     }
     // A document that failed may be what the patch targets: its error is
     // the one to fix, and judging the patch now would be a false one.
-    if matched == 0 && !failed.iter().any(|f| f.might_be(target.kind, target.name_text)) {
+    if matching.is_empty()
+        && !cx.failed.iter().any(|f| f.might_be(target.kind_text.as_deref(), target.name_text.as_deref()))
+    {
         let d = Diagnostic::error(Code::PatchMatchesNothing, "this patch matches no object")
             .at(target_span, "matches nothing");
         r.diags.push(closest_objects(d, &target, objects));
     }
 }
 
-/// What a patch applies to: each field optional, omitted means any.
-/// `name` is a regular expression matched against the whole name, as in
-/// Kustomize; `labels` and `annotations` must all be present with the
-/// values given.
-struct Target<'v> {
-    group: Option<&'v str>,
-    version: Option<&'v str>,
-    kind: Option<&'v str>,
-    name: Option<regex::Regex>,
-    name_text: Option<&'v str>,
-    namespace: Option<&'v str>,
-    labels: Option<&'v Map>,
-    annotations: Option<&'v Map>,
+/// What says which object an object is: a patch changes it only when it
+/// says so (`rename: true`).
+#[derive(PartialEq)]
+struct Identity {
+    kind: Option<String>,
+    name: Option<String>,
+    namespace: Option<String>,
 }
 
-impl<'v> Target<'v> {
-    fn of(target: &'v Value) -> Result<Self, regex::Error> {
+impl Identity {
+    /// An object's identity, its namespace as `common` will set it (a
+    /// patch that writes that namespace changes nothing).
+    fn of(object: &Value, cx: &PatchContext) -> Identity {
+        let text = |path: &[&str]| object.str_at(path).map(str::to_string);
+        let kind = text(&["kind"]);
+        let namespaced = kind.as_ref().is_some_and(|k| !cx.cluster_kinds.contains(k));
+        let namespace = text(&["metadata", "namespace"])
+            .or_else(|| if namespaced { cx.default_ns.map(str::to_string) } else { None });
+        Identity { kind, name: text(&["metadata", "name"]), namespace }
+    }
+
+    fn shown(&self) -> String {
+        let part = |p: &Option<String>| p.as_deref().unwrap_or("(none)").to_string();
+        match &self.namespace {
+            Some(ns) => format!("{}/{ns}/{}", part(&self.kind), part(&self.name)),
+            None => format!("{}/{}", part(&self.kind), part(&self.name)),
+        }
+    }
+}
+
+/// What a patch applies to: each field optional, omitted means any; each
+/// a regular expression matched against the whole value, as in Kustomize.
+/// `labels` and `annotations` must all be present with the values given.
+struct Target {
+    group: Option<regex::Regex>,
+    version: Option<regex::Regex>,
+    kind: Option<regex::Regex>,
+    name: Option<regex::Regex>,
+    namespace: Option<regex::Regex>,
+    kind_text: Option<String>,
+    name_text: Option<String>,
+    labels: Option<Map>,
+    annotations: Option<Map>,
+    /// Named by the patch itself (no `target`): it changes one object.
+    named: bool,
+}
+
+/// A pattern matched against the whole value.
+fn whole(pattern: &str) -> Result<regex::Regex, regex::Error> {
+    regex::Regex::new(&format!("^(?:{pattern})$"))
+}
+
+impl Target {
+    /// A `target:`; `Err` names the field that is not a regular expression.
+    fn of(target: &Value) -> Result<Self, (&'static str, regex::Error)> {
         let field = |k: &str| target.get(k).and_then(Value::as_str);
-        let name = field("name").map(|n| regex::Regex::new(&format!("^(?:{n})$"))).transpose()?;
+        let pattern = |k: &'static str| field(k).map(|p| whole(p).map_err(|e| (k, e))).transpose();
         Ok(Target {
-            group: field("group"),
-            version: field("version"),
-            kind: field("kind"),
-            name,
-            name_text: field("name"),
-            namespace: field("namespace"),
-            labels: target.get("labels").and_then(Value::as_map),
-            annotations: target.get("annotations").and_then(Value::as_map),
+            group: pattern("group")?,
+            version: pattern("version")?,
+            kind: pattern("kind")?,
+            name: pattern("name")?,
+            namespace: pattern("namespace")?,
+            kind_text: field("kind").map(str::to_string),
+            name_text: field("name").map(str::to_string),
+            labels: target.get("labels").and_then(Value::as_map).cloned(),
+            annotations: target.get("annotations").and_then(Value::as_map).cloned(),
+            named: false,
+        })
+    }
+
+    /// The object a merge patch names with its own `apiVersion`, `kind`,
+    /// `metadata.name` (and `metadata.namespace`, if it has one).
+    fn named_by(patch: &Value) -> Option<Target> {
+        let exact = |path: &[&str]| patch.str_at(path).and_then(|t| whole(&regex::escape(t)).ok());
+        let kind = patch.str_at(&["kind"])?;
+        let name = patch.str_at(&["metadata", "name"])?;
+        let api_version = patch.str_at(&["apiVersion"]);
+        let (group, version) = match api_version {
+            Some(v) => {
+                let (g, v) = v.rsplit_once('/').unwrap_or(("", v));
+                (whole(&regex::escape(g)).ok(), whole(&regex::escape(v)).ok())
+            }
+            None => (None, None),
+        };
+        Some(Target {
+            group,
+            version,
+            kind: exact(&["kind"]),
+            name: exact(&["metadata", "name"]),
+            namespace: exact(&["metadata", "namespace"]),
+            kind_text: Some(kind.to_string()),
+            name_text: Some(name.to_string()),
+            labels: None,
+            annotations: None,
+            named: true,
         })
     }
 
@@ -414,16 +539,18 @@ impl<'v> Target<'v> {
             let have = object.pointer(&["metadata", field]);
             wanted.is_none_or(|w| w.iter().all(|(k, v)| have.and_then(|h| h.get(k)) == Some(v)))
         };
-        self.group.is_none_or(|g| g == group)
-            && self.version.is_none_or(|v| v == version)
-            && self.kind.is_none_or(|k| k == kind)
-            && self.name.as_ref().is_none_or(|re| re.is_match(name))
-            && self.namespace.is_none_or(|ns| {
+        let is = |re: &Option<regex::Regex>, value: &str| re.as_ref().is_none_or(|re| re.is_match(value));
+        is(&self.group, group)
+            && is(&self.version, version)
+            && is(&self.kind, kind)
+            && is(&self.name, name)
+            && self.namespace.as_ref().is_none_or(|re| {
                 let namespaced = !cluster_kinds.iter().any(|k| k == kind);
-                object.str_at(&["metadata", "namespace"]).or(if namespaced { default_ns } else { None }) == Some(ns)
+                let ns = object.str_at(&["metadata", "namespace"]).or(if namespaced { default_ns } else { None });
+                ns.is_some_and(|ns| re.is_match(ns))
             })
-            && has_all(self.labels, "labels")
-            && has_all(self.annotations, "annotations")
+            && has_all(self.labels.as_ref(), "labels")
+            && has_all(self.annotations.as_ref(), "annotations")
     }
 }
 
@@ -433,7 +560,7 @@ impl<'v> Target<'v> {
 fn closest_objects(d: Diagnostic, target: &Target, objects: &[Object]) -> Diagnostic {
     const WHAT: &str =
         "a target names group, version, kind, name, namespace, labels or annotations of an object in this environment";
-    let (kind, name) = (target.kind, target.name_text);
+    let (kind, name) = (target.kind_text.as_deref(), target.name_text.as_deref());
     let shown = |k: &str, n: &str| match (kind, name) {
         (Some(_), Some(_)) => format!("{k}/{n}"),
         (Some(_), None) => k.to_string(),

@@ -40,6 +40,40 @@ pub struct Module {
     pub dashboards: Vec<DashboardEntry>,
     pub charts: Vec<charts::Chart>,
     pub common: Option<Node>,
+    /// Patches of this module's objects (those of the modules it uses
+    /// included), after its components'.
+    pub patches: Vec<Patch>,
+    pub components: Vec<ComponentUse>,
+}
+
+/// What an `infra.yaml` is: which keys it may have.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Project,
+    Module,
+    /// Resources, patches and `common` that a project, module or
+    /// environment opts into: no params, modules or environments of its own.
+    Component,
+}
+
+/// The keys a component's `infra.yaml` may have.
+pub const COMPONENT_KEYS: &[&str] = &["resources", "patches", "common", "components", "dashboards", "charts"];
+
+/// One entry of `components:`: a component folder, used when `when` holds
+/// (evaluated with its user's params).
+pub struct ComponentUse {
+    pub span: Span,
+    pub component: Rc<Module>,
+    pub when: Option<Node>,
+}
+
+/// An environment's values for one of the project's charts, merged over
+/// the chart's own and checked the same way.
+#[derive(Clone)]
+pub struct ChartValues {
+    pub chart: String,
+    pub span: Span,
+    pub values: Node,
 }
 
 /// One `dashboards:` entry: its fields (evaluated per environment) and the
@@ -111,13 +145,20 @@ pub struct Environment {
     pub params: Option<Node>,
     pub patches: Vec<Patch>,
     pub common: Option<Node>,
+    pub components: Vec<ComponentUse>,
+    pub charts: Vec<ChartValues>,
 }
 
-/// One patch of an environment; its parts are evaluated when applied.
+/// One patch; its parts are evaluated when applied. A `file:` entry is one
+/// patch per document of the file.
 pub struct Patch {
     pub span: Span,
     pub target: Option<Node>,
     pub body: PatchBody,
+    /// `rename: true`: the patch may change its object's kind, name or
+    /// namespace.
+    pub rename: bool,
+    pub when: Option<Node>,
 }
 
 pub enum PatchBody {
@@ -139,7 +180,7 @@ pub fn load(dir: &Path, sources: &mut Sources, diags: &mut Diagnostics) -> Optio
         }
     };
     let mut loader = Loader { root: root.clone(), sources, diags, stack: Vec::new(), loaded: HashMap::new() };
-    let (main, doc) = loader.module(&root, None)?;
+    let (main, doc) = loader.module(&root, None, Role::Project)?;
     let mut environments = Vec::new();
     let mut hashing_suffix = false;
     if let Some(h) = doc.get("hashing") {
@@ -176,6 +217,8 @@ pub fn load(dir: &Path, sources: &mut Sources, diags: &mut Diagnostics) -> Optio
             params: None,
             patches: Vec::new(),
             common: None,
+            components: Vec::new(),
+            charts: Vec::new(),
         });
     }
     Some(Project { root, main, environments, hashing_suffix })
@@ -223,7 +266,7 @@ impl Loader<'_> {
         }
     }
 
-    fn module(&mut self, dir: &Path, used_at: Option<Span>) -> Option<(Rc<Module>, Node)> {
+    fn module(&mut self, dir: &Path, used_at: Option<Span>, role: Role) -> Option<(Rc<Module>, Node)> {
         if self.stack.iter().any(|d| d == dir) {
             let chain: Vec<String> = self
                 .stack
@@ -259,7 +302,11 @@ impl Loader<'_> {
             Err(_) => dir.join("infra.yaml"),
         };
         if !path.is_file() {
-            let what = if used_at.is_some() { "module" } else { "project" };
+            let what = match role {
+                Role::Project => "project",
+                Role::Module => "module",
+                Role::Component => "component",
+            };
             let mut d =
                 Diagnostic::error(Code::CannotRead, format!("no infra.yaml in {what} directory {}", dir.display()));
             if let Some(span) = used_at {
@@ -282,19 +329,27 @@ impl Loader<'_> {
             }
             None => Node { kind: NodeKind::Map(Vec::new()), span: Span::file(file) },
         };
-        let is_module = used_at.is_some();
+        let is_module = role != Role::Project;
         for (k, _) in doc.entries().unwrap_or_default() {
-            let allowed = shape::PROJECT.fields.iter().any(|f| f.key == k.name && !(is_module && f.project_only));
+            let allowed = match role {
+                Role::Project => shape::PROJECT.has(&k.name),
+                Role::Module => shape::PROJECT.module_keys().any(|key| key == k.name),
+                Role::Component => COMPONENT_KEYS.contains(&k.name.as_str()),
+            };
             if !allowed {
                 let mut d = Diagnostic::error(Code::UnknownKey, format!("unknown key `{}` in infra.yaml", k.name))
                     .at(k.span, "not a project key");
-                if is_module && shape::PROJECT.has(&k.name) {
-                    d = d.help("environments and hashing belong to the project, not to a module");
-                } else if is_module {
-                    d = d.suggest(&k.name, shape::PROJECT.module_keys());
-                } else {
-                    d = d.suggest(&k.name, shape::PROJECT.keys());
-                }
+                d = match role {
+                    Role::Component if shape::PROJECT.has(&k.name) => d.help(
+                        "a component has resources, patches, common, components, dashboards and charts; it uses the params of whoever uses it",
+                    ),
+                    Role::Component => d.suggest(&k.name, COMPONENT_KEYS.iter().copied()),
+                    Role::Module if shape::PROJECT.has(&k.name) => {
+                        d.help("environments and hashing belong to the project, not to a module")
+                    }
+                    Role::Module => d.suggest(&k.name, shape::PROJECT.module_keys()),
+                    Role::Project => d.suggest(&k.name, shape::PROJECT.keys()),
+                };
                 self.diags.push(d);
             }
         }
@@ -342,6 +397,8 @@ impl Loader<'_> {
             None => Vec::new(),
         };
         let charts = doc.get("charts").map(|c| self.charts(dir, c)).unwrap_or_default();
+        let patches = doc.get("patches").map(|p| self.patches(dir, p)).unwrap_or_default();
+        let components = doc.get("components").map(|c| self.components(dir, c)).unwrap_or_default();
         self.stack.pop();
         let common = doc.get("common").cloned();
         if let Some(c) = &common {
@@ -358,6 +415,8 @@ impl Loader<'_> {
             dashboards,
             charts,
             common,
+            patches,
+            components,
         });
         self.loaded.insert(dir.to_path_buf(), module.clone());
         Some((module, doc))
@@ -515,7 +574,10 @@ impl Loader<'_> {
             return;
         };
         for (k, v) in entries {
+            // An expression yields the map or list: checked when evaluated.
+            let expression = v.as_str().is_some_and(|s| s.contains("${{"));
             match shape::COMMON.fields.iter().find(|f| f.key == k.name).map(|f| f.ty) {
+                Some(shape::Ty::StringMap | shape::Ty::ListOf(_)) if expression => {}
                 Some(shape::Ty::StringMap) => {
                     self.map_of(v, &format!("common.{}", k.name));
                 }
@@ -728,7 +790,7 @@ impl Loader<'_> {
             };
             let module = match self.loaded.get(&module_dir) {
                 Some(m) => Some(m.clone()),
-                None => self.module(&module_dir, Some(source.span)).map(|(m, _)| m),
+                None => self.module(&module_dir, Some(source.span), Role::Module).map(|(m, _)| m),
             };
             if let Some(module) = module {
                 out.push(ModuleUse {
@@ -818,7 +880,9 @@ impl Loader<'_> {
     }
 
     fn environment(&mut self, name: &str, span: Span, node: &Node) -> Option<Environment> {
-        let doc = match &node.kind {
+        // Paths in an environment file are relative to it, as in a
+        // kustomization; an inline environment's to the project.
+        let (doc, dir) = match &node.kind {
             NodeKind::Str(rel, _) => {
                 let path = match paths::resolve_inside(&self.root, &self.root, rel) {
                     Ok(p) => p,
@@ -828,9 +892,10 @@ impl Loader<'_> {
                     }
                 };
                 let (file, docs) = self.yaml_file(&path, Some(node.span))?;
-                docs.into_iter().next().unwrap_or(Node { kind: NodeKind::Null, span: Span::file(file) })
+                let dir = path.parent().map_or_else(|| self.root.clone(), Path::to_path_buf);
+                (docs.into_iter().next().unwrap_or(Node { kind: NodeKind::Null, span: Span::file(file) }), dir)
             }
-            _ => node.clone(),
+            _ => (node.clone(), self.root.clone()),
         };
         let entries = self.map_of(&doc, &format!("environments.{name}"))?;
         for (k, _) in entries {
@@ -838,20 +903,15 @@ impl Loader<'_> {
                 self.unknown_key(
                     format!("unknown key `{}` in environment `{name}`", k.name),
                     k.span,
-                    "expected params, patches or common",
+                    &shape::ENVIRONMENT.expected(),
                     &k.name,
                     shape::ENVIRONMENT.keys(),
                 );
             }
         }
-        let mut patches = Vec::new();
-        if let Some(list) = doc.get("patches") {
-            for p in self.list_of(list, "patches").unwrap_or_default() {
-                if let Some(patch) = self.patch(p) {
-                    patches.push(patch);
-                }
-            }
-        }
+        let patches = doc.get("patches").map(|p| self.patches(&dir, p)).unwrap_or_default();
+        let components = doc.get("components").map(|c| self.components(&dir, c)).unwrap_or_default();
+        let charts = doc.get("charts").map(|c| self.chart_values(c)).unwrap_or_default();
         let common = doc.get("common").cloned();
         if let Some(c) = &common {
             self.check_common(c);
@@ -860,22 +920,99 @@ impl Loader<'_> {
         if let Some(p) = &params {
             self.map_of(p, "params");
         }
-        Some(Environment { name: name.to_string(), span, params, patches, common })
+        Some(Environment { name: name.to_string(), span, params, patches, common, components, charts })
     }
 
-    fn patch(&mut self, node: &Node) -> Option<Patch> {
-        let entries = self.map_of(node, "a patch")?;
+    /// An environment's `charts: {name: {values: ...}}`.
+    fn chart_values(&mut self, node: &Node) -> Vec<ChartValues> {
+        let mut out = Vec::new();
+        for (key, entry) in self.map_of(node, "charts").unwrap_or_default() {
+            self.check_keys(entry, &shape::CHART_VALUES, &format!("charts.{}", key.name));
+            if let Some(values) = entry.get("values")
+                && self.map_of(values, &format!("charts.{}.values", key.name)).is_some()
+            {
+                out.push(ChartValues { chart: key.name.to_string(), span: key.span, values: values.clone() });
+            }
+        }
+        out
+    }
+
+    /// `components:`: each entry a component folder, or `{source, when}`.
+    fn components(&mut self, dir: &Path, node: &Node) -> Vec<ComponentUse> {
+        let mut out = Vec::new();
+        for entry in self.list_of(node, "components").unwrap_or_default() {
+            let (source, when) = match &entry.kind {
+                NodeKind::Str(..) => (entry, None),
+                NodeKind::Map(_) => {
+                    self.check_keys(entry, &shape::COMPONENT, "a components entry");
+                    match entry.get("source") {
+                        Some(s) => (s, entry.get("when").cloned()),
+                        None => {
+                            self.diags.push(
+                                Diagnostic::error(Code::MissingField, "a components entry needs `source`")
+                                    .at(entry.span, "add `source: <directory>`"),
+                            );
+                            continue;
+                        }
+                    }
+                }
+                _ => {
+                    self.diags.push(
+                        Diagnostic::error(Code::WrongType, "a components entry is a folder or `{source, when}`")
+                            .at(entry.span, format!("a {}", entry.type_name())),
+                    );
+                    continue;
+                }
+            };
+            let Some(rel) = source.as_str() else {
+                self.diags.push(
+                    Diagnostic::error(Code::WrongType, "`source` is a directory path").at(source.span, "not a string"),
+                );
+                continue;
+            };
+            let component_dir = match paths::resolve_inside(&self.root, dir, rel) {
+                Ok(d) => d,
+                Err(d) => {
+                    self.diags.push(d.at(source.span, "component source"));
+                    continue;
+                }
+            };
+            let component = match self.loaded.get(&component_dir) {
+                Some(m) => Some(m.clone()),
+                None => self.module(&component_dir, Some(source.span), Role::Component).map(|(m, _)| m),
+            };
+            if let Some(component) = component {
+                out.push(ComponentUse { span: source.span, component, when });
+            }
+        }
+        out
+    }
+
+    /// `patches:`, relative to `dir`.
+    fn patches(&mut self, dir: &Path, node: &Node) -> Vec<Patch> {
+        let mut out = Vec::new();
+        for p in self.list_of(node, "patches").unwrap_or_default() {
+            self.patch(dir, p, &mut out);
+        }
+        out
+    }
+
+    fn patch(&mut self, dir: &Path, node: &Node, out: &mut Vec<Patch>) {
+        let Some(entries) = self.map_of(node, "a patch") else { return };
         let mut target = None;
         let mut body = None;
+        let mut file = None;
+        let mut rename = false;
+        let mut when = None;
         for (k, v) in entries {
             match k.name.as_str() {
                 "target" => {
                     self.check_keys(v, &shape::TARGET, "a patch target");
                     target = Some(v.clone());
                 }
-                "merge" | "ops" if body.is_some() => {
+                "merge" | "ops" | "file" if body.is_some() || file.is_some() => {
                     self.diags.push(
-                        Diagnostic::error(Code::WrongType, "a patch has either `merge` or `ops`, not both")
+                        Diagnostic::error(Code::WrongType, "a patch has one of `merge`, `ops` and `file`")
                             .at(k.span, "second patch body"),
                     );
                 }
@@ -884,23 +1021,61 @@ impl Loader<'_> {
                     self.list_of(v, "ops");
                     body = Some(PatchBody::Ops(v.clone()));
                 }
+                "file" => file = Some(v),
+                "rename" => match v.kind {
+                    NodeKind::Bool(b) => rename = b,
+                    _ => self.diags.push(
+                        Diagnostic::error(Code::WrongType, "`rename` is true or false")
+                            .at(v.span, format!("a {}", v.type_name())),
+                    ),
+                },
+                "when" => when = Some(v.clone()),
                 other => {
                     self.unknown_key(
                         format!("unknown key `{other}` in a patch"),
                         k.span,
-                        "expected target, merge or ops",
+                        &shape::PATCH.expected(),
                         other,
-                        ["target", "merge", "ops"],
+                        shape::PATCH.keys(),
                     );
                 }
             }
         }
+        if let Some(file_node) = file {
+            // Each document is a patch: a mapping merges (naming its object
+            // when there is no target), a list is operations.
+            for path in self.expand(dir, file_node, "file") {
+                let Some((_, docs)) = self.yaml_file(&path, Some(file_node.span)) else { continue };
+                for doc in docs.into_iter().filter(|d| !d.is_null()) {
+                    let body = match doc.kind {
+                        NodeKind::Map(_) => PatchBody::Merge(doc),
+                        NodeKind::Seq(_) => PatchBody::Ops(doc),
+                        _ => {
+                            self.diags.push(
+                                Diagnostic::error(
+                                    Code::WrongType,
+                                    "a patch file holds merge patches (mappings) or lists of operations",
+                                )
+                                .at(doc.span, format!("a {}", doc.type_name())),
+                            );
+                            continue;
+                        }
+                    };
+                    let span = match &body {
+                        PatchBody::Merge(n) | PatchBody::Ops(n) => n.span,
+                    };
+                    out.push(Patch { span, target: target.clone(), body, rename, when: when.clone() });
+                }
+            }
+            return;
+        }
         let Some(body) = body else {
             self.diags.push(
-                Diagnostic::error(Code::MissingField, "a patch needs `merge` or `ops`").at(node.span, "no patch body"),
+                Diagnostic::error(Code::MissingField, "a patch needs `merge`, `ops` or `file`")
+                    .at(node.span, "no patch body"),
             );
-            return None;
+            return;
         };
-        Some(Patch { span: node.span, target, body })
+        out.push(Patch { span: node.span, target, body, rename, when });
     }
 }

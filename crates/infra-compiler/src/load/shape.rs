@@ -35,6 +35,8 @@ pub enum Ty {
     /// Another section.
     Section(&'static Section),
     ListOf(&'static Section),
+    /// A list whose entries are a path or a section.
+    ListOfPathOr(&'static Section),
     /// A map whose values are a section, keyed by anything.
     MapOf(&'static Section),
     /// A map whose values are a section, keyed by names.
@@ -116,6 +118,12 @@ pub static PROJECT: Section = Section {
         field("dashboards", Ty::ListOf(&DASHBOARDS), ""),
         field("charts", Ty::NamedMapOf(&CHART), "Upstream Helm charts, rendered by Helm and kept as ordinary objects."),
         field("common", Ty::Section(&COMMON), ""),
+        field(
+            "patches",
+            Ty::ListOf(&PATCH),
+            "Patches of this project's (or module's) objects, modules' objects included.",
+        ),
+        field("components", Ty::ListOfPathOr(&COMPONENT), "Components used: resources, patches and common."),
         project_only(field(
             "hashing",
             Ty::Enum(&["suffix", "none"]),
@@ -163,6 +171,28 @@ pub static CHART: Section = Section {
             "Helm hooks: kept as ordinary objects (default) or dropped; test hooks are always dropped.",
         ),
         field("exclude", Ty::Targets, "Objects of the render to leave out, as Kind/name or Kind/namespace/name."),
+        field("when", Ty::BoolOrExpression, "Whether the chart is part of the build."),
+    ],
+    one_of: &[],
+};
+
+pub static CHART_VALUES: Section = Section {
+    name: "chartValues",
+    doc: "An environment's values for one of the project's charts.",
+    fields: &[field(
+        "values",
+        Ty::Object,
+        "Merged over the chart entry's values, checked against the chart the same way.",
+    )],
+    one_of: &[],
+};
+
+pub static COMPONENT: Section = Section {
+    name: "component",
+    doc: "A component: a folder whose infra.yaml has resources, patches and common, used with its user's params.",
+    fields: &[
+        required(field("source", Ty::String, "The component's folder, relative to this file.")),
+        field("when", Ty::BoolOrExpression, "Whether the component is used."),
     ],
     one_of: &[],
 };
@@ -176,8 +206,10 @@ pub static ENVIRONMENT: Section = Section {
             Ty::Object,
             "Values for parameters that exist in the defaults, of the same type; may be expressions over the defaults.",
         ),
-        field("patches", Ty::ListOf(&PATCH), ""),
+        field("patches", Ty::ListOf(&PATCH), "Applied after the project's patches and the components'."),
         field("common", Ty::Section(&COMMON), ""),
+        field("components", Ty::ListOfPathOr(&COMPONENT), "Components this environment uses."),
+        field("charts", Ty::NamedMapOf(&CHART_VALUES), "Values for the project's charts in this environment."),
     ],
     one_of: &[],
 };
@@ -233,19 +265,26 @@ pub static PATCH: Section = Section {
             "Strategic merge patch: maps merge, null deletes, lists merge by Kubernetes' merge keys (custom resources: by `name` when every item has one), `$patch: replace|delete` on maps, list items and the object.",
         ),
         field("ops", Ty::Ops, "RFC 6902 operations."),
+        field(
+            "file",
+            Ty::String,
+            "A file (or glob) of patches, relative to the file that names it: each document is a merge patch (naming its object when there is no target) or a list of operations.",
+        ),
+        field("rename", Ty::Bool, "Allow the patch to change its object's kind, name or namespace."),
+        field("when", Ty::BoolOrExpression, "Apply only if true."),
     ],
-    one_of: &["merge", "ops"],
+    one_of: &["merge", "ops", "file"],
 };
 
 pub static TARGET: Section = Section {
     name: "target",
-    doc: "Objects the patch applies to; omitted fields match any. A patch matching nothing is an error.",
+    doc: "Objects the patch applies to: each field a regular expression matched against the whole value, omitted fields match any. A patch matching nothing is an error.",
     fields: &[
-        field("group", Ty::String, "API group (`apps`; `\"\"` is the core group)."),
-        field("version", Ty::String, "API version (`v1`)."),
-        field("kind", Ty::String, "Kind, case-sensitive (`Deployment`)."),
-        field("name", Ty::Regex, "Name: a regular expression matched against the whole name (`web-.*`)."),
-        field("namespace", Ty::String, ""),
+        field("group", Ty::Regex, "API group (`apps`; `\"\"` is the core group)."),
+        field("version", Ty::Regex, "API version (`v1`)."),
+        field("kind", Ty::Regex, "Kind, case-sensitive (`Deployment`, `(Deployment|StatefulSet)`)."),
+        field("name", Ty::Regex, "Name (`web-.*`)."),
+        field("namespace", Ty::Regex, ""),
         field("labels", Ty::StringMap, "Labels the object has, all of them."),
         field("annotations", Ty::StringMap, "Annotations the object has, all of them."),
     ],
@@ -313,7 +352,7 @@ pub static DIRECTIVES: Section = Section {
 };
 
 /// Sections that are `$defs` of the schema (the project is its root).
-const DEFS: &[&Section] = &[&COMMON, &PATCH, &ENVIRONMENT, &DIRECTIVES, &DASHBOARDS, &CHART];
+const DEFS: &[&Section] = &[&COMMON, &PATCH, &ENVIRONMENT, &DIRECTIVES, &DASHBOARDS, &CHART, &COMPONENT];
 
 fn reference(s: &Section) -> Value {
     json!({"$ref": format!("#/$defs/{}", s.name)})
@@ -356,6 +395,7 @@ fn type_schema(ty: Ty) -> Value {
         }),
         Ty::Section(s) => section_or_ref(s),
         Ty::ListOf(s) => json!({"type": "array", "items": section_or_ref(s)}),
+        Ty::ListOfPathOr(s) => json!({"type": "array", "items": {"oneOf": [{"type": "string"}, section_or_ref(s)]}}),
         Ty::MapOf(s) => json!({"type": "object", "additionalProperties": section_or_ref(s)}),
         Ty::NamedMapOf(s) => {
             json!({"type": "object", "propertyNames": name, "additionalProperties": section_or_ref(s)})
@@ -443,6 +483,9 @@ mod tests {
                 assert!(schema["$defs"][s.name]["properties"].get(f.key).is_some(), "{}.{}", s.name, f.key);
             }
         }
-        assert_eq!(schema["$defs"]["patch"]["oneOf"], json!([{"required": ["merge"]}, {"required": ["ops"]}]));
+        assert_eq!(
+            schema["$defs"]["patch"]["oneOf"],
+            json!([{"required": ["merge"]}, {"required": ["ops"]}, {"required": ["file"]}])
+        );
     }
 }

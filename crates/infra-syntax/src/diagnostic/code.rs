@@ -51,7 +51,9 @@ codes! {
     DirectiveType = "E121": "A directive has the wrong type (a quoted `when` is a string: drop the quotes).";
     PatchMatchesNothing = "E130": "A patch matches no object.";
     PatchOpFailed = "E131": "A patch operation fails (RFC 6902 path missing, `test` fails).";
-    PatchTargetInvalid = "E132": "A patch target's `name` is not a regular expression.";
+    PatchTargetInvalid = "E132": "A patch target's field (`kind`, `name`, `namespace`, ...) is not a regular expression.";
+    PatchChangesIdentity = "E133": "A patch changes its object's kind, name or namespace without `rename: true`.";
+    PatchNamesNoObject = "E134": "A patch without `target` does not name its object (`apiVersion`, `kind`, `metadata.name`), or names several (add `metadata.namespace`).";
     NotAnObject = "E140": "A document is not a Kubernetes object (no `apiVersion`, `kind` or `metadata.name`).";
     InvalidIdentity = "E141": "An object's `apiVersion`, `kind`, `metadata.name` or `metadata.namespace` breaks Kubernetes' rules (after expressions, patches and `common`; also in manifests read by `diff`, `plan` and `import`). See `docs/output.md`.";
     NoNamespace = "E142": "A namespaced object has no namespace after `common`: it is written under `_cluster/` and kubectl would apply it to its current namespace (warning; set `common.namespace` or the object's).";
@@ -83,6 +85,7 @@ codes! {
     ChartRender = "H108": "A chart's render is not YAML or holds something that is not a Kubernetes object.";
     ChartHooks = "H109": "A chart's Helm hooks are kept as ordinary objects, `pre-*` before the chart's others and `post-*` after (warning; `hooks: drop` drops them).";
     ChartSetting = "H110": "A chart entry's `release`, `namespace`, `kube_version` or `api_versions` is not what Helm accepts (a release name is a DNS-1123 name of at most 53 characters): nothing from a project reaches Helm's command line unchecked.";
+    UnknownChart = "H111": "An environment or `--set charts.<name>.…` gives values to a chart the project does not have.";
     StateWithoutStorage = "S100": "A stateful image keeps its data outside a PersistentVolumeClaim (warning; `ephemeral: true` acknowledges it).";
     OutputHoldsSources = "W300": "The output folder is the project, above it, or holds a file the project reads.";
     LockEntryIgnored = "W301": "An `infra.lock` entry names a file outside the output folder (or the lock is unreadable): it is ignored (warning).";
