@@ -28,6 +28,9 @@ pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration
 /// Helm's hook annotation: the events (`pre-install,post-upgrade`, `test`)
 /// at which Helm runs the object instead of keeping it.
 pub const HELM_HOOK: &str = "helm.sh/hook";
+/// The order of a hook among hooks of the same event (an integer as a
+/// string; lower first, default 0).
+pub const HELM_HOOK_WEIGHT: &str = "helm.sh/hook-weight";
 /// Helm's `keep`: the object stays when a release no longer has it.
 pub const HELM_RESOURCE_POLICY: &str = "helm.sh/resource-policy";
 

@@ -67,6 +67,56 @@ pub const NAMESPACED: &[&str] = &[
     "StatefulSet",
 ];
 
+/// Helm's install order by kind (`releaseutil.InstallOrder`): what a kind
+/// needs usually comes before it (ServiceAccounts and RBAC before the Jobs
+/// that use them, CRDs before custom resources, webhook configurations
+/// after the Deployments that serve them). Other kinds come after these.
+pub const INSTALL_ORDER: &[&str] = &[
+    "PriorityClass",
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
+
+/// A kind's place in [`INSTALL_ORDER`]; other kinds share the last place.
+pub fn install_rank(kind: &str) -> usize {
+    INSTALL_ORDER.iter().position(|k| *k == kind).unwrap_or(INSTALL_ORDER.len())
+}
+
 /// Fields that are maps of strings (Go `map[string]string`): an empty one
 /// is stored as none, so `{}` and absent mean the same. Other maps are
 /// structs, where presence can matter (`emptyDir: {}` makes a volume).
