@@ -94,6 +94,9 @@ Exit codes: 0 no change, 2 changes, 3 a denied hazard, 1 error.")]
         /// Compare with what runs: a `kubectl get -o yaml` dump (`-` reads stdin).
         #[arg(long, value_name = "FILE", conflicts_with = "against")]
         live: Option<String>,
+        /// The namespace of --live objects that name none.
+        #[arg(long, short = 'n', value_name = "NAMESPACE", requires = "live", value_parser = namespace_arg)]
+        namespace: Option<String>,
         /// Also list dashboards that exist in this Grafana but not in the project (token: GRAFANA_TOKEN).
         #[arg(long, value_name = "URL")]
         grafana: Option<String>,
@@ -115,6 +118,9 @@ Exit codes: 0 no change, 2 changes, 3 a denied hazard, 1 error.")]
     Diff {
         old: String,
         new: String,
+        /// The namespace of objects that name none, as `helm install -n` gives them (`helm template` leaves it out).
+        #[arg(long, short = 'n', value_name = "NAMESPACE", value_parser = namespace_arg)]
+        namespace: Option<String>,
         #[command(flatten)]
         report: ReportArgs,
     },
@@ -138,6 +144,9 @@ Then prove the round trip: infra diff SOURCE <(infra build DIR -o -)")]
         /// Keep Secrets' data in the project (default: external stubs, data stays in the cluster).
         #[arg(long)]
         keep_secrets: bool,
+        /// The namespace of objects that name none, as `helm install -n` gives them (`helm template` leaves it out).
+        #[arg(long, short = 'n', value_name = "NAMESPACE", value_parser = namespace_arg)]
+        namespace: Option<String>,
         /// Pull every dashboard of this Grafana (token: GRAFANA_TOKEN) into dashboards/<folder>/<uid>.json.
         #[arg(long, value_name = "URL")]
         grafana: Option<String>,
@@ -309,20 +318,32 @@ fn main() -> ExitCode {
         Command::Chart(ChartCommand::Pull { source, name, version, into, plain_http }) => {
             commands::chart::pull(&r, &commands::chart::Args { source, name, version, into, plain_http })
         }
-        Command::Plan { dir, envs, against, base, live, grafana, report, strict, params } => {
+        Command::Plan { dir, envs, against, base, live, namespace, grafana, report, strict, params } => {
             let overrides = params.into();
-            let args = commands::plan::Args { dir, envs, against, base, live, grafana, strict, overrides };
+            let args = commands::plan::Args { dir, envs, against, base, live, namespace, grafana, strict, overrides };
             commands::plan::run(&r, args, &report.into())
         }
-        Command::Diff { old, new, report } => commands::diff::run(&r, &old, &new, &report.into()),
-        Command::Import { sources, into, name, keep_secrets, grafana } => match grafana {
+        Command::Diff { old, new, namespace, report } => {
+            commands::diff::run(&r, &old, &new, namespace.as_deref(), &report.into())
+        }
+        Command::Import { sources, into, name, keep_secrets, namespace, grafana } => match grafana {
             Some(url) if sources.is_empty() => commands::import::grafana(&r, &url, &into),
             Some(_) => r.error(infra_syntax::Diagnostic::error(
                 infra_syntax::Code::Usage,
                 "import either manifests or --grafana dashboards, not both at once",
             )),
-            None => commands::import::manifests(&r, &sources, &into, name, keep_secrets),
+            None => commands::import::manifests(&r, &sources, &into, name, keep_secrets, namespace.as_deref()),
         },
+    }
+}
+
+/// A namespace given on the command line: a DNS-1123 label, as Kubernetes
+/// requires.
+fn namespace_arg(s: &str) -> Result<String, String> {
+    if infra_k8s::kinds::is_dns1123_label(s) {
+        Ok(s.to_string())
+    } else {
+        Err("a namespace is lowercase letters, digits and `-`, at most 63 characters".into())
     }
 }
 

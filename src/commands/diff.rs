@@ -6,14 +6,18 @@ use crate::report::Reporter;
 use infra_syntax::{Code, Diagnostic, Diagnostics, Sources, Value};
 use std::process::ExitCode;
 
-pub fn run(r: &Reporter, old: &str, new: &str, report: &Report) -> ExitCode {
+pub fn run(r: &Reporter, old: &str, new: &str, namespace: Option<&str>, report: &Report) -> ExitCode {
     if old == "-" && new == "-" {
         return r.error(Diagnostic::error(Code::Usage, "only one of OLD and NEW can be `-` (standard input)"));
     }
     let mut sources = Sources::new();
     let mut diags = Diagnostics::new();
-    let old_objects = infra_plan::read::read(old, &mut sources, &mut diags);
-    let new_objects = infra_plan::read::read(new, &mut sources, &mut diags);
+    let mut old_objects = infra_plan::read::read(old, &mut sources, &mut diags);
+    let mut new_objects = infra_plan::read::read(new, &mut sources, &mut diags);
+    if let Some(ns) = namespace {
+        infra_k8s::kinds::default_namespace(&mut old_objects, ns);
+        infra_k8s::kinds::default_namespace(&mut new_objects, ns);
+    }
     if diags.has_errors() {
         return r.failed(&diags, &sources, "diff");
     }

@@ -13,7 +13,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 
-pub fn manifests(r: &Reporter, sources: &[String], into: &Path, name: Option<String>, keep_secrets: bool) -> ExitCode {
+pub fn manifests(
+    r: &Reporter,
+    sources: &[String],
+    into: &Path,
+    name: Option<String>,
+    keep_secrets: bool,
+    namespace: Option<&str>,
+) -> ExitCode {
     if sources.is_empty() {
         return r.error(
             Diagnostic::error(Code::NothingToImport, "nothing to import")
@@ -25,6 +32,9 @@ pub fn manifests(r: &Reporter, sources: &[String], into: &Path, name: Option<Str
     let mut objects = Vec::new();
     for s in sources {
         objects.extend(infra_plan::read::read(s, &mut srcs, &mut diags));
+    }
+    if let Some(ns) = namespace {
+        infra_k8s::kinds::default_namespace(&mut objects, ns);
     }
     if diags.has_errors() {
         return r.failed(&diags, &srcs, "import");

@@ -30,6 +30,8 @@ pub struct Args {
     pub base: Option<String>,
     /// Compare with what runs: a `kubectl get -o yaml` dump.
     pub live: Option<String>,
+    /// The namespace of `live` objects that name none.
+    pub namespace: Option<String>,
     /// List the dashboards of this Grafana that the project lacks.
     pub grafana: Option<String>,
     pub strict: bool,
@@ -38,7 +40,7 @@ pub struct Args {
 }
 
 pub fn run(r: &Reporter, args: Args, report: &Report) -> ExitCode {
-    let Args { dir, envs, against, base, live, grafana, strict, overrides } = args;
+    let Args { dir, envs, against, base, live, namespace, grafana, strict, overrides } = args;
     let mut c = match compile(r, &dir, &Options { envs, strict, helm: None, overrides }) {
         Ok(c) => c,
         Err(code) => return code,
@@ -51,7 +53,13 @@ pub fn run(r: &Reporter, args: Args, report: &Report) -> ExitCode {
     }
     let options = infra_plan::Options { show_secrets: report.show_secrets };
     let mut diags = Diagnostics::new();
-    let live_objects = live.as_ref().map(|f| infra_plan::read::read(f, &mut c.sources, &mut diags));
+    let live_objects = live.as_ref().map(|f| {
+        let mut objects = infra_plan::read::read(f, &mut c.sources, &mut diags);
+        if let Some(ns) = &namespace {
+            infra_k8s::kinds::default_namespace(&mut objects, ns);
+        }
+        objects
+    });
     let in_grafana = match &grafana {
         None => None,
         Some(url) => match Grafana::new(url, std::env::var("GRAFANA_TOKEN").ok()).and_then(|g| g.search()) {

@@ -1,7 +1,9 @@
 //! `common.images`: container images set by image name, as Kustomize's
 //! `images` does: the name matches exactly (`nginx` is not
 //! `docker.io/nginx`), a new tag drops the digest and a digest drops the
-//! tag (both set both), a new name keeps them.
+//! tag (both set both), a new name keeps them, and a tag suffix is
+//! appended to the tag. Rules for one name combine in order, as Kustomize
+//! applies its `images` entries one after the other.
 
 use crate::workloads::{CONTAINER_LISTS, image_parts, pod_spec_mut};
 use infra_syntax::Value;
@@ -13,9 +15,24 @@ pub struct ImageRule {
     pub new_name: Option<String>,
     pub tag: Option<String>,
     pub digest: Option<String>,
+    pub tag_suffix: Option<String>,
 }
 
 impl ImageRule {
+    /// This rule followed by `later`, a rule for the same name: what
+    /// `later` sets wins, what it leaves alone stays.
+    pub fn then(&mut self, later: &ImageRule) {
+        if later.new_name.is_some() {
+            self.new_name.clone_from(&later.new_name);
+        }
+        if later.tag.is_some() || later.digest.is_some() {
+            (self.tag, self.digest) = (later.tag.clone(), later.digest.clone());
+        }
+        if later.tag_suffix.is_some() {
+            self.tag_suffix.clone_from(&later.tag_suffix);
+        }
+    }
+
     /// The image this rule makes of `image`, if the rule applies to it.
     pub fn apply(&self, image: &str) -> Option<String> {
         let (name, mut tag, mut digest) = image_parts(image);
@@ -26,10 +43,14 @@ impl ImageRule {
             (None, None) => {}
             (t, d) => (tag, digest) = (t.as_deref(), d.as_deref()),
         }
+        let tag = match &self.tag_suffix {
+            Some(suffix) => Some(format!("{}{suffix}", tag.unwrap_or_default())),
+            None => tag.map(str::to_string),
+        };
         let mut out = self.new_name.as_deref().unwrap_or(name).to_string();
         if let Some(t) = tag {
             out.push(':');
-            out.push_str(t);
+            out.push_str(&t);
         }
         if let Some(d) = digest {
             out.push('@');
@@ -67,7 +88,19 @@ mod tests {
             new_name: new_name.map(Into::into),
             tag: tag.map(Into::into),
             digest: digest.map(Into::into),
+            tag_suffix: None,
         }
+    }
+
+    #[test]
+    fn rules_for_one_name_combine_in_order_and_suffixes_extend_the_tag() {
+        let mut r = rule("app", None, Some("v2"), None);
+        r.then(&rule("app", Some("registry.example/app"), None, None));
+        assert_eq!(r.apply("app:v1@sha256:ab").as_deref(), Some("registry.example/app:v2"));
+        r.then(&ImageRule { name: "app".into(), tag_suffix: Some("-native".into()), ..Default::default() });
+        assert_eq!(r.apply("app").as_deref(), Some("registry.example/app:v2-native"));
+        let suffix = ImageRule { name: "app".into(), tag_suffix: Some("-debug".into()), ..Default::default() };
+        assert_eq!(suffix.apply("app:1.2").as_deref(), Some("app:1.2-debug"));
     }
 
     #[test]

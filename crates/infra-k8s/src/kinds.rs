@@ -67,6 +67,38 @@ pub const NAMESPACED: &[&str] = &[
     "StatefulSet",
 ];
 
+/// Kinds without a namespace: the built-in ones plus those the CRDs among
+/// `objects` declare with `scope: Cluster`.
+pub fn cluster_scoped_kinds<'v>(objects: impl IntoIterator<Item = &'v Value>) -> Vec<String> {
+    let mut kinds: Vec<String> = CLUSTER_SCOPED.iter().map(|s| s.to_string()).collect();
+    for o in objects {
+        if o.str_at(&["kind"]) == Some("CustomResourceDefinition")
+            && o.str_at(&["spec", "scope"]) == Some("Cluster")
+            && let Some(k) = o.str_at(&["spec", "names", "kind"])
+        {
+            kinds.push(k.to_string());
+        }
+    }
+    kinds
+}
+
+/// Puts every object that names no namespace, and is not of a
+/// cluster-scoped kind, in `namespace`: what `helm install -n` and `kubectl
+/// apply -n` do with the objects `helm template` leaves without one.
+pub fn default_namespace(objects: &mut [Value], namespace: &str) {
+    let cluster = cluster_scoped_kinds(objects.iter());
+    for o in objects {
+        let kind = o.str_at(&["kind"]).unwrap_or_default();
+        if cluster.iter().any(|k| k == kind) {
+            continue;
+        }
+        let meta = o.map_entry("metadata");
+        if meta.get("namespace").is_none_or(|n| matches!(n, Value::Null) || n.as_str() == Some("")) {
+            meta.insert("namespace", Value::from(namespace));
+        }
+    }
+}
+
 /// Helm's install order by kind (`releaseutil.InstallOrder`): what a kind
 /// needs usually comes before it (ServiceAccounts and RBAC before the Jobs
 /// that use them, CRDs before custom resources, webhook configurations

@@ -12,7 +12,7 @@ use super::render::{Renderer, YamlPath};
 use crate::load::charts::{Chart, merge};
 use crate::load::{ChartValues, Module};
 use infra_k8s::annotations::HELM_HOOK;
-use infra_k8s::kinds::{CLUSTER_SCOPED, ObjectId, TargetRef};
+use infra_k8s::kinds::{ObjectId, TargetRef};
 use infra_syntax::{Code, Diagnostic, Map, Node, NodeKind, Sources, Span, Value, did_you_mean, yaml};
 use std::path::Path;
 use std::sync::Arc;
@@ -377,24 +377,10 @@ fn objects(
             );
         }
     }
-    // Cluster-scoped kinds: the built-in ones and those the chart's CRDs declare.
-    let mut cluster: Vec<String> = CLUSTER_SCOPED.iter().map(|s| s.to_string()).collect();
-    for o in &found {
-        if o.value.str_at(&["kind"]) == Some("CustomResourceDefinition")
-            && o.value.str_at(&["spec", "scope"]) == Some("Cluster")
-            && let Some(k) = o.value.str_at(&["spec", "names", "kind"])
-        {
-            cluster.push(k.to_string());
-        }
-    }
-    for o in &mut found {
-        let kind = o.value.str_at(&["kind"]).unwrap_or_default().to_string();
-        let meta = o.value.map_entry("metadata");
-        if !cluster.contains(&kind)
-            && meta.get("namespace").is_none_or(|n| matches!(n, Value::Null) || n.as_str() == Some(""))
-        {
-            meta.insert("namespace", Value::from(settings.namespace.as_str()));
-        }
+    let mut values: Vec<Value> = found.iter_mut().map(|o| std::mem::replace(&mut o.value, Value::Null)).collect();
+    infra_k8s::kinds::default_namespace(&mut values, &settings.namespace);
+    for (o, value) in found.iter_mut().zip(values) {
+        o.value = value;
     }
     order_hooks(r, chart, &mut found);
     out.extend(found);

@@ -59,10 +59,10 @@ pub fn merged_common<'n>(r: &mut Renderer, layers: impl IntoIterator<Item = &'n 
                 ("images", Value::Seq(rules)) => {
                     for (i, rule) in rules.iter().enumerate() {
                         match image_rule(rule) {
-                            Ok(rule) => {
-                                common.images.retain(|r| r.name != rule.name);
-                                common.images.push(rule);
-                            }
+                            Ok(rule) => match common.images.iter_mut().find(|r| r.name == rule.name) {
+                                Some(earlier) => earlier.then(&rule),
+                                None => common.images.push(rule),
+                            },
                             Err(e) => wrong(r, &e, Some(i)),
                         }
                     }
@@ -88,9 +88,10 @@ fn image_rule(v: &Value) -> Result<ImageRule, String> {
         new_name: text("new_name")?,
         tag: text("tag")?,
         digest: text("digest")?,
+        tag_suffix: text("tag_suffix")?,
     };
-    if rule.new_name.is_none() && rule.tag.is_none() && rule.digest.is_none() {
-        return Err(format!("entry `{}` changes nothing: set `new_name`, `tag` or `digest`", rule.name));
+    if rule.new_name.is_none() && rule.tag.is_none() && rule.digest.is_none() && rule.tag_suffix.is_none() {
+        return Err(format!("entry `{}` changes nothing: set `new_name`, `tag`, `digest` or `tag_suffix`", rule.name));
     }
     Ok(rule)
 }

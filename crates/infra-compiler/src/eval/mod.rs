@@ -21,7 +21,7 @@ use crate::load::{ChartValues, ComponentUse, Environment, Module, Patch, Project
 use charts::ChartContext;
 use common::merged_common;
 use expr::Scope;
-use infra_k8s::kinds::{CLUSTER_SCOPED, ObjectId};
+use infra_k8s::kinds::ObjectId;
 use infra_syntax::{Code, Diagnostic, Diagnostics, Map, Node, NodeKind, ScalarStyle, Span, Value};
 use patch::{PatchContext, apply_patch};
 use std::sync::Arc;
@@ -297,16 +297,7 @@ fn documents_by_span(module: &Module) -> std::collections::HashMap<Span, &Node> 
 /// Kinds without a namespace: the built-in list plus CRDs in the project
 /// with `scope: Cluster`.
 pub fn cluster_scoped_kinds(objects: &[Object]) -> Vec<String> {
-    let mut kinds: Vec<String> = CLUSTER_SCOPED.iter().map(|s| s.to_string()).collect();
-    for o in objects {
-        if o.value.str_at(&["kind"]) == Some("CustomResourceDefinition")
-            && o.value.str_at(&["spec", "scope"]) == Some("Cluster")
-            && let Some(k) = o.value.str_at(&["spec", "names", "kind"])
-        {
-            kinds.push(k.to_string());
-        }
-    }
-    kinds
+    infra_k8s::kinds::cluster_scoped_kinds(objects.iter().map(|o| &o.value))
 }
 
 /// Where a module's expansion goes, and what it needs from the build.

@@ -244,12 +244,13 @@ pub static COMMON: Section = Section {
 
 pub static IMAGE: Section = Section {
     name: "image",
-    doc: "An image, by its name as written (`grafana/grafana`, no tag), and what to set.",
+    doc: "An image, by its name as written (`grafana/grafana`, no tag), and what to set; entries for one name apply in order.",
     fields: &[
         required(field("name", Ty::String, "")),
         field("new_name", Ty::String, "Another repository (`registry.example/grafana`); tag and digest are kept."),
         field("tag", Ty::String, "A tag (drops the digest)."),
         field("digest", Ty::String, "A digest `sha256:…` (drops the tag)."),
+        field("tag_suffix", Ty::String, "Appended to the tag (`-debug`)."),
     ],
     one_of: &[],
 };
