@@ -109,6 +109,31 @@ fn values_are_checked_against_the_chart() {
 }
 
 #[test]
+fn values_no_template_reads_are_warnings_that_say_what_is_read() {
+    let cache = TempDir::new("cache");
+    // The story's mistake: SMTP belongs under `grafana.ini`; `smtp:` holds
+    // only the Secret of its credentials.
+    let dir = grafana_project(
+        "      smtp: {enabled: true, existingSecret: smtp}\n      grafana.ini:\n        smtp: {enabled: true, host: \"smtp:587\"}\n      persistence: {enabled: true, sizeLimit: 5Gi}\n      podLabels: {team: obs}\n",
+        "",
+    );
+    let run = infra_helm(&["build", dir.str(), "-o", "-"], &cache);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stderr.contains("warning[H112]: chart `grafana`: no template reads `smtp.enabled`"), "{}", run.stderr);
+    assert!(run.stderr.contains("--> infra.yaml:9:14"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("help: the chart's templates read, under `smtp`: `existingSecret`, `passwordKey`, `userKey`"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("no template reads `persistence.sizeLimit`"), "{}", run.stderr);
+    // What templates read — a value file passed whole (`grafana.ini`), a
+    // map given to `toYaml` (`podLabels`), a key they read — is no warning.
+    assert_eq!(run.stderr.matches("warning[H112]").count(), 2, "{}", run.stderr);
+}
+
+#[test]
 fn environments_and_the_command_line_set_chart_values_checked_like_literal_ones() {
     let cache = TempDir::new("cache");
     let dir = grafana_project(

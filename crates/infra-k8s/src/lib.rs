@@ -12,6 +12,7 @@
 //! read these tables; a new kind of reference is one row.
 
 pub mod annotations;
+pub mod cluster;
 pub mod images;
 pub mod kinds;
 pub mod labels;

@@ -194,7 +194,7 @@ fn settings(
     // Values: the files in order, then `values`; each checked for typos.
     let mut values = Value::Map(Map::new());
     for file in &chart.values_files {
-        check_values(r, chart, file, &file.to_value(), &chart.defaults, "");
+        check_values(r, chart, file, &file.to_value(), &chart.defaults, &[]);
         merge(&mut values, &file.to_value());
     }
     let values_node = field("values").cloned();
@@ -203,7 +203,7 @@ fn settings(
         let rendered = r.render(node, scope, YamlPath::Root("values"))?;
         match &rendered {
             Value::Map(_) => {
-                check_values(r, chart, node, &rendered, &chart.defaults, "");
+                check_values(r, chart, node, &rendered, &chart.defaults, &[]);
                 merge(&mut values, &rendered);
             }
             Value::Null => {}
@@ -277,12 +277,13 @@ fn quoted(s: &str) -> String {
 /// that is close to one it has is a typo (an error); other new keys are
 /// the chart's to read (`grafana.ini.smtp`). A type unlike a non-null
 /// default is a warning.
-fn check_values(r: &mut Renderer, chart: &Chart, node: &Node, value: &Value, defaults: &Value, path: &str) {
+fn check_values(r: &mut Renderer, chart: &Chart, node: &Node, value: &Value, defaults: &Value, path: &[&str]) {
     let (Some(entries), Some(values), Some(defaults)) = (node.entries(), value.as_map(), defaults.as_map()) else {
         return;
     };
     for (k, v_node) in entries {
-        let here = if path.is_empty() { k.name.to_string() } else { format!("{path}.{}", k.name) };
+        let keys: Vec<&str> = path.iter().copied().chain([k.name.as_str()]).collect();
+        let here = keys.join(".");
         let Some(v) = values.get(&k.name) else { continue };
         match defaults.get(&k.name) {
             Some(d) => {
@@ -300,7 +301,7 @@ fn check_values(r: &mut Renderer, chart: &Chart, node: &Node, value: &Value, def
                         .help("charts compare and print values as they are typed; check that this is what the chart expects"),
                     );
                 }
-                check_values(r, chart, v_node, v, d, &here);
+                check_values(r, chart, v_node, v, d, &keys);
             }
             None => {
                 if let Some(close) = did_you_mean(&k.name, defaults.keys().map(|k| k.as_str())) {
@@ -313,10 +314,44 @@ fn check_values(r: &mut Renderer, chart: &Chart, node: &Node, value: &Value, def
                         .note("Helm would ignore it silently")
                         .help(format!("did you mean `{close}`?")),
                     );
+                } else {
+                    warn_unread(r, chart, path, &k.name, k.span);
                 }
             }
         }
     }
+}
+
+/// A value the chart does not have and no template of it (or of its
+/// subcharts) reads: Helm would ignore it silently. The note names what the
+/// templates do read beside it.
+fn warn_unread(r: &mut Renderer, chart: &Chart, parent: &[&str], key: &str, span: Span) {
+    let path: Vec<&str> = parent.iter().copied().chain([key]).collect();
+    if crate::load::charts::is_read(&chart.reads, &path) {
+        return;
+    }
+    let mut beside: Vec<&str> = chart
+        .reads
+        .iter()
+        .filter(|read| read.len() > parent.len() && read.iter().zip(parent).all(|(a, b)| a == b))
+        .map(|read| read[parent.len()].as_str())
+        .collect();
+    beside.sort_unstable();
+    beside.dedup();
+    let mut d = Diagnostic::warning(
+        Code::UnreadChartValue,
+        format!("chart `{}`: no template reads `{}`", chart.name, path.join(".")),
+    )
+    .at(span, "not in the chart's values.yaml, and no template reads it")
+    .note("Helm would ignore it silently");
+    let under = if parent.is_empty() { "at the top".to_string() } else { format!("under `{}`", parent.join(".")) };
+    if !beside.is_empty() {
+        const SHOWN: usize = 12;
+        let more = if beside.len() > SHOWN { format!(", and {} more", beside.len() - SHOWN) } else { String::new() };
+        let listed: Vec<String> = beside.iter().take(SHOWN).map(|k| format!("`{k}`")).collect();
+        d = d.help(format!("the chart's templates read, {under}: {}{more}", listed.join(", ")));
+    }
+    r.diags.push(d);
 }
 
 /// The objects of a render: one source per template (so messages point

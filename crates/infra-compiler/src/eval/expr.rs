@@ -328,6 +328,22 @@ impl Engine {
             String::from_utf8(bytes).map_err(|_| Error::new(ErrorKind::InvalidOperation, "b64decode: not UTF-8 text"))
         });
         env.add_filter("sha256", |s: String| infra_syntax::canonical::sha256_hex(s.as_bytes()));
+        // Python's `s.startswith(p)` and `s.endswith(p)`, which people write
+        // in Jinja (the tests `s is startingwith(p)` work too).
+        env.set_unknown_method_callback(|_, value, method, args| {
+            let affix = |args: &[MjValue]| match args {
+                [a] => a
+                    .as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("`{method}` takes a string"))),
+                _ => Err(Error::new(ErrorKind::InvalidOperation, format!("`{method}` takes one string"))),
+            };
+            match (value.as_str(), method) {
+                (Some(s), "startswith") => Ok(MjValue::from(s.starts_with(&affix(args)?))),
+                (Some(s), "endswith") => Ok(MjValue::from(s.ends_with(&affix(args)?))),
+                _ => Err(Error::from(ErrorKind::UnknownMethod)),
+            }
+        });
         env.add_filter("toyaml", |v: MjValue| -> Result<String, Error> {
             let v = from_minijinja(&v).map_err(|e| Error::new(ErrorKind::InvalidOperation, e))?;
             Ok(infra_syntax::yaml::emit(&v).trim_end_matches('\n').to_string())

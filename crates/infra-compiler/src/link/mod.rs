@@ -25,8 +25,8 @@ use infra_k8s::workloads::pod_template_path;
 use infra_syntax::{Code, Diagnostic, Diagnostics, Str, Value};
 use locate::Locator;
 use petgraph::graph::{DiGraph, NodeIndex};
-use refs::{FoundLinks, LinkContext, NameIndex, Sightings, link_object, sighted};
-use std::collections::{BTreeMap, HashMap};
+use refs::{FoundLinks, LinkContext, Missing, NameIndex, Sightings, link_object, sighted};
+use std::collections::HashMap;
 use std::fmt::Write;
 
 pub struct LinkOptions {
@@ -59,7 +59,7 @@ pub fn link(
     refuse_duplicates(&objects, &ids, diags)?;
     let mut digests = config_digests(&objects, &ids, &vec![true; ids.len()], Vec::new());
     let renamed = suffix_names(&mut objects, &mut ids, &digests, opts);
-    let index = NameIndex::new(&ids, &renamed);
+    let index = NameIndex::new(&objects, &ids, &renamed);
     let links = resolve_references(&mut objects, &ids, &index, opts, locator, diags);
     // As large as the ids: freed before the graph is built, where memory peaks.
     drop(index);
@@ -180,11 +180,27 @@ fn resolve_references(
     }
     // The same target may be missing as a field's and as a written one.
     let mut unresolved = HashMap::new();
+    let mut of_kind = HashMap::new();
     for (target, seen) in missing {
-        sighted(&mut unresolved, target.to_string(), seen);
+        let shown = target.to_string();
+        if let Missing::Object { .. } = target {
+            of_kind.insert(shown.clone(), target);
+        }
+        sighted(&mut unresolved, shown, seen);
     }
-    let unresolved: BTreeMap<String, Sightings> = unresolved.into_iter().collect();
-    for (target, Sightings { first: (from, _), span, count }) in &unresolved {
+    // Namespaces are often made by the platform, not the project: one
+    // warning for all of them, which `--strict` leaves a warning, so that
+    // the references that are mistakes stand out, typos first.
+    let (namespaces, others): (Vec<_>, Vec<_>) = unresolved.into_iter().partition(|(t, _)| t.starts_with("Namespace/"));
+    let mut others: Vec<(String, Sightings, Option<String>)> = others
+        .into_iter()
+        .map(|(target, seen)| {
+            let close = of_kind.get(&target).and_then(|m| closest_object(m, ids));
+            (target, seen, close)
+        })
+        .collect();
+    others.sort_by(|a, b| (a.2.is_none(), &a.0).cmp(&(b.2.is_none(), &b.0)));
+    for (target, Sightings { first: (from, _), span, count }, close) in &others {
         let more = if *count > 1 { format!(" (and {} more references)", count - 1) } else { String::new() };
         let msg = format!("{} refers to {target}, which is not in the project{more}", ids[*from].short());
         let d = if opts.strict {
@@ -198,11 +214,53 @@ fn resolve_references(
         let span = reference_path(&objects[*from], target)
             .and_then(|path| locator.at_path(*span, &path))
             .unwrap_or_else(|| locator.field(*span, &[target, name]));
-        diags.push(d.at(span, "referenced here").help(format!(
-            "define {target} in the project, or declare it with `infra: {{external: true}}` if it exists in the cluster"
-        )));
+        let d = d.at(span, "referenced here");
+        diags.push(match close {
+            Some(close) => d.help(format!("did you mean {close}?")),
+            None => d.help(format!(
+                "define {target} in the project, or declare it with `infra: {{external: true}}` if it exists in the cluster"
+            )),
+        });
+    }
+    if let Some(d) = missing_namespaces(namespaces, ids, locator) {
+        diags.push(d);
     }
     Links { dependencies, pod_inputs, rewritten }
+}
+
+/// The object of the project whose name is closest to a missing target's,
+/// of the same kind (and namespace): the typo `settngs` for `settings`.
+fn closest_object(target: &Missing, ids: &[ObjectId]) -> Option<String> {
+    let Missing::Object { kind, namespace, name } = target else { return None };
+    let same_kind = || ids.iter().filter(|id| id.kind == *kind && id.namespace == *namespace);
+    let close = infra_syntax::did_you_mean(name, same_kind().map(|id| id.name.as_str()))?;
+    same_kind().find(|id| id.name == close).map(|id| format!("`{}`", id.short()))
+}
+
+/// One warning for the namespaces objects live in that the project does
+/// not define, each with how many objects it holds.
+fn missing_namespaces(
+    mut namespaces: Vec<(String, Sightings)>,
+    ids: &[ObjectId],
+    locator: &mut Locator,
+) -> Option<Diagnostic> {
+    namespaces.sort_by_key(|(_, s)| s.first);
+    let (target, first) = namespaces.first()?;
+    let listed: Vec<String> = namespaces
+        .iter()
+        .map(|(t, s)| {
+            let name = t.rsplit('/').next().unwrap_or_default();
+            format!("{name} ({} object{})", s.count, if s.count == 1 { "" } else { "s" })
+        })
+        .collect();
+    let plural = if namespaces.len() == 1 { "a namespace" } else { "namespaces" };
+    let span = locator.field(first.span, &[target, target.rsplit('/').next().unwrap_or_default()]);
+    Some(
+        Diagnostic::warning(Code::NamespaceNotDefined, format!("objects are in {plural} the project does not define: {}", listed.join(", ")))
+            .at(span, format!("{} is the first", ids[first.first.0].short()))
+            .note("`--strict` leaves this a warning: namespaces are often made by the platform or by `kubectl create namespace`")
+            .help("add the Namespace to the project, or declare it with `infra: {external: true}` to say it exists"),
+    )
 }
 
 /// The path in `object` of the reference field that names `target`

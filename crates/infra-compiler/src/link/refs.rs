@@ -11,9 +11,6 @@ use infra_syntax::{Code, Diagnostic, Span, Str};
 use std::collections::HashMap;
 use std::fmt;
 
-/// Namespaces every cluster has; referring to them is never unresolved.
-const BUILTIN_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
-
 /// A reference found in an object: target kind, group, namespace and name.
 struct Reference {
     kind: &'static str,
@@ -158,9 +155,13 @@ pub(crate) fn link_object(i: usize, object: &mut Object, cx: &LinkContext, links
                 }
                 edge(links, j, Reason::Borrowed(r.reason))
             }
-            None if r.optional || external => {}
-            None if r.kind == "Namespace" && BUILTIN_NAMESPACES.contains(&key.2.as_str()) => {}
-            None if r.kind == "ServiceAccount" && key.2 == "default" => {}
+            None if r.optional || external || infra_k8s::cluster::built_in(r.kind, &key.2) => {}
+            // Made from this object or another: the maker comes first.
+            None if let Some(j) = index.produced(&key) => {
+                if j != i {
+                    edge(links, j, Reason::Borrowed("makes this Secret"));
+                }
+            }
             None => {
                 let (_, namespace, name) = key;
                 links.missing(Missing::Object { kind: r.kind, namespace, name }, (i, unresolved), origin);
@@ -245,6 +246,8 @@ enum TargetError {
 pub(crate) struct NameIndex {
     objects: HashMap<Key, Candidates>,
     renamed: HashMap<Key, Str>,
+    /// Secrets a controller makes from an object of the project, to it.
+    produced: HashMap<Key, usize>,
 }
 
 /// Kind, namespace and name.
@@ -275,9 +278,17 @@ impl Candidates {
 impl NameIndex {
     /// The index of `ids`; `renamed` holds each renamed object with its
     /// name as written.
-    pub(crate) fn new(ids: &[ObjectId], renamed: &[(usize, Str)]) -> NameIndex {
-        let mut objects: HashMap<Key, Candidates> = HashMap::with_capacity(ids.len() + renamed.len());
-        let mut add = |key, i| match objects.entry(key) {
+    pub(crate) fn new(objects: &[Object], ids: &[ObjectId], renamed: &[(usize, Str)]) -> NameIndex {
+        let produced = objects
+            .iter()
+            .enumerate()
+            .flat_map(|(i, o)| {
+                let secrets = infra_k8s::cluster::produced_secrets(&o.value);
+                secrets.into_iter().map(move |name| ((Str::new("Secret"), ids[i].namespace.clone(), Str::new(name)), i))
+            })
+            .collect();
+        let mut by_name: HashMap<Key, Candidates> = HashMap::with_capacity(ids.len() + renamed.len());
+        let mut add = |key, i| match by_name.entry(key) {
             std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().push(i),
             std::collections::hash_map::Entry::Vacant(e) => {
                 e.insert(Candidates::One(i));
@@ -292,7 +303,12 @@ impl NameIndex {
             add((id.kind.clone(), id.namespace.clone(), written.clone()), *i);
             by_written.insert((id.kind.clone(), id.namespace.clone(), written.clone()), id.name.clone());
         }
-        NameIndex { objects, renamed: by_written }
+        NameIndex { objects: by_name, renamed: by_written, produced }
+    }
+
+    /// The object a controller makes this Secret from.
+    fn produced(&self, key: &Key) -> Option<usize> {
+        self.produced.get(key).copied()
     }
 
     /// The objects of a kind with a name in a namespace.

@@ -44,6 +44,8 @@ pub struct Chart {
     /// adminPassword: ...`), by dotted path: where to look for the value
     /// that feeds a generated field.
     pub commented: Vec<String>,
+    /// The values paths its templates read (see [`Found`]).
+    pub reads: Vec<Vec<String>>,
     /// `values_files`, parsed, in order: (their node, as written).
     pub values_files: Vec<Node>,
 }
@@ -61,13 +63,17 @@ impl ChartFiles {
 }
 
 /// Whether infra reads a chart's file (by its path in the chart): the
-/// chart's and its subcharts' `Chart.yaml` and `values.yaml`, and nested
-/// subchart archives.
+/// chart's and its subcharts' `Chart.yaml`, `values.yaml` and templates
+/// (for the values they read), and nested subchart archives.
 fn wanted(rel: &str) -> bool {
     rel == "Chart.yaml"
         || rel == "values.yaml"
+        || rel.starts_with("templates/")
         || rel.starts_with("charts/")
-            && (rel.ends_with("/Chart.yaml") || rel.ends_with("/values.yaml") || rel.ends_with(".tgz"))
+            && (rel.ends_with("/Chart.yaml")
+                || rel.ends_with("/values.yaml")
+                || rel.ends_with(".tgz")
+                || rel.contains("/templates/"))
 }
 
 /// Reads the files infra needs from a `.tgz` chart: `<root>/Chart.yaml`,
@@ -208,9 +214,12 @@ fn defaults(
     files: &ChartFiles,
     depth: usize,
     budget: &mut u64,
-    commented: &mut Vec<String>,
-    prefix: &str,
+    found: &mut Found,
+    at: &[String],
 ) -> Result<Value, String> {
+    let prefix: String = at.iter().map(|k| format!("{k}.")).collect();
+    template_reads(files, at, &mut found.reads);
+    let commented = &mut found.commented;
     let mut values = match files.get("values.yaml") {
         Some(b) => parse_yaml_map(b, "values.yaml")?,
         None => Value::Map(Map::new()),
@@ -243,7 +252,7 @@ fn defaults(
             .files
             .iter()
             .filter_map(|(p, b)| Some((p.strip_prefix(&prefix)?.to_string(), b.clone())))
-            .filter(|(p, _)| !p.contains('/'))
+            .filter(|(p, _)| !p.contains('/') || p.starts_with("templates/"))
             .collect();
         subcharts.push((dir.to_string(), ChartFiles { files: inner }));
     }
@@ -261,7 +270,8 @@ fn defaults(
             continue;
         };
         let key = dependencies.iter().find(|(n, _)| *n == name).map_or(name.clone(), |(_, alias)| alias.clone());
-        let mut sub_defaults = defaults(&sub, depth + 1, budget, commented, &format!("{prefix}{key}."))?;
+        let inner_at: Vec<String> = at.iter().cloned().chain([key.clone()]).collect();
+        let mut sub_defaults = defaults(&sub, depth + 1, budget, found, &inner_at)?;
         if let Some(g) = sub_defaults.as_map_mut().and_then(|m| m.shift_remove("global")) {
             merge(&mut global, &g);
         }
@@ -279,6 +289,55 @@ fn defaults(
         m.insert("global", global);
     }
     Ok(values)
+}
+
+/// The version of what the cache keeps of a chart (defaults, commented
+/// keys, template reads).
+const CHART_META_VERSION: u32 = 2;
+
+/// What reading a chart finds beside its defaults.
+#[derive(Default)]
+pub struct Found {
+    /// Values documented in comments only, by dotted path.
+    pub commented: Vec<String>,
+    /// The values paths the templates read (keys, subcharts' under their
+    /// key); a path is read with everything below it.
+    pub reads: Vec<Vec<String>>,
+}
+
+/// The values paths the templates of a chart read, below `at`: every
+/// `.Values.a.b` and `index .Values "a" "b"` (`get`, `hasKey`). A template that uses
+/// `.Values` whole (passes it on, ranges over it, indexes it by a variable)
+/// reads everything: `at` itself.
+fn template_reads(files: &ChartFiles, at: &[String], out: &mut Vec<Vec<String>>) {
+    static VALUES: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"((?:index|get|hasKey)\s+\(?\s*)?\$?\.Values\b((?:\.[A-Za-z_][A-Za-z0-9_]*)*)((?:\s+"[^"]*")*)"#,
+        )
+        .expect("a valid pattern")
+    });
+    for (_, bytes) in files.files.iter().filter(|(p, _)| p.starts_with("templates/")) {
+        let Ok(text) = std::str::from_utf8(bytes) else { continue };
+        for c in VALUES.captures_iter(text) {
+            let mut path: Vec<String> = at.to_vec();
+            path.extend(c[2].split('.').filter(|k| !k.is_empty()).map(String::from));
+            if c.get(1).is_some() {
+                path.extend(c[3].split('"').skip(1).step_by(2).map(String::from));
+            }
+            out.push(path);
+        }
+    }
+}
+
+/// Whether a chart whose templates read `reads` reads the value at `path`:
+/// a template reads it, something above it, or something below it
+/// (`global` is every chart's).
+pub fn is_read(reads: &[Vec<String>], path: &[&str]) -> bool {
+    path.first() == Some(&"global")
+        || reads.iter().any(|r| {
+            let n = r.len().min(path.len());
+            r.iter().take(n).zip(path.iter().take(n)).all(|(a, b)| a == b)
+        })
 }
 
 /// Helm's merge of values: maps merge key by key, anything else replaces,
@@ -337,7 +396,7 @@ fn commented_keys(text: &str) -> Vec<String> {
 /// values its files show in comments only. What is read from the chart's
 /// files is cached by its digest: a warm build hashes the chart and parses
 /// no archive.
-pub fn read_chart(path: &Path, root: &Path) -> Result<(String, Value, Vec<String>), String> {
+pub fn read_chart(path: &Path, root: &Path) -> Result<(String, Value, Found), String> {
     let mut digest = Digest::new();
     let mut archive = None;
     let mut folder = Vec::new();
@@ -352,13 +411,18 @@ pub fn read_chart(path: &Path, root: &Path) -> Result<(String, Value, Vec<String
     })?;
     let digest = digest.finish();
     let cache = crate::cache::dir();
-    let entry = format!("{digest}.chart.yaml");
+    // What is kept of a chart changes with infra: the entry's name says
+    // which version of it an entry holds.
+    let entry = format!("{digest}.v{CHART_META_VERSION}.chart.yaml");
+    let strings =
+        |v: &Value| -> Option<Vec<String>> { v.as_seq()?.iter().map(|c| c.as_str().map(String::from)).collect() };
     if let Some(Ok(Value::Map(m))) =
         crate::cache::read(cache.as_deref(), &entry, 64 << 20).map(|t| yaml::parse_value(&t))
-        && let (Some(values), Some(commented)) = (m.get("defaults"), m.get("commented").and_then(Value::as_seq))
+        && let Some(values) = m.get("defaults")
+        && let Some(commented) = m.get("commented").and_then(strings)
+        && let Some(reads) = m.get("reads").and_then(Value::as_seq).and_then(|r| r.iter().map(strings).collect())
     {
-        let commented = commented.iter().filter_map(|c| c.as_str().map(String::from)).collect();
-        return Ok((digest, values.clone(), commented));
+        return Ok((digest, values.clone(), Found { commented, reads }));
     }
     let mut budget = MAX_EXPANDED_BYTES;
     let files = match &archive {
@@ -368,13 +432,17 @@ pub fn read_chart(path: &Path, root: &Path) -> Result<(String, Value, Vec<String
     if files.get("Chart.yaml").is_none() {
         return Err("not a Helm chart (no Chart.yaml)".into());
     }
-    let mut commented = Vec::new();
-    let values = defaults(&files, 0, &mut budget, &mut commented, "")?;
+    let mut found = Found::default();
+    let values = defaults(&files, 0, &mut budget, &mut found, &[])?;
+    found.reads.sort();
+    found.reads.dedup();
+    let texts = |items: &[String]| Value::Seq(items.iter().map(|c| Value::from(c.as_str())).collect());
     let mut meta = Map::new();
     meta.insert("defaults", values.clone());
-    meta.insert("commented", Value::Seq(commented.iter().map(|c| Value::from(c.as_str())).collect()));
+    meta.insert("commented", texts(&found.commented));
+    meta.insert("reads", Value::Seq(found.reads.iter().map(|r| texts(r)).collect()));
     crate::cache::write(cache.as_deref(), &entry, yaml::emit(&Value::Map(meta)).as_bytes());
-    Ok((digest, values, commented))
+    Ok((digest, values, found))
 }
 
 /// The `name` and `version` a chart archive's `Chart.yaml` declares.

@@ -469,7 +469,7 @@ impl Loader<'_> {
                     continue;
                 }
             };
-            let (digest, defaults, commented) = match charts::read_chart(&path, &self.root) {
+            let (digest, defaults, charts::Found { commented, reads }) = match charts::read_chart(&path, &self.root) {
                 Ok(read) => read,
                 Err(e) => {
                     self.diags.push(charts::unreadable(rel, e, chart_node.span));
@@ -503,6 +503,7 @@ impl Loader<'_> {
                 digest,
                 defaults,
                 commented,
+                reads,
                 values_files,
             });
         }
@@ -648,7 +649,13 @@ impl Loader<'_> {
         };
         let mut seen = HashSet::new();
         for item in items {
+            // A glob never means a project's or module's own `infra.yaml`
+            // (`*.yaml` beside it): that is not a manifest.
+            let glob = item.as_str().is_some_and(|p| p.contains(['*', '?', '[']));
             for path in self.expand(dir, item, "resources") {
+                if glob && path.file_name().is_some_and(|n| n == "infra.yaml") {
+                    continue;
+                }
                 if !seen.insert(path.clone()) {
                     continue;
                 }

@@ -63,6 +63,7 @@ codes! {
     DuplicateObject = "G200": "Two objects have the same group, kind, namespace and name.";
     DependencyCycle = "G201": "A dependency cycle; every edge of the cycle is shown.";
     Unresolved = "G202": "A reference to an object that is neither in the project nor `external` (warning; error with `--strict`).";
+    NamespaceNotDefined = "G204": "Objects are in namespaces the project does not define (one warning for all; `--strict` leaves it a warning: namespaces are often made by the platform).";
     BadTarget = "G203": "A `depends_on` or `ref()` target that is malformed or ambiguous.";
     DashboardJson = "D100": "A dashboard file is not valid JSON (line and column of the problem), or holds more than 1,000,000 values.";
     DashboardNotObject = "D101": "A dashboard file is not a JSON object.";
@@ -86,6 +87,7 @@ codes! {
     ChartHooks = "H109": "A chart's Helm hooks are kept as ordinary objects, `pre-*` before the chart's others and `post-*` after (warning; `hooks: drop` drops them).";
     ChartSetting = "H110": "A chart entry's `release`, `namespace`, `kube_version` or `api_versions` is not what Helm accepts (a release name is a DNS-1123 name of at most 53 characters): nothing from a project reaches Helm's command line unchecked.";
     UnknownChart = "H111": "An environment or `--set charts.<name>.…` gives values to a chart the project does not have.";
+    UnreadChartValue = "H112": "A chart value that the chart does not have and no template of it (or of its subcharts) reads: Helm would ignore it (warning, with what the templates read beside it).";
     StateWithoutStorage = "S100": "A stateful image keeps its data outside a PersistentVolumeClaim (warning; `ephemeral: true` acknowledges it).";
     OutputHoldsSources = "W300": "The output folder is the project, above it, or holds a file the project reads.";
     LockEntryIgnored = "W301": "An `infra.lock` entry names a file outside the output folder (or the lock is unreadable): it is ignored (warning).";
