@@ -465,11 +465,11 @@ impl Identity {
 /// a regular expression matched against the whole value, as in Kustomize.
 /// `labels` and `annotations` must all be present with the values given.
 struct Target {
-    group: Option<regex::Regex>,
-    version: Option<regex::Regex>,
-    kind: Option<regex::Regex>,
-    name: Option<regex::Regex>,
-    namespace: Option<regex::Regex>,
+    group: Option<Pattern>,
+    version: Option<Pattern>,
+    kind: Option<Pattern>,
+    name: Option<Pattern>,
+    namespace: Option<Pattern>,
     kind_text: Option<String>,
     name_text: Option<String>,
     labels: Option<Map>,
@@ -478,9 +478,28 @@ struct Target {
     named: bool,
 }
 
+/// A target field: matched against the whole value, as a regular
+/// expression; most are plain names, compared as text.
+enum Pattern {
+    Exact(String),
+    Regex(regex::Regex),
+}
+
+impl Pattern {
+    fn is_match(&self, value: &str) -> bool {
+        match self {
+            Pattern::Exact(text) => text == value,
+            Pattern::Regex(re) => re.is_match(value),
+        }
+    }
+}
+
 /// A pattern matched against the whole value.
-fn whole(pattern: &str) -> Result<regex::Regex, regex::Error> {
-    regex::Regex::new(&format!("^(?:{pattern})$"))
+fn whole(pattern: &str) -> Result<Pattern, regex::Error> {
+    if pattern.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'/' | b':')) {
+        return Ok(Pattern::Exact(pattern.to_string()));
+    }
+    regex::Regex::new(&format!("^(?:{pattern})$")).map(Pattern::Regex)
 }
 
 impl Target {
@@ -505,14 +524,14 @@ impl Target {
     /// The object a merge patch names with its own `apiVersion`, `kind`,
     /// `metadata.name` (and `metadata.namespace`, if it has one).
     fn named_by(patch: &Value) -> Option<Target> {
-        let exact = |path: &[&str]| patch.str_at(path).and_then(|t| whole(&regex::escape(t)).ok());
+        let exact = |path: &[&str]| patch.str_at(path).map(|t| Pattern::Exact(t.to_string()));
         let kind = patch.str_at(&["kind"])?;
         let name = patch.str_at(&["metadata", "name"])?;
         let api_version = patch.str_at(&["apiVersion"]);
         let (group, version) = match api_version {
             Some(v) => {
                 let (g, v) = v.rsplit_once('/').unwrap_or(("", v));
-                (whole(&regex::escape(g)).ok(), whole(&regex::escape(v)).ok())
+                (Some(Pattern::Exact(g.to_string())), Some(Pattern::Exact(v.to_string())))
             }
             None => (None, None),
         };
@@ -531,18 +550,21 @@ impl Target {
     }
 
     fn matches(&self, object: &Value, default_ns: Option<&str>, cluster_kinds: &[String]) -> bool {
+        let is = |p: &Option<Pattern>, value: &str| p.as_ref().is_none_or(|p| p.is_match(value));
+        // The kind first: it rules out most objects, and cheaply.
+        let kind = object.str_at(&["kind"]).unwrap_or_default();
+        if !is(&self.kind, kind) {
+            return false;
+        }
         let api_version = object.str_at(&["apiVersion"]).unwrap_or_default();
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-        let kind = object.str_at(&["kind"]).unwrap_or_default();
         let name = object.str_at(&["metadata", "name"]).unwrap_or_default();
         let has_all = |wanted: Option<&Map>, field: &str| {
             let have = object.pointer(&["metadata", field]);
             wanted.is_none_or(|w| w.iter().all(|(k, v)| have.and_then(|h| h.get(k)) == Some(v)))
         };
-        let is = |re: &Option<regex::Regex>, value: &str| re.as_ref().is_none_or(|re| re.is_match(value));
         is(&self.group, group)
             && is(&self.version, version)
-            && is(&self.kind, kind)
             && is(&self.name, name)
             && self.namespace.as_ref().is_none_or(|re| {
                 let namespaced = !cluster_kinds.iter().any(|k| k == kind);

@@ -282,6 +282,8 @@ impl NameIndex {
         let produced = objects
             .iter()
             .enumerate()
+            // The kind first: reading every object would cost more than the rest.
+            .filter(|(i, _)| infra_k8s::cluster::SECRET_PRODUCERS.iter().any(|p| p.kind == ids[*i].kind))
             .flat_map(|(i, o)| {
                 let secrets = infra_k8s::cluster::produced_secrets(&o.value);
                 secrets.into_iter().map(move |name| ((Str::new("Secret"), ids[i].namespace.clone(), Str::new(name)), i))
