@@ -16,6 +16,8 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Where cargo builds: the repository's target/ unless CARGO_TARGET_DIR moves it.
+TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
 KUSTOMIZE_MAX_N = 1000  # quadratic: ~84 s at N = 1000, far more above
 HELM_MAX_N = 10000  # minutes per run above
 # The 100,000-service workload is larger than the defaults allow, on
@@ -97,7 +99,7 @@ def verify(work, tools, n):
     """Checks that the renders hold the same objects. Returns the object
     count and Kustomize's measurement: its verification run is the timed one,
     since it is quadratic and runs once (and only up to KUSTOMIZE_MAX_N)."""
-    infra = os.path.join(ROOT, "target", "release", "infra")
+    infra = os.path.join(TARGET, "release", "infra")
     renders = [("infra", objects(sh([infra, "build", os.path.join(work, "infra"), "--env", "prod", "-o", "-"],
                                     env=BIG_PROJECT_ENV), True))]
     if n <= HELM_MAX_N:
@@ -127,7 +129,7 @@ def main():
 
     sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
     tools = sh(["bash", os.path.join(ROOT, "scripts", "install-k8s-tools")]).strip()
-    infra = os.path.join(ROOT, "target", "release", "infra")
+    infra = os.path.join(TARGET, "release", "infra")
 
     if args.verify:
         with tempfile.TemporaryDirectory() as work:

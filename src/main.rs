@@ -15,14 +15,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "infra", version, about = "A declarative infrastructure compiler for Kubernetes")]
+#[command(name = "infra", version = env!("INFRA_VERSION"), about = "A declarative infrastructure compiler for Kubernetes")]
 #[command(
-    after_help = "Exit codes: 0 success (plan/diff: no change), 1 error, 2 changes (plan/diff), 3 a denied hazard."
+    after_help = "Exit codes: 0 success (plan/diff: no change), 1 error, 2 changes (plan/diff) or stale output (build --check), 3 a denied hazard."
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// How errors and warnings are printed: for people, or one JSON object per line for tools.
+    /// How errors and warnings are printed: for people, one JSON object per line for tools, or GitHub Actions annotations.
     #[arg(long, global = true, value_enum, default_value_t = ErrorFormat::Human)]
     error_format: ErrorFormat,
     /// Colour in messages and plans: auto (when a terminal and NO_COLOR is unset), always, never.
@@ -37,7 +37,9 @@ enum Command {
   infra build                         build every environment into ./compiled/<env>
   infra build examples/apollo --env lab
   infra build --env prod -o -         print one YAML stream in apply order
-  infra build --check                 exit 1 if ./compiled is not what the code says")]
+  infra build --check                 exit 2 if ./compiled is not what the code says
+
+Exit codes: 0 built (or up to date), 2 stale output (--check), 1 error.")]
     Build {
         /// The project directory.
         #[arg(default_value = ".")]
@@ -48,7 +50,7 @@ enum Command {
         /// Output directory, or `-` for stdout; needs exactly one environment.
         #[arg(long, short = 'o', value_name = "OUT")]
         output: Option<String>,
-        /// Write nothing; exit 1 if the output on disk differs from a fresh build.
+        /// Write nothing; exit 2 if the output on disk differs from a fresh build (1 if the build fails).
         #[arg(long)]
         check: bool,
         /// Treat unresolved references as errors.
@@ -261,6 +263,8 @@ enum ParamsFormat {
 enum ReportFormat {
     Text,
     Json,
+    // For a pull-request comment: hazards first, one collapsed section per object.
+    Markdown,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -375,7 +379,11 @@ fn usage_error(e: clap::Error) -> ExitCode {
 impl From<ReportArgs> for commands::plan::Report {
     fn from(a: ReportArgs) -> Self {
         commands::plan::Report {
-            json: matches!(a.format, ReportFormat::Json),
+            format: match a.format {
+                ReportFormat::Text => commands::plan::Format::Text,
+                ReportFormat::Json => commands::plan::Format::Json,
+                ReportFormat::Markdown => commands::plan::Format::Markdown,
+            },
             deny_data_loss: matches!(a.deny, Some(Deny::DataLoss)),
             show_secrets: a.show_secrets,
         }

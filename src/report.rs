@@ -13,6 +13,8 @@ use std::process::ExitCode;
 pub enum ErrorFormat {
     Human,
     Json,
+    // GitHub Actions workflow commands: annotations on the pull request.
+    Github,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -63,6 +65,12 @@ impl Reporter {
                     let _ = writeln!(stderr, "{}", d.to_json(sources));
                 }
             }
+            // The runner reads workflow commands from stdout and stderr alike.
+            ErrorFormat::Github => {
+                for d in diagnostics.iter() {
+                    let _ = writeln!(stderr, "{}", d.to_github(sources));
+                }
+            }
         }
     }
 
@@ -109,7 +117,7 @@ impl Reporter {
     pub fn status(&self, text: &str) {
         let mut stderr = std::io::stderr().lock();
         let _ = match self.format {
-            ErrorFormat::Human => {
+            ErrorFormat::Human | ErrorFormat::Github => {
                 let lines: Vec<_> = text.lines().map(escape).collect();
                 writeln!(stderr, "{}", lines.join("\n"))
             }

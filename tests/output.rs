@@ -43,7 +43,7 @@ fn check_detects_changed_missing_and_stale_files() {
     std::fs::write(dir.join("compiled/a/x/configmap-one.yaml"), "tampered\n").unwrap();
     std::fs::remove_file(dir.join("compiled/b/x/configmap-two.yaml")).unwrap();
     let check = infra(&["build", dir.str(), "--check"]);
-    assert_eq!(check.code, 1);
+    assert_eq!(check.code, 2);
     assert!(check.stderr.contains("changed: x/configmap-one.yaml"), "{}", check.stderr);
     assert!(check.stderr.contains("missing: x/configmap-two.yaml"), "{}", check.stderr);
     // --check wrote nothing.
@@ -56,8 +56,49 @@ fn check_detects_changed_missing_and_stale_files() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one, namespace: x}\ndata: {num: \"${{ params.num }}\"}\n",
     );
     let check = infra(&["build", dir.str(), "--check", "--env", "a"]);
-    assert_eq!(check.code, 1);
+    assert_eq!(check.code, 2);
     assert!(check.stderr.contains("stale: x/configmap-two.yaml (no longer built)"), "{}", check.stderr);
+
+    // A folder another version wrote says so, with how to pin one.
+    let lock = dir.join("compiled/a/infra.lock");
+    let text = std::fs::read_to_string(&lock).unwrap();
+    std::fs::write(&lock, text.replace("tool: infra ", "tool: infra 0.0.1-was-")).unwrap();
+    let check = infra(&["build", dir.str(), "--check", "--env", "a"]);
+    assert_eq!(check.code, 2);
+    assert!(check.stderr.contains("note: infra 0.0.1-was-"), "{}", check.stderr);
+    assert!(check.stderr.contains("pin one with `required_version` in infra.yaml"), "{}", check.stderr);
+
+    // A build that fails is 1, not "stale".
+    dir.write(
+        "app.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one, namespace: x}\ndata: {num: \"${{ params.nope }}\"}\n",
+    );
+    let check = infra(&["build", dir.str(), "--check", "--env", "a"]);
+    assert_eq!(check.code, 1, "{}", check.transcript());
+}
+
+#[test]
+fn required_version_pins_the_infra_that_builds() {
+    let dir = TempDir::new("required-version");
+    dir.write("app.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n");
+    let running = env!("CARGO_PKG_VERSION");
+    dir.write("infra.yaml", format!("name: t\nrequired_version: \"={running}\"\nresources: [app.yaml]\n"));
+    assert_eq!(infra(&["build", dir.str(), "-o", "-"]).code, 0);
+    dir.write("infra.yaml", "name: t\nrequired_version: \">=99\"\nresources: [app.yaml]\n");
+    let run = infra(&["build", dir.str(), "-o", "-"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains(&format!("error[L025]: this project requires infra >=99, and this is infra {running}")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--> infra.yaml:2:19"), "{}", run.stderr);
+    dir.write("infra.yaml", "name: t\nrequired_version: \"newest\"\nresources: [app.yaml]\n");
+    let run = infra(&["build", dir.str(), "-o", "-"]);
+    assert!(run.stderr.contains("error[L025]: `required_version` is not a version requirement"), "{}", run.stderr);
+    // --version says which commit it is.
+    let version = infra(&["--version"]);
+    assert!(version.stdout.starts_with(&format!("infra {running}")), "{}", version.stdout);
 }
 
 #[test]

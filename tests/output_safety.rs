@@ -107,7 +107,7 @@ fn lock_entries_never_delete_outside() {
     // --check reports the bad entries of a lock.
     std::fs::write(&lock_path, &hostile).unwrap();
     let check = infra(&["build", &project(&ws), "--check"]);
-    assert_eq!(check.code, 1, "{}", check.transcript());
+    assert_eq!(check.code, 2, "{}", check.transcript());
     assert!(check.stderr.contains("invalid: infra.lock: object 1 names a file outside"), "{}", check.stderr);
 }
 
@@ -272,7 +272,7 @@ fn foreign_files_are_kept_and_never_overwritten() {
     assert_eq!(std::fs::read_link(out.join("link")).unwrap().to_str(), Some("README.md"));
     // --check fails on the YAML file no lock lists: kubectl apply -R would apply it.
     let check = infra(&["build", &project(&ws), "--check"]);
-    assert_eq!(check.code, 1, "{}", check.transcript());
+    assert_eq!(check.code, 2, "{}", check.transcript());
     assert!(check.stderr.contains("unlisted: x/hand-made.yaml"), "{}", check.stderr);
     // A foreign file where the build writes is refused, and nothing changes.
     std::fs::remove_file(out.join("x/hand-made.yaml")).unwrap();
@@ -342,7 +342,7 @@ fn an_interrupted_two_rename_swap_is_repaired() {
     let built = snapshot(&compiled.join("default"));
     std::fs::rename(compiled.join("default"), compiled.join(".default.infra-old-777")).unwrap();
     let check = infra(&["build", &project(&ws), "--check"]);
-    assert_eq!(check.code, 1);
+    assert_eq!(check.code, 2);
     assert_eq!(infra(&["build", &project(&ws)]).code, 0);
     assert_eq!(snapshot(&compiled.join("default")), built);
     assert_eq!(std::fs::read_dir(&compiled).unwrap().count(), 1);

@@ -650,3 +650,125 @@ fn nothing_inside_a_hidden_secret_value_is_printed() {
         assert!(run.stdout.contains("tokens.json"), "{}", run.stdout);
     }
 }
+
+/// `plan --format markdown` is for a pull-request comment: a CommonMark
+/// parser must see hazards first, one `<details>` per object, and no block
+/// that a value from the manifests opened or closed.
+#[test]
+fn the_markdown_plan_parses_as_intended_whatever_the_values() {
+    use pulldown_cmark::{Event, Parser, Tag};
+    let dir = TempDir::new("markdown-plan");
+    let hostile = "```\n</details>\n# injected heading\n<script>alert(1)</script>\n````";
+    dir.write(
+        "old.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: web}\ndata: {note: plain}\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data, namespace: web}\nspec: {resources: {requests: {storage: 1Gi}}}\n",
+    );
+    dir.write(
+        "new.yaml",
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: app, namespace: web}}\ndata:\n  note: {}\n  \"<b>key</b>\": \"a `tick` and </summary>\"\n",
+            serde_json::to_string(hostile).unwrap()
+        ),
+    );
+    let run = infra(&[
+        "diff",
+        &dir.join("old.yaml").to_string_lossy(),
+        &dir.join("new.yaml").to_string_lossy(),
+        "--format",
+        "markdown",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    let md = &run.stdout;
+    let (mut headings, mut details_open, mut details_close, mut in_code, mut code_text) =
+        (0, 0, 0, false, String::new());
+    let mut first_details_at = None;
+    for (event, range) in Parser::new(md).into_offset_iter() {
+        match event {
+            Event::Start(Tag::Heading { .. }) => headings += 1,
+            Event::Start(Tag::CodeBlock(_)) => in_code = true,
+            Event::End(pulldown_cmark::TagEnd::CodeBlock) => in_code = false,
+            Event::Text(t) if in_code => code_text.push_str(&t),
+            Event::Html(h) | Event::InlineHtml(h) => {
+                details_open += h.matches("<details>").count();
+                details_close += h.matches("</details>").count();
+                assert!(!h.contains("<script>") && !h.contains("<b>"), "markup from a value: {h}");
+                if h.contains("<details>") {
+                    first_details_at.get_or_insert(range.start);
+                }
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(headings, 1, "only the plan's own heading:\n{md}");
+    assert_eq!((details_open, details_close), (2, 2), "one section per object:\n{md}");
+    assert!(code_text.contains("# injected heading"), "the value stays inside its code block:\n{md}");
+    let loss = md.find("DATA LOSS").expect("the hazard is named");
+    assert!(loss < first_details_at.unwrap(), "hazards come first:\n{md}");
+    assert!(code_text.contains("data[\"<b>key</b>\"]"), "keys are text in the code block:\n{md}");
+}
+
+/// The JSON contract has a version and a schema (`schema/plan.schema.json`);
+/// real plans of every shape validate against it with a real JSON Schema
+/// validator (Python's `jsonschema`, installed with kubernetes-validate).
+#[test]
+fn json_plans_validate_against_the_published_schema() {
+    let python = common::k8s_tools().join("../venv/bin/python");
+    let fixtures = root().join("tests/fixtures/helm");
+    let helm = |name: &str| fixtures.join(name).to_string_lossy().into_owned();
+    let plans = [
+        infra(&[
+            "diff",
+            &helm("grafana-B-no-persistence.yaml"),
+            &helm("grafana-C-smtp-no-persistence.yaml"),
+            "--format",
+            "json",
+        ]),
+        infra(&[
+            "diff",
+            &helm("grafana-C-smtp-no-persistence.yaml"),
+            &helm("grafana-D-persistence.yaml"),
+            "--format",
+            "json",
+        ]),
+        infra(&["plan", &root().join("examples/apollo").to_string_lossy(), "--format", "json"]),
+    ];
+    let dir = TempDir::new("plan-schema");
+    let mut files = Vec::new();
+    for (i, run) in plans.iter().enumerate() {
+        assert!(run.code == 0 || run.code == 2, "{}", run.transcript());
+        let plan: Json = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(plan["format_version"], 1);
+        let file = dir.join(&format!("plan-{i}.json"));
+        std::fs::write(&file, &run.stdout).unwrap();
+        files.push(file.to_string_lossy().into_owned());
+    }
+    // And one that must not validate: the check can fail.
+    let broken = dir.join("broken.json");
+    std::fs::write(
+        &broken,
+        r#"{"format_version": 1, "summary": {}, "changes": [{"action": "explode"}], "hazards": [], "unmanaged": []}"#,
+    )
+    .unwrap();
+    let script = r#"
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+validator = jsonschema.Draft202012Validator(schema)
+for path in sys.argv[2:]:
+    errors = list(validator.iter_errors(json.load(open(path))))
+    print(path, "invalid" if errors else "valid", *[e.message for e in errors][:3])
+"#;
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(root().join("schema/plan.schema.json"))
+        .args(&files)
+        .arg(&broken)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for f in &files {
+        assert!(report.contains(&format!("{f} valid")), "{report}");
+    }
+    assert!(report.contains(&format!("{} invalid", broken.display())), "{report}");
+}

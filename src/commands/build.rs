@@ -96,9 +96,11 @@ fn check_all(r: &Reporter, outputs: &[Output], targets: &[OutDir]) -> ExitCode {
     if diags.has_errors() {
         return r.failed(&diags, &infra_syntax::Sources::new(), "check");
     }
+    // Stale is not broken: 2, as `plan` says "changes", so CI can tell a
+    // forgotten `infra build` from a build that fails (1).
     if stale {
         r.status("help: run `infra build` and commit the result");
-        return ExitCode::from(1);
+        return ExitCode::from(2);
     }
     ExitCode::SUCCESS
 }

@@ -15,8 +15,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// How plans are printed, and which hazards fail the command.
+/// How a plan is printed.
+pub enum Format {
+    Text,
+    Json,
+    Markdown,
+}
+
 pub struct Report {
-    pub json: bool,
+    pub format: Format,
     pub deny_data_loss: bool,
     pub show_secrets: bool,
 }
@@ -135,18 +142,26 @@ pub struct Printed {
 /// Prints plans and returns the exit code: 0 no change, 2 changes, 3 a
 /// denied hazard.
 pub fn print_plans(r: &Reporter, plans: &[Printed], report: &Report) -> ExitCode {
-    if report.json {
-        let out = match plans {
-            [Printed { env: None, plan, .. }] => render::json(plan),
-            _ => render::json_of_environments(
-                &plans.iter().map(|p| (p.env.as_deref().unwrap_or_default(), &p.plan)).collect::<Vec<_>>(),
-            ),
-        };
-        r.stdout(&format!("{}\n", serde_json::to_string_pretty(&out).unwrap_or_default()));
-    } else {
-        let style = Style { color: r.stdout_color() };
-        for p in plans {
-            r.stdout(&render::text(&p.plan, &p.title, &style));
+    match report.format {
+        Format::Json => {
+            let out = match plans {
+                [Printed { env: None, plan, .. }] => render::json(plan),
+                _ => render::json_of_environments(
+                    &plans.iter().map(|p| (p.env.as_deref().unwrap_or_default(), &p.plan)).collect::<Vec<_>>(),
+                ),
+            };
+            r.stdout(&format!("{}\n", serde_json::to_string_pretty(&out).unwrap_or_default()));
+        }
+        Format::Markdown => {
+            for p in plans {
+                r.stdout(&render::markdown(&p.plan, &p.title));
+            }
+        }
+        Format::Text => {
+            let style = Style { color: r.stdout_color() };
+            for p in plans {
+                r.stdout(&render::text(&p.plan, &p.title, &style));
+            }
         }
     }
     let code = |p: &Plan| match () {

@@ -8,6 +8,10 @@ use std::fmt::Write;
 
 const REDACTED: &str = "(redacted)";
 
+/// The version of the JSON contract (`schema/plan.schema.json`): raised
+/// when a field changes meaning or goes away; added fields keep it.
+pub const FORMAT_VERSION: u32 = 1;
+
 /// Styling for terminals; all empty when colour is off.
 pub struct Style {
     pub color: bool,
@@ -234,6 +238,115 @@ pub fn to_json(v: &Value) -> Json {
     }
 }
 
+/// The plan as Markdown for a pull-request comment: hazards first, then
+/// the summary, the restarts, and one collapsed `<details>` per object
+/// with its field changes in a `diff` block. Text from manifests is
+/// escaped for HTML in summaries and fenced longer than any run of
+/// backticks in it, so no value can close a block or add markup.
+pub fn markdown(plan: &Plan, title: &str) -> String {
+    let mut out = String::new();
+    let deadline = std::time::Instant::now() + LINE_DIFF_TIME;
+    let _ = writeln!(out, "### {}\n", html(title));
+    let loss: Vec<_> = plan.hazards.iter().filter(|h| h.severity == Severity::DataLoss).collect();
+    let warnings: Vec<_> = plan.hazards.iter().filter(|h| h.severity == Severity::Warning).collect();
+    let hazard = |h: &crate::changes::Hazard| {
+        let ns = if h.namespace.is_empty() { String::new() } else { format!("{}/", h.namespace) };
+        format!("{} {ns}{}", h.kind, h.name)
+    };
+    if !loss.is_empty() {
+        let plural = if loss.len() == 1 { "" } else { "s" };
+        let _ =
+            writeln!(out, "> [!CAUTION]\n> **DATA LOSS: this change destroys data ({} hazard{plural}):**", loss.len());
+        for h in &loss {
+            let _ = writeln!(out, "> - ✗ {}: {}", code(&hazard(h)), html(&h.reason));
+            if let Some(advice) = &h.advice {
+                let _ = writeln!(out, ">   first: {}", html(advice));
+            }
+        }
+        out.push('\n');
+    }
+    if !warnings.is_empty() {
+        let _ = writeln!(out, "> [!WARNING]\n> **Warnings:**");
+        for h in &warnings {
+            let _ = writeln!(out, "> - {}: {}", code(&hazard(h)), html(&h.reason));
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "**Plan: {} to create, {} to update, {} to replace, {} to delete; {} unchanged.**\n",
+        plan.count(Action::Create),
+        plan.count(Action::Update),
+        plan.count(Action::Replace),
+        plan.count(Action::Delete),
+        plan.unchanged
+    );
+    let rollouts: Vec<&Change> = plan.changes.iter().filter(|c| c.rollout).collect();
+    if !rollouts.is_empty() {
+        let _ = writeln!(out, "Pods restart:\n");
+        for c in rollouts {
+            let _ = writeln!(out, "- {}: {}", code(&object_name(c)), html(&c.reason));
+        }
+        out.push('\n');
+    }
+    for action in [Action::Create, Action::Update, Action::Replace, Action::Delete] {
+        for c in plan.changes.iter().filter(|c| c.action == action) {
+            let mut head = format!("<code>{} {}</code>", symbol(action), html(&object_name(c)));
+            if action != Action::Create {
+                head.push_str(&format!(" — {}", html(&c.reason)));
+            }
+            let _ = writeln!(out, "<details><summary>{head}</summary>\n");
+            let mut body = String::new();
+            if let Some(from) = &c.from {
+                let _ = writeln!(body, "from {from}");
+            }
+            for f in &c.fields {
+                write_field(&mut body, f, &Style { color: false }, deadline);
+            }
+            if !body.is_empty() {
+                let fence = "`".repeat(3.max(longest_backtick_run(&body) + 1));
+                let _ = writeln!(out, "{fence}diff\n{body}{fence}\n");
+            }
+            let _ = writeln!(out, "</details>\n");
+        }
+    }
+    if !plan.unmanaged.is_empty() {
+        let _ = writeln!(out, "Unmanaged (in the cluster, not in the project — a redeploy would not recreate them):\n");
+        for u in &plan.unmanaged {
+            let note = u.note.as_deref().map(|n| format!(": {}", html(n))).unwrap_or_default();
+            let _ = writeln!(out, "- {}{note}", code(&u.id.short()));
+        }
+    }
+    out
+}
+
+/// Text for Markdown and inline HTML: `&`, `<`, `>` as entities, and
+/// control characters (a line break would start a new block) escaped.
+/// Backticks stay: reasons quote names in code spans.
+fn html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in esc(text).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An inline code span of `text`, delimited by more backticks than it holds.
+fn code(text: &str) -> String {
+    let text = esc(text);
+    let ticks = "`".repeat(longest_backtick_run(&text) + 1);
+    format!("{ticks} {text} {ticks}")
+}
+
+fn longest_backtick_run(text: &str) -> usize {
+    text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
 /// The plan in its JSON contract (`docs/plan.md`; extra fields may be added).
 pub fn json(plan: &Plan) -> Json {
     let value = |f: &FieldChange, v: &Option<Value>| match v {
@@ -265,6 +378,7 @@ pub fn json(plan: &Plan) -> Json {
         })
         .collect();
     json!({
+        "format_version": FORMAT_VERSION,
         "summary": {
             "create": plan.count(Action::Create),
             "update": plan.count(Action::Update),
@@ -302,6 +416,7 @@ pub fn json(plan: &Plan) -> Json {
 /// A CI bot reads one shape whatever the number of environments.
 pub fn json_of_environments(plans: &[(&str, &Plan)]) -> Json {
     let mut out = json!({
+        "format_version": FORMAT_VERSION,
         "summary": {"create": 0, "update": 0, "replace": 0, "delete": 0, "unchanged": 0},
         "changes": [], "hazards": [], "unmanaged": [], "environments": [],
     });

@@ -217,9 +217,11 @@ impl Inventory {
         }
         match paths::read_text(&dir.join(LOCK_FILE), MAX_LOCK_BYTES) {
             Ok(text) => lock::parse(&text),
-            Err(e) => {
-                Lock { entries: Vec::new(), ignored: vec![format!("cannot read {LOCK_FILE}: {e}; it is ignored")] }
-            }
+            Err(e) => Lock {
+                tool: None,
+                entries: Vec::new(),
+                ignored: vec![format!("cannot read {LOCK_FILE}: {e}; it is ignored")],
+            },
         }
     }
 
@@ -634,7 +636,7 @@ fn verify_lock(
     warnings: &mut Vec<Diagnostic>,
 ) -> Lock {
     let rewritten: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
-    let Lock { entries, ignored } = lock;
+    let Lock { tool, entries, ignored } = lock;
     let mut kept = Vec::with_capacity(entries.len());
     for e in entries {
         let ours = rewritten.contains(e.file.as_str())
@@ -660,7 +662,7 @@ fn verify_lock(
             );
         }
     }
-    Lock { entries: kept, ignored }
+    Lock { tool, entries: kept, ignored }
 }
 
 /// Whether the regular file at `path` carries `hash` as its

@@ -55,6 +55,8 @@ pub fn render(env: &str, helm: Option<&str>, entries: &[LockEntry]) -> String {
 /// was ignored.
 #[derive(Debug, Default)]
 pub struct Lock {
+    /// The tool that wrote it (`infra 0.1.0`).
+    pub tool: Option<String>,
     pub entries: Vec<LockEntry>,
     pub ignored: Vec<String>,
 }
@@ -71,13 +73,13 @@ pub fn parse(text: &str) -> Lock {
 fn parse_as_written(text: &str) -> Option<Lock> {
     let mut lines = text.strip_suffix('\n')?.split('\n');
     (lines.next()? == HEADER).then_some(())?;
-    value(lines.next(), "tool: ")?;
+    let tool = value(lines.next(), "tool: ")?;
     let mut line = lines.next();
     if value(line, "helm: ").is_some() {
         line = lines.next();
     }
     value(line, "env: ")?;
-    let mut lock = Lock::default();
+    let mut lock = Lock { tool: Some(tool.to_string()), ..Lock::default() };
     match lines.next()? {
         "objects: []" => return lines.next().is_none().then_some(lock),
         "objects:" => {}
@@ -113,6 +115,7 @@ fn parse_yaml(text: &str) -> Lock {
         return lock;
     };
     let Some(doc) = docs.first().map(|d| d.to_value()) else { return lock };
+    lock.tool = doc.str_at(&["tool"]).map(str::to_string);
     for (i, o) in doc.get("objects").and_then(Value::as_seq).unwrap_or_default().iter().enumerate() {
         let (Some(id), Some(file), Some(hash)) = (o.str_at(&["id"]), o.str_at(&["file"]), o.str_at(&["hash"])) else {
             lock.ignored.push(format!("{LOCK_FILE}: object {} lacks id, file or hash; it is ignored", i + 1));

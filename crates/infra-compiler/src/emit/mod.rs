@@ -146,5 +146,11 @@ pub fn check(out: &OutDir, output: &Output) -> Result<Vec<String>, infra_syntax:
     for file in inventory.unlisted_yaml(&lock) {
         diffs.push(format!("unlisted: {file} (not written by infra; `kubectl apply -R` would apply it)"));
     }
+    let running = format!("infra {}", lock::VERSION);
+    if let Some(tool) = lock.tool.as_deref().filter(|t| !diffs.is_empty() && *t != running) {
+        diffs.push(format!(
+            "note: {tool} wrote this folder and this is {running}: output can differ between versions; pin one with `required_version` in infra.yaml"
+        ));
+    }
     Ok(diffs)
 }

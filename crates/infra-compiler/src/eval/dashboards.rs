@@ -18,9 +18,6 @@ use std::collections::HashMap;
 
 /// Kubernetes rejects objects larger than this.
 const MAX_OBJECT_BYTES: usize = 1 << 20;
-/// `kubectl apply` (client-side) stores the object in an annotation, which
-/// may not exceed 256 KiB.
-const MAX_CLIENT_SIDE_BYTES: usize = 256 << 10;
 
 /// One dashboard produced by a build, for the uid check.
 pub struct Produced {
@@ -204,16 +201,6 @@ fn evaluate_entry(
                 .help("split the dashboard, or remove unused panels and library panels"),
             );
             continue;
-        } else if size > MAX_CLIENT_SIDE_BYTES {
-            r.diags.push(
-                Diagnostic::warning(Code::DashboardClientSide, format!(
-                    "dashboard {} makes an object of {} KiB; client-side `kubectl apply` cannot store objects over 256 KiB",
-                    file.path,
-                    size >> 10
-                ))
-                .at(span, "this dashboard")
-                .help("apply with `kubectl apply --server-side`"),
-            );
         }
         out.push(Object { value, origin: span, directives: Directives::default(), from: None, instance: None });
     }

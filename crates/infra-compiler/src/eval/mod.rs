@@ -50,8 +50,9 @@ impl OutputBudget {
     }
 
     /// Charges an environment's objects; an error names the largest ones
-    /// when their YAML would pass the limit.
-    fn charge(&mut self, objects: &[Object], diags: &mut Diagnostics) -> bool {
+    /// when their YAML would pass the limit. The size of each object's YAML
+    /// when they fit.
+    fn charge(&mut self, objects: &[Object], diags: &mut Diagnostics) -> Option<Vec<usize>> {
         let before = self.objects;
         self.objects += objects.len();
         // Charts and dashboards make objects too, counted here.
@@ -68,12 +69,12 @@ impl OutputBudget {
                 .at(first_past.origin, format!("{} is past the limit", ObjectId::of(&first_past.value).short()))
                 .help("raise INFRA_MAX_OBJECTS for a project this large on purpose"),
             );
-            return false;
+            return None;
         }
         let sizes = crate::parallel::map(objects, |o| o.value.text_size());
         self.bytes = self.bytes.saturating_add(sizes.iter().sum());
         if self.bytes <= self.max_bytes {
-            return true;
+            return Some(sizes);
         }
         let mut largest: Vec<(usize, &Object)> = sizes.into_iter().zip(objects).collect();
         largest.sort_by_key(|(size, _)| std::cmp::Reverse(*size));
@@ -96,8 +97,42 @@ impl OutputBudget {
             .collect();
         d = d.note(format!("the largest of {} objects: {}", objects.len(), listed.join(", ")));
         diags.push(d.note("a large value repeated in many objects (a `common` annotation, params copied into every `for_each` item) multiplies").help("set INFRA_MAX_OUTPUT_BYTES for a project this large on purpose"));
-        false
+        None
     }
+}
+
+/// Client-side `kubectl apply` keeps the whole object in an annotation,
+/// which may not pass 256 KiB: larger objects (big CRDs, dashboards) apply
+/// only server-side. One warning lists them, of every kind.
+const MAX_CLIENT_SIDE_BYTES: usize = 256 << 10;
+
+fn warn_client_side(objects: &[Object], sizes: &[usize], diags: &mut Diagnostics) {
+    let mut large: Vec<(usize, &Object)> =
+        sizes.iter().copied().zip(objects).filter(|(size, _)| *size > MAX_CLIENT_SIDE_BYTES).collect();
+    let Some(&(_, first)) = large.first() else { return };
+    large.sort_by_key(|(size, _)| std::cmp::Reverse(*size));
+    const LISTED: usize = 5;
+    let mut listed: Vec<String> = large
+        .iter()
+        .take(LISTED)
+        .map(|(size, o)| format!("{} ({} KiB)", ObjectId::of(&o.value).short(), size >> 10))
+        .collect();
+    if large.len() > LISTED {
+        listed.push(format!("and {} more", large.len() - LISTED));
+    }
+    let count = if large.len() == 1 { "1 object is".to_string() } else { format!("{} objects are", large.len()) };
+    diags.push(
+        Diagnostic::warning(
+            Code::TooLargeForClientSide,
+            format!("{count} larger than 256 KiB, which client-side `kubectl apply` cannot store: {}", listed.join(", ")),
+        )
+        // At the document's first line: the document is large by definition.
+        .at(
+            Span::new(first.origin.file, first.origin.start, first.origin.start),
+            format!("{} is the first", ObjectId::of(&first.value).short()),
+        )
+        .help("apply server-side: `kubectl apply --server-side`, Argo CD's `syncOptions: [ServerSideApply=true]`; Flux always applies server-side"),
+    );
 }
 
 /// Evaluates one environment.
@@ -163,9 +198,11 @@ pub fn evaluate(
     check_identities(main, &objects, r.diags);
     warn_missing_namespaces(&objects, r.diags);
     dashboards::check_sidecar_watches(&produced, &objects, r.diags);
-    if diags.error_count() > errors_before || !budget.charge(&objects, diags) {
+    if diags.error_count() > errors_before {
         return None;
     }
+    let sizes = budget.charge(&objects, diags)?;
+    warn_client_side(&objects, &sizes, diags);
     Some(Resources { env: env.name.clone(), objects })
 }
 

@@ -181,6 +181,9 @@ pub fn load(dir: &Path, sources: &mut Sources, diags: &mut Diagnostics) -> Optio
     };
     let mut loader = Loader { root: root.clone(), sources, diags, stack: Vec::new(), loaded: HashMap::new() };
     let (main, doc) = loader.module(&root, None, Role::Project)?;
+    if let Some(required) = doc.get("required_version") {
+        check_required_version(required, loader.diags);
+    }
     let mut environments = Vec::new();
     let mut hashing_suffix = false;
     if let Some(h) = doc.get("hashing") {
@@ -222,6 +225,35 @@ pub fn load(dir: &Path, sources: &mut Sources, diags: &mut Diagnostics) -> Optio
         });
     }
     Some(Project { root, main, environments, hashing_suffix })
+}
+
+/// `required_version`: the running infra must meet it, so that a project's
+/// output does not change with whoever builds it.
+fn check_required_version(node: &Node, diags: &mut Diagnostics) {
+    let running = env!("CARGO_PKG_VERSION");
+    let requirement = node.as_str().map(semver::VersionReq::parse);
+    let version = semver::Version::parse(running).expect("the crate's version is semver");
+    match requirement {
+        Some(Ok(req)) if req.matches(&version) => {}
+        Some(Ok(req)) => diags.push(
+            Diagnostic::error(
+                Code::RequiredVersion,
+                format!("this project requires infra {req}, and this is infra {running}"),
+            )
+            .at(node.span, "required here")
+            .help(format!("install a matching version (`cargo install --locked infra --version '{req}'`), or change the requirement")),
+        ),
+        Some(Err(e)) => diags.push(
+            Diagnostic::error(Code::RequiredVersion, format!("`required_version` is not a version requirement: {e}"))
+                .at(node.span, "not a requirement")
+                .help("write it as Cargo does: `=0.1.0`, `0.1`, `>=0.1, <0.3`"),
+        ),
+        None => diags.push(
+            Diagnostic::error(Code::RequiredVersion, "`required_version` is a string")
+                .at(node.span, format!("a {}", node.type_name()))
+                .help("quote it: `required_version: \"=0.1.0\"`"),
+        ),
+    }
 }
 
 /// `[a-z0-9-]+`, as names of projects, modules and environments are.

@@ -130,6 +130,11 @@ pub static PROJECT: Section = Section {
             "`suffix`: every ConfigMap and Secret name gets a content hash.",
         )),
         project_only(field("environments", Ty::NamedMapOfFileOr(&ENVIRONMENT), "")),
+        project_only(field(
+            "required_version",
+            Ty::String,
+            "The infra versions that may build this project, as Cargo writes requirements (`=0.1.0`, `>=0.1, <0.3`).",
+        )),
     ],
     one_of: &[],
 };

@@ -40,6 +40,7 @@ codes! {
     MissingField = "L022": "A required field is missing (`name`, a module's `source`, a patch body).";
     InvalidName = "L023": "An invalid project, module or environment name (`[a-z0-9-]+`).";
     UnknownEnvironment = "L024": "`--env` names an environment the project does not have.";
+    RequiredVersion = "L025": "`required_version` in infra.yaml excludes the infra that runs (or is not a version requirement): output can differ between versions.";
     ModuleCycle = "L030": "A module includes itself, directly or through others.";
     UnknownParam = "E100": "An environment or module sets a parameter that has no default (typo guard).";
     ParamType = "E101": "A parameter value's type differs from its default's.";
@@ -60,6 +61,7 @@ codes! {
     TooManyInstances = "E150": "An environment expands more than 10,000 module instances: modules that each use others several times multiply.";
     TooManyObjects = "E151": "A build makes more objects than `INFRA_MAX_OBJECTS` allows (250,000 unless set), all environments together; reported at the `for_each` or document that passes the limit.";
     OutputTooLarge = "E152": "A build's objects would be written as more YAML than `INFRA_MAX_OUTPUT_BYTES` allows (256 MiB unless set), all environments together; the largest objects are named.";
+    TooLargeForClientSide = "E153": "Objects larger than 256 KiB (big CRDs, dashboards), which client-side `kubectl apply` cannot store in its annotation: apply server-side (warning, one for all).";
     DuplicateObject = "G200": "Two objects have the same group, kind, namespace and name.";
     DependencyCycle = "G201": "A dependency cycle; every edge of the cycle is shown.";
     Unresolved = "G202": "A reference to an object that is neither in the project nor `external` (warning; error with `--strict`).";
@@ -69,7 +71,6 @@ codes! {
     DashboardNotObject = "D101": "A dashboard file is not a JSON object.";
     DashboardInputs = "D102": "An exported dashboard declares inputs and no `datasource` fills them (warning).";
     DashboardTooLarge = "D103": "A dashboard's object exceeds Kubernetes' 1 MiB limit.";
-    DashboardClientSide = "D104": "A dashboard's object exceeds 256 KiB, too large for client-side `kubectl apply` (warning).";
     DashboardNoUid = "D105": "A dashboard has no `uid`; a stable one derived from its path is used (warning).";
     DashboardUidTwice = "D106": "Two dashboards of one build share a `uid`.";
     DashboardNoSidecar = "D107": "Sidecar dashboards in a project that runs Grafana, and no container watches their label: nothing loads them (warning).";

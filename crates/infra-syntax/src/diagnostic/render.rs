@@ -99,6 +99,45 @@ impl Diagnostic {
     }
 }
 
+impl Diagnostic {
+    /// The diagnostic as a GitHub Actions workflow command (`::error
+    /// file=…,line=…::message`), which a pull request shows as an
+    /// annotation at that line. Notes and help follow the message; every
+    /// value is escaped as the runner requires, so text from a repository
+    /// cannot end the command or start another.
+    pub fn to_github(&self, sources: &Sources) -> String {
+        let data = |s: &str| s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
+        let property = |s: &str| data(s).replace(':', "%3A").replace(',', "%2C");
+        let level = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut properties = Vec::new();
+        if let Some(label) = self.labels.first() {
+            let span = label.located(sources);
+            // Annotations name files from the checkout's root, where the
+            // job runs; a file elsewhere keeps the name messages use.
+            let file = sources.get(span.file);
+            let from_workdir = std::env::current_dir()
+                .ok()
+                .and_then(|cwd| file.path.strip_prefix(cwd).ok().map(|p| p.to_string_lossy().into_owned()));
+            properties.push(format!("file={}", property(from_workdir.as_deref().unwrap_or(&file.display))));
+            properties.push(format!("line={}", span.start.line));
+            properties.push(format!("col={}", span.start.col));
+            properties.push(format!("endLine={}", span.end.line));
+        }
+        properties.push(format!("title={}", property(&format!("infra {}", self.code.id()))));
+        let mut message = escape(&self.message).into_owned();
+        for note in &self.notes {
+            message.push_str(&format!("\nnote: {}", escape(note)));
+        }
+        if let Some(help) = &self.help {
+            message.push_str(&format!("\nhelp: {}", escape(help)));
+        }
+        format!("::{level} {}::{}", properties.join(","), data(&message))
+    }
+}
+
 impl Diagnostics {
     /// Every diagnostic for people, in the order found, each followed by an
     /// empty line.
