@@ -50,6 +50,26 @@ pub struct Report {
     pub kept_hooks: Vec<String>,
 }
 
+/// The Helm release the sources were made by, if they were: its name and
+/// namespace, from what Helm writes on live objects
+/// (`meta.helm.sh/release-name`) or, in `helm template` output, the
+/// `app.kubernetes.io/instance` label of objects with a `helm.sh/chart`
+/// label.
+pub fn helm_release(objects: &[Value]) -> Option<(String, Option<String>)> {
+    let text = |o: &Value, path: &[&str]| o.str_at(path).map(str::to_string);
+    let live = objects.iter().find_map(|o| {
+        let name = text(o, &["metadata", "annotations", "meta.helm.sh/release-name"])?;
+        Some((name, text(o, &["metadata", "annotations", "meta.helm.sh/release-namespace"])))
+    });
+    live.or_else(|| {
+        objects.iter().find_map(|o| {
+            text(o, &["metadata", "labels", "helm.sh/chart"])?;
+            let name = text(o, &["metadata", "labels", "app.kubernetes.io/instance"])?;
+            Some((name, text(o, &["metadata", "namespace"])))
+        })
+    })
+}
+
 /// The project's files: (path relative to the project, content). The
 /// objects' identities must be valid (as [`crate::manifests::read`] checks).
 pub fn project_files(objects: Vec<Value>, options: &Options) -> Result<(Vec<(RelPath, String)>, Report), Diagnostic> {

@@ -57,6 +57,8 @@ Exit codes: 0 built (or up to date), 2 stale output (--check), 1 error.")]
         #[arg(long)]
         strict: bool,
         #[command(flatten)]
+        cluster: ClusterArgs,
+        #[command(flatten)]
         params: ParamArgs,
     },
     /// Print the dependency graph of one environment.
@@ -107,6 +109,8 @@ Exit codes: 0 no change, 2 changes, 3 a denied hazard, 1 error.")]
         /// Treat unresolved references as errors.
         #[arg(long)]
         strict: bool,
+        #[command(flatten)]
+        cluster: ClusterArgs,
         #[command(flatten)]
         params: ParamArgs,
     },
@@ -253,6 +257,25 @@ struct ReportArgs {
     show_secrets: bool,
 }
 
+/// What the cluster is, for charts.
+#[derive(clap::Args)]
+struct ClusterArgs {
+    /// The Kubernetes version the output is for, as every chart's .Capabilities.KubeVersion (`1.35`, `v1.35.2`; a trailing `+` is dropped).
+    #[arg(long, value_name = "VERSION", value_parser = kube_version_arg)]
+    kube_version: Option<String>,
+}
+
+/// `--kube-version`: what Helm's `--kube-version` accepts; `1.29+`, as some
+/// clusters report their version (and Argo CD passes it on), is `1.29`.
+fn kube_version_arg(s: &str) -> Result<String, String> {
+    let v = s.strip_suffix('+').unwrap_or(s);
+    if infra_compiler::eval::charts::is_kube_version(v) {
+        Ok(v.to_string())
+    } else {
+        Err("a Kubernetes version is `MAJOR.MINOR` or `MAJOR.MINOR.PATCH`, optionally with a leading `v`".into())
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum ParamsFormat {
     Yaml,
@@ -296,9 +319,10 @@ fn main() -> ExitCode {
         return r.failed(&diags, &infra_syntax::Sources::new(), "start");
     }
     match cli.command {
-        Command::Build { dir, envs, output, check, strict, params } => {
-            let overrides = params.into();
-            commands::build::run(&r, commands::build::Args { dir, envs, output, check, strict, overrides })
+        Command::Build { dir, envs, output, check, strict, cluster, params } => {
+            let (overrides, kube_version) = (params.into(), cluster.kube_version);
+            let args = commands::build::Args { dir, envs, output, check, strict, overrides, kube_version };
+            commands::build::run(&r, args)
         }
         Command::Params { dir, env, format, params } => {
             commands::params::run(&r, &dir, env, params.into(), matches!(format, ParamsFormat::Json))
@@ -322,9 +346,20 @@ fn main() -> ExitCode {
         Command::Chart(ChartCommand::Pull { source, name, version, into, plain_http }) => {
             commands::chart::pull(&r, &commands::chart::Args { source, name, version, into, plain_http })
         }
-        Command::Plan { dir, envs, against, base, live, namespace, grafana, report, strict, params } => {
-            let overrides = params.into();
-            let args = commands::plan::Args { dir, envs, against, base, live, namespace, grafana, strict, overrides };
+        Command::Plan { dir, envs, against, base, live, namespace, grafana, report, strict, cluster, params } => {
+            let (overrides, kube_version) = (params.into(), cluster.kube_version);
+            let args = commands::plan::Args {
+                dir,
+                envs,
+                against,
+                base,
+                live,
+                namespace,
+                grafana,
+                strict,
+                overrides,
+                kube_version,
+            };
             commands::plan::run(&r, args, &report.into())
         }
         Command::Diff { old, new, namespace, report } => {

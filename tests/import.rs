@@ -289,7 +289,8 @@ fn import_says_what_the_first_apply_restarts_and_loses() {
         .skip_while(|l| !l.contains("the first `kubectl apply`"))
         .take_while(|l| !l.starts_with("next:"))
         .collect();
-    insta::assert_snapshot!("import_first_apply", said.join("\n"));
+    let project = dir.join("p");
+    insta::assert_snapshot!("import_first_apply", said.join("\n").replace(project.to_str().unwrap(), "$PROJECT"));
 }
 
 #[test]

@@ -228,6 +228,24 @@ fn base_reads_the_compiled_output_at_a_git_revision() {
     let bad = infra(&["plan", dir.str(), "--env", "lab", "--base", "no-such-rev"]);
     assert_eq!(bad.code, 1);
     assert!(bad.stderr.contains("cannot read compiled/lab at git revision no-such-rev"), "{}", bad.stderr);
+    assert!(!bad.stderr.contains("shallow"), "{}", bad.stderr);
+
+    // A CI checkout is shallow: the base is not there, and plan says how to get it.
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "next"]);
+    let shallow = TempDir::new("shallow");
+    let url = format!("file://{}", dir.str());
+    let clone =
+        Command::new("git").args(["clone", "-q", "--depth", "1", &url]).arg(shallow.join("repo")).output().unwrap();
+    assert!(clone.status.success(), "{}", String::from_utf8_lossy(&clone.stderr));
+    let repo = shallow.join("repo");
+    let run = infra(&["plan", repo.to_str().unwrap(), "--env", "lab", "--base", "HEAD~1"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr.contains("help: this is a shallow clone, which may not hold HEAD~1: fetch it"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

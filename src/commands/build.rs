@@ -19,10 +19,12 @@ pub struct Args {
     pub strict: bool,
     /// `--values` and `--set`.
     pub overrides: infra_compiler::load::overrides::Overrides,
+    /// `--kube-version`, for every chart.
+    pub kube_version: Option<String>,
 }
 
 pub fn run(r: &Reporter, args: Args) -> ExitCode {
-    let Args { dir, envs, output, check, strict, overrides } = args;
+    let Args { dir, envs, output, check, strict, overrides, kube_version } = args;
     if check && output.as_deref() == Some("-") {
         return r.error(
             Diagnostic::error(
@@ -32,7 +34,7 @@ pub fn run(r: &Reporter, args: Args) -> ExitCode {
             .help("give -o DIR, or leave out -o to check compiled/<env>"),
         );
     }
-    let c = match compile(r, &dir, &Options { envs, strict, helm: None, overrides }) {
+    let c = match compile(r, &dir, &Options { envs, strict, helm: None, overrides, kube_version }) {
         Ok(c) => c,
         Err(code) => return code,
     };

@@ -111,8 +111,26 @@ pub fn manifests(
         }
     }
     first_apply(r, &sources_read, into);
+    if let Some((release, namespace)) = import::helm_release(&sources_read) {
+        r.status(&helm_hand_over(&release, namespace.as_deref(), into));
+    }
     r.status(&format!("next: infra build {}", into.display()));
     ExitCode::SUCCESS
+}
+
+/// How a Helm release is handed over to infra without deleting what runs:
+/// Helm forgets the release (its record is a Secret), then infra's output
+/// is applied over the same objects.
+fn helm_hand_over(release: &str, namespace: Option<&str>, into: &Path) -> String {
+    let ns = namespace.unwrap_or("<namespace>");
+    format!(
+        "  these objects are Helm release `{release}`. To hand it over to infra without deleting anything:\n\
+         \x20   1. build and review: `infra build {dir}`, then `infra plan {dir} --live <(kubectl get all,cm,secret,pvc -n {ns} -o yaml)`\n\
+         \x20   2. make Helm forget the release, keeping its objects: `kubectl delete secret -n {ns} -l owner=helm,name={release}`\n\
+         \x20   3. apply infra's output: `kubectl apply --server-side --force-conflicts -f {dir}/compiled/<env> -R` (or let Argo CD or Flux do it)\n\
+         \x20 never `helm uninstall {release}`: it deletes every object of the release, the PersistentVolumeClaims its chart made and their data included (docs/deploy.md)",
+        dir = into.display()
+    )
 }
 
 /// What the first `kubectl apply` of the imported project does to what the

@@ -44,11 +44,13 @@ pub struct Args {
     pub strict: bool,
     /// `--values` and `--set`.
     pub overrides: infra_compiler::load::overrides::Overrides,
+    /// `--kube-version`, for every chart.
+    pub kube_version: Option<String>,
 }
 
 pub fn run(r: &Reporter, args: Args, report: &Report) -> ExitCode {
-    let Args { dir, envs, against, base, live, namespace, grafana, strict, overrides } = args;
-    let mut c = match compile(r, &dir, &Options { envs, strict, helm: None, overrides }) {
+    let Args { dir, envs, against, base, live, namespace, grafana, strict, overrides, kube_version } = args;
+    let mut c = match compile(r, &dir, &Options { envs, strict, helm: None, overrides, kube_version }) {
         Ok(c) => c,
         Err(code) => return code,
     };

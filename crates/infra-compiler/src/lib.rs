@@ -44,6 +44,9 @@ pub struct Options {
     pub helm: Option<std::path::PathBuf>,
     /// `--values` and `--set`: params of this run, after the environment's.
     pub overrides: load::overrides::Overrides,
+    /// `--kube-version`: the cluster the output is for, as every chart's
+    /// `.Capabilities.KubeVersion` (an Argo CD plugin passes the app's).
+    pub kube_version: Option<String>,
 }
 
 /// The result of compiling a project: the graphs of the environments that
@@ -97,7 +100,11 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
             let mut evaluated = Vec::new();
             let mut budget = eval::OutputBudget::from_settings();
             for env in built.iter().copied() {
-                let mut charts = eval::charts::ChartContext { helm: helm.as_ref(), sources: &mut sources };
+                let mut charts = eval::charts::ChartContext {
+                    helm: helm.as_ref(),
+                    sources: &mut sources,
+                    kube_version: options.kube_version.as_deref(),
+                };
                 let mut found = Diagnostics::new();
                 evaluated.extend(eval::evaluate(
                     &project,

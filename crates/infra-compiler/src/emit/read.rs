@@ -64,10 +64,17 @@ pub fn read_compiled(
             let listing = match git(dir, &["ls-tree", "-r", "-z", "--end-of-options", rev, "--", subdir]) {
                 Ok(l) => l,
                 Err(e) => {
-                    diags.push(Diagnostic::error(
+                    let mut d = Diagnostic::error(
                         Code::GitRevision,
                         format!("cannot read {subdir} at git revision {rev}: {e}"),
-                    ));
+                    );
+                    // CI checkouts are shallow by default: the base is not there.
+                    if git(dir, &["rev-parse", "--is-shallow-repository"]).is_ok_and(|out| out.starts_with(b"true")) {
+                        d = d.help(format!(
+                            "this is a shallow clone, which may not hold {rev}: fetch it (`git fetch --depth=1 origin <branch>`, or `fetch-depth: 0` in actions/checkout)"
+                        ));
+                    }
+                    diags.push(d);
                     return CompiledObjects::default();
                 }
             };

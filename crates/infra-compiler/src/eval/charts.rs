@@ -23,6 +23,8 @@ use std::sync::Arc;
 pub struct ChartContext<'a> {
     pub helm: Option<&'a Helm>,
     pub sources: &'a mut Sources,
+    /// The run's `--kube-version`, over every entry's `kube_version`.
+    pub kube_version: Option<&'a str>,
 }
 
 /// Renders the charts of `module` into `out`, with an environment's (or
@@ -43,7 +45,10 @@ pub fn evaluate(
             continue;
         }
         let overrides: Vec<&ChartValues> = chart_values.iter().filter(|v| v.chart == chart.name).collect();
-        let Some(settings) = settings(r, module, chart, &overrides, scope) else { continue };
+        let Some(mut settings) = settings(r, module, chart, &overrides, scope) else { continue };
+        if let Some(v) = cx.kube_version {
+            settings.kube_version = v.to_string();
+        }
         let values_yaml = yaml::emit(&settings.values);
         let request = Request {
             chart: &chart.path,
@@ -234,7 +239,7 @@ fn is_release_name(s: &str) -> bool {
 
 /// `1.35`, `1.35.0`, `v1.35.0`, with an optional pre-release or build part
 /// of letters, digits, `.` and `-`: what Helm's `--kube-version` parses.
-fn is_kube_version(s: &str) -> bool {
+pub fn is_kube_version(s: &str) -> bool {
     let s = s.strip_prefix('v').unwrap_or(s);
     let (core, extra) = match s.find(['-', '+']) {
         Some(i) => (&s[..i], &s[i + 1..]),

@@ -1,0 +1,105 @@
+//! How output reaches a cluster (docs/deploy.md): the Argo CD config
+//! management plugin of `contrib/argocd/plugin.yaml`, run the way Argo CD's
+//! repo server runs it — its own command line, in the application's
+//! folder, read-only, with an empty environment (no HOME) but for what
+//! Argo CD sets, as an unprivileged user when the test can switch to one.
+
+mod common;
+
+use common::{TempDir, copy_dir, k8s_tools, root, snapshot};
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+/// The plugin's `generate` command line, as Argo CD reads it.
+fn generate_command() -> Vec<String> {
+    let text = std::fs::read_to_string(root().join("contrib/argocd/plugin.yaml")).unwrap();
+    let plugin = infra_syntax::yaml::parse_value(&text).unwrap();
+    assert_eq!(plugin.str_at(&["kind"]), Some("ConfigManagementPlugin"));
+    let generate = plugin.pointer(&["spec", "generate"]).expect("spec.generate");
+    let words = |key: &str| -> Vec<String> {
+        generate
+            .get(key)
+            .and_then(|v| v.as_seq())
+            .unwrap_or_default()
+            .iter()
+            .map(|w| w.as_str().unwrap().to_string())
+            .collect()
+    };
+    [words("command"), words("args")].concat()
+}
+
+fn set_mode(path: &std::path::Path, writable: bool) {
+    for entry in walkdir::WalkDir::new(path) {
+        let entry = entry.unwrap();
+        let mut mode = entry.metadata().unwrap().permissions().mode();
+        mode = if writable { mode | 0o200 } else { mode & !0o222 };
+        std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+}
+
+#[test]
+fn the_argo_cd_plugin_prints_only_objects_from_a_read_only_checkout() {
+    let dir = TempDir::new("argocd");
+    // The binaries where any user may run them.
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_infra"), bin.join("infra")).unwrap();
+    std::fs::copy(k8s_tools().join("helm"), bin.join("helm")).unwrap();
+    // The application's folder: a project with an upstream chart.
+    let app = dir.join("repo/apollo-charts");
+    copy_dir(&root().join("examples/apollo-charts"), &app);
+    std::fs::remove_dir_all(app.join("compiled")).ok();
+    // A chart that prints the version Helm is told the cluster runs.
+    std::fs::create_dir_all(app.join("charts/capabilities/templates")).unwrap();
+    std::fs::write(app.join("charts/capabilities/Chart.yaml"), "apiVersion: v2\nname: capabilities\nversion: 1.0.0\n")
+        .unwrap();
+    std::fs::write(
+        app.join("charts/capabilities/templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: capabilities}\ndata: {kube: \"{{ .Capabilities.KubeVersion.Version }}\"}\n",
+    )
+    .unwrap();
+    let project = std::fs::read_to_string(app.join("infra.yaml")).unwrap();
+    let project = project.replace("charts:\n", "charts:\n  capabilities: {chart: charts/capabilities}\n");
+    std::fs::write(app.join("infra.yaml"), project).unwrap();
+    for p in [dir.path().to_path_buf(), bin.clone(), dir.join("repo")] {
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    set_mode(&app, false);
+    let before = snapshot(&app);
+
+    let argv = generate_command();
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]).current_dir(&app).env_clear().envs([
+        ("PATH", format!("{}:/usr/bin:/bin", bin.display())),
+        ("ARGOCD_APP_NAME", "apollo".into()),
+        ("ARGOCD_APP_NAMESPACE", "monitoring".into()),
+        ("ARGOCD_ENV_INFRA_ENV", "lab".into()),
+        // As some clusters report it, and Argo CD passes it on.
+        ("KUBE_VERSION", "1.33+".into()),
+    ]);
+    // The repo server's sidecar runs as an unprivileged user.
+    let unprivileged = rustix::process::getuid().is_root();
+    if unprivileged {
+        let mut wrapped = Command::new("setpriv");
+        wrapped.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(&argv[0]).args(&argv[1..]);
+        wrapped.current_dir(&app).env_clear().envs(cmd.get_envs().map(|(k, v)| (k, v.unwrap())));
+        cmd = wrapped;
+    }
+    let out = cmd.output().unwrap();
+    set_mode(&app, true);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    // stdout holds objects and nothing else.
+    let docs = infra_syntax::yaml::load(infra_syntax::FileId(0), &stdout).unwrap();
+    let objects: Vec<_> = docs.iter().filter(|d| !d.is_null()).map(|d| d.to_value()).collect();
+    assert!(objects.len() > 100, "{} objects", objects.len());
+    for o in &objects {
+        assert!(o.str_at(&["apiVersion"]).is_some() && o.str_at(&["kind"]).is_some(), "not an object: {o:?}");
+    }
+    // The cluster's version reached the chart (its templates print it).
+    assert!(stdout.contains("kube: v1.33\n"), "the app's kube version reaches the charts:\n{stdout}");
+    assert!(!stderr.contains("error"), "{stderr}");
+    // Nothing was written in the checkout.
+    assert_eq!(snapshot(&app), before);
+    eprintln!("{} objects, as user {}", objects.len(), if unprivileged { "65534" } else { "the test's" });
+}
