@@ -12,6 +12,9 @@ pub const CONFIG_HASH: &str = "infra.dev/config-hash";
 pub const PROTECT: &str = "infra.dev/protect";
 /// `"true"` on a workload marked `ephemeral: true`: losing its state is intended.
 pub const EPHEMERAL: &str = "infra.dev/ephemeral";
+/// `"true"` on a Secret marked `plain_secret: true`: its values may be in
+/// git and in the output (test data, public values).
+pub const PLAIN_SECRET: &str = "infra.dev/plain-secret";
 /// On a workload: the paths where it keeps state, comma-separated
 /// (`/srv/db`, or `container:/path`), for software no table knows.
 pub const STATE: &str = "infra.dev/state";

@@ -622,9 +622,20 @@ fn not_deterministic(chart: &Chart, a: &str, b: &str) -> Diagnostic {
         value_named_like(&chart.defaults, last, "")
             .or_else(|| chart.commented.iter().find(|p| norm(p.rsplit('.').next().unwrap_or(p)) == norm(last)).cloned())
     });
-    match suggestion {
-        Some(path) => d.help(format!("set `{path}` in the chart's values, or `exclude` the object and manage it yourself")),
-        None => d.help("set the chart value that the field comes from (a password, a certificate), or `exclude` the object and manage it yourself"),
+    // A Secret the chart generates is best kept out of git altogether: the
+    // chart's `existingSecret` option, where it has one, comes first.
+    let existing = suggestion.as_deref().and_then(|s| {
+        let prefix = s.rsplit_once('.').map_or("", |(p, _)| p);
+        value_named_like(&chart.defaults, "existingSecret", prefix)
+    });
+    match (existing, suggestion) {
+        (Some(existing), Some(path)) => d.help(format!(
+            "point `{existing}` at a Secret made outside git (an ExternalSecret, a SealedSecret, SOPS), so that the chart generates nothing; setting `{path}` instead puts the value in git and in the output"
+        )),
+        (None, Some(path)) => d.help(format!(
+            "set `{path}` from a Secret made outside git if the chart can read one; otherwise `exclude` the object and manage it yourself (a value written in `values` lands in git and in the output)"
+        )),
+        _ => d.help("`exclude` the object and make it outside git (an ExternalSecret, a SealedSecret), or set the chart value the field comes from"),
     }
 }
 

@@ -101,6 +101,39 @@ impl OutputBudget {
     }
 }
 
+/// Secrets whose values the output (and so git) holds in plain text: one
+/// warning naming them. Encrypted documents (SOPS), `external` stubs and
+/// Secrets marked `plain_secret: true` (or annotated
+/// `infra.dev/plain-secret: "true"`, which a patch can add to a chart's)
+/// are not.
+fn warn_plain_secrets(objects: &[Object], diags: &mut Diagnostics) {
+    let has_values = |v: &Value, key: &str| v.get(key).and_then(Value::as_map).is_some_and(|m| !m.is_empty());
+    let plain: Vec<&Object> = objects
+        .iter()
+        .filter(|o| o.value.str_at(&["kind"]) == Some("Secret") && o.value.str_at(&["apiVersion"]) == Some("v1"))
+        .filter(|o| !o.directives.external && !o.directives.plain_secret && o.value.get("sops").is_none())
+        .filter(|o| o.value.str_at(&["metadata", "annotations", infra_k8s::annotations::PLAIN_SECRET]) != Some("true"))
+        .filter(|o| has_values(&o.value, "data") || has_values(&o.value, "stringData"))
+        .collect();
+    let Some(first) = plain.first() else { return };
+    const LISTED: usize = 5;
+    let mut names: Vec<String> = plain.iter().take(LISTED).map(|o| ObjectId::of(&o.value).short()).collect();
+    if plain.len() > LISTED {
+        names.push(format!("and {} more", plain.len() - LISTED));
+    }
+    let count =
+        if plain.len() == 1 { "1 Secret holds its".to_string() } else { format!("{} Secrets hold their", plain.len()) };
+    diags.push(
+        Diagnostic::warning(
+            Code::PlainSecret,
+            format!("{count} values in plain text in the output, and so in git: {}", names.join(", ")),
+        )
+        .at(Span::new(first.origin.file, first.origin.start, first.origin.start), "the first")
+        .note("base64 in `data` is an encoding, not encryption")
+        .help("make them outside git (an ExternalSecret, a SealedSecret, SOPS with Flux) and declare them `infra: {external: true}`; for values that may be public, `infra: {plain_secret: true}` (on a chart's Secret, a patch adding the annotation `infra.dev/plain-secret: \"true\"`)"),
+    );
+}
+
 /// Client-side `kubectl apply` keeps the whole object in an annotation,
 /// which may not pass 256 KiB: larger objects (big CRDs, dashboards) apply
 /// only server-side. One warning lists them, of every kind.
@@ -203,6 +236,7 @@ pub fn evaluate(
     }
     let sizes = budget.charge(&objects, diags)?;
     warn_client_side(&objects, &sizes, diags);
+    warn_plain_secrets(&objects, diags);
     Some(Resources { env: env.name.clone(), objects })
 }
 

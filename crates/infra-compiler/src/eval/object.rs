@@ -30,6 +30,8 @@ pub struct Directives {
     pub external: bool,
     /// The workload's state is meant to be lost on restart: no warning.
     pub ephemeral: bool,
+    /// A Secret whose values may be in git: no plain-Secret warning.
+    pub plain_secret: bool,
     /// Where the workload keeps state (`/path` or `container:/path`), for
     /// software no table knows.
     pub state: Vec<String>,
@@ -124,6 +126,9 @@ impl Directives {
         }
         if let Some(node) = directive("ephemeral") {
             directives.ephemeral = bool_directive(r, node, "ephemeral", scope).unwrap_or(false);
+        }
+        if let Some(node) = directive("plain_secret") {
+            directives.plain_secret = bool_directive(r, node, "plain_secret", scope).unwrap_or(false);
         }
         if let Some(node) = directive("state") {
             let rendered = r.render(node, scope, YamlPath::Root("infra.state"))?;

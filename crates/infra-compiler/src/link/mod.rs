@@ -321,6 +321,9 @@ fn write_marks(objects: &mut [Object]) {
         if o.directives.ephemeral {
             set_annotation_at(&mut o.value, &[], annotations::EPHEMERAL, "true");
         }
+        if o.directives.plain_secret {
+            set_annotation_at(&mut o.value, &[], annotations::PLAIN_SECRET, "true");
+        }
         if !o.directives.state.is_empty() {
             set_annotation_at(&mut o.value, &[], annotations::STATE, o.directives.state.join(","));
         }

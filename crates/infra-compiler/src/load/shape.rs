@@ -349,6 +349,11 @@ pub static DIRECTIVES: Section = Section {
             "The workload's state may be lost: no storage warning, no data-loss hazard on rollout.",
         ),
         field(
+            "plain_secret",
+            Ty::BoolOrExpression,
+            "A Secret whose values may be in git and in the output (test data, public values): no warning.",
+        ),
+        field(
             "state",
             Ty::Strings,
             "Where the workload keeps state (`/path`, or `container:/path`), for software infra does not know: plan judges these paths like a database's data directory.",

@@ -90,6 +90,7 @@ codes! {
     UnknownChart = "H111": "An environment or `--set charts.<name>.…` gives values to a chart the project does not have.";
     UnreadChartValue = "H112": "A chart value that the chart does not have and no template of it (or of its subcharts) reads: Helm would ignore it (warning, with what the templates read beside it).";
     StateWithoutStorage = "S100": "A stateful image keeps its data outside a PersistentVolumeClaim (warning; `ephemeral: true` acknowledges it).";
+    PlainSecret = "S101": "Secrets whose values are in plain text in the output, and so in git (warning, one for all; `plain_secret: true` or the annotation `infra.dev/plain-secret: \"true\"` for values that may be public; SOPS documents and `external` stubs are not counted).";
     OutputHoldsSources = "W300": "The output folder is the project, above it, or holds a file the project reads.";
     LockEntryIgnored = "W301": "An `infra.lock` entry names a file outside the output folder (or the lock is unreadable): it is ignored (warning).";
     UnlistedYaml = "W302": "The output folder holds YAML files that no lock lists: they are kept, and `kubectl apply -R` would apply them (warning).";
