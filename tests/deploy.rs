@@ -103,3 +103,77 @@ fn the_argo_cd_plugin_prints_only_objects_from_a_read_only_checkout() {
     assert_eq!(snapshot(&app), before);
     eprintln!("{} objects, as user {}", objects.len(), if unprivileged { "65534" } else { "the test's" });
 }
+
+/// The hooks of `.pre-commit-hooks.yaml`, run by the real pre-commit
+/// (installed by scripts/install-k8s-tools) on a project in a git
+/// repository: a stale output stops a commit, a routine change passes, a
+/// change that deletes a volume's data stops it.
+#[test]
+fn the_pre_commit_hooks_stop_stale_output_and_data_loss() {
+    let tools = k8s_tools();
+    let dir = TempDir::new("pre-commit");
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_infra"), bin.join("infra")).unwrap();
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    let write = |rel: &str, text: &str| std::fs::write(repo.join(rel), text).unwrap();
+    let app = |replicas: u32, volume: bool| {
+        let claim = "---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data}\nspec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n";
+        format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: shop}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  replicas: {replicas}\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      containers: [{{name: web, image: \"nginx:1.27\"}}]\n{}",
+            if volume { claim } else { "" }
+        )
+    };
+    write("infra.yaml", "name: shop\nresources: [app.yaml]\ncommon: {namespace: shop}\n");
+    write("app.yaml", &app(1, true));
+    let run = |program: &std::path::Path, args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .current_dir(&repo)
+            .env("PATH", format!("{}:{}:/usr/bin:/bin", bin.display(), tools.display()))
+            .env("PRE_COMMIT_HOME", dir.join("pre-commit-home"))
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .unwrap()
+    };
+    let git = |args: &[&str]| {
+        let out = run(std::path::Path::new("git"), args);
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let infra = |args: &[&str]| run(&bin.join("infra"), args);
+    // A hook of this repository's working tree, as pre-commit runs it.
+    let hook = |id: &str| {
+        let out =
+            run(&tools.join("pre-commit"), &["try-repo", root().to_str().unwrap(), id, "--all-files", "--verbose"]);
+        (
+            out.status.success(),
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        )
+    };
+    git(&["init", "-q"]);
+    assert!(infra(&["build"]).status.success());
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "base"]);
+    let (ok, said) = hook("infra-build-check");
+    assert!(ok, "the committed output is current:\n{said}");
+
+    // The code changes, the output is not rebuilt: the commit is stopped.
+    write("app.yaml", &app(3, true));
+    let (ok, said) = hook("infra-build-check");
+    assert!(!ok && said.contains("is stale"), "{said}");
+    // Rebuilt: a routine change passes both hooks.
+    assert!(infra(&["build"]).status.success());
+    assert!(hook("infra-build-check").0);
+    let (ok, said) = hook("infra-plan-deny-data-loss");
+    assert!(ok, "a routine change is what a commit is for:\n{said}");
+
+    // The claim is deleted: its data would go with it.
+    write("app.yaml", &app(3, false));
+    assert!(infra(&["build"]).status.success());
+    let (ok, said) = hook("infra-plan-deny-data-loss");
+    assert!(!ok && said.contains("DATA LOSS"), "{said}");
+}

@@ -110,7 +110,11 @@ pub static PROJECT: Section = Section {
     name: "project",
     doc: "infra project (infra.yaml)",
     fields: &[
-        required(field("name", Ty::Name, "")),
+        field(
+            "name",
+            Ty::Name,
+            "The project's name; required in a project's infra.yaml, not in a module's or a component's.",
+        ),
         field("params", Ty::Object, "Parameter defaults; their types are inferred from them."),
         field("schema", Ty::MapOf(&SCHEMA_RULE), "Constraints by dotted parameter path."),
         field("resources", Ty::Strings, "Files or globs of manifests, relative to this file."),
