@@ -222,6 +222,18 @@ Then point a `charts:` entry's `chart:` at the file, and read `infra plan`.")]
         #[arg(long)]
         plain_http: bool,
     },
+    /// Pull the charts that charts.yaml lists, at the versions it names (after a version bump).
+    #[command(after_help = "`infra chart pull` records each chart it pulls in <DIR>/charts.yaml (name, version,
+repository, file). Bump a version there (by hand or with a dependency bot), run
+`infra chart sync`, point the `chart:` entry at the new file, and read `infra plan`.")]
+    Sync {
+        /// The folder of charts.yaml and the archives.
+        #[arg(long, value_name = "DIR", default_value = "charts")]
+        into: PathBuf,
+        /// Speak plain HTTP to an OCI registry (a local one).
+        #[arg(long)]
+        plain_http: bool,
+    },
 }
 
 /// Params for one run, after the environment's: `--values` files, then
@@ -346,6 +358,7 @@ fn main() -> ExitCode {
         Command::Chart(ChartCommand::Pull { source, name, version, into, plain_http }) => {
             commands::chart::pull(&r, &commands::chart::Args { source, name, version, into, plain_http })
         }
+        Command::Chart(ChartCommand::Sync { into, plain_http }) => commands::chart::sync(&r, &into, plain_http),
         Command::Plan { dir, envs, against, base, live, namespace, grafana, report, strict, cluster, params } => {
             let (overrides, kube_version) = (params.into(), cluster.kube_version);
             let args = commands::plan::Args {

@@ -515,6 +515,54 @@ fn charts_are_vendored_from_a_repository() {
     assert!(run.code == 1 && run.stderr.contains("error[C001]"), "{}", run.stderr);
 }
 
+/// `chart pull` records where each chart comes from in `charts.yaml`
+/// (credentials left out); a version bumped there — as a dependency bot
+/// would — is pulled by `chart sync`.
+#[test]
+fn pulled_charts_are_recorded_and_a_bumped_version_is_synced() {
+    let repo = TempDir::new("repo");
+    std::fs::copy(root().join(GRAFANA), repo.join("grafana-12.11.1.tgz")).unwrap();
+    let next = next_grafana(repo.path());
+    std::fs::rename(&next, repo.join("grafana-12.12.0.tgz")).unwrap();
+    let url = serve_folder(repo.path().to_path_buf());
+    let index = std::process::Command::new(k8s_tools().join("helm"))
+        .args(["repo", "index"])
+        .arg(repo.path())
+        .args(["--url", &url])
+        .output()
+        .unwrap();
+    assert!(index.status.success());
+    let project = TempDir::new("vendor");
+    let cache = TempDir::new("cache");
+    let into = project.join("charts");
+    let with_token = url.replacen("http://", "http://bot:s3cr3t-token@", 1);
+    let run = infra_helm(
+        &["chart", "pull", &with_token, "grafana", "--version", "12.11.1", "--into", into.to_str().unwrap()],
+        &cache,
+    );
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let origins = std::fs::read_to_string(into.join("charts.yaml")).unwrap();
+    assert!(
+        origins.contains(&format!(
+            "  - name: grafana\n    version: '12.11.1'\n    repository: {url}\n    file: grafana-12.11.1.tgz\n"
+        )),
+        "{origins}"
+    );
+    assert!(!origins.contains("s3cr3t"), "{origins}");
+    // Nothing to do while the file is there.
+    let run = infra_helm(&["chart", "sync", "--into", into.to_str().unwrap()], &cache);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stderr.contains("grafana 12.11.1: grafana-12.11.1.tgz is there"), "{}", run.stderr);
+    // A bot bumps the version; sync pulls it and records the new file.
+    std::fs::write(into.join("charts.yaml"), origins.replace("version: '12.11.1'", "version: 12.12.0")).unwrap();
+    let run = infra_helm(&["chart", "sync", "--into", into.to_str().unwrap()], &cache);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(into.join("grafana-12.12.0.tgz").is_file());
+    let origins = std::fs::read_to_string(into.join("charts.yaml")).unwrap();
+    assert!(origins.contains("version: '12.12.0'\n") && origins.contains("file: grafana-12.12.0.tgz\n"), "{origins}");
+    assert_eq!(origins.matches("- name:").count(), 1, "{origins}");
+}
+
 #[test]
 fn charts_are_vendored_from_an_oci_registry() {
     // Debian's docker-registry (fetched by .ci/run) on loopback.

@@ -82,11 +82,134 @@ pub fn pull(r: &Reporter, args: &Args) -> ExitCode {
         )),
         Err(d) => return r.error(d),
     }
+    if let Err(d) = record_origin(&args.into, &source, &name, &args.version, &file_name) {
+        return r.error(d);
+    }
     let entry = args.name.clone().unwrap_or(name);
     r.status(&format!(
         "use it in infra.yaml:\ncharts:\n  {entry}:\n    chart: {}",
         Path::new(&args.into).join(&file_name).display()
     ));
+    ExitCode::SUCCESS
+}
+
+/// Where `chart pull` records each chart's origin, beside the archives.
+const ORIGINS: &str = "charts.yaml";
+
+const ORIGINS_HEADER: &str = "# Written by `infra chart pull`: where each vendored chart comes from.\n# Bump a `version` here (by hand or with a dependency bot), run `infra chart sync`,\n# point the `chart:` entry at the new file, and read `infra plan`.\n";
+
+/// One chart of [`ORIGINS`].
+struct Origin {
+    name: String,
+    version: String,
+    repository: String,
+    file: String,
+}
+
+fn read_origins(into: &Path) -> Result<Vec<Origin>, Diagnostic> {
+    let path = into.join(ORIGINS);
+    let text = match infra_syntax::source::read_text(&path, infra_syntax::source::max_source_bytes()) {
+        Ok(t) => t,
+        Err(_) if !path.exists() => return Ok(Vec::new()),
+        Err(e) => return Err(failed(format!("cannot read {}: {e}", path.display()))),
+    };
+    let value =
+        infra_syntax::yaml::parse_value(&text).map_err(|d| failed(format!("{}: {}", path.display(), d.message)))?;
+    let mut out = Vec::new();
+    for (i, c) in value.get("charts").and_then(|c| c.as_seq()).unwrap_or_default().iter().enumerate() {
+        let field = |k: &str| {
+            c.str_at(&[k]).map(str::to_string).ok_or_else(|| {
+                failed(format!("{}: chart {} has no `{k}`", path.display(), i + 1))
+                    .help("each entry has name, version, repository and file")
+            })
+        };
+        out.push(Origin {
+            name: field("name")?,
+            version: field("version")?,
+            repository: field("repository")?,
+            file: field("file")?,
+        });
+    }
+    Ok(out)
+}
+
+/// Adds or updates the chart's entry (by name and repository): a file
+/// that dependency bots can read and bump. The repository is kept without
+/// its credentials.
+fn record_origin(into: &Path, source: &Url, name: &str, version: &str, file: &str) -> Result<(), Diagnostic> {
+    let mut origins = read_origins(into)?;
+    let repository = without_credentials(&source.text);
+    match origins.iter_mut().find(|o| o.name == name && o.repository == repository) {
+        Some(o) => (o.version, o.file) = (version.to_string(), file.to_string()),
+        None => origins.push(Origin {
+            name: name.to_string(),
+            version: version.to_string(),
+            repository,
+            file: file.to_string(),
+        }),
+    }
+    let mut text = format!("{ORIGINS_HEADER}charts:\n");
+    for o in &origins {
+        let mut line = |key: &str, value: &str, first: bool| {
+            text.push_str(if first { "  - " } else { "    " });
+            text.push_str(key);
+            text.push_str(": ");
+            infra_syntax::yaml::write_scalar(&mut text, value);
+            text.push('\n');
+        };
+        line("name", &o.name, true);
+        line("version", &o.version, false);
+        line("repository", &o.repository, false);
+        line("file", &o.file, false);
+    }
+    let rel = infra_compiler::emit::path::RelPath::new(ORIGINS).expect("a plain file name");
+    infra_compiler::emit::dir::write_inside(into, &rel, text.as_bytes())
+}
+
+/// `https://user:token@host/path` as `https://host/path`.
+fn without_credentials(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            format!("{scheme}://{host}{path}")
+        }
+        None => url.to_string(),
+    }
+}
+
+/// `infra chart sync`: pulls every chart of `charts.yaml` at the version it
+/// names that is not there yet (what a dependency bot's bump needs).
+pub fn sync(r: &Reporter, into: &Path, plain_http: bool) -> ExitCode {
+    let origins = match read_origins(into) {
+        Ok(o) if o.is_empty() => {
+            return r.error(
+                failed(format!("{} lists no chart", into.join(ORIGINS).display()))
+                    .help("`infra chart pull` records each chart it pulls there"),
+            );
+        }
+        Ok(o) => o,
+        Err(d) => return r.error(d),
+    };
+    for o in origins {
+        let oci = o.repository.starts_with("oci://");
+        let args = Args {
+            source: o.repository.clone(),
+            name: (!oci).then(|| o.name.clone()),
+            version: o.version.clone(),
+            into: into.to_path_buf(),
+            plain_http,
+        };
+        let wanted = format!("{}-{}.tgz", o.name, o.version);
+        if o.file == wanted && into.join(&wanted).is_file() {
+            r.status(&format!("{} {}: {wanted} is there", o.name, o.version));
+            continue;
+        }
+        let code = pull(r, &args);
+        if code != ExitCode::SUCCESS {
+            return code;
+        }
+    }
     ExitCode::SUCCESS
 }
 
