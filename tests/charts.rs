@@ -170,6 +170,19 @@ fn environments_and_the_command_line_set_chart_values_checked_like_literal_ones(
     let run = build(&["--env", "lab", "--set", "charts.grafana.persistance.enabled=false"]);
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(run.stderr.contains("has no value `persistance`") && run.stderr.contains("--> --set:1:"), "{}", run.stderr);
+    // A component's chart takes the environment's values too.
+    dir.write(
+        "components/monitoring/infra.yaml",
+        "charts:\n  dashboards-ui:\n    chart: ../../charts/grafana-12.11.1.tgz\n    namespace: ui\n    values: {adminPassword: only-for-tests}\n",
+    );
+    let text = std::fs::read_to_string(dir.join("infra.yaml")).unwrap();
+    dir.write(
+        "infra.yaml",
+        text + "  with-ui:\n    components: [components/monitoring]\n    charts:\n      dashboards-ui:\n        values: {replicas: 3}\n",
+    );
+    let run = build(&["--env", "with-ui"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stdout.contains("namespace: ui") && run.stdout.contains("replicas: 3"), "{}", run.stdout);
     // `when` leaves a chart out.
     let dir = grafana_project("", "    when: ${{ params.smtp }}\n");
     let run = infra_helm(&["build", dir.str(), "-o", "-"], &cache);

@@ -186,7 +186,7 @@ pub fn evaluate(
     let params = environment_params(&mut r, project, env, overrides);
     let scope = Scope::new(params, &env.name, &main.name, main.dir.clone(), root.clone());
     let chart_values: Vec<ChartValues> = env.charts.iter().cloned().chain(split_overrides(main, overrides).1).collect();
-    check_chart_names(main, &chart_values, r.diags);
+    check_chart_names(main, &env.components, &chart_values, r.diags);
     let mut into = Expansion {
         objects: Vec::new(),
         failed: Vec::new(),
@@ -299,8 +299,20 @@ fn split_overrides(main: &Module, overrides: &[Node]) -> (Vec<Node>, Vec<ChartVa
 
 /// Values for a chart the project does not have are an error, with the
 /// closest name.
-fn check_chart_names(main: &Module, values: &[ChartValues], diags: &mut Diagnostics) {
-    let names: Vec<&str> = main.charts.iter().map(|c| c.name.as_str()).collect();
+fn check_chart_names(main: &Module, env_components: &[ComponentUse], values: &[ChartValues], diags: &mut Diagnostics) {
+    // The project's charts and its components' (and the environment's),
+    // which take the environment's values too.
+    fn charts_of<'m>(module: &'m Module, uses: &'m [ComponentUse], out: &mut Vec<&'m str>) {
+        out.extend(module.charts.iter().map(|c| c.name.as_str()));
+        for used in uses {
+            charts_of(&used.component, &used.component.components, out);
+        }
+    }
+    let mut names = Vec::new();
+    charts_of(main, &main.components, &mut names);
+    for used in env_components {
+        charts_of(&used.component, &used.component.components, &mut names);
+    }
     for v in values.iter().filter(|v| !names.contains(&v.chart.as_str())) {
         let listed = if names.is_empty() { "none".to_string() } else { names.join(", ") };
         diags.push(
