@@ -243,3 +243,33 @@ fn an_unchanged_build_leaves_the_folder_alone_and_a_changed_one_links_what_it_ke
     assert!(!two.exists());
     assert_eq!(read_tree(&dir.join("compiled/a")).len(), 2, "{:?}", read_tree(&dir.join("compiled/a")));
 }
+
+/// A SOPS-encrypted document passes through byte for byte — its MAC covers
+/// every value, so no annotation, label, namespace or patch may touch it —
+/// in the folder and in the stream; `--check` and `plan` see it unchanged,
+/// and a build that no longer has it removes its file.
+#[test]
+fn sops_documents_pass_through_byte_for_byte() {
+    let dir = TempDir::new("sops");
+    let sops = "apiVersion: v1\nkind: Secret\nmetadata:   {name: db, namespace: shop}   # as sops wrote it\ndata: {password: \"ENC[AES256_GCM,data:Tr7o=,iv:1=,tag:2=,type:str]\"}\nsops:\n    mac: ENC[AES256_GCM,data:x=,iv:y=,tag:z=,type:str]\n    version: 3.9.4\n";
+    dir.write("secret.enc.yaml", sops);
+    dir.write("app.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: shop}\ndata: {a: b}\n");
+    dir.write(
+        "infra.yaml",
+        "name: t\nresources: [\"*.yaml\"]\ncommon: {labels: {team: shop}, annotations: {owner: me}}\nhashing: suffix\n",
+    );
+    let build = infra(&["build", dir.str()]);
+    assert_eq!(build.code, 0, "{}", build.transcript());
+    let written = std::fs::read_to_string(dir.join("compiled/default/shop/secret-db.yaml")).unwrap();
+    assert_eq!(written, sops);
+    let stream = infra(&["build", dir.str(), "-o", "-"]).stdout;
+    assert!(stream.contains(&format!("---\n{sops}")), "{stream}");
+    assert!(stream.contains("team: shop"), "common still applies to the others: {stream}");
+    assert_eq!(infra(&["build", dir.str(), "--check"]).code, 0);
+    assert_eq!(infra(&["plan", dir.str()]).code, 0);
+    // Gone from the project: its file goes, as every file infra wrote.
+    std::fs::remove_file(dir.join("secret.enc.yaml")).unwrap();
+    let build = infra(&["build", dir.str()]);
+    assert_eq!(build.code, 0, "{}", build.transcript());
+    assert!(!dir.join("compiled/default/shop/secret-db.yaml").exists(), "{}", build.transcript());
+}

@@ -666,14 +666,20 @@ fn verify_lock(
 }
 
 /// Whether the regular file at `path` carries `hash` as its
-/// `infra.dev/hash` annotation, as every file infra writes does. A lock's
-/// hash is a sha256 in hex; anything else names no file of infra's.
+/// `infra.dev/hash` annotation, as every file infra writes does — or, for a
+/// document written as it is (SOPS), whether its content has that hash. A
+/// lock's hash is a sha256 in hex; anything else names no file of infra's.
 fn holds_hash(path: &Path, hash: &str) -> bool {
     let sha256 = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     let line = format!("{}: {hash}\n", infra_k8s::annotations::HASH);
-    sha256
-        && paths::read_bytes_nofollow(path, paths::max_source_bytes())
-            .is_ok_and(|b| b.windows(line.len()).any(|w| w == line.as_bytes()))
+    let Some(bytes) = sha256.then(|| paths::read_bytes_nofollow(path, paths::max_source_bytes()).ok()).flatten() else {
+        return false;
+    };
+    bytes.windows(line.len()).any(|w| w == line.as_bytes())
+        || std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|text| infra_syntax::yaml::parse_value(text).ok())
+            .is_some_and(|value| crate::link::hash::content_hash(&value) == hash)
 }
 
 /// For each new file, whether the folder `dir` (listed in `inventory`)

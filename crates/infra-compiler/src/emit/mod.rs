@@ -75,7 +75,10 @@ fn emit_chunk(chunk: &[&Resource], separator: &str) -> (String, Vec<std::ops::Ra
         .map(|r| {
             text.push_str(separator);
             let start = text.len();
-            yaml::emit_into(&mut text, &r.value);
+            match &r.verbatim {
+                Some(written) => text.push_str(written),
+                None => yaml::emit_into(&mut text, &r.value),
+            }
             start..text.len()
         })
         .collect();

@@ -391,6 +391,7 @@ fn objects(
                     directives: Directives::default(),
                     from: Some(from.clone()),
                     instance: None,
+                    verbatim: None,
                 }),
                 _ => r.diags.push(
                     Diagnostic::error(

@@ -202,7 +202,14 @@ fn evaluate_entry(
             );
             continue;
         }
-        out.push(Object { value, origin: span, directives: Directives::default(), from: None, instance: None });
+        out.push(Object {
+            value,
+            origin: span,
+            directives: Directives::default(),
+            from: None,
+            instance: None,
+            verbatim: None,
+        });
     }
 }
 

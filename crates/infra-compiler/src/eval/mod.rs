@@ -227,7 +227,7 @@ pub fn evaluate(
     apply_patches(&mut r, &main_components, &main.patches, &scope, &mut objects, &cx);
     objects.append(&mut env_objects);
     apply_patches(&mut r, &env_components, &env.patches, &scope, &mut objects, &cx);
-    common.apply(&mut objects, &cluster_kinds);
+    apply_common(&common, &mut objects, &cluster_kinds);
     check_identities(main, &objects, r.diags);
     warn_missing_namespaces(&objects, r.diags);
     dashboards::check_sidecar_watches(&produced, &objects, r.diags);
@@ -404,6 +404,46 @@ struct Expansion<'a, 'c> {
 /// next twice doubles at every level.
 pub const MAX_MODULE_INSTANCES: usize = 10_000;
 
+/// A SOPS-encrypted document (a top-level `sops` key) keeps its text: its
+/// message authentication code covers every value, so nothing may change.
+fn keep_encrypted_verbatim(r: &mut Renderer, made: &mut [Object], doc: &Node, sources: &infra_syntax::Sources) {
+    for o in made.iter_mut().filter(|o| o.value.get("sops").is_some()) {
+        if let Some(block) = doc.get("infra") {
+            r.diags.push(
+                Diagnostic::error(
+                    Code::UnknownDirective,
+                    "a SOPS-encrypted document is written as it is: it cannot carry an `infra:` block",
+                )
+                .at(block.span, "this block would stay in the output")
+                .help("SOPS documents pass through unchanged; put directives on the objects that use it"),
+            );
+            continue;
+        }
+        let file = sources.get(doc.span.file);
+        let offset = |p: infra_syntax::Pos| file.line_start(p.line).map(|s| s + p.col.saturating_sub(1) as usize);
+        let (Some(start), Some(end)) = (offset(doc.span.start), offset(doc.span.end)) else { continue };
+        let Some(text) = file.text.get(start..end.min(file.text.len())) else { continue };
+        let mut text = text.trim_end_matches(['\n', ' ']).to_string();
+        text.push('\n');
+        o.verbatim = Some(std::sync::Arc::from(text));
+    }
+}
+
+/// `common` applied to every object but SOPS documents, which stay as
+/// written (and where they were in the list).
+fn apply_common(common: &common::Common, objects: &mut Vec<Object>, cluster_kinds: &[String]) {
+    let mut kept = Vec::new();
+    let mut plain = Vec::with_capacity(objects.len());
+    for (i, o) in std::mem::take(objects).into_iter().enumerate() {
+        if o.verbatim.is_some() { kept.push((i, o)) } else { plain.push(o) }
+    }
+    common.apply(&mut plain, cluster_kinds);
+    *objects = plain;
+    for (at, o) in kept {
+        objects.insert(at, o);
+    }
+}
+
 /// The components of `uses` whose `when` holds, in order.
 fn active_components<'m>(r: &mut Renderer, uses: &'m [ComponentUse], scope: &Scope) -> Vec<&'m Module> {
     let mut out = Vec::new();
@@ -448,10 +488,12 @@ fn expand_content<'m>(
         for (i, doc) in file.docs.iter().enumerate() {
             let errors = r.diags.error_count();
             let room = into.room.saturating_sub(into.objects.len());
+            let before = into.objects.len();
             if eval_document(r, i, doc, scope, &mut into.objects, room).is_err() {
                 into.full = true;
                 return Vec::new();
             }
+            keep_encrypted_verbatim(r, &mut into.objects[before..], doc, into.charts.sources);
             if r.diags.error_count() > errors {
                 into.failed.push(FailedDocument::of(doc));
             }
@@ -524,7 +566,7 @@ fn expand_module(r: &mut Renderer, module: &Module, scope: &Scope, into: &mut Ex
     let mut objects = into.objects.split_off(first);
     let cx = PatchContext { failed: &into.failed, default_ns: common.namespace.as_deref(), cluster_kinds: &kinds };
     apply_patches(r, &components, &module.patches, scope, &mut objects, &cx);
-    common.apply(&mut objects, &kinds);
+    apply_common(&common, &mut objects, &kinds);
     into.objects.append(&mut objects);
 }
 
@@ -676,5 +718,5 @@ fn eval_item(
     }
     let kind = value.str_at(&["kind"]).unwrap_or_default().to_string();
     let directives = Directives::parse(r, block, scope, &kind)?;
-    Some(Object { value, origin: doc.span, directives, from: None, instance: None })
+    Some(Object { value, origin: doc.span, directives, from: None, instance: None, verbatim: None })
 }

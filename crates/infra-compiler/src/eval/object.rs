@@ -19,6 +19,10 @@ pub struct Object {
     /// The module instance that made it (the innermost), when a module did:
     /// one document of a module used twice makes two objects.
     pub instance: Option<Span>,
+    /// A SOPS-encrypted document's text: written out as it is, byte for
+    /// byte, since its message authentication code covers what infra would
+    /// add (annotations, a namespace, a name suffix).
+    pub verbatim: Option<std::sync::Arc<str>>,
 }
 
 /// The `infra:` block of a document, evaluated.

@@ -342,8 +342,9 @@ pub fn apply_patch(
             }
         },
     };
-    let matching: Vec<usize> =
-        (0..objects.len()).filter(|&i| target.matches(&objects[i].value, cx.default_ns, cx.cluster_kinds)).collect();
+    let matching: Vec<usize> = (0..objects.len())
+        .filter(|&i| patchable(&objects[i]) && target.matches(&objects[i].value, cx.default_ns, cx.cluster_kinds))
+        .collect();
     if target.named && matching.len() > 1 {
         let namespaces: Vec<String> = matching
             .iter()
@@ -429,6 +430,11 @@ pub fn apply_patch(
             .at(target_span, "matches nothing");
         r.diags.push(closest_objects(d, &target, objects));
     }
+}
+
+/// A SOPS document is written as it is: no patch changes it.
+fn patchable(o: &Object) -> bool {
+    o.verbatim.is_none()
 }
 
 /// What says which object an object is: a patch changes it only when it

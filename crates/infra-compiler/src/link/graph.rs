@@ -18,6 +18,8 @@ pub struct Resource {
     pub from: Option<std::sync::Arc<str>>,
     /// The sha256 of the canonical content (also in the hash annotation).
     pub hash: Str,
+    /// Written as this text (a SOPS document), not emitted from `value`.
+    pub verbatim: Option<std::sync::Arc<str>>,
 }
 
 /// Why one resource depends on another.

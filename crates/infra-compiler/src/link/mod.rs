@@ -124,7 +124,8 @@ fn suffix_names(
     let mut renamed = Vec::new();
     for (i, (o, id)) in objects.iter_mut().zip(ids.iter_mut()).enumerate() {
         let wants = o.directives.hash_suffix.unwrap_or(opts.hashing_suffix);
-        let Some(digest) = digests[i].as_ref().filter(|_| wants && !o.directives.external) else { continue };
+        let unchangeable = o.directives.external || o.verbatim.is_some();
+        let Some(digest) = digests[i].as_ref().filter(|_| wants && !unchangeable) else { continue };
         let new_name = Str::from(format!("{}-{}", id.name, &digest[..10]));
         if let Some(meta) = o.value.get("metadata").is_some().then(|| o.value.map_entry("metadata")) {
             meta.insert("name", Value::String(new_name.clone()));
@@ -340,13 +341,13 @@ fn build_graph(
     // Hashing in parallel; stamping allocates in objects that other threads
     // made, which the allocator serializes, so it is done on this one.
     let hashes = parallel::map_mut(&mut objects, |o| unstamped_hash(&mut o.value));
-    for (o, hash) in objects.iter_mut().zip(&hashes) {
+    for (o, hash) in objects.iter_mut().zip(&hashes).filter(|(o, _)| o.verbatim.is_none()) {
         set_annotation_at(&mut o.value, &[], annotations::HASH, hash.clone());
         output_order(&mut o.value);
     }
     let mut graph: DiGraph<Resource, Edge> = DiGraph::with_capacity(objects.len(), dependencies.len());
     for ((o, id), hash) in objects.into_iter().zip(ids).zip(hashes) {
-        let Object { value, origin, directives, from, .. } = o;
+        let Object { value, origin, directives, from, verbatim, .. } = o;
         graph.add_node(Resource {
             id,
             value,
@@ -355,6 +356,7 @@ fn build_graph(
             protect: directives.protect,
             from,
             hash,
+            verbatim,
         });
     }
     dependencies.sort_unstable();

@@ -107,6 +107,7 @@ mod tests {
             protect: None,
             from: None,
             hash: "".into(),
+            verbatim: None,
         }
     }
 
