@@ -574,6 +574,14 @@ fn pulled_charts_are_recorded_and_a_bumped_version_is_synced() {
     let origins = std::fs::read_to_string(into.join("charts.yaml")).unwrap();
     assert!(origins.contains("version: '12.12.0'\n") && origins.contains("file: grafana-12.12.0.tgz\n"), "{origins}");
     assert_eq!(origins.matches("- name:").count(), 1, "{origins}");
+    // charts.yaml comes from the repository: a link is never read through.
+    let outside = TempDir::new("outside");
+    outside.write("key", "charts: [{name: planted-secret}]\n");
+    std::fs::remove_file(into.join("charts.yaml")).unwrap();
+    std::os::unix::fs::symlink(outside.join("key"), into.join("charts.yaml")).unwrap();
+    let run = infra_helm(&["chart", "sync", "--into", into.to_str().unwrap()], &cache);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(!run.transcript().contains("planted-secret"), "{}", run.transcript());
 }
 
 #[test]

@@ -38,16 +38,22 @@ fn objects(stream: &str, namespace: Option<&str>) -> Objects {
     for value in values {
         let mut v = serde_json::to_value(infra_plan::render::to_json(&value)).unwrap();
         strip_infra_annotations(&mut v);
-        let id = format!(
-            "{} {} {}/{}",
-            v["apiVersion"].as_str().unwrap_or_default(),
-            v["kind"].as_str().unwrap_or_default(),
-            v["metadata"]["namespace"].as_str().unwrap_or_default(),
-            v["metadata"]["name"].as_str().unwrap_or_default()
-        );
+        let id = object_id(&v);
         assert!(out.insert(id.clone(), v).is_none(), "{id} twice");
     }
     out
+}
+
+/// `apiVersion kind namespace/name`.
+fn object_id(v: &Json) -> String {
+    let text = |v: &Json| v.as_str().unwrap_or_default().to_string();
+    format!(
+        "{} {} {}/{}",
+        text(&v["apiVersion"]),
+        text(&v["kind"]),
+        text(&v["metadata"]["namespace"]),
+        text(&v["metadata"]["name"])
+    )
 }
 
 /// Removes `infra.dev/*` annotations wherever metadata is (the object's,
@@ -105,14 +111,7 @@ fn normalize_hash_suffixes(objects: Objects, alphabet: fn(u8) -> bool) -> Object
         .into_values()
         .map(|mut v| {
             rename(&mut v, &renamed);
-            let id = format!(
-                "{} {} {}/{}",
-                v["apiVersion"].as_str().unwrap_or_default(),
-                v["kind"].as_str().unwrap_or_default(),
-                v["metadata"]["namespace"].as_str().unwrap_or_default(),
-                v["metadata"]["name"].as_str().unwrap_or_default()
-            );
-            (id, v)
+            (object_id(&v), v)
         })
         .collect()
 }

@@ -108,11 +108,13 @@ struct Origin {
 
 fn read_origins(into: &Path) -> Result<Vec<Origin>, Diagnostic> {
     let path = into.join(ORIGINS);
-    let text = match infra_syntax::source::read_text(&path, infra_syntax::source::max_source_bytes()) {
-        Ok(t) => t,
-        Err(_) if !path.exists() => return Ok(Vec::new()),
+    // It comes from the repository: never read through a link.
+    let bytes = match infra_syntax::source::read_bytes_nofollow(&path, infra_syntax::source::max_source_bytes()) {
+        Ok(b) => b,
+        Err(_) if std::fs::symlink_metadata(&path).is_err() => return Ok(Vec::new()),
         Err(e) => return Err(failed(format!("cannot read {}: {e}", path.display()))),
     };
+    let text = String::from_utf8(bytes).map_err(|_| failed(format!("{} is not UTF-8 text", path.display())))?;
     let value =
         infra_syntax::yaml::parse_value(&text).map_err(|d| failed(format!("{}: {}", path.display(), d.message)))?;
     let mut out = Vec::new();

@@ -57,6 +57,24 @@ fn esc(text: &str) -> String {
     infra_syntax::diagnostic::render::escape(text).into_owned()
 }
 
+/// "Plan: 1 to create, ...; 9 unchanged."
+fn summary(plan: &Plan) -> String {
+    format!(
+        "Plan: {} to create, {} to update, {} to replace, {} to delete; {} unchanged.",
+        plan.count(Action::Create),
+        plan.count(Action::Update),
+        plan.count(Action::Replace),
+        plan.count(Action::Delete),
+        plan.unchanged
+    )
+}
+
+/// A hazard's object: `Kind namespace/name`.
+fn hazard_object(h: &crate::changes::Hazard) -> String {
+    let ns = if h.namespace.is_empty() { String::new() } else { format!("{}/", h.namespace) };
+    format!("{} {ns}{}", h.kind, h.name)
+}
+
 /// The plan as text. `title` says what was compared.
 pub fn text(plan: &Plan, title: &str, style: &Style) -> String {
     let mut out = String::new();
@@ -84,15 +102,7 @@ pub fn text(plan: &Plan, title: &str, style: &Style) -> String {
             let _ = writeln!(out, "  {}: {}", object_name(c), esc(&c.reason));
         }
     }
-    let _ = writeln!(
-        out,
-        "\nPlan: {} to create, {} to update, {} to replace, {} to delete; {} unchanged.",
-        plan.count(Action::Create),
-        plan.count(Action::Update),
-        plan.count(Action::Replace),
-        plan.count(Action::Delete),
-        plan.unchanged
-    );
+    let _ = writeln!(out, "\n{}", summary(plan));
     if !plan.unmanaged.is_empty() {
         let _ = writeln!(out, "\nUnmanaged (in the cluster, not in the project — a redeploy would not recreate them):");
         for u in &plan.unmanaged {
@@ -122,8 +132,7 @@ pub fn text(plan: &Plan, title: &str, style: &Style) -> String {
             )
         );
         for h in loss {
-            let ns = if h.namespace.is_empty() { String::new() } else { format!("{}/", h.namespace) };
-            let line = esc(&format!("  ✗ {} {ns}{}: {}", h.kind, h.name, h.reason));
+            let line = esc(&format!("  ✗ {}: {}", hazard_object(h), h.reason));
             let _ = writeln!(out, "{}", style.paint("31", &line));
             if let Some(advice) = &h.advice {
                 let _ = writeln!(out, "      first: {}", esc(advice));
@@ -133,8 +142,7 @@ pub fn text(plan: &Plan, title: &str, style: &Style) -> String {
     if !warnings.is_empty() {
         let _ = writeln!(out, "\n{}", style.paint("33", "Warnings:"));
         for h in warnings {
-            let ns = if h.namespace.is_empty() { String::new() } else { format!("{}/", h.namespace) };
-            let _ = writeln!(out, "{}", esc(&format!("  ! {} {ns}{}: {}", h.kind, h.name, h.reason)));
+            let _ = writeln!(out, "{}", esc(&format!("  ! {}: {}", hazard_object(h), h.reason)));
         }
     }
     out
@@ -249,16 +257,12 @@ pub fn markdown(plan: &Plan, title: &str) -> String {
     let _ = writeln!(out, "### {}\n", html(title));
     let loss: Vec<_> = plan.hazards.iter().filter(|h| h.severity == Severity::DataLoss).collect();
     let warnings: Vec<_> = plan.hazards.iter().filter(|h| h.severity == Severity::Warning).collect();
-    let hazard = |h: &crate::changes::Hazard| {
-        let ns = if h.namespace.is_empty() { String::new() } else { format!("{}/", h.namespace) };
-        format!("{} {ns}{}", h.kind, h.name)
-    };
     if !loss.is_empty() {
         let plural = if loss.len() == 1 { "" } else { "s" };
         let _ =
             writeln!(out, "> [!CAUTION]\n> **DATA LOSS: this change destroys data ({} hazard{plural}):**", loss.len());
         for h in &loss {
-            let _ = writeln!(out, "> - ✗ {}: {}", code(&hazard(h)), html(&h.reason));
+            let _ = writeln!(out, "> - ✗ {}: {}", code(&hazard_object(h)), html(&h.reason));
             if let Some(advice) = &h.advice {
                 let _ = writeln!(out, ">   first: {}", html(advice));
             }
@@ -268,19 +272,11 @@ pub fn markdown(plan: &Plan, title: &str) -> String {
     if !warnings.is_empty() {
         let _ = writeln!(out, "> [!WARNING]\n> **Warnings:**");
         for h in &warnings {
-            let _ = writeln!(out, "> - {}: {}", code(&hazard(h)), html(&h.reason));
+            let _ = writeln!(out, "> - {}: {}", code(&hazard_object(h)), html(&h.reason));
         }
         out.push('\n');
     }
-    let _ = writeln!(
-        out,
-        "**Plan: {} to create, {} to update, {} to replace, {} to delete; {} unchanged.**\n",
-        plan.count(Action::Create),
-        plan.count(Action::Update),
-        plan.count(Action::Replace),
-        plan.count(Action::Delete),
-        plan.unchanged
-    );
+    let _ = writeln!(out, "**{}**\n", summary(plan));
     let rollouts: Vec<&Change> = plan.changes.iter().filter(|c| c.rollout).collect();
     if !rollouts.is_empty() {
         let _ = writeln!(out, "Pods restart:\n");

@@ -116,22 +116,28 @@ fn warn_plain_secrets(objects: &[Object], diags: &mut Diagnostics) {
         .filter(|o| has_values(&o.value, "data") || has_values(&o.value, "stringData"))
         .collect();
     let Some(first) = plain.first() else { return };
-    const LISTED: usize = 5;
-    let mut names: Vec<String> = plain.iter().take(LISTED).map(|o| ObjectId::of(&o.value).short()).collect();
-    if plain.len() > LISTED {
-        names.push(format!("and {} more", plain.len() - LISTED));
-    }
+    let names = first_few(plain.iter().map(|o| ObjectId::of(&o.value).short()), plain.len());
     let count =
         if plain.len() == 1 { "1 Secret holds its".to_string() } else { format!("{} Secrets hold their", plain.len()) };
     diags.push(
         Diagnostic::warning(
             Code::PlainSecret,
-            format!("{count} values in plain text in the output, and so in git: {}", names.join(", ")),
+            format!("{count} values in plain text in the output, and so in git: {names}"),
         )
         .at(Span::new(first.origin.file, first.origin.start, first.origin.start), "the first")
         .note("base64 in `data` is an encoding, not encryption")
         .help("make them outside git (an ExternalSecret, a SealedSecret, SOPS with Flux) and declare them `infra: {external: true}`; for values that may be public, `infra: {plain_secret: true}` (on a chart's Secret, a patch adding the annotation `infra.dev/plain-secret: \"true\"`)"),
     );
+}
+
+/// The first five of `total` names for a one-line warning, then "and N more".
+fn first_few(names: impl Iterator<Item = String>, total: usize) -> String {
+    const LISTED: usize = 5;
+    let mut shown: Vec<String> = names.take(LISTED).collect();
+    if total > LISTED {
+        shown.push(format!("and {} more", total - LISTED));
+    }
+    shown.join(", ")
 }
 
 /// Client-side `kubectl apply` keeps the whole object in an annotation,
@@ -144,20 +150,15 @@ fn warn_client_side(objects: &[Object], sizes: &[usize], diags: &mut Diagnostics
         sizes.iter().copied().zip(objects).filter(|(size, _)| *size > MAX_CLIENT_SIDE_BYTES).collect();
     let Some(&(_, first)) = large.first() else { return };
     large.sort_by_key(|(size, _)| std::cmp::Reverse(*size));
-    const LISTED: usize = 5;
-    let mut listed: Vec<String> = large
-        .iter()
-        .take(LISTED)
-        .map(|(size, o)| format!("{} ({} KiB)", ObjectId::of(&o.value).short(), size >> 10))
-        .collect();
-    if large.len() > LISTED {
-        listed.push(format!("and {} more", large.len() - LISTED));
-    }
+    let listed = first_few(
+        large.iter().map(|(size, o)| format!("{} ({} KiB)", ObjectId::of(&o.value).short(), size >> 10)),
+        large.len(),
+    );
     let count = if large.len() == 1 { "1 object is".to_string() } else { format!("{} objects are", large.len()) };
     diags.push(
         Diagnostic::warning(
             Code::TooLargeForClientSide,
-            format!("{count} larger than 256 KiB, which client-side `kubectl apply` cannot store: {}", listed.join(", ")),
+            format!("{count} larger than 256 KiB, which client-side `kubectl apply` cannot store: {listed}"),
         )
         // At the document's first line: the document is large by definition.
         .at(
@@ -345,11 +346,7 @@ fn warn_missing_namespaces(objects: &[Object], diags: &mut Diagnostics) {
         })
         .collect();
     let Some(first) = missing.first() else { return };
-    const LISTED: usize = 5;
-    let mut names: Vec<String> = missing.iter().take(LISTED).map(|o| ObjectId::of(&o.value).short()).collect();
-    if missing.len() > LISTED {
-        names.push(format!("and {} more", missing.len() - LISTED));
-    }
+    let names = first_few(missing.iter().map(|o| ObjectId::of(&o.value).short()), missing.len());
     diags.push(
         Diagnostic::warning(
             Code::NoNamespace,
@@ -357,7 +354,7 @@ fn warn_missing_namespaces(objects: &[Object], diags: &mut Diagnostics) {
                 "{} namespaced object{} without a namespace: {}",
                 missing.len(),
                 if missing.len() == 1 { "" } else { "s" },
-                names.join(", ")
+                names
             ),
         )
         .at(first.origin, "no namespace here or in `common`")

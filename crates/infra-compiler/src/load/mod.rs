@@ -47,7 +47,7 @@ pub struct Module {
 }
 
 /// What an `infra.yaml` is: which keys it may have.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Role {
     Project,
     Module,
@@ -270,7 +270,8 @@ struct Loader<'a> {
     /// Modules loaded, by directory: each is read once however often it is
     /// used (a chain of modules that each use the next twice would
     /// otherwise cost 2^depth loads).
-    loaded: HashMap<PathBuf, Rc<Module>>,
+    /// (A folder used as a module and as a component is read as each.)
+    loaded: HashMap<(PathBuf, Role), Rc<Module>>,
 }
 
 impl Loader<'_> {
@@ -450,7 +451,7 @@ impl Loader<'_> {
             patches,
             components,
         });
-        self.loaded.insert(dir.to_path_buf(), module.clone());
+        self.loaded.insert((dir.to_path_buf(), role), module.clone());
         Some((module, doc))
     }
 
@@ -814,24 +815,7 @@ impl Loader<'_> {
                 );
                 continue;
             };
-            let Some(rel) = source.as_str() else {
-                self.diags.push(
-                    Diagnostic::error(Code::WrongType, "`source` is a directory path").at(source.span, "not a string"),
-                );
-                continue;
-            };
-            let module_dir = match paths::resolve_inside(&self.root, dir, rel) {
-                Ok(d) => d,
-                Err(d) => {
-                    self.diags.push(d.at(source.span, "module source"));
-                    continue;
-                }
-            };
-            let module = match self.loaded.get(&module_dir) {
-                Some(m) => Some(m.clone()),
-                None => self.module(&module_dir, Some(source.span), Role::Module).map(|(m, _)| m),
-            };
-            if let Some(module) = module {
+            if let Some(module) = self.used_folder(dir, source, Role::Module) {
                 out.push(ModuleUse {
                     name: key.name.to_string(),
                     span: key.span,
@@ -1003,28 +987,34 @@ impl Loader<'_> {
                     continue;
                 }
             };
-            let Some(rel) = source.as_str() else {
-                self.diags.push(
-                    Diagnostic::error(Code::WrongType, "`source` is a directory path").at(source.span, "not a string"),
-                );
-                continue;
-            };
-            let component_dir = match paths::resolve_inside(&self.root, dir, rel) {
-                Ok(d) => d,
-                Err(d) => {
-                    self.diags.push(d.at(source.span, "component source"));
-                    continue;
-                }
-            };
-            let component = match self.loaded.get(&component_dir) {
-                Some(m) => Some(m.clone()),
-                None => self.module(&component_dir, Some(source.span), Role::Component).map(|(m, _)| m),
-            };
-            if let Some(component) = component {
+            if let Some(component) = self.used_folder(dir, source, Role::Component) {
                 out.push(ComponentUse { span: source.span, component, when });
             }
         }
         out
+    }
+
+    /// The module or component a `source:` names (relative to `dir`, inside
+    /// the project), read once per role however often it is used.
+    fn used_folder(&mut self, dir: &Path, source: &Node, role: Role) -> Option<Rc<Module>> {
+        let Some(rel) = source.as_str() else {
+            self.diags.push(
+                Diagnostic::error(Code::WrongType, "`source` is a directory path").at(source.span, "not a string"),
+            );
+            return None;
+        };
+        let what = if role == Role::Component { "component source" } else { "module source" };
+        let folder = match paths::resolve_inside(&self.root, dir, rel) {
+            Ok(d) => d,
+            Err(d) => {
+                self.diags.push(d.at(source.span, what));
+                return None;
+            }
+        };
+        match self.loaded.get(&(folder.clone(), role)) {
+            Some(m) => Some(m.clone()),
+            None => self.module(&folder, Some(source.span), role).map(|(m, _)| m),
+        }
     }
 
     /// `patches:`, relative to `dir`.
