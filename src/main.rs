@@ -53,7 +53,7 @@ Exit codes: 0 built (or up to date), 2 stale output (--check), 1 error.")]
         /// Write nothing; exit 2 if the output on disk differs from a fresh build (1 if the build fails).
         #[arg(long)]
         check: bool,
-        /// Treat unresolved references as errors.
+        /// Treat unresolved references as errors, and --validate.
         #[arg(long)]
         strict: bool,
         #[command(flatten)]
@@ -106,7 +106,7 @@ Exit codes: 0 no change, 2 changes, 3 a denied hazard, 1 error.")]
         grafana: Option<String>,
         #[command(flatten)]
         report: ReportArgs,
-        /// Treat unresolved references as errors.
+        /// Treat unresolved references as errors, and --validate.
         #[arg(long)]
         strict: bool,
         #[command(flatten)]
@@ -269,12 +269,15 @@ struct ReportArgs {
     show_secrets: bool,
 }
 
-/// What the cluster is, for charts.
+/// What the cluster is, for charts and schemas.
 #[derive(clap::Args)]
 struct ClusterArgs {
-    /// The Kubernetes version the output is for, as every chart's .Capabilities.KubeVersion (`1.35`, `v1.35.2`; a trailing `+` is dropped).
+    /// The Kubernetes version the output is for, as every chart's .Capabilities.KubeVersion and the schemas of --validate (`1.35`, `v1.35.2`; a trailing `+` is dropped).
     #[arg(long, value_name = "VERSION", value_parser = kube_version_arg)]
     kube_version: Option<String>,
+    /// Check every object against the Kubernetes schema of --kube-version (default: the newest infra has) and the CRDs in the build; on with --strict.
+    #[arg(long)]
+    validate: bool,
 }
 
 /// `--kube-version`: what Helm's `--kube-version` accepts; `1.29+`, as some
@@ -332,8 +335,8 @@ fn main() -> ExitCode {
     }
     match cli.command {
         Command::Build { dir, envs, output, check, strict, cluster, params } => {
-            let (overrides, kube_version) = (params.into(), cluster.kube_version);
-            let args = commands::build::Args { dir, envs, output, check, strict, overrides, kube_version };
+            let (overrides, kube_version, validate) = (params.into(), cluster.kube_version, cluster.validate || strict);
+            let args = commands::build::Args { dir, envs, output, check, strict, validate, overrides, kube_version };
             commands::build::run(&r, args)
         }
         Command::Params { dir, env, format, params } => {
@@ -360,7 +363,7 @@ fn main() -> ExitCode {
         }
         Command::Chart(ChartCommand::Sync { into, plain_http }) => commands::chart::sync(&r, &into, plain_http),
         Command::Plan { dir, envs, against, base, live, namespace, grafana, report, strict, cluster, params } => {
-            let (overrides, kube_version) = (params.into(), cluster.kube_version);
+            let (overrides, kube_version, validate) = (params.into(), cluster.kube_version, cluster.validate || strict);
             let args = commands::plan::Args {
                 dir,
                 envs,
@@ -370,6 +373,7 @@ fn main() -> ExitCode {
                 namespace,
                 grafana,
                 strict,
+                validate,
                 overrides,
                 kube_version,
             };

@@ -17,6 +17,8 @@ pub struct Args {
     pub output: Option<String>,
     pub check: bool,
     pub strict: bool,
+    /// `--validate` (or `--strict`): objects against their schemas.
+    pub validate: bool,
     /// `--values` and `--set`.
     pub overrides: infra_compiler::load::overrides::Overrides,
     /// `--kube-version`, for every chart.
@@ -24,7 +26,7 @@ pub struct Args {
 }
 
 pub fn run(r: &Reporter, args: Args) -> ExitCode {
-    let Args { dir, envs, output, check, strict, overrides, kube_version } = args;
+    let Args { dir, envs, output, check, strict, validate, overrides, kube_version } = args;
     if check && output.as_deref() == Some("-") {
         return r.error(
             Diagnostic::error(
@@ -34,7 +36,7 @@ pub fn run(r: &Reporter, args: Args) -> ExitCode {
             .help("give -o DIR, or leave out -o to check compiled/<env>"),
         );
     }
-    let c = match compile(r, &dir, &Options { envs, strict, helm: None, overrides, kube_version }) {
+    let c = match compile(r, &dir, &Options { envs, strict, helm: None, overrides, kube_version, validate }) {
         Ok(c) => c,
         Err(code) => return code,
     };

@@ -42,6 +42,8 @@ pub struct Args {
     /// List the dashboards of this Grafana that the project lacks.
     pub grafana: Option<String>,
     pub strict: bool,
+    /// `--validate` (or `--strict`): objects against their schemas.
+    pub validate: bool,
     /// `--values` and `--set`.
     pub overrides: infra_compiler::load::overrides::Overrides,
     /// `--kube-version`, for every chart.
@@ -49,8 +51,8 @@ pub struct Args {
 }
 
 pub fn run(r: &Reporter, args: Args, report: &Report) -> ExitCode {
-    let Args { dir, envs, against, base, live, namespace, grafana, strict, overrides, kube_version } = args;
-    let mut c = match compile(r, &dir, &Options { envs, strict, helm: None, overrides, kube_version }) {
+    let Args { dir, envs, against, base, live, namespace, grafana, strict, validate, overrides, kube_version } = args;
+    let mut c = match compile(r, &dir, &Options { envs, strict, helm: None, overrides, kube_version, validate }) {
         Ok(c) => c,
         Err(code) => return code,
     };

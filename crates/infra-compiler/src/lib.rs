@@ -47,6 +47,9 @@ pub struct Options {
     /// `--kube-version`: the cluster the output is for, as every chart's
     /// `.Capabilities.KubeVersion` (an Argo CD plugin passes the app's).
     pub kube_version: Option<String>,
+    /// `--validate`: check every object against its kind's schema
+    /// (Kubernetes' of `kube_version`, or a CRD's in the build).
+    pub validate: bool,
 }
 
 /// The result of compiling a project: the graphs of the environments that
@@ -85,6 +88,11 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
         }
         let overrides = options.overrides.load(&mut sources, &mut diagnostics);
         let helm = find_helm(&project, options.helm.as_deref(), &mut diagnostics);
+        let schemas = if options.validate {
+            link::schema::kube_version(options.kube_version.as_deref(), &mut diagnostics)
+        } else {
+            None
+        };
         if !diagnostics.has_errors() {
             let engine = eval::expr::Engine::new();
             let link = link::LinkOptions { strict: options.strict, hashing_suffix: project.hashing_suffix };
@@ -128,6 +136,9 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
                 if let Some(mut g) = link::link(resources, &link, &mut locator, &mut found) {
                     g.helm = helm.as_ref().map(|h| h.version.clone());
                     link::storage::warn_state_at_risk(&g, &mut found);
+                    if let Some(version) = schemas {
+                        link::schema::check(&g, version, &mut locator, &mut found);
+                    }
                     graphs.push(g);
                 }
                 diagnostics.extend_once(found, env.as_deref());

@@ -5,8 +5,8 @@
 //! which objects name each other ([`references`]), infra's own annotation
 //! keys and the labels Grafana's sidecar reads ([`annotations`]), the label
 //! maps of templates and selectors ([`labels`]), images ([`images`]), how
-//! lists merge ([`strategic`]) and how a YAML stream becomes objects
-//! ([`manifests`]).
+//! lists merge ([`strategic`]), how a YAML stream becomes objects
+//! ([`manifests`]) and the schemas objects must fit ([`schemas`]).
 //!
 //! The compiler's link stage, `plan`, the storage warning and `import` all
 //! read these tables; a new kind of reference is one row.
@@ -18,6 +18,7 @@ pub mod kinds;
 pub mod labels;
 pub mod manifests;
 pub mod references;
+pub mod schemas;
 pub mod software;
 pub mod state;
 pub mod strategic;

@@ -141,15 +141,15 @@ pub struct Reference<'v> {
 
 /// One step of a path into an object: a key, or a list index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    Key(&'static str),
+pub enum Step<'a> {
+    Key(&'a str),
     Index(usize),
 }
 
 /// Where a traversal is, without allocating: reference fields are at most
 /// a dozen steps deep.
 struct Path {
-    steps: [Step; 24],
+    steps: [Step<'static>; 24],
     len: usize,
 }
 
@@ -158,7 +158,7 @@ impl Path {
         Path { steps: [Step::Index(0); 24], len: 0 }
     }
 
-    fn push(&mut self, step: Step) {
+    fn push(&mut self, step: Step<'static>) {
         if self.len < self.steps.len() {
             self.steps[self.len] = step;
         }
@@ -169,7 +169,7 @@ impl Path {
         self.len -= 1;
     }
 
-    fn steps(&self) -> &[Step] {
+    fn steps(&self) -> &[Step<'static>] {
         &self.steps[..self.len.min(self.steps.len())]
     }
 }
@@ -182,7 +182,7 @@ pub fn visit_references(object: &mut Value, own_ns: &Str, visit: &mut dyn FnMut(
 
 /// [`visit_references`], with the path of each reference's name in the
 /// object (for a message that points at the field).
-pub fn visit_references_at(object: &mut Value, own_ns: &Str, visit: &mut dyn FnMut(&[Step], Reference)) {
+pub fn visit_references_at(object: &mut Value, own_ns: &Str, visit: &mut dyn FnMut(&[Step<'static>], Reference)) {
     let kind = object.str_at(&["kind"]).map(Str::new).unwrap_or_default();
     let of_holder = |holder: fn(&Holder) -> bool| REFERENCE_FIELDS.iter().filter(move |f| holder(&f.holder));
     let mut at = Path::new();
@@ -243,7 +243,7 @@ fn visit_field(
     holder: &mut Value,
     own_ns: &Str,
     at: &mut Path,
-    visit: &mut dyn FnMut(&[Step], Reference),
+    visit: &mut dyn FnMut(&[Step<'static>], Reference),
 ) {
     if f.only_kind.is_some_and(|k| holder.str_at(&["kind"]) != Some(k)) {
         return;

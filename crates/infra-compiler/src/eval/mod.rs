@@ -131,7 +131,7 @@ fn warn_plain_secrets(objects: &[Object], diags: &mut Diagnostics) {
 }
 
 /// The first five of `total` names for a one-line warning, then "and N more".
-fn first_few(names: impl Iterator<Item = String>, total: usize) -> String {
+pub(crate) fn first_few(names: impl Iterator<Item = String>, total: usize) -> String {
     const LISTED: usize = 5;
     let mut shown: Vec<String> = names.take(LISTED).collect();
     if total > LISTED {

@@ -24,40 +24,76 @@ impl<'s> Locator<'s> {
     /// order; `doc` itself when none is found or `doc` is no document
     /// (already a field's span).
     pub fn field(&mut self, doc: Span, needles: &[&str]) -> Span {
-        let sources = self.sources;
-        let docs = self
-            .files
-            .entry(doc.file)
-            .or_insert_with(|| yaml::load(doc.file, &sources.get(doc.file).text).unwrap_or_default());
-        let Some(document) = docs.iter().find(|d| d.span == doc) else { return doc };
+        let Some(document) = self.document(doc) else { return doc };
         needles.iter().filter(|n| !n.is_empty()).find_map(|needle| find_scalar(document, needle)).unwrap_or(doc)
     }
-}
 
-impl Locator<'_> {
     /// The node at `path` in the document at `doc`: the field itself, or
     /// the expression that made the part of the object it is in (a list
     /// from `${{ params.refs }}`); `None` when the document does not have
     /// that place (a patch added it).
-    pub fn at_path(&mut self, doc: Span, path: &[Step]) -> Option<Span> {
+    pub fn at_path<S: PathStep>(&mut self, doc: Span, path: &[S]) -> Option<Span> {
+        self.walk(doc, path).map(|(_, value)| value)
+    }
+
+    /// The name of the field at `path` (`imagePullPolice:`), where the
+    /// field's name is the problem; its value's place when the path ends
+    /// in a list item or an expression made the field.
+    pub fn key_at_path<S: PathStep>(&mut self, doc: Span, path: &[S]) -> Option<Span> {
+        self.walk(doc, path).map(|(key, value)| key.unwrap_or(value))
+    }
+
+    /// The document whose span is `doc`, its file parsed once.
+    fn document(&mut self, doc: Span) -> Option<&Node> {
         let sources = self.sources;
         let docs = self
             .files
             .entry(doc.file)
             .or_insert_with(|| yaml::load(doc.file, &sources.get(doc.file).text).unwrap_or_default());
-        let mut node = docs.iter().find(|d| d.span == doc)?;
+        docs.iter().find(|d| d.span == doc)
+    }
+
+    /// The key (when the last step reached a written key) and value spans at `path`.
+    fn walk<S: PathStep>(&mut self, doc: Span, path: &[S]) -> Option<(Option<Span>, Span)> {
+        let mut node = self.document(doc)?;
+        let mut key = None;
         for step in path {
-            let next = match (step, &node.kind) {
+            key = None;
+            let next = match (step.step(), &node.kind) {
                 (Step::Key(k), NodeKind::Map(entries)) => {
-                    entries.iter().find(|(key, _)| key.name == *k).map(|(_, v)| v)
+                    entries.iter().find(|(name, _)| name.name == k).map(|(name, v)| {
+                        key = Some(name.span);
+                        v
+                    })
                 }
-                (Step::Index(i), NodeKind::Seq(items)) => items.get(*i),
-                (_, NodeKind::Str(s, _)) if s.contains("${{") => return Some(node.span),
+                (Step::Index(i), NodeKind::Seq(items)) => items.get(i),
+                (_, NodeKind::Str(s, _)) if s.contains("${{") => return Some((None, node.span)),
                 _ => None,
             };
             node = next?;
         }
-        Some(node.span)
+        Some((key, node.span))
+    }
+}
+
+/// A step of a path into an object, as the reference table and the
+/// schemas each write it.
+pub trait PathStep {
+    fn step(&self) -> Step<'_>;
+}
+
+impl PathStep for Step<'static> {
+    fn step(&self) -> Step<'_> {
+        *self
+    }
+}
+
+impl PathStep for infra_k8s::schemas::PathStep {
+    fn step(&self) -> Step<'_> {
+        match self {
+            infra_k8s::schemas::PathStep::Key(k) => Step::Key(k),
+            infra_k8s::schemas::PathStep::Index(i) => Step::Index(*i),
+        }
     }
 }
 

@@ -12,6 +12,7 @@ pub mod hash;
 pub mod locate;
 pub mod order;
 pub mod refs;
+pub mod schema;
 pub mod storage;
 
 pub use graph::{Edge, Format, Reason, Resource, ResourceGraph};
@@ -266,7 +267,7 @@ fn missing_namespaces(
 
 /// The path in `object` of the reference field that names `target`
 /// (`ConfigMap/ns/web`), if one does.
-fn reference_path(object: &Object, target: &str) -> Option<Vec<infra_k8s::references::Step>> {
+fn reference_path(object: &Object, target: &str) -> Option<Vec<infra_k8s::references::Step<'static>>> {
     let t = infra_k8s::kinds::TargetRef::parse(target).ok()?;
     let own_ns = Str::new(object.value.str_at(&["metadata", "namespace"]).unwrap_or_default());
     let mut value = object.value.clone();

@@ -67,6 +67,10 @@ codes! {
     Unresolved = "G202": "A reference to an object that is neither in the project nor `external` (warning; error with `--strict`).";
     NamespaceNotDefined = "G204": "Objects are in namespaces the project does not define (one warning for all; `--strict` leaves it a warning: namespaces are often made by the platform).";
     BadTarget = "G203": "A `depends_on` or `ref()` target that is malformed or ambiguous.";
+    ObjectSchema = "K100": "An object breaks its kind's schema (`build --validate`, and `--strict`): a field of the wrong type, an unknown field (the API server's strict field validation refuses it), a missing required field. Built-in kinds are checked against the Kubernetes OpenAPI schema of `--kube-version`, custom resources against their CRD's `openAPIV3Schema` when the CRD is in the build.";
+    NoSchema = "K101": "Objects that `--validate` cannot check: their kind is neither built in to Kubernetes nor defined by a CRD in the build (warning, one for all).";
+    CrdSchema = "K102": "A CRD's `openAPIV3Schema` is not a schema infra can use: its custom resources are not checked (warning).";
+    SchemaVersion = "K103": "`--kube-version` is not a Kubernetes version, or older than the oldest schemas infra has (1.25); newer than the newest is a warning (the newest are used).";
     DashboardJson = "D100": "A dashboard file is not valid JSON (line and column of the problem), or holds more than 1,000,000 values.";
     DashboardNotObject = "D101": "A dashboard file is not a JSON object.";
     DashboardInputs = "D102": "An exported dashboard declares inputs and no `datasource` fills them (warning).";
@@ -108,6 +112,7 @@ const STAGES: &[(char, &str)] = &[
     ('L', "Load (`L`): reading files and the project's shape"),
     ('E', "Eval (`E`): parameters, expressions, directives, patches"),
     ('G', "Link (`G`): the graph"),
+    ('K', "Kubernetes schemas (`K`): `build --validate`"),
     ('D', "Dashboards (`D`)"),
     ('H', "Charts (`H`): upstream Helm charts"),
     ('S', "Storage (`S`)"),
