@@ -53,6 +53,9 @@ Exit codes: 0 built (or up to date), 2 stale output (--check), 1 error.")]
         /// Write nothing; exit 2 if the output on disk differs from a fresh build (1 if the build fails).
         #[arg(long)]
         check: bool,
+        /// Also write kustomization.yaml, listing the files in apply order (for Flux, `kubectl apply -k`).
+        #[arg(long)]
+        kustomization: bool,
         /// Treat unresolved references as errors, and --validate.
         #[arg(long)]
         strict: bool,
@@ -334,9 +337,19 @@ fn main() -> ExitCode {
         return r.failed(&diags, &infra_syntax::Sources::new(), "start");
     }
     match cli.command {
-        Command::Build { dir, envs, output, check, strict, cluster, params } => {
+        Command::Build { dir, envs, output, check, kustomization, strict, cluster, params } => {
             let (overrides, kube_version, validate) = (params.into(), cluster.kube_version, cluster.validate || strict);
-            let args = commands::build::Args { dir, envs, output, check, strict, validate, overrides, kube_version };
+            let args = commands::build::Args {
+                dir,
+                envs,
+                output,
+                check,
+                kustomization,
+                strict,
+                validate,
+                overrides,
+                kube_version,
+            };
             commands::build::run(&r, args)
         }
         Command::Params { dir, env, format, params } => {

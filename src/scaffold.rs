@@ -7,7 +7,12 @@ use infra_syntax::{Code, Diagnostic};
 use std::fs;
 use std::path::{Path, PathBuf};
 
+/// The editor schemas come along, so that the modelines of `infra.yaml`
+/// and the environment file work offline (`tests/schema.rs` keeps the
+/// copies fresh).
 const FILES: &[(&str, &str)] = &[
+    (".infra/infra.schema.json", include_str!("../examples/quickstart/.infra/infra.schema.json")),
+    (".infra/environment.schema.json", include_str!("../examples/quickstart/.infra/environment.schema.json")),
     ("infra.yaml", include_str!("../examples/quickstart/infra.yaml")),
     ("envs/prod.yaml", include_str!("../examples/quickstart/envs/prod.yaml")),
     ("manifests/app.yaml", include_str!("../examples/quickstart/manifests/app.yaml")),

@@ -28,7 +28,7 @@ fn count_build(dir: &Path, env: &str) -> Count {
     let region = Region::new(GLOBAL);
     let compilation = infra_compiler::compile(dir, &options);
     assert!(!compilation.failed(), "the workload compiles");
-    let outputs: Vec<_> = compilation.graphs.iter().map(infra_compiler::emit::emit).collect();
+    let outputs: Vec<_> = compilation.graphs.iter().map(|g| infra_compiler::emit::emit(g, false)).collect();
     let objects = outputs.iter().map(|o| o.len()).sum();
     drop(outputs);
     drop(compilation);

@@ -41,21 +41,8 @@ fn documents(stream: &str) -> Vec<Json> {
         .unwrap()
         .iter()
         .filter(|d| !d.is_null())
-        .map(|d| yaml_to_json(&d.to_value()))
+        .map(|d| infra_syntax::json::to_json(&d.to_value()))
         .collect()
-}
-
-fn yaml_to_json(v: &infra_syntax::Value) -> Json {
-    use infra_syntax::Value;
-    match v {
-        Value::Null => Json::Null,
-        Value::Bool(b) => Json::Bool(*b),
-        Value::Int(i) => Json::from(*i),
-        Value::Float(f) => Json::from(*f),
-        Value::String(s) => Json::String(s.to_string()),
-        Value::Seq(items) => Json::Array(items.iter().map(yaml_to_json).collect()),
-        Value::Map(m) => Json::Object(m.iter().map(|(k, v)| (k.to_string(), yaml_to_json(v))).collect()),
-    }
 }
 
 #[test]

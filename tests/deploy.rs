@@ -177,3 +177,53 @@ fn the_pre_commit_hooks_stop_stale_output_and_data_loss() {
     let (ok, said) = hook("infra-plan-deny-data-loss");
     assert!(!ok && said.contains("DATA LOSS"), "{said}");
 }
+
+/// The objects of a YAML stream, in order.
+fn objects(stream: &str) -> Vec<infra_syntax::Value> {
+    let docs = infra_syntax::yaml::load(infra_syntax::FileId(0), stream).expect("a YAML stream");
+    docs.iter().map(|d| d.to_value()).filter(|v| !matches!(v, infra_syntax::Value::Null)).collect()
+}
+
+/// `build --kustomization` writes a kustomization.yaml that the real
+/// `kubectl kustomize` (Kustomize 5, as Flux runs it) turns into exactly
+/// the objects of `infra build -o -`, in the same order; the lock owns the
+/// file, so a build without the flag removes it, and a kustomization that
+/// infra did not write is never replaced.
+#[test]
+fn the_kustomization_gives_kustomize_the_build_in_apply_order() {
+    let kubectl = k8s_tools().join("kubectl");
+    let dir = TempDir::new("kustomization");
+    copy_dir(&root().join("tests/fixtures/parity/microservices-demo"), dir.path());
+    let out = dir.join("out");
+    let out = out.to_str().unwrap();
+    let env = "default";
+    let built = common::infra(&["build", dir.str(), "--env", env, "--kustomization", "-o", out]);
+    assert_eq!(built.code, 0, "{}", built.transcript());
+    let stream = common::infra(&["build", dir.str(), "--env", env, "-o", "-"]);
+    let kustomized = Command::new(&kubectl).args(["kustomize", out]).output().unwrap();
+    assert!(kustomized.status.success(), "{}", String::from_utf8_lossy(&kustomized.stderr));
+    let ours = objects(&stream.stdout);
+    let theirs = objects(&String::from_utf8(kustomized.stdout).unwrap());
+    assert!(ours.len() > 10, "{}", ours.len());
+    assert_eq!(theirs, ours, "kubectl kustomize of the folder is the build, object for object, in order");
+    let again = common::infra(&["build", dir.str(), "--env", env, "--kustomization", "-o", out, "--check"]);
+    assert_eq!(again.code, 0, "{}", again.transcript());
+    // Without the flag the file is stale, and the next build removes it.
+    let check = common::infra(&["build", dir.str(), "--env", env, "-o", out, "--check"]);
+    assert_eq!(check.code, 2, "{}", check.transcript());
+    assert!(check.stderr.contains("stale: kustomization.yaml (no longer built)"), "{}", check.stderr);
+    let plain = common::infra(&["build", dir.str(), "--env", env, "-o", out]);
+    assert_eq!(plain.code, 0, "{}", plain.transcript());
+    assert!(!std::path::Path::new(out).join("kustomization.yaml").exists());
+    // Someone's own kustomization is in the way, not overwritten.
+    std::fs::write(std::path::Path::new(out).join("kustomization.yaml"), "resources: []\n").unwrap();
+    let refused = common::infra(&["build", dir.str(), "--env", env, "--kustomization", "-o", out]);
+    assert_eq!(refused.code, 1, "{}", refused.transcript());
+    assert!(refused.stderr.contains("kustomization.yaml is in the way"), "{}", refused.stderr);
+    assert_eq!(
+        std::fs::read_to_string(std::path::Path::new(out).join("kustomization.yaml")).unwrap(),
+        "resources: []\n"
+    );
+    let stream = common::infra(&["build", dir.str(), "--env", env, "--kustomization", "-o", "-"]);
+    assert_eq!(stream.code, 1, "{}", stream.transcript());
+}

@@ -156,6 +156,13 @@ fn init_creates_a_project_that_builds() {
             .replace("part-of: quickstart", "part-of: demo")
             .replace("infra build examples/quickstart", "infra build")
     );
+    // Editors find the schemas the modelines name, inside the project.
+    assert!(text.starts_with("# yaml-language-server: $schema=.infra/infra.schema.json\n"), "{text}");
+    let schema = std::fs::read_to_string(dir.join(".infra/infra.schema.json")).unwrap();
+    assert_eq!(schema, infra_compiler::load::shape::infra_schema_text());
+    let env = std::fs::read_to_string(dir.join("envs/prod.yaml")).unwrap();
+    assert!(env.starts_with("# yaml-language-server: $schema=../.infra/environment.schema.json\n"), "{env}");
+    assert!(dir.join(".infra/environment.schema.json").is_file());
     let build = infra(&["build", dir.str()]);
     assert_eq!(build.code, 0, "{}", build.transcript());
     assert!(dir.join("compiled/prod/web/deployment-web.yaml").is_file());

@@ -25,8 +25,10 @@ fn round_trip(source: &std::path::Path, extra: &[&str]) -> (TempDir, Json) {
     args.extend(extra);
     let run = infra(&args);
     assert_eq!(run.code, 0, "{}", run.transcript());
-    // A fresh import builds clean: nothing it refers to is missing.
-    let build = infra(&["build", project.to_str().unwrap(), "-o", "-", "--strict"]);
+    // A fresh import builds clean: nothing it refers to is missing. (Not
+    // `--strict`, which also validates: a Kustomize example here has a
+    // Deployment without `selector`, which the API server would refuse.)
+    let build = infra(&["build", project.to_str().unwrap(), "-o", "-"]);
     assert_eq!(build.code, 0, "{}: {}", source.display(), build.transcript());
     assert!(!build.stderr.contains("G202"), "{}: {}", source.display(), build.stderr);
     out.write("built.yaml", &build.stdout);

@@ -15,7 +15,7 @@ fn objects(stream: &str) -> BTreeMap<String, Json> {
     let docs = infra_syntax::yaml::load(infra_syntax::FileId(0), stream).unwrap();
     let mut out = BTreeMap::new();
     for doc in docs.iter().filter(|d| !d.is_null()) {
-        let mut v = serde_json::to_value(infra_plan::render::to_json(&doc.to_value())).unwrap();
+        let mut v = serde_json::to_value(infra_syntax::json::to_json(&doc.to_value())).unwrap();
         if let Some(meta) = v.get_mut("metadata").and_then(Json::as_object_mut) {
             if let Some(a) = meta.get_mut("annotations").and_then(Json::as_object_mut) {
                 a.retain(|k, _| !k.starts_with("infra.dev/"));

@@ -115,7 +115,7 @@ fn mutated_projects_never_panic() {
         } else {
             built += 1;
             for g in &c.graphs {
-                infra_compiler::emit::emit(g);
+                infra_compiler::emit::emit(g, true);
             }
         }
         std::fs::write(dir.join(file), original).unwrap();

@@ -36,7 +36,7 @@ fn objects(stream: &str, namespace: Option<&str>) -> Objects {
     }
     let mut out = BTreeMap::new();
     for value in values {
-        let mut v = serde_json::to_value(infra_plan::render::to_json(&value)).unwrap();
+        let mut v = serde_json::to_value(infra_syntax::json::to_json(&value)).unwrap();
         strip_infra_annotations(&mut v);
         let id = object_id(&v);
         assert!(out.insert(id.clone(), v).is_none(), "{id} twice");
@@ -156,7 +156,7 @@ fn expectations(dir: &Path, choices: &BTreeSet<String>) -> Expectations {
     let doc: serde_json::Value = if text.trim().is_empty() {
         Json::Null
     } else {
-        serde_json::to_value(infra_plan::render::to_json(&infra_syntax::yaml::parse_value(&text).unwrap())).unwrap()
+        serde_json::to_value(infra_syntax::json::to_json(&infra_syntax::yaml::parse_value(&text).unwrap())).unwrap()
     };
     let mut listed = BTreeMap::new();
     for d in doc["differences"].as_array().into_iter().flatten() {

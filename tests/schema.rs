@@ -3,18 +3,29 @@
 
 mod common;
 
+/// The committed copies of the editor schemas: `schema/` and the starter
+/// project's `.infra/`, which `infra init` writes.
 #[test]
-fn committed_schema_is_fresh() {
-    let path = common::root().join("schema/infra.schema.json");
-    let fresh = infra_compiler::load::shape::infra_schema_text();
-    if std::env::var_os("INFRA_UPDATE_SCHEMA").is_some() {
-        std::fs::write(&path, &fresh).unwrap();
+fn committed_schemas_are_fresh() {
+    use infra_compiler::load::shape::{environment_schema_text, infra_schema_text};
+    for (path, fresh) in [
+        ("schema/infra.schema.json", infra_schema_text()),
+        ("schema/environment.schema.json", environment_schema_text()),
+        ("examples/quickstart/.infra/infra.schema.json", infra_schema_text()),
+        ("examples/quickstart/.infra/environment.schema.json", environment_schema_text()),
+    ] {
+        let path = common::root().join(path);
+        if std::env::var_os("INFRA_UPDATE_SCHEMA").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &fresh).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == fresh,
+            "{} is stale: run `INFRA_UPDATE_SCHEMA=1 cargo test --test schema`",
+            path.display()
+        );
     }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == fresh,
-        "schema/infra.schema.json is stale: run `INFRA_UPDATE_SCHEMA=1 cargo test --test schema`"
-    );
 }
 
 #[test]
@@ -32,9 +43,8 @@ fn schema_accepts_the_examples_keys() {
 
 /// Every infra.yaml of the examples and the parity suite — projects,
 /// modules, components — validates against the schema editors use, and
-/// every environment file against `$defs/environment`, with a real JSON
-/// Schema validator (Python's `jsonschema`, installed with
-/// kubernetes-validate).
+/// every environment file against the environment schema, with the real
+/// `check-jsonschema` reading the YAML files as they are.
 #[test]
 fn every_real_infra_yaml_validates_against_the_schema() {
     let root = common::root();
@@ -56,37 +66,27 @@ fn every_real_infra_yaml_validates_against_the_schema() {
         }
     }
     assert!(projects.len() > 20 && !environments.is_empty(), "{projects:?}");
-    let as_json = |path: &std::path::Path| {
-        let value = infra_syntax::yaml::parse_value(&std::fs::read_to_string(path).unwrap()).unwrap();
-        serde_json::to_string(&infra_plan::render::to_json(&value)).unwrap()
-    };
-    let dir = common::TempDir::new("schema-docs");
-    let mut lines = Vec::new();
-    for (i, p) in projects.iter().chain(&environments).enumerate() {
-        let file = dir.join(&format!("{i}.json"));
-        std::fs::write(&file, as_json(p)).unwrap();
-        let def = if i < projects.len() { "" } else { "environment" };
-        lines.push(format!("{}\t{def}\t{}", file.display(), p.display()));
+    let check = common::k8s_tools().join("check-jsonschema");
+    for (schema, files) in [("schema/infra.schema.json", &projects), ("schema/environment.schema.json", &environments)]
+    {
+        let out = std::process::Command::new(&check)
+            .arg("--schemafile")
+            .arg(root.join(schema))
+            .args(files.iter())
+            .output()
+            .unwrap();
+        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{schema}: {said}");
+        assert!(said.contains("ok -- validation done"), "{said}");
     }
-    let list = dir.join("list.txt");
-    std::fs::write(&list, lines.join("\n")).unwrap();
-    let script = r##"
-import json, sys, jsonschema
-schema = json.load(open(sys.argv[1]))
-bad = 0
-for line in open(sys.argv[2]):
-    data, definition, shown = line.rstrip("\n").split("\t")
-    target = {"$ref": "#/$defs/" + definition, "$defs": schema["$defs"]} if definition else schema
-    for e in jsonschema.Draft202012Validator(target).iter_errors(json.load(open(data))):
-        bad += 1
-        print(shown, "/".join(map(str, e.path)), e.message)
-sys.exit(1 if bad else 0)
-"##;
-    let out = std::process::Command::new(common::k8s_tools().join("../venv/bin/python"))
-        .args(["-c", script])
+    // It rejects what the loader rejects: a misspelt key.
+    let dir = common::TempDir::new("schema-typo");
+    dir.write("infra.yaml", "name: t\nresorces: [a.yaml]\n");
+    let out = std::process::Command::new(&check)
+        .arg("--schemafile")
         .arg(root.join("schema/infra.schema.json"))
-        .arg(&list)
+        .arg(dir.join("infra.yaml"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stdout).contains("resorces"));
 }

@@ -16,6 +16,8 @@ pub struct Args {
     pub envs: Vec<String>,
     pub output: Option<String>,
     pub check: bool,
+    /// `--kustomization`: a kustomization.yaml beside the objects.
+    pub kustomization: bool,
     pub strict: bool,
     /// `--validate` (or `--strict`): objects against their schemas.
     pub validate: bool,
@@ -26,7 +28,7 @@ pub struct Args {
 }
 
 pub fn run(r: &Reporter, args: Args) -> ExitCode {
-    let Args { dir, envs, output, check, strict, validate, overrides, kube_version } = args;
+    let Args { dir, envs, output, check, kustomization, strict, validate, overrides, kube_version } = args;
     if check && output.as_deref() == Some("-") {
         return r.error(
             Diagnostic::error(
@@ -34,6 +36,15 @@ pub fn run(r: &Reporter, args: Args) -> ExitCode {
                 "--check compares an output folder with a fresh build; it cannot check `-o -`",
             )
             .help("give -o DIR, or leave out -o to check compiled/<env>"),
+        );
+    }
+    if kustomization && output.as_deref() == Some("-") {
+        return r.error(
+            Diagnostic::error(
+                Code::Usage,
+                "--kustomization writes a file beside the objects; `-o -` writes one stream",
+            )
+            .help("give -o DIR, or leave out -o to write compiled/<env>"),
         );
     }
     let c = match compile(r, &dir, &Options { envs, strict, helm: None, overrides, kube_version, validate }) {
@@ -56,7 +67,7 @@ pub fn run(r: &Reporter, args: Args) -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let outputs: Vec<Output> = c.graphs.iter().map(emit::emit).collect();
+    let outputs: Vec<Output> = c.graphs.iter().map(|g| emit::emit(g, kustomization)).collect();
     let mut diags = Diagnostics::new();
     let mut targets = Vec::new();
     for out in &outputs {

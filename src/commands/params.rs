@@ -13,7 +13,7 @@ pub fn run(r: &Reporter, dir: &Path, env: Option<String>, overrides: Overrides, 
     };
     r.diagnostics(&resolved.diagnostics, &resolved.sources);
     if json {
-        let json = infra_plan::render::to_json(&params);
+        let json = infra_syntax::json::to_json(&params);
         r.stdout(&format!("{}\n", serde_json::to_string_pretty(&json).unwrap_or_default()));
     } else {
         r.stdout(&format!("# params of environment {}\n{}", resolved.env, infra_syntax::yaml::emit(&params)));

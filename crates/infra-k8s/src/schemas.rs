@@ -5,6 +5,7 @@
 //! the compiler can point at the source line.
 
 use infra_syntax::Value;
+use infra_syntax::json::to_json;
 use jsonschema::{Registry, Resource, Validator};
 use serde_json::{Map as JsonMap, Value as Json, json};
 use std::collections::HashMap;
@@ -356,19 +357,6 @@ fn structural(schema: &Json) -> Json {
     out
 }
 
-/// A value as JSON.
-pub fn to_json(v: &Value) -> Json {
-    match v {
-        Value::Null => Json::Null,
-        Value::Bool(b) => Json::Bool(*b),
-        Value::Int(i) => Json::from(*i),
-        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
-        Value::String(s) => Json::String(s.to_string()),
-        Value::Seq(items) => Json::Array(items.iter().map(to_json).collect()),
-        Value::Map(m) => Json::Object(m.iter().map(|(k, v)| (k.to_string(), to_json(v))).collect()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,7 +369,7 @@ mod tests {
     fn versions_are_the_newest_not_newer() {
         assert_eq!(version_for(None).unwrap().0.minor, VERSIONS.last().unwrap().0);
         assert_eq!(version_for(Some("v1.30.4")).unwrap(), (KubeVersion { minor: 30 }, false));
-        assert_eq!(version_for(Some("1.99")).unwrap().1, true);
+        assert!(version_for(Some("1.99")).unwrap().1);
         assert!(matches!(version_for(Some("1.2")), Err(VersionError::TooOld { .. })));
         assert!(matches!(version_for(Some("latest")), Err(VersionError::Malformed(_))));
     }

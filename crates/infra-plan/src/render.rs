@@ -234,18 +234,6 @@ fn line_diff_until(old: &str, new: &str, deadline: std::time::Instant) -> Vec<St
     out
 }
 
-pub fn to_json(v: &Value) -> Json {
-    match v {
-        Value::Null => Json::Null,
-        Value::Bool(b) => Json::Bool(*b),
-        Value::Int(i) => json!(i),
-        Value::Float(f) => json!(f),
-        Value::String(s) => Json::String(s.to_string()),
-        Value::Seq(items) => Json::Array(items.iter().map(to_json).collect()),
-        Value::Map(m) => Json::Object(m.iter().map(|(k, v)| (k.to_string(), to_json(v))).collect()),
-    }
-}
-
 /// The plan as Markdown for a pull-request comment: hazards first, then
 /// the summary, the restarts, and one collapsed `<details>` per object
 /// with its field changes in a `diff` block. Text from manifests is
@@ -348,7 +336,7 @@ pub fn json(plan: &Plan) -> Json {
     let value = |f: &FieldChange, v: &Option<Value>| match v {
         None => Json::Null,
         Some(_) if f.redacted => Json::String(REDACTED.into()),
-        Some(v) => to_json(v),
+        Some(v) => infra_syntax::json::to_json(v),
     };
     let changes: Vec<Json> = plan
         .changes

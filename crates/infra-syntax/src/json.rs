@@ -24,6 +24,21 @@ impl std::fmt::Display for JsonError {
     }
 }
 
+/// A value as JSON (a float that is not finite is null: JSON has none).
+pub fn to_json(v: &crate::Value) -> serde_json::Value {
+    use crate::Value;
+    use serde_json::Value as Json;
+    match v {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(i) => Json::from(*i),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+        Value::String(s) => Json::String(s.to_string()),
+        Value::Seq(items) => Json::Array(items.iter().map(to_json).collect()),
+        Value::Map(m) => Json::Object(m.iter().map(|(k, v)| (k.to_string(), to_json(v))).collect()),
+    }
+}
+
 /// Parses JSON from input: the one way infra reads JSON it did not write,
 /// so no text reaches the parser before its size is checked.
 pub fn parse<T: serde::de::DeserializeOwned>(text: &[u8]) -> Result<T, JsonError> {

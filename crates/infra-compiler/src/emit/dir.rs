@@ -217,18 +217,14 @@ impl Inventory {
         }
         match paths::read_text(&dir.join(LOCK_FILE), MAX_LOCK_BYTES) {
             Ok(text) => lock::parse(&text),
-            Err(e) => Lock {
-                tool: None,
-                entries: Vec::new(),
-                ignored: vec![format!("cannot read {LOCK_FILE}: {e}; it is ignored")],
-            },
+            Err(e) => Lock { ignored: vec![format!("cannot read {LOCK_FILE}: {e}; it is ignored")], ..Lock::default() },
         }
     }
 
     /// YAML files that `lock` does not list: `kubectl apply -R` would apply
     /// them although no build wrote them.
     pub fn unlisted_yaml(&self, lock: &Lock) -> Vec<String> {
-        let listed: HashSet<&OsStr> = lock.entries.iter().map(|e| OsStr::new(e.file.as_str())).collect();
+        let listed: HashSet<&OsStr> = lock.owned().map(|e| OsStr::new(e.file.as_str())).collect();
         self.entries
             .iter()
             .filter(|(p, k)| **k != EntryKind::Dir && !listed.contains(p.as_os_str()))
@@ -389,7 +385,7 @@ fn carry_foreign(
     lock: &Lock,
     seen: Option<&Inventory>,
 ) -> Result<(), Diagnostic> {
-    let owned: HashSet<&OsStr> = lock.entries.iter().map(|e| OsStr::new(e.file.as_str())).collect();
+    let owned: HashSet<&OsStr> = lock.owned().map(|e| OsStr::new(e.file.as_str())).collect();
     let new_files: HashMap<&OsStr, &[u8]> = files.iter().map(|f| (OsStr::new(f.path.as_str()), f.bytes)).collect();
     let new_dirs: HashSet<&OsStr> = files.iter().flat_map(|f| f.path.ancestors()).map(OsStr::new).collect();
     let old = staged.out.path();
@@ -600,7 +596,7 @@ pub fn replace_all(jobs: &[Job], waiting: &mut dyn FnMut(&Path)) -> Result<Write
         };
         let unchanged = inventory.as_ref().is_some_and(|inv| {
             let new: HashSet<&str> = job.files.iter().map(|f| f.path.as_str()).collect();
-            same.iter().all(|&s| s) && !lock.entries.iter().any(|e| stale(inv, e, &new))
+            same.iter().all(|&s| s) && !lock.owned().any(|e| stale(inv, e, &new))
         });
         report.unchanged.push(unchanged);
         if !unchanged {
@@ -636,9 +632,11 @@ fn verify_lock(
     warnings: &mut Vec<Diagnostic>,
 ) -> Lock {
     let rewritten: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
-    let Lock { tool, entries, ignored } = lock;
+    let Lock { tool, entries, files: others, ignored } = lock;
     let mut kept = Vec::with_capacity(entries.len());
-    for e in entries {
+    let mut kept_others = Vec::new();
+    let objects = entries.len();
+    for (i, e) in entries.into_iter().chain(others).enumerate() {
         let ours = rewritten.contains(e.file.as_str())
             || match inventory.kind(Path::new(e.file.as_str())) {
                 None => true,
@@ -646,7 +644,7 @@ fn verify_lock(
                 Some(_) => false,
             };
         if ours {
-            kept.push(e);
+            if i < objects { kept.push(e) } else { kept_others.push(e) }
         } else {
             warnings.push(
                 Diagnostic::warning(
@@ -662,7 +660,7 @@ fn verify_lock(
             );
         }
     }
-    Lock { tool, entries: kept, ignored }
+    Lock { tool, entries: kept, files: kept_others, ignored }
 }
 
 /// Whether the regular file at `path` carries `hash` as its

@@ -7,6 +7,8 @@ use crate::emit::path::RelPath;
 use infra_syntax::{Value, yaml};
 
 pub const LOCK_FILE: &str = "infra.lock";
+/// What `build --kustomization` writes beside the objects.
+pub const KUSTOMIZATION_FILE: &str = "kustomization.yaml";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// One object of a lock.
@@ -21,9 +23,10 @@ pub struct LockEntry {
 const HEADER: &str = "# Written by `infra build`; do not edit.";
 
 /// The text of a lock: the tool, the Helm that rendered charts (if any),
-/// the environment, the objects. Written line by line, as the YAML emitter
+/// the environment, the hash of the kustomization written beside the
+/// objects (if any), the objects. Written line by line, as the YAML emitter
 /// writes the same document (tested), without a tree of values.
-pub fn render(env: &str, helm: Option<&str>, entries: &[LockEntry]) -> String {
+pub fn render(env: &str, helm: Option<&str>, kustomization: Option<&str>, entries: &[LockEntry]) -> String {
     let mut out = String::with_capacity(64 + entries.len() * 160);
     out.push_str(HEADER);
     out.push_str("\ntool: ");
@@ -34,6 +37,10 @@ pub fn render(env: &str, helm: Option<&str>, entries: &[LockEntry]) -> String {
     }
     out.push_str("\nenv: ");
     yaml::write_scalar(&mut out, env);
+    if let Some(hash) = kustomization {
+        out.push_str("\nkustomization: ");
+        yaml::write_scalar(&mut out, hash);
+    }
     if entries.is_empty() {
         out.push_str("\nobjects: []\n");
         return out;
@@ -58,7 +65,25 @@ pub struct Lock {
     /// The tool that wrote it (`infra 0.1.0`).
     pub tool: Option<String>,
     pub entries: Vec<LockEntry>,
+    /// Files infra wrote that are not objects: the kustomization.
+    pub files: Vec<LockEntry>,
     pub ignored: Vec<String>,
+}
+
+impl Lock {
+    /// Every file the lock says infra wrote, objects and others.
+    pub fn owned(&self) -> impl Iterator<Item = &LockEntry> {
+        self.entries.iter().chain(&self.files)
+    }
+}
+
+/// The entry of the kustomization whose content has `hash`.
+fn kustomization_entry(hash: &str) -> LockEntry {
+    LockEntry {
+        id: KUSTOMIZATION_FILE.to_string(),
+        file: RelPath::new(KUSTOMIZATION_FILE).expect("a plain file name"),
+        hash: hash.to_string(),
+    }
 }
 
 /// Reads a lock's text. A lock that is not YAML, or has no `objects`, has
@@ -80,7 +105,12 @@ fn parse_as_written(text: &str) -> Option<Lock> {
     }
     value(line, "env: ")?;
     let mut lock = Lock { tool: Some(tool.to_string()), ..Lock::default() };
-    match lines.next()? {
+    let mut line = lines.next()?;
+    if let Some(hash) = value(Some(line), "kustomization: ") {
+        lock.files.push(kustomization_entry(hash));
+        line = lines.next()?;
+    }
+    match line {
         "objects: []" => return lines.next().is_none().then_some(lock),
         "objects:" => {}
         _ => return None,
@@ -116,6 +146,9 @@ fn parse_yaml(text: &str) -> Lock {
     };
     let Some(doc) = docs.first().map(|d| d.to_value()) else { return lock };
     lock.tool = doc.str_at(&["tool"]).map(str::to_string);
+    if let Some(hash) = doc.str_at(&["kustomization"]) {
+        lock.files.push(kustomization_entry(hash));
+    }
     for (i, o) in doc.get("objects").and_then(Value::as_seq).unwrap_or_default().iter().enumerate() {
         let (Some(id), Some(file), Some(hash)) = (o.str_at(&["id"]), o.str_at(&["file"]), o.str_at(&["hash"])) else {
             lock.ignored.push(format!("{LOCK_FILE}: object {} lacks id, file or hash; it is ignored", i + 1));
@@ -137,7 +170,7 @@ mod tests {
     use super::*;
 
     /// The lock as the YAML emitter writes it: what [`render`] must match.
-    fn emitted(env: &str, helm: Option<&str>, entries: &[LockEntry]) -> String {
+    fn emitted(env: &str, helm: Option<&str>, kustomization: Option<&str>, entries: &[LockEntry]) -> String {
         use infra_syntax::Map;
         let objects = entries
             .iter()
@@ -155,6 +188,9 @@ mod tests {
             lock.insert("helm", Value::from(h));
         }
         lock.insert("env", Value::from(env));
+        if let Some(hash) = kustomization {
+            lock.insert("kustomization", Value::from(hash));
+        }
         lock.insert("objects", Value::Seq(objects));
         format!("{HEADER}\n{}", yaml::emit(&Value::Map(lock)))
     }
@@ -179,11 +215,14 @@ mod tests {
             vec![entry("'quoted'", "n/x.yaml", "0b5614a7")],
         ];
         for entries in &cases {
-            for helm in [None, Some("v4.0.1+gabc")] {
-                let text = render("prod", helm, entries);
-                assert_eq!(text, emitted("prod", helm, entries));
+            for (helm, kustomization) in [(None, None), (Some("v4.0.1+gabc"), Some("0b5614a7"))] {
+                let text = render("prod", helm, kustomization, entries);
+                assert_eq!(text, emitted("prod", helm, kustomization, entries));
                 assert_eq!(&parse(&text).entries, entries);
                 assert_eq!(parse_yaml(&text).entries, parse(&text).entries);
+                let files: Vec<String> = parse(&text).files.into_iter().map(|f| f.hash).collect();
+                assert_eq!(files, Vec::from_iter(kustomization.map(String::from)));
+                assert_eq!(parse_yaml(&text).files, parse(&text).files);
                 // Only a quoted value with a quote inside is left to YAML.
                 let quoted_quote = entries.iter().any(|e| e.id.starts_with('\''));
                 assert_eq!(parse_as_written(&text).is_some(), !quoted_quote, "{text}");
@@ -198,7 +237,7 @@ mod tests {
             file: RelPath::new("n/configmap-a.yaml").unwrap(),
             hash: "abc".into(),
         }];
-        let lock = parse(&render("prod", None, &entries));
+        let lock = parse(&render("prod", None, None, &entries));
         assert_eq!(lock.entries, entries);
         assert!(lock.ignored.is_empty());
     }

@@ -11,7 +11,8 @@ pub mod read;
 use crate::link::{Resource, ResourceGraph};
 use dir::{EntryKind, NewFile, OutDir};
 use infra_syntax::yaml;
-use lock::{LOCK_FILE, LockEntry};
+use infra_syntax::{Map, Value};
+use lock::{KUSTOMIZATION_FILE, LOCK_FILE, LockEntry};
 use path::RelPath;
 use std::collections::HashSet;
 use std::path::Path;
@@ -24,6 +25,8 @@ pub struct Output {
     /// The YAML of every object, one after another, in the chunks that
     /// were emitted in parallel: no string per object.
     texts: Vec<String>,
+    /// `kustomization.yaml`, when asked for.
+    kustomization: Option<String>,
     pub lock: String,
 }
 
@@ -52,8 +55,14 @@ impl Output {
     pub fn new_files(&self) -> Vec<NewFile<'_>> {
         static LOCK: std::sync::LazyLock<RelPath> =
             std::sync::LazyLock::new(|| RelPath::new(LOCK_FILE).expect("a plain file name"));
+        static KUSTOMIZATION: std::sync::LazyLock<RelPath> =
+            std::sync::LazyLock::new(|| RelPath::new(KUSTOMIZATION_FILE).expect("a plain file name"));
         let objects = self.files().map(|(path, text)| NewFile { path, bytes: text.as_bytes() });
-        objects.chain(std::iter::once(NewFile { path: &LOCK, bytes: self.lock.as_bytes() })).collect()
+        let kustomization = self.kustomization.iter().map(|k| NewFile { path: &KUSTOMIZATION, bytes: k.as_bytes() });
+        objects
+            .chain(kustomization)
+            .chain(std::iter::once(NewFile { path: &LOCK, bytes: self.lock.as_bytes() }))
+            .collect()
     }
 }
 
@@ -97,8 +106,10 @@ pub fn write_stream(graph: &ResourceGraph, out: &mut dyn std::io::Write) -> std:
     Ok(())
 }
 
-/// The files of a build, for an output folder.
-pub fn emit(graph: &ResourceGraph) -> Output {
+/// The files of a build, for an output folder; with `kustomization`, also
+/// a `kustomization.yaml` that lists them in apply order, so that Flux and
+/// `kubectl apply -k` apply the folder as infra orders it.
+pub fn emit(graph: &ResourceGraph, kustomization: bool) -> Output {
     let emitted = emitted(graph);
     let ids: Vec<_> = emitted.iter().map(|r| &r.id).collect();
     let paths = names::object_files(&ids);
@@ -115,8 +126,24 @@ pub fn emit(graph: &ResourceGraph) -> Output {
         .zip(&files)
         .map(|(r, (file, _))| LockEntry { id: r.id.to_string(), file: file.clone(), hash: r.hash.to_string() })
         .collect();
-    let lock = lock::render(&graph.env, graph.helm.as_deref(), &entries);
-    Output { env: graph.env.clone(), files, texts, lock }
+    let kustomization = kustomization.then(|| kustomization_file(files.iter().map(|(path, _)| path)));
+    let kustomization_hash = kustomization.as_ref().map(|(_, hash)| hash.as_str());
+    let lock = lock::render(&graph.env, graph.helm.as_deref(), kustomization_hash, &entries);
+    Output { env: graph.env.clone(), files, texts, kustomization: kustomization.map(|(text, _)| text), lock }
+}
+
+/// A kustomization of `files`, kept in their order (`sortOptions: fifo`,
+/// Kustomize 5), and the hash of its content, which the lock records.
+fn kustomization_file<'a>(files: impl Iterator<Item = &'a RelPath>) -> (String, String) {
+    let resources = files.map(|f| Value::from(f.as_str())).collect();
+    let mut k = Map::with_capacity(4);
+    k.insert("apiVersion", Value::from("kustomize.config.k8s.io/v1beta1"));
+    k.insert("kind", Value::from("Kustomization"));
+    k.insert("sortOptions", Value::Map(Map::from_iter([("order", Value::from("fifo"))])));
+    k.insert("resources", Value::Seq(resources));
+    let k = Value::Map(k);
+    let text = format!("# Written by `infra build --kustomization`; do not edit.\n{}", yaml::emit(&k));
+    (text, crate::link::hash::content_hash(&k))
 }
 
 /// Differences between the folder `out` and a fresh build, for `--check`:
@@ -141,7 +168,9 @@ pub fn check(out: &OutDir, output: &Output) -> Result<Vec<String>, infra_syntax:
     }
     let lock = inventory.read_lock(&path);
     diffs.extend(lock.ignored.iter().map(|w| format!("invalid: {w}")));
-    for entry in &lock.entries {
+    let current: HashSet<&str> =
+        current.into_iter().chain(output.kustomization.as_ref().map(|_| KUSTOMIZATION_FILE)).collect();
+    for entry in lock.owned() {
         if !current.contains(entry.file.as_str()) && inventory.kind(Path::new(entry.file.as_str())).is_some() {
             diffs.push(format!("stale: {} (no longer built)", entry.file));
         }

@@ -470,9 +470,30 @@ pub fn infra_schema() -> Value {
     Value::Object(root)
 }
 
-/// The schema as committed: pretty JSON with a final newline.
+/// The schema of an environment file (`envs/prod.yaml`): the project
+/// schema's `environment`, with its definitions.
+pub fn environment_schema() -> Value {
+    let mut root = Map::new();
+    root.insert("$schema".into(), "https://json-schema.org/draft/2020-12/schema".into());
+    root.insert("$id".into(), "https://infra.dev/schema/environment.schema.json".into());
+    root.insert("title".into(), "An environment of an infra project, in a file of its own".into());
+    root.insert("$ref".into(), "#/$defs/environment".into());
+    root.insert("$defs".into(), infra_schema()["$defs"].clone());
+    Value::Object(root)
+}
+
+/// The schema of `infra.yaml` as committed: pretty JSON with a final newline.
 pub fn infra_schema_text() -> String {
-    let mut text = serde_json::to_string_pretty(&infra_schema()).unwrap_or_default();
+    schema_text(&infra_schema())
+}
+
+/// The schema of environment files as committed.
+pub fn environment_schema_text() -> String {
+    schema_text(&environment_schema())
+}
+
+fn schema_text(schema: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(schema).unwrap_or_default();
     text.push('\n');
     text
 }
