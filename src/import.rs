@@ -7,8 +7,9 @@
 use infra_compiler::emit::names;
 use infra_compiler::emit::path::RelPath;
 use infra_k8s::annotations::{self, GRAFANA_DASHBOARD_LABEL, GRAFANA_FOLDER_ANNOTATION};
-use infra_k8s::kinds::{CLUSTER_SCOPED, NAMESPACED, ObjectId, name_from};
+use infra_k8s::kinds::{ObjectId, name_from};
 use infra_k8s::references;
+use infra_k8s::registry::{BuildKinds, Scope};
 use infra_syntax::{Code, Diagnostic, Map, Str, Value, yaml};
 use std::collections::BTreeSet;
 
@@ -97,9 +98,10 @@ pub fn project_files(objects: Vec<Value>, options: &Options) -> Result<(Vec<(Rel
 
     // The namespaces of namespaced objects; one for everything becomes a
     // parameter, set once in `common`.
+    let kinds = BuildKinds::of(objects.iter());
     let namespaces: BTreeSet<String> = objects
         .iter()
-        .filter(|o| !CLUSTER_SCOPED.contains(&o.str_at(&["kind"]).unwrap_or_default()))
+        .filter(|o| !kinds.is_cluster_scoped(o))
         .filter_map(|o| o.str_at(&["metadata", "namespace"]))
         .map(String::from)
         .collect();
@@ -107,7 +109,7 @@ pub fn project_files(objects: Vec<Value>, options: &Options) -> Result<(Vec<(Rel
     report.without_namespace = objects
         .iter()
         .filter(|o| {
-            NAMESPACED.contains(&o.str_at(&["kind"]).unwrap_or_default())
+            kinds.scope_of(o) == Some(Scope::Namespaced)
                 && o.str_at(&["metadata", "namespace"]).is_none_or(str::is_empty)
         })
         .map(|o| ObjectId::of(o).short())

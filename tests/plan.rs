@@ -308,6 +308,53 @@ fn immutable_fields_make_replacements() {
     );
 }
 
+/// Kinds are known by group and kind: a custom resource named like a core
+/// kind (a Knative `Service`, a `Deployment` of another group) has none of
+/// the core kind's immutable fields or rollouts.
+#[test]
+fn immutable_fields_and_rollouts_are_the_kinds_of_their_group() {
+    let dir = TempDir::new("group-kinds");
+    let pair = |api: &str, kind: &str, spec_old: &str, spec_new: &str| {
+        let doc = |spec: &str| {
+            format!("apiVersion: {api}\nkind: {kind}\nmetadata: {{name: web, namespace: ns}}\nspec: {spec}\n")
+        };
+        diff_json(&dir, &doc(spec_old), &doc(spec_new))
+    };
+    let change = |plan: &Json| (plan["changes"][0]["action"].clone(), plan["changes"][0]["rollout"].clone());
+    let selector = |app: &str| {
+        format!(
+            "{{selector: {{matchLabels: {{app: {app}}}}}, template: {{metadata: {{labels: {{app: {app}}}}}, spec: {{containers: [{{name: c, image: nginx}}]}}}}}}"
+        )
+    };
+    let core = pair("apps/v1", "Deployment", &selector("a"), &selector("b"));
+    assert_eq!(change(&core), (Json::from("replace"), Json::from(true)));
+    let custom = pair("example.com/v1", "Deployment", &selector("a"), &selector("b"));
+    assert_eq!(change(&custom), (Json::from("update"), Json::from(false)));
+    let service = pair("v1", "Service", "{clusterIP: 10.0.0.1}", "{clusterIP: 10.0.0.2}");
+    assert_eq!(change(&service).0, "replace");
+    let knative = pair("serving.knative.dev/v1", "Service", "{clusterIP: 10.0.0.1}", "{clusterIP: 10.0.0.2}");
+    assert_eq!(change(&knative).0, "update");
+}
+
+/// A ReplicationController has pods (a pod spec in the kinds registry): the
+/// ConfigMap its pods read is a dependency and its content is in the
+/// config hash, as for every other workload.
+#[test]
+fn replication_controllers_are_workloads() {
+    let dir = TempDir::new("rc");
+    dir.write("infra.yaml", "name: rc\nresources: [app.yaml]\n");
+    dir.write(
+        "app.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: ns}\ndata: {a: b}\n---\napiVersion: v1\nkind: ReplicationController\nmetadata: {name: web, namespace: ns}\nspec:\n  selector: {app: web}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n      - name: web\n        image: nginx\n        envFrom: [{configMapRef: {name: settings}}]\n",
+    );
+    let graph = infra(&["graph", dir.str()]);
+    assert!(graph.stdout.contains("<- ConfigMap/ns/settings (envFrom)"), "{}", graph.transcript());
+    let built = infra(&["build", dir.str(), "-o", "-"]);
+    assert_eq!(built.code, 0, "{}", built.transcript());
+    let rc = built.stdout.split("---\n").find(|d| d.contains("kind: ReplicationController")).unwrap();
+    assert!(rc.contains("infra.dev/config-hash"), "{rc}");
+}
+
 /// A StatefulSet of postgres with its data on the claim template `claim`.
 fn postgres_set(claim: &str, size: &str, extra_spec: &str) -> String {
     format!(

@@ -1,95 +1,18 @@
-//! Kinds and identities: which kinds are cluster-scoped, how an object is
-//! identified, and which identities Kubernetes accepts. Names become file
-//! paths, so an identity is checked before anything is built from it.
+//! Identities: how an object is identified and which identities
+//! Kubernetes accepts (a kind's scope is [`crate::registry`]'s). Names
+//! become file paths, so an identity is checked before anything is built
+//! from it.
 
 use infra_syntax::{Code, Diagnostic, Node, Span, Str, Value};
 use std::fmt;
-
-/// Built-in and common cluster-scoped kinds. Custom resources whose CRD the
-/// project defines with `scope: Cluster` are added per build.
-pub const CLUSTER_SCOPED: &[&str] = &[
-    "APIService",
-    "CertificateSigningRequest",
-    "ClusterIssuer",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "ComponentStatus",
-    "CSIDriver",
-    "CSINode",
-    "CustomResourceDefinition",
-    "FlowSchema",
-    "IngressClass",
-    "MutatingWebhookConfiguration",
-    "Namespace",
-    "Node",
-    "PersistentVolume",
-    "PriorityClass",
-    "PriorityLevelConfiguration",
-    "RuntimeClass",
-    "StorageClass",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
-    "ValidatingWebhookConfiguration",
-    "VolumeAttachment",
-];
-
-/// Built-in and common namespaced kinds: one without a namespace goes to
-/// whatever namespace kubectl uses. Custom resources whose CRD the project
-/// defines with `scope: Namespaced` are added per build; other kinds are of
-/// unknown scope.
-pub const NAMESPACED: &[&str] = &[
-    "Alertmanager",
-    "ConfigMap",
-    "CronJob",
-    "DaemonSet",
-    "Deployment",
-    "GrafanaDashboard",
-    "HorizontalPodAutoscaler",
-    "Ingress",
-    "Job",
-    "Lease",
-    "LimitRange",
-    "NetworkPolicy",
-    "PersistentVolumeClaim",
-    "Pod",
-    "PodDisruptionBudget",
-    "PodMonitor",
-    "Prometheus",
-    "PrometheusRule",
-    "ReplicaSet",
-    "ResourceQuota",
-    "Role",
-    "RoleBinding",
-    "Secret",
-    "Service",
-    "ServiceAccount",
-    "ServiceMonitor",
-    "StatefulSet",
-];
-
-/// Kinds without a namespace: the built-in ones plus those the CRDs among
-/// `objects` declare with `scope: Cluster`.
-pub fn cluster_scoped_kinds<'v>(objects: impl IntoIterator<Item = &'v Value>) -> Vec<String> {
-    let mut kinds: Vec<String> = CLUSTER_SCOPED.iter().map(|s| s.to_string()).collect();
-    for o in objects {
-        if o.str_at(&["kind"]) == Some("CustomResourceDefinition")
-            && o.str_at(&["spec", "scope"]) == Some("Cluster")
-            && let Some(k) = o.str_at(&["spec", "names", "kind"])
-        {
-            kinds.push(k.to_string());
-        }
-    }
-    kinds
-}
 
 /// Puts every object that names no namespace, and is not of a
 /// cluster-scoped kind, in `namespace`: what `helm install -n` and `kubectl
 /// apply -n` do with the objects `helm template` leaves without one.
 pub fn default_namespace(objects: &mut [Value], namespace: &str) {
-    let cluster = cluster_scoped_kinds(objects.iter());
+    let kinds = crate::registry::BuildKinds::of(objects.iter());
     for o in objects {
-        let kind = o.str_at(&["kind"]).unwrap_or_default();
-        if cluster.iter().any(|k| k == kind) {
+        if kinds.is_cluster_scoped(o) {
             continue;
         }
         let meta = o.map_entry("metadata");
@@ -166,10 +89,7 @@ pub fn means_absent(key: Option<&str>, value: &Value) -> bool {
     }
 }
 
-/// The API group of an `apiVersion` (`""` for the core group).
-pub fn group_of(api_version: &str) -> &str {
-    api_version.rsplit_once('/').map_or("", |(g, _)| g)
-}
+pub use crate::registry::group_of;
 
 /// The identity of an object in the graph: `group/kind/namespace/name`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -30,25 +30,14 @@ struct LabelMap {
     reach: Reach,
 }
 
-const WORKLOADS: &[&str] = &["Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "ReplicationController"];
 const MATCH_LABELS: &[&str] = &["spec", "selector", "matchLabels"];
 
+/// The label maps besides pod templates' (every kind with a pod template
+/// in [`crate::registry`] has one, created).
 const LABEL_MAPS: &[LabelMap] = &[
-    LabelMap {
-        kinds: WORKLOADS,
-        path: &["spec", "template", "metadata", "labels"],
-        create: true,
-        reach: Reach::Templates,
-    },
     LabelMap {
         kinds: &["CronJob"],
         path: &["spec", "jobTemplate", "metadata", "labels"],
-        create: true,
-        reach: Reach::Templates,
-    },
-    LabelMap {
-        kinds: &["CronJob"],
-        path: &["spec", "jobTemplate", "spec", "template", "metadata", "labels"],
         create: true,
         reach: Reach::Templates,
     },
@@ -91,6 +80,12 @@ pub fn add_labels(object: &mut Value, reach: Reach, labels: &Map) {
     let api_version = object.str_at(&["apiVersion"]).unwrap_or_default();
     if !builtin_group(crate::kinds::group_of(api_version)) {
         return;
+    }
+    if let Some(template) =
+        crate::registry::row_of_object(object).and_then(|r| crate::workloads::pod_template_path(r.group, r.kind))
+    {
+        let path: Vec<&str> = template.iter().copied().chain(["metadata", "labels"]).collect();
+        merge_at(object, &path, true, labels);
     }
     let kind = object.str_at(&["kind"]).unwrap_or_default().to_string();
     for m in LABEL_MAPS {

@@ -14,10 +14,12 @@
 pub mod annotations;
 pub mod cluster;
 pub mod images;
+pub mod immutable;
 pub mod kinds;
 pub mod labels;
 pub mod manifests;
 pub mod references;
+pub mod registry;
 pub mod schemas;
 pub mod software;
 pub mod state;

@@ -193,7 +193,7 @@ pub fn visit_references_at(object: &mut Value, own_ns: &Str, visit: &mut dyn FnM
             each_at(object, f.path, &mut at, &mut |at, holder| visit_field(f, holder, own_ns, at, visit));
         }
     }
-    let spec_path = crate::workloads::pod_spec_path(&kind).unwrap_or(&[]);
+    let spec_path = crate::registry::row_of_object(object).and_then(|r| r.pod_spec).unwrap_or(&[]);
     let Some(spec) = pod_spec_mut(object) else { return };
     spec_path.iter().for_each(|k| at.push(Step::Key(k)));
     for f in of_holder(|h| matches!(h, Holder::PodSpec)) {
@@ -327,9 +327,11 @@ mod tests {
             "Secret/ns/pull (imagePullSecrets)",
         ];
         for workload in [
-            format!("kind: Pod\nspec: {spec}"),
-            format!("kind: Deployment\nspec: {{template: {{spec: {spec}}}}}"),
-            format!("kind: CronJob\nspec: {{jobTemplate: {{spec: {{template: {{spec: {spec}}}}}}}}}"),
+            format!("apiVersion: v1\nkind: Pod\nspec: {spec}"),
+            format!("apiVersion: apps/v1\nkind: Deployment\nspec: {{template: {{spec: {spec}}}}}"),
+            format!(
+                "apiVersion: batch/v1\nkind: CronJob\nspec: {{jobTemplate: {{spec: {{template: {{spec: {spec}}}}}}}}}"
+            ),
         ] {
             let mut found = refs(&workload);
             found.sort();
@@ -358,7 +360,8 @@ mod tests {
 
     #[test]
     fn names_can_be_rewritten() {
-        let mut v = yaml::parse_value("kind: Pod\nspec: {volumes: [{name: a, configMap: {name: cm}}]}").unwrap();
+        let mut v = yaml::parse_value("apiVersion: v1\nkind: Pod\nspec: {volumes: [{name: a, configMap: {name: cm}}]}")
+            .unwrap();
         visit_references(&mut v, &Str::new("ns"), &mut |r| *r.name = format!("{}-0123456789", r.name).into());
         assert_eq!(
             v.pointer(&["spec", "volumes"]).unwrap().as_seq().unwrap()[0].str_at(&["configMap", "name"]),

@@ -420,7 +420,7 @@ mod tests {
 
     fn deployment(container: &str, volumes: &str) -> Value {
         v(&format!(
-            "kind: Deployment\nmetadata: {{name: app}}\nspec: {{template: {{spec: {{containers: [{container}], volumes: [{volumes}]}}}}}}"
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: app}}\nspec: {{template: {{spec: {{containers: [{container}], volumes: [{volumes}]}}}}}}"
         ))
     }
 
@@ -490,7 +490,7 @@ mod tests {
     #[test]
     fn bitnami_images_keep_data_under_bitnami() {
         let pg = v(
-            "kind: StatefulSet\nmetadata: {name: db}\nspec: {volumeClaimTemplates: [{metadata: {name: data}}], template: {spec: {containers: [{name: postgresql, image: docker.io/bitnami/postgresql:16, volumeMounts: [{name: data, mountPath: /bitnami/postgresql}]}]}}}",
+            "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db}\nspec: {volumeClaimTemplates: [{metadata: {name: data}}], template: {spec: {containers: [{name: postgresql, image: docker.io/bitnami/postgresql:16, volumeMounts: [{name: data, mountPath: /bitnami/postgresql}]}]}}}",
         );
         let l = &locations(&pg)[0];
         assert_eq!(l.store, Store::Claims { template: "data".into(), set: "db".into() });
@@ -512,27 +512,27 @@ mod tests {
     #[test]
     fn clients_and_init_containers_are_not_servers() {
         for o in [
-            "kind: Job\nspec: {template: {spec: {containers: [{name: c, image: postgres}]}}}",
-            "kind: CronJob\nspec: {jobTemplate: {spec: {template: {spec: {containers: [{name: c, image: postgres}]}}}}}",
-            "kind: Pod\nspec: {restartPolicy: Never, containers: [{name: c, image: postgres}]}",
-            "kind: Pod\nmetadata: {annotations: {helm.sh/hook: test}}\nspec: {containers: [{name: c, image: postgres}]}",
-            "kind: StatefulSet\nspec: {template: {spec: {initContainers: [{name: sysctl, image: elasticsearch:8}], containers: [{name: c, image: busybox}]}}}",
+            "apiVersion: batch/v1\nkind: Job\nspec: {template: {spec: {containers: [{name: c, image: postgres}]}}}",
+            "apiVersion: batch/v1\nkind: CronJob\nspec: {jobTemplate: {spec: {template: {spec: {containers: [{name: c, image: postgres}]}}}}}",
+            "apiVersion: v1\nkind: Pod\nspec: {restartPolicy: Never, containers: [{name: c, image: postgres}]}",
+            "apiVersion: v1\nkind: Pod\nmetadata: {annotations: {helm.sh/hook: test}}\nspec: {containers: [{name: c, image: postgres}]}",
+            "apiVersion: apps/v1\nkind: StatefulSet\nspec: {template: {spec: {initContainers: [{name: sysctl, image: elasticsearch:8}], containers: [{name: c, image: busybox}]}}}",
         ] {
             assert!(at_risk(&v(o)).is_empty(), "{o}");
         }
-        assert_eq!(at_risk(&v("kind: Pod\nspec: {containers: [{name: c, image: postgres}]}")).len(), 1);
+        assert_eq!(at_risk(&v("apiVersion: v1\nkind: Pod\nspec: {containers: [{name: c, image: postgres}]}")).len(), 1);
     }
 
     #[test]
     fn declared_state_and_ephemeral_marks() {
         let app = v(
-            "kind: Deployment\nmetadata: {name: a, annotations: {infra.dev/state: \"/srv/db, side:/cache\"}}\nspec: {template: {spec: {containers: [{name: app, image: mine}, {name: side, image: other}]}}}",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a, annotations: {infra.dev/state: \"/srv/db, side:/cache\"}}\nspec: {template: {spec: {containers: [{name: app, image: mine}, {name: side, image: other}]}}}",
         );
         let paths: Vec<(String, String)> =
             at_risk(&app).iter().map(|l| (l.container.clone(), l.path.clone())).collect();
         assert_eq!(paths, [("app".to_string(), "/srv/db".to_string()), ("side".into(), "/cache".into())]);
         let marked = v(
-            "kind: Deployment\nmetadata: {name: a, annotations: {infra.dev/state: /srv/db, infra.dev/ephemeral: \"true\"}}\nspec: {template: {spec: {containers: [{name: app, image: mine}]}}}",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a, annotations: {infra.dev/state: /srv/db, infra.dev/ephemeral: \"true\"}}\nspec: {template: {spec: {containers: [{name: app, image: mine}]}}}",
         );
         assert!(at_risk(&marked).is_empty());
     }

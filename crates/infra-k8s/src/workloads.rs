@@ -5,41 +5,29 @@
 
 use infra_syntax::Value;
 
-/// Kinds that make pods, and the path to their pod spec: a Pod's own, a
-/// workload's template's.
-const POD_SPECS: &[(&str, &[&str])] = &[
-    ("Pod", &["spec"]),
-    ("Deployment", &["spec", "template", "spec"]),
-    ("StatefulSet", &["spec", "template", "spec"]),
-    ("DaemonSet", &["spec", "template", "spec"]),
-    ("ReplicaSet", &["spec", "template", "spec"]),
-    ("Job", &["spec", "template", "spec"]),
-    ("CronJob", &["spec", "jobTemplate", "spec", "template", "spec"]),
-];
-
 /// The lists of containers in a pod spec.
 pub const CONTAINER_LISTS: &[&str] = &["containers", "initContainers", "ephemeralContainers"];
 
 /// The key path to a workload kind's pod template, or `None` (a Pod has none).
-pub fn pod_template_path(kind: &str) -> Option<&'static [&'static str]> {
-    let spec = pod_spec_path(kind).filter(|_| kind != "Pod")?;
-    Some(&spec[..spec.len() - 1])
+pub fn pod_template_path(group: &str, kind: &str) -> Option<&'static [&'static str]> {
+    let spec = pod_spec_path(group, kind)?;
+    (spec.len() > 1).then(|| &spec[..spec.len() - 1])
 }
 
-/// The key path to the pod spec of a kind: a workload's template's, or a
-/// Pod's own.
-pub fn pod_spec_path(kind: &str) -> Option<&'static [&'static str]> {
-    POD_SPECS.iter().find(|(k, _)| *k == kind).map(|(_, p)| *p)
+/// The key path to the pod spec of a kind (`crate::registry`): a
+/// workload's template's, or a Pod's own.
+pub fn pod_spec_path(group: &str, kind: &str) -> Option<&'static [&'static str]> {
+    crate::registry::row_of(group, kind)?.pod_spec
 }
 
 /// The pod spec of a workload or a Pod.
 pub fn pod_spec(object: &Value) -> Option<&Value> {
-    object.pointer(pod_spec_path(object.str_at(&["kind"])?)?)
+    object.pointer(crate::registry::row_of_object(object)?.pod_spec?)
 }
 
 /// The pod spec of a workload or a Pod, to change it.
 pub fn pod_spec_mut(object: &mut Value) -> Option<&mut Value> {
-    let path = pod_spec_path(object.str_at(&["kind"])?)?;
+    let path = crate::registry::row_of_object(object)?.pod_spec?;
     object.pointer_mut(path)
 }
 
@@ -162,15 +150,20 @@ mod tests {
 
     #[test]
     fn pod_specs_of_every_workload_and_of_pods() {
-        for (kind, path) in [
-            ("Pod", "spec: {containers: [{name: c}]}"),
-            ("Deployment", "spec: {template: {spec: {containers: [{name: c}]}}}"),
-            ("CronJob", "spec: {jobTemplate: {spec: {template: {spec: {containers: [{name: c}]}}}}}"),
+        for (api, kind, path) in [
+            ("v1", "Pod", "spec: {containers: [{name: c}]}"),
+            ("apps/v1", "Deployment", "spec: {template: {spec: {containers: [{name: c}]}}}"),
+            ("v1", "ReplicationController", "spec: {template: {spec: {containers: [{name: c}]}}}"),
+            ("batch/v1", "CronJob", "spec: {jobTemplate: {spec: {template: {spec: {containers: [{name: c}]}}}}}"),
         ] {
-            let o = v(&format!("kind: {kind}\n{path}"));
+            let o = v(&format!("apiVersion: {api}\nkind: {kind}\n{path}"));
             assert!(pod_spec(&o).and_then(|s| s.get("containers")).is_some(), "{kind}");
         }
-        assert!(pod_spec(&v("kind: Service\nspec: {}")).is_none());
+        assert!(pod_spec(&v("apiVersion: v1\nkind: Service\nspec: {}")).is_none());
+        // A custom resource named like a workload has no pod spec infra knows.
+        let custom =
+            "apiVersion: example.com/v1\nkind: Deployment\nspec: {template: {spec: {containers: [{name: c}]}}}";
+        assert!(pod_spec(&v(custom)).is_none());
     }
 
     #[test]

@@ -5,9 +5,9 @@
 
 use crate::changes::{Action, Change, Hazard, Options, Plan, Severity, api_version, diff_values};
 use crate::hazards::{dashboard_hazards, hazards_of, move_hazards, pair_moves};
-use crate::immutable::is_immutable;
 use infra_k8s::annotations::{CONFIG_HASH, HASH};
 use infra_k8s::kinds::ObjectId;
+use infra_k8s::registry;
 use infra_k8s::state;
 use infra_k8s::workloads::pod_template_path;
 use infra_syntax::Value;
@@ -168,15 +168,21 @@ fn compare(old: &Value, new: &Value, options: &Options) -> Option<Change> {
             }
         }
     }
-    let immutable: Vec<&str> =
-        fields.iter().filter(|f| is_immutable(&id.kind, old, f)).map(|f| f.path.as_str()).collect();
+    let row = registry::row_of(&id.group, &id.kind);
+    let immutable: Vec<&str> = fields
+        .iter()
+        .filter(|f| {
+            row.is_some_and(|r| infra_k8s::immutable::is_immutable(r, old, &f.path, f.old.as_ref(), f.new.as_ref()))
+        })
+        .map(|f| f.path.as_str())
+        .collect();
     let (action, mut reason) = if immutable.is_empty() {
         (Action::Update, String::new())
     } else {
         (Action::Replace, format!("immutable field changed: {}", immutable.join(", ")))
     };
-    let template = pod_template_path(&id.kind).map(path_prefix);
-    let rollout = matches!(id.kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet")
+    let template = pod_template_path(&id.group, &id.kind).map(path_prefix);
+    let rollout = row.is_some_and(|r| r.rolls_out)
         && template.as_ref().is_some_and(|t| fields.iter().any(|f| f.path.starts_with(t.as_str())));
     if rollout {
         let t = template.expect("rollout implies a template");
@@ -234,10 +240,10 @@ mod tests {
     #[test]
     fn field_paths_name_list_items() {
         let old = v(
-            "kind: Deployment\nmetadata: {name: g}\nspec: {template: {spec: {containers: [{name: grafana, image: 'g:1', env: [{name: A, value: x}]}]}}}",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: g}\nspec: {template: {spec: {containers: [{name: grafana, image: 'g:1', env: [{name: A, value: x}]}]}}}",
         );
         let new = v(
-            "kind: Deployment\nmetadata: {name: g}\nspec: {template: {spec: {containers: [{name: grafana, image: 'g:2', env: [{name: A, value: y}]}]}}}",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: g}\nspec: {template: {spec: {containers: [{name: grafana, image: 'g:2', env: [{name: A, value: y}]}]}}}",
         );
         let c = compare(&old, &new, &Options::default()).unwrap();
         let paths: Vec<&str> = c.fields.iter().map(|f| f.path.as_str()).collect();
@@ -256,7 +262,7 @@ mod tests {
     fn pvc_growth_is_an_update_and_shrinking_a_replace() {
         let pvc = |size: &str| {
             v(&format!(
-                "kind: PersistentVolumeClaim\nmetadata: {{name: d}}\nspec: {{resources: {{requests: {{storage: {size}}}}}}}"
+                "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: d}}\nspec: {{resources: {{requests: {{storage: {size}}}}}}}"
             ))
         };
         assert_eq!(compare(&pvc("10Gi"), &pvc("20Gi"), &Options::default()).unwrap().action, Action::Update);

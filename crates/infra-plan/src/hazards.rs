@@ -353,7 +353,9 @@ fn resource_hazards(change: &Change, before: Option<&Value>, after: Option<&Valu
 
 pub(crate) fn hazards_of(change: &Change, before: Option<&Value>, after: Option<&Value>, out: &mut Vec<Hazard>) {
     resource_hazards(change, before, after, out);
-    let kind = change.id.kind.as_str();
+    // A built-in kind, by group and kind: a custom resource named
+    // `StatefulSet` or `Namespace` is not one.
+    let kind = infra_k8s::registry::row_of(&change.id.group, &change.id.kind).map_or("", |r| r.kind);
     match change.action {
         Action::Delete => {
             let Some(old) = before else { return };
@@ -432,7 +434,9 @@ fn fingerprint(v: &Value) -> (Vec<&str>, Vec<&str>) {
 /// value, since charts move them between keys (`app` became
 /// `app.kubernetes.io/name`).
 fn pod_label_values(v: &Value) -> Vec<&str> {
-    let path = workloads::pod_template_path(v.str_at(&["kind"]).unwrap_or_default()).unwrap_or(&[]);
+    let path = infra_k8s::registry::row_of_object(v)
+        .and_then(|r| workloads::pod_template_path(r.group, r.kind))
+        .unwrap_or(&[]);
     let mut labels_path = path.to_vec();
     labels_path.extend(["metadata", "labels"]);
     let mut values: Vec<&str> = v

@@ -11,7 +11,6 @@ pub mod changes;
 pub mod compare;
 pub mod drift;
 pub mod hazards;
-pub mod immutable;
 pub mod read;
 pub mod render;
 

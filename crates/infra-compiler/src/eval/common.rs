@@ -14,6 +14,7 @@ use infra_k8s::images::{ImageRule, set_images};
 use infra_k8s::kinds::TargetRef;
 use infra_k8s::labels::{Reach, add_labels, merge_at};
 use infra_k8s::references::visit_references;
+use infra_k8s::registry::BuildKinds;
 use infra_syntax::{Code, Diagnostic, Map, Node, Str, Value};
 use std::collections::{HashMap, HashSet};
 
@@ -102,9 +103,9 @@ fn image_rule(v: &Value) -> Result<ImageRule, String> {
 const NEVER_RENAMED: &[&str] = &["Namespace", "CustomResourceDefinition"];
 
 impl Common {
-    pub fn apply(&self, objects: &mut [Object], cluster_kinds: &[String]) {
+    pub fn apply(&self, objects: &mut [Object], kinds: &BuildKinds) {
         if let Some(ns) = &self.namespace {
-            set_namespace(objects, ns, cluster_kinds);
+            set_namespace(objects, ns, kinds);
         }
         for o in objects.iter_mut() {
             let object = &mut o.value;
@@ -162,13 +163,13 @@ impl Common {
 /// Sets the namespace of namespaced objects that name none, and of the RBAC
 /// subjects that name those objects' ServiceAccounts (or a `default` one)
 /// in no namespace or in `default`, as Kustomize does.
-fn set_namespace(objects: &mut [Object], ns: &str, cluster_kinds: &[String]) {
+fn set_namespace(objects: &mut [Object], ns: &str, kinds: &BuildKinds) {
     let mut accounts: HashSet<Str> = HashSet::from([Str::new("default")]);
     for o in objects.iter_mut() {
-        let kind = o.value.str_at(&["kind"]).unwrap_or_default().to_string();
-        if cluster_kinds.contains(&kind) {
+        if kinds.is_cluster_scoped(&o.value) {
             continue;
         }
+        let kind = o.value.str_at(&["kind"]).unwrap_or_default().to_string();
         let meta = o.value.map_entry("metadata");
         if meta.get("namespace").is_none_or(|v| matches!(v, Value::Null) || v.as_str() == Some("")) {
             meta.insert("namespace", Value::from(ns));

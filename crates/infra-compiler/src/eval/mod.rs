@@ -22,6 +22,7 @@ use charts::ChartContext;
 use common::merged_common;
 use expr::Scope;
 use infra_k8s::kinds::ObjectId;
+use infra_k8s::registry::{self, BuildKinds};
 use infra_syntax::{Code, Diagnostic, Diagnostics, Map, Node, NodeKind, ScalarStyle, Span, Value};
 use patch::{PatchContext, apply_patch};
 use std::sync::Arc;
@@ -221,16 +222,15 @@ pub fn evaluate(
         .chain(env_components.iter().filter_map(|c| c.common.as_ref()))
         .chain(&env.common);
     let common = merged_common(&mut r, layers, &scope);
-    let cluster_kinds = cluster_scoped_kinds(&objects);
-    let cx =
-        PatchContext { failed: &into.failed, default_ns: common.namespace.as_deref(), cluster_kinds: &cluster_kinds };
+    let kinds = BuildKinds::of(objects.iter().map(|o| &o.value));
+    let cx = PatchContext { failed: &into.failed, default_ns: common.namespace.as_deref(), kinds: &kinds };
     let mut env_objects = objects.split_off(before_env);
     apply_patches(&mut r, &main_components, &main.patches, &scope, &mut objects, &cx);
     objects.append(&mut env_objects);
     apply_patches(&mut r, &env_components, &env.patches, &scope, &mut objects, &cx);
-    apply_common(&common, &mut objects, &cluster_kinds);
+    apply_common(&common, &mut objects, &kinds);
     check_identities(main, &objects, r.diags);
-    warn_missing_namespaces(&objects, r.diags);
+    warn_missing_namespaces(&objects, &kinds, r.diags);
     dashboards::check_sidecar_watches(&produced, &objects, r.diags);
     if diags.error_count() > errors_before {
         return None;
@@ -328,20 +328,11 @@ fn check_chart_names(main: &Module, env_components: &[ComponentUse], values: &[C
 /// Namespaced objects without a namespace, in one warning:
 /// they are filed under `_cluster/` and kubectl puts them wherever its
 /// context points.
-fn warn_missing_namespaces(objects: &[Object], diags: &mut Diagnostics) {
-    let declared: Vec<&str> = objects
-        .iter()
-        .filter(|o| {
-            o.value.str_at(&["kind"]) == Some("CustomResourceDefinition")
-                && o.value.str_at(&["spec", "scope"]) == Some("Namespaced")
-        })
-        .filter_map(|o| o.value.str_at(&["spec", "names", "kind"]))
-        .collect();
+fn warn_missing_namespaces(objects: &[Object], kinds: &BuildKinds, diags: &mut Diagnostics) {
     let missing: Vec<&Object> = objects
         .iter()
         .filter(|o| {
-            let kind = o.value.str_at(&["kind"]).unwrap_or_default();
-            (infra_k8s::kinds::NAMESPACED.contains(&kind) || declared.contains(&kind))
+            kinds.scope_of(&o.value) == Some(registry::Scope::Namespaced)
                 && o.value.str_at(&["metadata", "namespace"]).is_none_or(str::is_empty)
         })
         .collect();
@@ -372,12 +363,6 @@ fn warn_missing_namespaces(objects: &[Object], diags: &mut Diagnostics) {
 fn documents_by_span(module: &Module) -> std::collections::HashMap<Span, &Node> {
     let files = module.distinct().into_iter().flat_map(|m| &m.resources);
     files.flat_map(|f| &f.docs).map(|d| (d.span, d)).collect()
-}
-
-/// Kinds without a namespace: the built-in list plus CRDs in the project
-/// with `scope: Cluster`.
-pub fn cluster_scoped_kinds(objects: &[Object]) -> Vec<String> {
-    infra_k8s::kinds::cluster_scoped_kinds(objects.iter().map(|o| &o.value))
 }
 
 /// Where a module's expansion goes, and what it needs from the build.
@@ -428,13 +413,13 @@ fn keep_encrypted_verbatim(r: &mut Renderer, made: &mut [Object], doc: &Node, so
 
 /// `common` applied to every object but SOPS documents, which stay as
 /// written (and where they were in the list).
-fn apply_common(common: &common::Common, objects: &mut Vec<Object>, cluster_kinds: &[String]) {
+fn apply_common(common: &common::Common, objects: &mut Vec<Object>, kinds: &BuildKinds) {
     let mut kept = Vec::new();
     let mut plain = Vec::with_capacity(objects.len());
     for (i, o) in std::mem::take(objects).into_iter().enumerate() {
         if o.verbatim.is_some() { kept.push((i, o)) } else { plain.push(o) }
     }
-    common.apply(&mut plain, cluster_kinds);
+    common.apply(&mut plain, kinds);
     *objects = plain;
     for (at, o) in kept {
         objects.insert(at, o);
@@ -559,9 +544,9 @@ fn expand_module(r: &mut Renderer, module: &Module, scope: &Scope, into: &mut Ex
     }
     let layers = components.iter().filter_map(|c| c.common.as_ref()).chain(&module.common);
     let common = merged_common(r, layers, scope);
-    let kinds = cluster_scoped_kinds(&into.objects);
+    let kinds = BuildKinds::of(into.objects.iter().map(|o| &o.value));
     let mut objects = into.objects.split_off(first);
-    let cx = PatchContext { failed: &into.failed, default_ns: common.namespace.as_deref(), cluster_kinds: &kinds };
+    let cx = PatchContext { failed: &into.failed, default_ns: common.namespace.as_deref(), kinds: &kinds };
     apply_patches(r, &components, &module.patches, scope, &mut objects, &cx);
     apply_common(&common, &mut objects, &kinds);
     into.objects.append(&mut objects);

@@ -8,6 +8,7 @@ use super::object::{FailedDocument, Object};
 use super::render::{Renderer, YamlPath};
 use crate::load::PatchBody;
 use infra_k8s::kinds::group_of;
+use infra_k8s::registry::BuildKinds;
 use infra_k8s::strategic::{ListMerge, builtin_group, list_merge};
 use infra_syntax::yaml::MAX_DEPTH;
 use infra_syntax::{Code, Diagnostic, Map, Value};
@@ -278,7 +279,8 @@ pub struct PatchContext<'a> {
     pub failed: &'a [FailedDocument],
     /// The namespace `common` will give objects that name none.
     pub default_ns: Option<&'a str>,
-    pub cluster_kinds: &'a [String],
+    /// The kinds of the build, for their scopes.
+    pub kinds: &'a BuildKinds,
 }
 
 /// Applies one patch to the objects it targets (or, without a target, to
@@ -343,7 +345,7 @@ pub fn apply_patch(
         },
     };
     let matching: Vec<usize> = (0..objects.len())
-        .filter(|&i| patchable(&objects[i]) && target.matches(&objects[i].value, cx.default_ns, cx.cluster_kinds))
+        .filter(|&i| patchable(&objects[i]) && target.matches(&objects[i].value, cx.default_ns, cx.kinds))
         .collect();
     if target.named && matching.len() > 1 {
         let namespaces: Vec<String> = matching
@@ -452,7 +454,7 @@ impl Identity {
     fn of(object: &Value, cx: &PatchContext) -> Identity {
         let text = |path: &[&str]| object.str_at(path).map(str::to_string);
         let kind = text(&["kind"]);
-        let namespaced = kind.as_ref().is_some_and(|k| !cx.cluster_kinds.contains(k));
+        let namespaced = kind.is_some() && !cx.kinds.is_cluster_scoped(object);
         let namespace = text(&["metadata", "namespace"])
             .or_else(|| if namespaced { cx.default_ns.map(str::to_string) } else { None });
         Identity { kind, name: text(&["metadata", "name"]), namespace }
@@ -555,7 +557,7 @@ impl Target {
         })
     }
 
-    fn matches(&self, object: &Value, default_ns: Option<&str>, cluster_kinds: &[String]) -> bool {
+    fn matches(&self, object: &Value, default_ns: Option<&str>, kinds: &BuildKinds) -> bool {
         let is = |p: &Option<Pattern>, value: &str| p.as_ref().is_none_or(|p| p.is_match(value));
         // The kind first: it rules out most objects, and cheaply.
         let kind = object.str_at(&["kind"]).unwrap_or_default();
@@ -573,7 +575,7 @@ impl Target {
             && is(&self.version, version)
             && is(&self.name, name)
             && self.namespace.as_ref().is_none_or(|re| {
-                let namespaced = !cluster_kinds.iter().any(|k| k == kind);
+                let namespaced = !kinds.is_cluster_scoped(object);
                 let ns = object.str_at(&["metadata", "namespace"]).or(if namespaced { default_ns } else { None });
                 ns.is_some_and(|ns| re.is_match(ns))
             })

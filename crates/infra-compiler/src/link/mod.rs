@@ -293,7 +293,7 @@ fn stamp_config_hashes(
     let mut digest_input = String::new();
     for inputs in pod_inputs.chunk_by(|a, b| a.0 == b.0) {
         let workload = inputs[0].0;
-        let Some(path) = pod_template_path(&ids[workload].kind) else { continue };
+        let Some(path) = pod_template_path(&ids[workload].group, &ids[workload].kind) else { continue };
         let mut used: Vec<usize> = inputs.iter().map(|&(_, j)| j).filter(|&j| digests[j].is_some()).collect();
         if used.is_empty() {
             continue;
