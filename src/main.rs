@@ -3,11 +3,8 @@
 //! on stderr goes through `report`.
 
 mod commands;
-mod grafana;
-mod import;
 mod report;
 mod scaffold;
-mod urls;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use report::{Color, ErrorFormat, Reporter};

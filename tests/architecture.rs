@@ -165,8 +165,54 @@ fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>>
     None
 }
 
-const CRATES: &[&str] =
-    &["src", "crates/infra-syntax/src", "crates/infra-k8s/src", "crates/infra-compiler/src", "crates/infra-plan/src"];
+const CRATES: &[&str] = &[
+    "src",
+    "crates/infra-syntax/src",
+    "crates/infra-k8s/src",
+    "crates/infra-compiler/src",
+    "crates/infra-plan/src",
+    "crates/infra-import/src",
+];
+
+/// The infra crates a crate's Cargo.toml depends on, short (`k8s`).
+fn infra_dependencies(manifest: &Path) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(manifest).unwrap();
+    let deps = text.split("[dependencies]").nth(1).unwrap_or_default();
+    let deps = deps.split("\n[").next().unwrap_or_default();
+    deps.lines()
+        .filter_map(|l| l.trim().strip_prefix("infra-"))
+        .filter_map(|l| l.split([' ', '=']).next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The crate table of docs/architecture.md is the real dependency graph:
+/// each row's "depends on" is what its Cargo.toml says, and every crate
+/// has a row.
+#[test]
+fn the_documented_crates_are_the_real_ones() {
+    let doc = std::fs::read_to_string(common::root().join("docs/architecture.md")).unwrap();
+    let mut rows = BTreeMap::new();
+    for line in doc.lines().filter(|l| l.starts_with("| `infra")) {
+        let cells: Vec<&str> = line.split(" | ").collect();
+        let name = cells[0].trim_start_matches("| ").split(' ').next().unwrap().trim_matches('`').to_string();
+        let deps: BTreeSet<String> = cells[cells.len() - 1]
+            .trim_end_matches(" |")
+            .split(", ")
+            .filter(|d| *d != "—")
+            .map(str::to_string)
+            .collect();
+        rows.insert(name, deps);
+    }
+    let mut real = BTreeMap::new();
+    real.insert("infra".to_string(), infra_dependencies(&common::root().join("Cargo.toml")));
+    for entry in std::fs::read_dir(common::root().join("crates")).unwrap() {
+        let dir = entry.unwrap().path();
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        real.insert(name, infra_dependencies(&dir.join("Cargo.toml")));
+    }
+    assert_eq!(rows, real, "docs/architecture.md's crate table and the Cargo.toml files");
+}
 
 #[test]
 fn no_module_imports_itself_through_others() {

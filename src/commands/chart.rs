@@ -10,8 +10,8 @@
 //! never replaced.
 
 use crate::report::Reporter;
-use crate::urls::Url;
 use infra_compiler::eval::helm::Helm;
+use infra_import::urls::Url;
 use infra_syntax::{Code, Diagnostic};
 use std::path::Path;
 use std::process::ExitCode;

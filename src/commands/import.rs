@@ -1,13 +1,13 @@
 //! `infra import`: plain manifests into a new project (written whole or not
 //! at all), or a Grafana's dashboards into `dashboards/<folder>/<uid>.json`.
 
-use crate::grafana::{Grafana, folder_dir};
-use crate::import::{self, Options};
 use crate::report::{Reporter, count};
 use crate::scaffold;
 use infra_compiler::emit::dir::{self, NewFile, OutDir};
 use infra_compiler::emit::names::fit_name;
 use infra_compiler::emit::path::RelPath;
+use infra_import::grafana::{Grafana, folder_dir};
+use infra_import::manifests::{self as import, Options};
 use infra_syntax::{Code, Diagnostic, Diagnostics, Map, Sources, Value, yaml};
 use std::collections::BTreeMap;
 use std::path::Path;

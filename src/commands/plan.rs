@@ -3,11 +3,11 @@
 //! with a cluster dump, and print the plans with their exit code.
 
 use super::compile;
-use crate::grafana::Grafana;
 use crate::report::Reporter;
 use infra_compiler::Options;
 use infra_compiler::emit::dir::OutDir;
 use infra_compiler::emit::read::{Compiled, read_compiled};
+use infra_import::grafana::Grafana;
 use infra_plan::render::{self, Style};
 use infra_plan::{GrafanaDashboard, Plan};
 use infra_syntax::{Code, Diagnostic, Diagnostics, Value};

@@ -12,6 +12,7 @@ use minijinja::{Environment, Error, ErrorKind, Expression, State, UndefinedBehav
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::Range;
 use std::path::Path;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -435,8 +436,17 @@ fn string_literal(source: &str) -> Option<&str> {
 pub enum ExprError {
     /// It evaluated to undefined.
     Undefined,
-    /// minijinja failed.
-    Failed(String),
+    /// It names what the context does not have: a name or a key, read by
+    /// infra (with a "did you mean"), or by minijinja (`at`, bytes of the
+    /// expression).
+    Missing { message: String, at: Option<Range<usize>> },
+    /// It is not an expression: what the parser expected, where.
+    Syntax { message: String, at: Option<Range<usize>> },
+    /// It failed while it ran: a type error, a filter's or function's
+    /// error; where, when minijinja knows.
+    Failed { message: String, at: Option<Range<usize>> },
+    /// `ref()` used inside a computation instead of as a value.
+    RefComputed,
     /// Its result is past a limit.
     Result(String),
     /// It did too much work, or the build's expressions did: what, and
@@ -448,19 +458,27 @@ pub enum ExprError {
 
 impl From<Error> for ExprError {
     fn from(e: Error) -> Self {
+        if e.kind() == ErrorKind::OutOfFuel {
+            return ExprError::Limit {
+                message: "expression does too much work (a runaway loop?)".into(),
+                help: "an expression may run a few hundred thousand steps; make the value it works on smaller",
+            };
+        }
         let mut message = match e.detail() {
             Some(d) => format!("{}: {d}", e.kind()),
             None => e.kind().to_string(),
         };
-        if e.kind() == ErrorKind::OutOfFuel {
-            message = "expression does too much work (a runaway loop?)".into();
-        }
         let mut source = std::error::Error::source(&e);
         while let Some(s) = source {
             message.push_str(&format!(": {s}"));
             source = s.source();
         }
-        ExprError::Failed(message)
+        let at = e.range();
+        match e.kind() {
+            ErrorKind::SyntaxError => ExprError::Syntax { message, at },
+            ErrorKind::UndefinedError => ExprError::Missing { message, at },
+            _ => ExprError::Failed { message, at },
+        }
     }
 }
 
@@ -615,7 +633,7 @@ fn undefined_name(name: &str, names: &[&str]) -> ExprError {
     let hint = infra_syntax::did_you_mean(name, names.iter().copied())
         .map(|c| format!("; did you mean `{c}`?"))
         .unwrap_or_default();
-    ExprError::Failed(format!("undefined value: there is no `{name}`{hint}"))
+    ExprError::Missing { message: format!("undefined value: there is no `{name}`{hint}"), at: None }
 }
 
 /// The error for `path[i]` missing from `parent`, with a "did you mean".
@@ -625,7 +643,7 @@ fn undefined_path(parent: &Value, path: &[String], i: usize) -> ExprError {
     let hint = infra_syntax::did_you_mean(key, keys.iter().copied())
         .map(|c| format!("; did you mean `{c}`?"))
         .unwrap_or_default();
-    ExprError::Failed(format!("undefined value: `{}` has no `{key}`{hint}", path[..i].join(".")))
+    ExprError::Missing { message: format!("undefined value: `{}` has no `{key}`{hint}", path[..i].join(".")), at: None }
 }
 
 /// Converts a minijinja result into a plain value.
@@ -825,9 +843,7 @@ fn check_refs<'t>(texts: impl FnOnce() -> Vec<&'t str>) -> Result<(), ExprError>
     if all_rendered && intact && rendered == found {
         return Ok(());
     }
-    Err(ExprError::Failed(
-        "a `ref()` is used by a filter, a test or an operation (`| upper`, `| b64encode`, `==`, ...): the final name is known only after the build, so `ref()` can be a whole value or part of a text (`${{ ref('Service/web').name }}:8080`), nothing computed from it".into(),
-    ))
+    Err(ExprError::RefComputed)
 }
 
 /// Marks in a string where `ref()` put a name or namespace that the graph

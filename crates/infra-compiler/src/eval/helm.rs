@@ -186,6 +186,7 @@ impl Helm {
     fn run(&self, args: &[&str], stdin: &str) -> Result<String, Failure> {
         use std::os::unix::process::CommandExt;
         use std::sync::mpsc;
+        use wait_timeout::ChildExt;
         let mut child = Command::new(&self.path)
             .args(args)
             .stdin(Stdio::piped())
@@ -225,13 +226,10 @@ impl Helm {
             let _ = child.wait();
             Failure::TimedOut(self.timeout)
         };
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if Instant::now() >= deadline => return Err(timed_out(&mut child)),
-                Ok(None) => std::thread::sleep(Duration::from_millis(2)),
-                Err(e) => return Err(Failure::Run(e.to_string())),
-            }
+        let status = match child.wait_timeout(self.timeout) {
+            Ok(Some(status)) => status,
+            Ok(None) => return Err(timed_out(&mut child)),
+            Err(e) => return Err(Failure::Run(e.to_string())),
         };
         let left = |rx: &mpsc::Receiver<Vec<u8>>| rx.recv_timeout(deadline.saturating_duration_since(Instant::now()));
         let (Ok(stdout), Ok(stderr)) = (left(&stdout), left(&stderr)) else {

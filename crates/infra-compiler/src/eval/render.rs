@@ -3,6 +3,7 @@
 
 use super::expr::{self, Evaluator, ExprError, Scope, Segment};
 use infra_syntax::{Code, Diagnostic, Diagnostics, Key, Map, Node, NodeKind, ScalarStyle, Span, Str, Value};
+use std::ops::Range;
 
 /// A YAML path built on the stack and formatted only for messages.
 #[derive(Clone, Copy)]
@@ -92,21 +93,33 @@ impl Renderer<'_> {
         }
     }
 
-    /// Reports why an expression has no value.
+    /// Reports why an expression has no value: the whole expression, and
+    /// the part of it that failed when minijinja says which.
     fn failed(&mut self, e: ExprError, source: &str, at: ExprAt, path: YamlPath) {
+        const CONTEXT: &str = "the context has `params`, `env.name`, `module.name`, and `item`/`key` inside `for_each`";
         let d = match e {
-            ExprError::Undefined => {
-                at.label(Diagnostic::error(Code::ExpressionFailed, format!("`{source}` is undefined")), "undefined")
+            ExprError::Undefined => at
+                .label(Diagnostic::error(Code::UndefinedInExpression, format!("`{source}` is undefined")), "undefined")
+                .help(CONTEXT),
+            ExprError::Missing { message, at: part } => {
+                let d = at.label(Diagnostic::error(Code::UndefinedInExpression, message), "in this expression");
+                at.part(d, source, part, "undefined").help(CONTEXT)
             }
-            ExprError::Failed(message) => {
+            ExprError::Syntax { message, at: part } => {
+                let d = Diagnostic::error(Code::ExpressionSyntax, format!("not an expression: {message}"));
+                at.part(at.label(d, "in this expression"), source, part, "here")
+            }
+            ExprError::Failed { message, at: part } => {
                 let d = Diagnostic::error(Code::ExpressionFailed, format!("expression failed: {message}"));
-                let d = at.label(d, "in this expression");
-                if message.contains("undefined") {
-                    d.help("the context has `params`, `env.name`, `module.name`, and `item`/`key` inside `for_each`")
-                } else {
-                    d
-                }
+                at.part(at.label(d, "in this expression"), source, part, "this fails")
             }
+            ExprError::RefComputed => at.label(
+                Diagnostic::error(
+                    Code::ExpressionFailed,
+                    "a `ref()` is used by a filter, a test or an operation (`| upper`, `| b64encode`, `==`, ...): the final name is known only after the build, so `ref()` can be a whole value or part of a text (`${{ ref('Service/web').name }}:8080`), nothing computed from it",
+                ),
+                "in this expression",
+            ),
             ExprError::Result(message) => {
                 at.label(Diagnostic::error(Code::ExpressionFailed, message), "this expression")
             }
@@ -131,7 +144,7 @@ impl Renderer<'_> {
             return match self.ev.value(source, scope) {
                 Ok(v) => Some(v),
                 Err(e) => {
-                    self.failed(e, source, espan, path);
+                    self.failed(e, source, espan.with_source(s, source), path);
                     None
                 }
             };
@@ -155,7 +168,7 @@ impl Renderer<'_> {
                 Segment::Expr { source, offset, len } => {
                     let espan = ExprAt::new(span, style, offset, len);
                     if let Err(e) = self.ev.interpolate(source, scope, &mut out) {
-                        self.failed(e, source, espan, path);
+                        self.failed(e, source, espan.with_source(s, source), path);
                         return None;
                     }
                 }
@@ -172,12 +185,28 @@ impl Renderer<'_> {
 struct ExprAt {
     scalar: Span,
     within: Option<(u32, u32)>,
+    /// Where the expression's source starts among the scalar's characters.
+    source_at: Option<u32>,
 }
 
 impl ExprAt {
     fn new(scalar: Span, style: ScalarStyle, offset: usize, len: usize) -> ExprAt {
         let one_line = scalar.start.line == scalar.end.line && style != ScalarStyle::Block;
-        ExprAt { scalar, within: one_line.then_some((offset as u32, len as u32)) }
+        ExprAt { scalar, within: one_line.then_some((offset as u32, len as u32)), source_at: None }
+    }
+
+    /// Knows where `source`, the expression in `${{ }}` at this place of
+    /// `text` (the scalar's value), starts: past `${{` and blanks. Only an
+    /// error pays for it: it reads `text` from its start.
+    fn with_source(mut self, text: &str, source: &str) -> ExprAt {
+        if let Some((offset, _)) = self.within {
+            let blanks = text.chars().skip(offset as usize + 3).take_while(|c| c.is_whitespace()).count();
+            let starts = text.chars().skip(offset as usize + 3 + blanks).take(source.chars().count());
+            if starts.eq(source.chars()) {
+                self.source_at = Some(offset + 3 + blanks as u32);
+            }
+        }
+        self
     }
 
     fn label(self, d: Diagnostic, text: &str) -> Diagnostic {
@@ -185,5 +214,19 @@ impl ExprAt {
             Some((offset, len)) => d.at_within(self.scalar, offset, len, text),
             None => d.at(self.scalar, text),
         }
+    }
+
+    /// A second label on the part of the expression at `bytes` of
+    /// `source`, where the source is on one line of the file and the part
+    /// is not all of it.
+    fn part(self, d: Diagnostic, source: &str, bytes: Option<Range<usize>>, text: &str) -> Diagnostic {
+        let (Some(start), Some(bytes)) = (self.source_at, bytes) else { return d };
+        // The whole expression is labelled already.
+        if bytes.start == 0 && bytes.end >= source.len() {
+            return d;
+        }
+        let (Some(before), Some(inside)) = (source.get(..bytes.start), source.get(bytes.clone())) else { return d };
+        let len = inside.chars().count().max(1) as u32;
+        d.at_within(self.scalar, start + before.chars().count() as u32, len, text)
     }
 }

@@ -45,9 +45,11 @@ codes! {
     UnknownParam = "E100": "An environment or module sets a parameter that has no default (typo guard).";
     ParamType = "E101": "A parameter value's type differs from its default's.";
     SchemaViolation = "E102": "A `schema` constraint fails (`pattern`, `enum`, `min`, `max`, `required`, `required_when`) or names no parameter.";
-    ExpressionFailed = "E110": "An expression fails: undefined name, type error, runaway work, result too large, `file()` outside the project.";
+    ExpressionFailed = "E110": "An expression fails while it runs: a type error, a filter's or function's error (`file()` outside the project), a `ref()` inside a computation, or a limit (runaway work, a result too large); the part that failed is marked when known.";
     UnclosedExpression = "E111": "`${{` without its `}}`.";
     ExpressionNotEvaluated = "E112": "An expression in a params default, where nothing is evaluated: defaults are plain values (compute in an environment's params, a module instance's params or a resource).";
+    ExpressionSyntax = "E113": "An expression is not valid syntax (`${{ 1 + }}`): what the parser expected, marked where it stopped.";
+    UndefinedInExpression = "E114": "An expression names what its context does not have: an unknown name or key (with \"did you mean\"), or a value that is undefined.";
     UnknownDirective = "E120": "Unknown directive in an `infra:` block.";
     DirectiveType = "E121": "A directive has the wrong type (a quoted `when` is a string: drop the quotes).";
     PatchMatchesNothing = "E130": "A patch matches no object.";

@@ -72,7 +72,7 @@ pub fn helm_release(objects: &[Value]) -> Option<(String, Option<String>)> {
 }
 
 /// The project's files: (path relative to the project, content). The
-/// objects' identities must be valid (as [`crate::manifests::read`] checks).
+/// objects' identities must be valid (as [`infra_k8s::manifests::read`] checks).
 pub fn project_files(objects: Vec<Value>, options: &Options) -> Result<(Vec<(RelPath, String)>, Report), Diagnostic> {
     let mut report = Report::default();
     let mut objects: Vec<Value> = objects
