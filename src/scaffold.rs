@@ -60,7 +60,7 @@ pub fn init(dir: &Path, name: &str) -> Result<Vec<PathBuf>, Diagnostic> {
     }
     let mut written = Vec::new();
     for (rel, text) in files {
-        let rel = RelPath::new(rel).map_err(|e| Diagnostic::error(Code::CannotWrite, e))?;
+        let rel = RelPath::new(rel).map_err(|e| Diagnostic::error(Code::CannotWrite, e.to_string()))?;
         write_inside(dir, &rel, text.as_bytes())?;
         written.push(rel.under(dir));
     }

@@ -250,7 +250,7 @@ fn rescue(r: &Reporter, url: &str, into: &Path) -> Result<ExitCode, Diagnostic> 
             grafana.shown().replace(|c: char| c.is_control(), " "),
             yaml::emit(&Value::Map(project))
         );
-        let rel = RelPath::new("infra.yaml").map_err(|e| Diagnostic::error(Code::CannotWrite, e))?;
+        let rel = RelPath::new("infra.yaml").map_err(|e| Diagnostic::error(Code::CannotWrite, e.to_string()))?;
         dir::write_inside(into, &rel, text.as_bytes())?;
         r.status(&format!("saved {written} dashboards of {} into a new project in {}", hits.len(), into.display()));
     }

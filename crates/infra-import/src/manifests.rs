@@ -201,7 +201,10 @@ pub fn project_files(objects: Vec<Value>, options: &Options) -> Result<(Vec<(Rel
     let names = names::object_files(&resources.iter().map(|(id, _)| id).collect::<Vec<_>>());
     let manifests = RelPath::new("manifests").expect("a plain name");
     for (name, (_, text)) in names.into_iter().zip(resources) {
-        files.push((manifests.join(name.as_str()).map_err(|e| Diagnostic::error(Code::CannotWrite, e))?, text));
+        files.push((
+            manifests.join(name.as_str()).map_err(|e| Diagnostic::error(Code::CannotWrite, e.to_string()))?,
+            text,
+        ));
     }
 
     let mut project = Map::new();
@@ -222,7 +225,7 @@ pub fn project_files(objects: Vec<Value>, options: &Options) -> Result<(Vec<(Rel
         project.insert("dashboards", Value::Seq(dashboards));
     }
     let header = "# Imported by `infra import`. Build it with `infra build`; check the round\n# trip with `infra diff <source> <(infra build -o -)`.\n";
-    let infra_yaml = RelPath::new("infra.yaml").map_err(|e| Diagnostic::error(Code::CannotWrite, e))?;
+    let infra_yaml = RelPath::new("infra.yaml").map_err(|e| Diagnostic::error(Code::CannotWrite, e.to_string()))?;
     files.insert(0, (infra_yaml, format!("{header}{}", yaml::emit(&Value::Map(project)))));
     report.files = files.iter().map(|(f, _)| f.to_string()).collect();
     Ok((files, report))

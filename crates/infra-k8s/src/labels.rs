@@ -84,8 +84,12 @@ pub fn add_labels(object: &mut Value, reach: Reach, labels: &Map) {
     if let Some(template) =
         crate::registry::row_of_object(object).and_then(|r| crate::workloads::pod_template_path(r.group, r.kind))
     {
-        let path: Vec<&str> = template.iter().copied().chain(["metadata", "labels"]).collect();
-        merge_at(object, &path, true, labels);
+        // On the stack: templates are at most four keys deep.
+        let mut path = [""; 8];
+        let n = template.len().min(6);
+        path[..n].copy_from_slice(&template[..n]);
+        path[n..n + 2].copy_from_slice(&["metadata", "labels"]);
+        merge_at(object, &path[..n + 2], true, labels);
     }
     let kind = object.str_at(&["kind"]).unwrap_or_default().to_string();
     for m in LABEL_MAPS {

@@ -18,26 +18,70 @@ const MAX_RELATIVE_BYTES: usize = 1024;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RelPath(String);
 
+/// Why a path is not a [`RelPath`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathError {
+    Empty,
+    TooLong(usize),
+    Absolute(String),
+    /// A name of the path is not allowed: the path, and why.
+    Name(String, NameError),
+}
+
+/// Why one name of a path is not allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameError {
+    Empty,
+    /// `.` or `..`.
+    Dots(String),
+    TooLong(usize),
+    Backslash,
+    Control,
+}
+
+impl std::fmt::Display for PathError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PathError::Empty => f.write_str("an empty path"),
+            PathError::TooLong(n) => write!(f, "a path of {n} bytes (the limit is {MAX_RELATIVE_BYTES})"),
+            PathError::Absolute(path) => write!(f, "{path:?} is absolute"),
+            PathError::Name(path, e) => write!(f, "{path:?}: {e}"),
+        }
+    }
+}
+
+impl std::fmt::Display for NameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NameError::Empty => f.write_str("an empty name (`//` or a trailing `/`)"),
+            NameError::Dots(part) => write!(f, "`{part}` is not allowed"),
+            NameError::TooLong(n) => write!(f, "a name of {n} bytes (the limit is {MAX_COMPONENT_BYTES})"),
+            NameError::Backslash => f.write_str("`\\` is not allowed"),
+            NameError::Control => f.write_str("control characters are not allowed"),
+        }
+    }
+}
+
 impl RelPath {
-    pub fn new(path: impl Into<String>) -> Result<RelPath, String> {
+    pub fn new(path: impl Into<String>) -> Result<RelPath, PathError> {
         let path = path.into();
         if path.is_empty() {
-            return Err("an empty path".into());
+            return Err(PathError::Empty);
         }
         if path.len() > MAX_RELATIVE_BYTES {
-            return Err(format!("a path of {} bytes (the limit is {MAX_RELATIVE_BYTES})", path.len()));
+            return Err(PathError::TooLong(path.len()));
         }
         if path.starts_with('/') {
-            return Err(format!("{path:?} is absolute"));
+            return Err(PathError::Absolute(path));
         }
-        for part in path.split('/') {
-            check_component(part).map_err(|e| format!("{path:?}: {e}"))?;
+        if let Some(e) = path.split('/').find_map(|part| check_component(part).err()) {
+            return Err(PathError::Name(path, e));
         }
         Ok(RelPath(path))
     }
 
     /// A path of checked components.
-    pub fn join(&self, name: &str) -> Result<RelPath, String> {
+    pub fn join(&self, name: &str) -> Result<RelPath, PathError> {
         RelPath::new(format!("{}/{name}", self.0))
     }
 
@@ -63,15 +107,13 @@ impl std::fmt::Display for RelPath {
 }
 
 /// One name of a [`RelPath`].
-pub fn check_component(part: &str) -> Result<(), String> {
+pub fn check_component(part: &str) -> Result<(), NameError> {
     match part {
-        "" => Err("an empty name (`//` or a trailing `/`)".into()),
-        "." | ".." => Err(format!("`{part}` is not allowed")),
-        _ if part.len() > MAX_COMPONENT_BYTES => {
-            Err(format!("a name of {} bytes (the limit is {MAX_COMPONENT_BYTES})", part.len()))
-        }
-        _ if part.contains('\\') => Err("`\\` is not allowed".into()),
-        _ if part.chars().any(char::is_control) => Err("control characters are not allowed".into()),
+        "" => Err(NameError::Empty),
+        "." | ".." => Err(NameError::Dots(part.to_string())),
+        _ if part.len() > MAX_COMPONENT_BYTES => Err(NameError::TooLong(part.len())),
+        _ if part.contains('\\') => Err(NameError::Backslash),
+        _ if part.chars().any(char::is_control) => Err(NameError::Control),
         _ => Ok(()),
     }
 }

@@ -346,7 +346,7 @@ impl Engine {
             }
         });
         env.add_filter("toyaml", |v: MjValue| -> Result<String, Error> {
-            let v = from_minijinja(&v).map_err(|e| Error::new(ErrorKind::InvalidOperation, e))?;
+            let v = from_minijinja(&v).map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
             Ok(infra_syntax::yaml::emit(&v).trim_end_matches('\n').to_string())
         });
         Engine { env, budget: Arc::new(BuildBudget::new()) }
@@ -447,8 +447,8 @@ pub enum ExprError {
     Failed { message: String, at: Option<Range<usize>> },
     /// `ref()` used inside a computation instead of as a value.
     RefComputed,
-    /// Its result is past a limit.
-    Result(String),
+    /// Its result is past a limit or not a value of a manifest.
+    Result(ResultError),
     /// It did too much work, or the build's expressions did: what, and
     /// what to do about it.
     Limit { message: String, help: &'static str },
@@ -646,8 +646,47 @@ fn undefined_path(parent: &Value, path: &[String], i: usize) -> ExprError {
     ExprError::Missing { message: format!("undefined value: `{}` has no `{key}`{hint}", path[..i].join(".")), at: None }
 }
 
+/// Why a result cannot be a value of a manifest.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResultError {
+    /// More than [`MAX_RESULT_NODES`] values.
+    TooManyValues,
+    /// A value's text past [`MAX_RESULT_BYTES`]; an interpolated text's
+    /// when `text`.
+    TooLong {
+        text: bool,
+    },
+    TooDeep,
+    Undefined,
+    /// An integer beyond 64 bits, as minijinja shows it.
+    IntegerOutOfRange(String),
+    /// Infinity or NaN (`1/0`).
+    NotFinite(f64),
+    /// minijinja could not read the value (an invalid value, an
+    /// iteration that failed).
+    Unreadable(String),
+}
+
+impl fmt::Display for ResultError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mib = MAX_RESULT_BYTES >> 20;
+        match self {
+            ResultError::TooManyValues => write!(f, "the result has more than {MAX_RESULT_NODES} values"),
+            ResultError::TooLong { text: false } => write!(f, "the result is longer than {mib} MiB"),
+            ResultError::TooLong { text: true } => write!(f, "the text is longer than {mib} MiB"),
+            ResultError::TooDeep => f.write_str("value nested too deeply"),
+            ResultError::Undefined => f.write_str("the expression is undefined"),
+            ResultError::IntegerOutOfRange(v) => {
+                write!(f, "the integer {v} is out of range (a 64-bit integer is at most 2**63 - 1)")
+            }
+            ResultError::NotFinite(v) => write!(f, "the result is {v}, not a finite number (a division by zero?)"),
+            ResultError::Unreadable(why) => f.write_str(why),
+        }
+    }
+}
+
 /// Converts a minijinja result into a plain value.
-pub fn from_minijinja(v: &MjValue) -> Result<Value, String> {
+pub fn from_minijinja(v: &MjValue) -> Result<Value, ResultError> {
     from_minijinja_at(v, 0, &mut Room { values: MAX_RESULT_NODES, bytes: MAX_RESULT_BYTES })
 }
 
@@ -659,17 +698,17 @@ struct Room {
 
 impl Room {
     /// Checks that `values` more would fit, without taking them.
-    fn fits(&self, values: usize) -> Result<(), String> {
+    fn fits(&self, values: usize) -> Result<(), ResultError> {
         if values > self.values {
-            return Err(format!("the result has more than {MAX_RESULT_NODES} values"));
+            return Err(ResultError::TooManyValues);
         }
         Ok(())
     }
 
-    fn take(&mut self, values: usize, bytes: usize) -> Result<(), String> {
+    fn take(&mut self, values: usize, bytes: usize) -> Result<(), ResultError> {
         self.fits(values)?;
         if bytes > self.bytes {
-            return Err(format!("the result is longer than {} MiB", MAX_RESULT_BYTES >> 20));
+            return Err(ResultError::TooLong { text: false });
         }
         self.values -= values;
         self.bytes -= bytes;
@@ -678,7 +717,7 @@ impl Room {
 
     /// Takes room for a whole value, stopping at the first part past it
     /// (a view of params may be repeated in a result many times).
-    fn take_all(&mut self, v: &Value) -> Result<(), String> {
+    fn take_all(&mut self, v: &Value) -> Result<(), ResultError> {
         match v {
             Value::String(s) => self.take(1, s.len()),
             Value::Seq(items) => {
@@ -694,13 +733,14 @@ impl Room {
     }
 }
 
-fn from_minijinja_at(v: &MjValue, depth: usize, room: &mut Room) -> Result<Value, String> {
+fn from_minijinja_at(v: &MjValue, depth: usize, room: &mut Room) -> Result<Value, ResultError> {
+    let unreadable = |e: Error| ResultError::Unreadable(e.to_string());
     if let Some(view) = v.downcast_object_ref::<View>() {
         room.take_all(&view.0)?;
         return Ok(view.0.clone());
     }
     if depth > infra_syntax::yaml::MAX_DEPTH {
-        return Err("value nested too deeply".into());
+        return Err(ResultError::TooDeep);
     }
     // A sequence's length is known before its items are made (`[1] * 10**9`).
     if matches!(v.kind(), ValueKind::Seq | ValueKind::Iterable | ValueKind::Map) {
@@ -708,7 +748,7 @@ fn from_minijinja_at(v: &MjValue, depth: usize, room: &mut Room) -> Result<Value
     }
     room.take(1, 0)?;
     Ok(match v.kind() {
-        ValueKind::Undefined => return Err("the expression is undefined".into()),
+        ValueKind::Undefined => return Err(ResultError::Undefined),
         ValueKind::None => Value::Null,
         ValueKind::Bool => Value::Bool(v.is_true()),
         // Kubernetes numbers are 64-bit integers or finite floats: a larger
@@ -716,11 +756,11 @@ fn from_minijinja_at(v: &MjValue, depth: usize, room: &mut Room) -> Result<Value
         // (`1/0`) is not written as `.inf`.
         ValueKind::Number if v.is_integer() => match v.as_i64() {
             Some(i) => Value::Int(i),
-            None => return Err(format!("the integer {v} is out of range (a 64-bit integer is at most 2**63 - 1)")),
+            None => return Err(ResultError::IntegerOutOfRange(v.to_string())),
         },
-        ValueKind::Number => match f64::try_from(v.clone()).map_err(|e| e.to_string())? {
+        ValueKind::Number => match f64::try_from(v.clone()).map_err(unreadable)? {
             f if f.is_finite() => Value::Float(f),
-            f => return Err(format!("the result is {f}, not a finite number (a division by zero?)")),
+            f => return Err(ResultError::NotFinite(f)),
         },
         ValueKind::String => {
             let s = v.as_str().unwrap_or_default();
@@ -734,14 +774,14 @@ fn from_minijinja_at(v: &MjValue, depth: usize, room: &mut Room) -> Result<Value
         }
         ValueKind::Seq | ValueKind::Iterable => Value::Seq(
             v.try_iter()
-                .map_err(|e| e.to_string())?
+                .map_err(unreadable)?
                 .map(|x| from_minijinja_at(&x, depth + 1, room))
                 .collect::<Result<_, _>>()?,
         ),
         ValueKind::Map => {
             let mut map = Map::new();
-            for k in v.try_iter().map_err(|e| e.to_string())? {
-                let item = v.get_item(&k).map_err(|e| e.to_string())?;
+            for k in v.try_iter().map_err(unreadable)? {
+                let item = v.get_item(&k).map_err(unreadable)?;
                 let key = match k.as_str() {
                     Some(s) => s.to_string(),
                     None => k.to_string(),
@@ -751,7 +791,7 @@ fn from_minijinja_at(v: &MjValue, depth: usize, room: &mut Room) -> Result<Value
             }
             Value::Map(map)
         }
-        ValueKind::Invalid => return Err(format!("invalid value: {v}")),
+        ValueKind::Invalid => return Err(ResultError::Unreadable(format!("invalid value: {v}"))),
         _ => {
             let text = v.to_string();
             room.take(0, text.len())?;
@@ -773,9 +813,9 @@ fn weight(v: &Value) -> usize {
 
 /// Appends an interpolated piece, keeping the whole string within
 /// [`MAX_RESULT_BYTES`].
-fn push_bounded(out: &mut String, s: &str) -> Result<(), String> {
+fn push_bounded(out: &mut String, s: &str) -> Result<(), ResultError> {
     if out.len() + s.len() > MAX_RESULT_BYTES {
-        return Err(format!("the text is longer than {} MiB", MAX_RESULT_BYTES >> 20));
+        return Err(ResultError::TooLong { text: true });
     }
     out.push_str(s);
     Ok(())
@@ -783,7 +823,7 @@ fn push_bounded(out: &mut String, s: &str) -> Result<(), String> {
 
 /// Appends a value as YAML would write it: `true`, not Python's `True`;
 /// null as nothing; anything else formatted within the bound.
-fn push_interpolated(out: &mut String, v: &MjValue) -> Result<(), String> {
+fn push_interpolated(out: &mut String, v: &MjValue) -> Result<(), ResultError> {
     match v.as_str() {
         Some(s) => push_bounded(out, s),
         None if v.kind() == ValueKind::Bool => push_bounded(out, if v.is_true() { "true" } else { "false" }),
@@ -794,7 +834,7 @@ fn push_interpolated(out: &mut String, v: &MjValue) -> Result<(), String> {
 
 /// Appends a value's text to `out`, refusing to grow it past
 /// [`MAX_RESULT_BYTES`]: formatting stops as soon as the limit is reached.
-pub fn write_bounded(out: &mut String, v: &MjValue) -> Result<(), String> {
+pub fn write_bounded(out: &mut String, v: &MjValue) -> Result<(), ResultError> {
     struct Bounded<'a>(&'a mut String, usize);
     impl fmt::Write for Bounded<'_> {
         fn write_str(&mut self, s: &str) -> fmt::Result {
@@ -807,11 +847,10 @@ pub fn write_bounded(out: &mut String, v: &MjValue) -> Result<(), String> {
     }
     // A huge list would be formatted in full before the writer could stop it.
     if v.len().is_some_and(|n| n > MAX_RESULT_NODES) {
-        return Err(format!("the result has more than {MAX_RESULT_NODES} values"));
+        return Err(ResultError::TooManyValues);
     }
     let limit = MAX_RESULT_BYTES;
-    fmt::write(&mut Bounded(out, limit), format_args!("{v}"))
-        .map_err(|_| format!("the result is longer than {} MiB", MAX_RESULT_BYTES >> 20))
+    fmt::write(&mut Bounded(out, limit), format_args!("{v}")).map_err(|_| ResultError::TooLong { text: false })
 }
 
 // ---------------------------------------------------------------------------

@@ -113,25 +113,79 @@ fn cleaned(v: &Value) -> Value {
     }
 }
 
+/// Why an RFC 6902 operation cannot be applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpError {
+    /// The operation lacks a field: `op`, `path`, or what its kind needs.
+    NeedsField {
+        op: Option<String>,
+        field: &'static str,
+    },
+    /// `path: ""` with an operation that would replace the whole object.
+    WholeObject {
+        op: String,
+    },
+    NotAPointer(String),
+    PointerTooLong(usize),
+    /// Nothing is at this place (`from` when the name is `None`).
+    Missing(Option<String>),
+    NotAnIndex(String),
+    OutOfRange(String),
+    /// The parent of this place is a scalar.
+    NotAContainer(Option<String>),
+    TestFailed(String),
+    UnknownOp(String),
+    TooManyValues,
+    TooDeep(usize),
+}
+
+impl std::fmt::Display for OpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpError::NeedsField { op: None, field } => write!(f, "an operation needs `{field}`"),
+            OpError::NeedsField { op: Some(op), field } => write!(f, "`{op}` needs `{field}`"),
+            OpError::WholeObject { op } => write!(
+                f,
+                "`path: \"\"` is the whole object; `{op}` changes a field in it (for example `/spec/replicas`)"
+            ),
+            OpError::NotAPointer(p) => write!(f, "`{p}` is not a JSON pointer (it starts with `/`)"),
+            OpError::PointerTooLong(n) => {
+                write!(f, "the path has {n} segments; objects nest at most {MAX_DEPTH} levels")
+            }
+            OpError::Missing(None) => f.write_str("`from` does not exist"),
+            OpError::Missing(Some(at)) => write!(f, "{at} does not exist"),
+            OpError::NotAnIndex(at) => write!(f, "{at} is not a list index"),
+            OpError::OutOfRange(at) => write!(f, "{at} is out of range"),
+            OpError::NotAContainer(None) => f.write_str("the parent is not a map or list"),
+            OpError::NotAContainer(Some(at)) => write!(f, "{at} is not a map or list"),
+            OpError::TestFailed(path) => write!(f, "test failed: {path} is not the expected value"),
+            OpError::UnknownOp(op) => write!(f, "unknown op `{op}` (add, remove, replace, move, copy, test)"),
+            OpError::TooManyValues => {
+                write!(f, "the operations add more than {MAX_RESULT_NODES} values to the object")
+            }
+            OpError::TooDeep(n) => write!(f, "the value would nest {n} levels deep; objects nest at most {MAX_DEPTH}"),
+        }
+    }
+}
+
 /// Applies one RFC 6902 operation. One deliberate difference: `add`
 /// creates missing parent maps, so that `/metadata/annotations/x` works on
 /// an object without annotations. `added` counts the values the operations
 /// of one patch have put into the object: a few `copy` ops that each
 /// double it would otherwise fill memory.
-pub fn apply_op(doc: &mut Value, op: &Value, added: &mut usize) -> Result<(), String> {
-    let kind = op.get("op").and_then(Value::as_str).ok_or("an operation needs `op`")?;
-    let path = op.get("path").and_then(Value::as_str).ok_or("an operation needs `path`")?;
+pub fn apply_op(doc: &mut Value, op: &Value, added: &mut usize) -> Result<(), OpError> {
+    let needs = |op: Option<&str>, field| OpError::NeedsField { op: op.map(str::to_string), field };
+    let kind = op.get("op").and_then(Value::as_str).ok_or_else(|| needs(None, "op"))?;
+    let path = op.get("path").and_then(Value::as_str).ok_or_else(|| needs(None, "path"))?;
     let pointer = parse_pointer(path)?;
     // The object itself is not replaced, moved or removed by a patch: its
     // identity and shape are checked after patches, but only a map has them.
     if pointer.is_empty() && kind != "test" {
-        return Err(format!(
-            "`path: \"\"` is the whole object; `{kind}` changes a field in it (for example `/spec/replicas`)"
-        ));
+        return Err(OpError::WholeObject { op: kind.to_string() });
     }
-    let value = || op.get("value").ok_or_else(|| format!("`{kind}` needs `value`"));
-    let from = || -> Result<Vec<String>, String> {
-        parse_pointer(op.get("from").and_then(Value::as_str).ok_or_else(|| format!("`{kind}` needs `from`"))?)
+    let value = || op.get("value").ok_or_else(|| needs(Some(kind), "value"));
+    let from = || -> Result<Vec<String>, OpError> {
+        parse_pointer(op.get("from").and_then(Value::as_str).ok_or_else(|| needs(Some(kind), "from"))?)
     };
     match kind {
         "add" => add(doc, &pointer, admit(value()?, &pointer, added)?, true),
@@ -143,60 +197,57 @@ pub fn apply_op(doc: &mut Value, op: &Value, added: &mut usize) -> Result<(), St
         }
         "move" => {
             let from = from()?;
-            let moved = get(doc, &from).ok_or("`from` does not exist")?;
+            let moved = get(doc, &from).ok_or(OpError::Missing(None))?;
             within_depth(moved, &pointer)?;
             let moved = remove(doc, &from)?;
             add(doc, &pointer, moved, false)
         }
         "copy" => {
-            let copied = admit(get(doc, &from()?).ok_or("`from` does not exist")?, &pointer, added)?;
+            let copied = admit(get(doc, &from()?).ok_or(OpError::Missing(None))?, &pointer, added)?;
             add(doc, &pointer, copied, false)
         }
         "test" => {
             let expected = value()?;
             match get(doc, &pointer) {
                 Some(v) if v == expected => Ok(()),
-                _ => Err(format!("test failed: {path} is not the expected value")),
+                _ => Err(OpError::TestFailed(path.to_string())),
             }
         }
-        other => Err(format!("unknown op `{other}` (add, remove, replace, move, copy, test)")),
+        other => Err(OpError::UnknownOp(other.to_string())),
     }
 }
 
 /// A copy of `value` to put at `pointer`, if the object stays within the
 /// limits of what one patch may add.
-fn admit(value: &Value, pointer: &[String], added: &mut usize) -> Result<Value, String> {
+fn admit(value: &Value, pointer: &[String], added: &mut usize) -> Result<Value, OpError> {
     let count = within_depth(value, pointer)?;
     *added += count;
     if *added > MAX_RESULT_NODES {
-        return Err(format!("the operations add more than {MAX_RESULT_NODES} values to the object"));
+        return Err(OpError::TooManyValues);
     }
     Ok(value.clone())
 }
 
 /// The values in `value`, if placing it at `pointer` nests the object no
 /// deeper than a file may.
-fn within_depth(value: &Value, pointer: &[String]) -> Result<usize, String> {
+fn within_depth(value: &Value, pointer: &[String]) -> Result<usize, OpError> {
     let (count, depth) = value.extent();
     if pointer.len() + depth > MAX_DEPTH {
-        return Err(format!(
-            "the value would nest {} levels deep; objects nest at most {MAX_DEPTH}",
-            pointer.len() + depth
-        ));
+        return Err(OpError::TooDeep(pointer.len() + depth));
     }
     Ok(count)
 }
 
-fn parse_pointer(p: &str) -> Result<Vec<String>, String> {
+fn parse_pointer(p: &str) -> Result<Vec<String>, OpError> {
     if p.is_empty() {
         return Ok(Vec::new());
     }
     let Some(rest) = p.strip_prefix('/') else {
-        return Err(format!("`{p}` is not a JSON pointer (it starts with `/`)"));
+        return Err(OpError::NotAPointer(p.to_string()));
     };
     let segments = rest.bytes().filter(|&b| b == b'/').count() + 1;
     if segments > MAX_DEPTH {
-        return Err(format!("the path has {segments} segments; objects nest at most {MAX_DEPTH} levels"));
+        return Err(OpError::PointerTooLong(segments));
     }
     Ok(rest.split('/').map(|s| s.replace("~1", "/").replace("~0", "~")).collect())
 }
@@ -209,7 +260,7 @@ fn get<'a>(doc: &'a Value, pointer: &[String]) -> Option<&'a Value> {
     })
 }
 
-fn parent<'a>(doc: &'a mut Value, pointer: &[String], create: bool) -> Result<&'a mut Value, String> {
+fn parent<'a>(doc: &'a mut Value, pointer: &[String], create: bool) -> Result<&'a mut Value, OpError> {
     let mut v = doc;
     for (i, seg) in pointer.iter().enumerate() {
         let shown = || format!("/{}", pointer[..=i].join("/"));
@@ -218,19 +269,19 @@ fn parent<'a>(doc: &'a mut Value, pointer: &[String], create: bool) -> Result<&'
                 if create && !m.contains_key(seg) {
                     m.insert(seg.clone(), Value::Map(Default::default()));
                 }
-                m.get_mut(seg).ok_or_else(|| format!("{} does not exist", shown()))?
+                m.get_mut(seg).ok_or_else(|| OpError::Missing(Some(shown())))?
             }
             Value::Seq(s) => {
-                let idx: usize = seg.parse().map_err(|_| format!("{} is not a list index", shown()))?;
-                s.get_mut(idx).ok_or_else(|| format!("{} is out of range", shown()))?
+                let idx: usize = seg.parse().map_err(|_| OpError::NotAnIndex(shown()))?;
+                s.get_mut(idx).ok_or_else(|| OpError::OutOfRange(shown()))?
             }
-            _ => return Err(format!("{} is not a map or list", shown())),
+            _ => return Err(OpError::NotAContainer(Some(shown()))),
         };
     }
     Ok(v)
 }
 
-fn add(doc: &mut Value, pointer: &[String], value: Value, create: bool) -> Result<(), String> {
+fn add(doc: &mut Value, pointer: &[String], value: Value, create: bool) -> Result<(), OpError> {
     let Some((last, head)) = pointer.split_last() else {
         *doc = value;
         return Ok(());
@@ -244,31 +295,33 @@ fn add(doc: &mut Value, pointer: &[String], value: Value, create: bool) -> Resul
             let idx = if last == "-" {
                 s.len()
             } else {
-                last.parse().map_err(|_| format!("`{last}` is not a list index"))?
+                last.parse().map_err(|_| OpError::NotAnIndex(format!("`{last}`")))?
             };
             if idx > s.len() {
-                return Err(format!("index {idx} is out of range"));
+                return Err(OpError::OutOfRange(format!("index {idx}")));
             }
             s.insert(idx, value);
             Ok(())
         }
-        _ => Err("the parent is not a map or list".into()),
+        _ => Err(OpError::NotAContainer(None)),
     }
 }
 
-fn remove(doc: &mut Value, pointer: &[String]) -> Result<Value, String> {
-    let (last, head) = pointer.split_last().ok_or("cannot remove the whole object")?;
+fn remove(doc: &mut Value, pointer: &[String]) -> Result<Value, OpError> {
+    let Some((last, head)) = pointer.split_last() else {
+        return Err(OpError::WholeObject { op: "remove".into() });
+    };
     let shown = format!("/{}", pointer.join("/"));
     match parent(doc, head, false)? {
-        Value::Map(m) => m.shift_remove(last).ok_or(format!("{shown} does not exist")),
+        Value::Map(m) => m.shift_remove(last).ok_or(OpError::Missing(Some(shown))),
         Value::Seq(s) => {
-            let idx: usize = last.parse().map_err(|_| format!("`{last}` is not a list index"))?;
+            let idx: usize = last.parse().map_err(|_| OpError::NotAnIndex(format!("`{last}`")))?;
             if idx >= s.len() {
-                return Err(format!("{shown} is out of range"));
+                return Err(OpError::OutOfRange(shown));
             }
             Ok(s.remove(idx))
         }
-        _ => Err(format!("{shown}: the parent is not a map or list")),
+        _ => Err(OpError::NotAContainer(Some(format!("{shown}: the parent")))),
     }
 }
 
@@ -733,7 +786,12 @@ mod tests {
                 "metadata: {name: x, annotations: {team: obs}, labels/x: x}\nspec: {ports: [{port: 8080}, {port: 443}]}\n"
             )
         );
-        assert!(apply_op(&mut t, &v("{op: remove, path: /spec/nope}"), &mut 0).unwrap_err().contains("does not exist"));
+        assert!(
+            apply_op(&mut t, &v("{op: remove, path: /spec/nope}"), &mut 0)
+                .unwrap_err()
+                .to_string()
+                .contains("does not exist")
+        );
         assert!(apply_op(&mut t, &v("{op: test, path: /metadata/name, value: y}"), &mut 0).is_err());
     }
 
@@ -742,16 +800,17 @@ mod tests {
         let mut t = v("data: {a: [1, 2, 3, 4, 5, 6, 7, 8]}\n");
         let mut added = 0;
         let copy = |i| v(&format!("{{op: copy, from: /data, path: /data/b{i}}}"));
-        let err = (0..40).find_map(|i| apply_op(&mut t, &copy(i), &mut added).err()).unwrap();
+        let err = (0..40).find_map(|i| apply_op(&mut t, &copy(i), &mut added).err()).unwrap().to_string();
         assert!(err.contains("the operations add more than 1000000 values"), "{err}");
         let deep = format!("{{op: add, path: \"{}\", value: 1}}", "/a".repeat(100_000));
         let err = apply_op(&mut t, &v(&deep), &mut 0).unwrap_err();
-        assert_eq!(err, "the path has 100000 segments; objects nest at most 200 levels");
+        assert_eq!(err, OpError::PointerTooLong(100_000));
+        assert_eq!(err.to_string(), "the path has 100000 segments; objects nest at most 200 levels");
         // A value may nest as deep as a file may, counted from where it goes.
         let mut t = v("a: 1\n");
         let nested = |n: usize| format!("{{op: add, path: /x, value: {}1{}}}", "[".repeat(n), "]".repeat(n));
         assert!(apply_op(&mut t, &v(&nested(198)), &mut 0).is_ok());
         let err = apply_op(&mut t, &v(&nested(199)), &mut 0).unwrap_err();
-        assert!(err.contains("would nest 201 levels deep"), "{err}");
+        assert_eq!(err, OpError::TooDeep(201));
     }
 }

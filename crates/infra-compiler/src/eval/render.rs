@@ -120,9 +120,7 @@ impl Renderer<'_> {
                 ),
                 "in this expression",
             ),
-            ExprError::Result(message) => {
-                at.label(Diagnostic::error(Code::ExpressionFailed, message), "this expression")
-            }
+            ExprError::Result(e) => at.label(Diagnostic::error(Code::ExpressionFailed, e.to_string()), "this expression"),
             ExprError::Limit { message, help } => {
                 at.label(Diagnostic::error(Code::ExpressionFailed, message), "this expression").help(help)
             }
