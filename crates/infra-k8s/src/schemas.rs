@@ -322,19 +322,23 @@ fn structural(schema: &Json) -> Json {
     let mut out = JsonMap::new();
     for (key, value) in fields {
         let converted = match key.as_str() {
-            "properties" | "patternProperties" | "definitions" | "$defs" => match value.as_object() {
+            "properties" | "patternProperties" => match value.as_object() {
                 Some(map) => Json::Object(map.iter().map(|(k, v)| (k.clone(), structural(v))).collect()),
-                None => value.clone(),
+                None => continue,
             },
             "items" | "additionalProperties" | "not" => structural(value),
             "allOf" | "anyOf" | "oneOf" => match value.as_array() {
                 Some(items) => Json::Array(items.iter().map(structural).collect()),
-                None => value.clone(),
+                None => continue,
             },
-            // Kubernetes' own keys, and OpenAPI's, that JSON Schema lacks.
-            "nullable" | "default" | "example" | "externalDocs" | "format" | "x-kubernetes-validations" => continue,
-            k if k.starts_with("x-kubernetes-") => continue,
-            _ => value.clone(),
+            // What a structural schema may say and JSON Schema checks the
+            // same way. The rest is dropped: Kubernetes' and OpenAPI's own
+            // keys, and what a CRD may not hold (`$ref`, whose loops would
+            // never end, `definitions`, `$id`).
+            "type" | "required" | "enum" | "pattern" | "minimum" | "maximum" | "exclusiveMinimum"
+            | "exclusiveMaximum" | "minLength" | "maxLength" | "minItems" | "maxItems" | "uniqueItems"
+            | "multipleOf" | "minProperties" | "maxProperties" => value.clone(),
+            _ => continue,
         };
         out.insert(key.clone(), converted);
     }
@@ -401,6 +405,13 @@ mod tests {
         );
         assert!(matches!(schemas.check(&good), Checked::Valid), "{:?}", schemas.check(&good));
         let bad = object("apiVersion: x.io/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: big, colour: red}\n");
+        // A reference that loops is not a structural schema: it is dropped.
+        let looping = object(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: loops.x.io}\nspec:\n  group: x.io\n  names: {kind: Loop}\n  versions:\n  - name: v1\n    schema:\n      openAPIV3Schema: {$ref: '#', type: object, properties: {spec: {$ref: '#/properties/spec'}}}\n",
+        );
+        schemas.add_crd(&looping).unwrap();
+        let instance = object("apiVersion: x.io/v1\nkind: Loop\nmetadata: {name: l}\nspec: {a: 1}\n");
+        assert!(matches!(schemas.check(&instance), Checked::Valid));
         let Checked::Invalid(found) = schemas.check(&bad) else { panic!("valid") };
         let paths: Vec<String> = found.iter().map(|v| path_text(&v.path)).collect();
         assert_eq!(paths, ["spec.size", "spec.colour"], "{found:?}");
