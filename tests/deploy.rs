@@ -224,6 +224,19 @@ fn the_kustomization_gives_kustomize_the_build_in_apply_order() {
         std::fs::read_to_string(std::path::Path::new(out).join("kustomization.yaml")).unwrap(),
         "resources: []\n"
     );
+    // Nor when a committed lock claims it: the file must hold what infra wrote.
+    let lock_path = std::path::Path::new(out).join("infra.lock");
+    let lock = std::fs::read_to_string(&lock_path).unwrap();
+    let claimed = lock.replacen("\nobjects:", &format!("\nkustomization: {}\nobjects:", "ab".repeat(32)), 1);
+    assert_ne!(claimed, lock);
+    std::fs::write(&lock_path, claimed).unwrap();
+    let claimed = common::infra(&["build", dir.str(), "--env", env, "--kustomization", "-o", out]);
+    assert_eq!(claimed.code, 1, "{}", claimed.transcript());
+    assert!(claimed.stderr.contains("kustomization.yaml is in the way"), "{}", claimed.stderr);
+    assert_eq!(
+        std::fs::read_to_string(std::path::Path::new(out).join("kustomization.yaml")).unwrap(),
+        "resources: []\n"
+    );
     let stream = common::infra(&["build", dir.str(), "--env", env, "--kustomization", "-o", "-"]);
     assert_eq!(stream.code, 1, "{}", stream.transcript());
 }

@@ -160,6 +160,19 @@ mod tests {
         );
     }
 
+    /// A selector and its template get the same labels, in every group of
+    /// a workload kind (an old chart's `extensions/v1beta1` too).
+    #[test]
+    fn selectors_and_templates_agree_in_every_group() {
+        for api in ["apps/v1", "apps/v1beta2", "extensions/v1beta1"] {
+            let d = format!("{{apiVersion: {api}, kind: Deployment, spec: {{template: {{spec: {{}}}}}}}}");
+            let v = labelled(&d, Reach::Selectors);
+            let template = v.pointer(&["spec", "template", "metadata", "labels"]);
+            assert!(template.is_some(), "{api}");
+            assert_eq!(v.pointer(&["spec", "selector", "matchLabels"]), template, "{api}");
+        }
+    }
+
     #[test]
     fn selector_less_services_and_custom_kinds_are_left_alone() {
         let external = "{apiVersion: v1, kind: Service, spec: {type: ExternalName}}";

@@ -124,6 +124,14 @@ pub const KINDS: &[KindRow] = &[
         ]),
     ),
     row("apps", "ControllerRevision", Namespaced),
+    // The `extensions` group, served until Kubernetes 1.16 and still in old
+    // charts: its workloads' selectors were mutable.
+    rolling(pods(row("extensions", "Deployment", Namespaced), TEMPLATE)),
+    rolling(pods(row("extensions", "DaemonSet", Namespaced), TEMPLATE)),
+    pods(row("extensions", "ReplicaSet", Namespaced), TEMPLATE),
+    row("extensions", "Ingress", Namespaced),
+    row("extensions", "NetworkPolicy", Namespaced),
+    row("policy", "PodSecurityPolicy", Cluster),
     fixed(
         pods(row("batch", "Job", Namespaced), TEMPLATE),
         Immutable::Fields(&["spec.selector", "spec.template", "spec.completions", "spec.completionMode"]),

@@ -188,17 +188,26 @@ impl Schemas {
         self.version
     }
 
-    /// Adds the kinds a CRD declares, one per served version with a schema.
+    /// Adds the kinds a CRD declares, one per version with a schema. A
+    /// CRD the API server would refuse adds nothing: one of a built-in
+    /// group (no dot) or kind, or a schema with a reference.
     pub fn add_crd(&mut self, crd: &Value) -> Result<(), BadCrd> {
         let name = crd.str_at(&["metadata", "name"]).unwrap_or_default();
         let bad = |message: String| BadCrd { crd: name.to_string(), message };
         let (Some(group), Some(kind)) = (crd.str_at(&["spec", "group"]), crd.str_at(&["spec", "names", "kind"])) else {
             return Err(bad("it has no `spec.group` or `spec.names.kind`".into()));
         };
+        if !group.contains('.') || self.kinds.keys().any(|(g, _, k)| g == group && k == kind) {
+            return Err(bad(format!("`{group}` `{kind}` is a built-in kind, which a CRD cannot define")));
+        }
         for version in crd.get("spec").and_then(|s| s.get("versions")).and_then(Value::as_seq).unwrap_or_default() {
             let Some(v) = version.str_at(&["name"]) else { continue };
             let Some(schema) = version.get("schema").and_then(|s| s.get("openAPIV3Schema")) else { continue };
-            let schema = custom_resource_schema(&to_json(schema));
+            let schema = to_json(schema);
+            if let Some(key) = reference(&schema) {
+                return Err(bad(format!("the schema of version `{v}` holds `{key}`, which a CRD may not")));
+            }
+            let schema = custom_resource_schema(&schema);
             let validator = jsonschema::options()
                 .with_draft(jsonschema::Draft::Draft202012)
                 .build(&schema)
@@ -303,6 +312,24 @@ fn described(v: &Json) -> String {
 /// name (elsewhere they are unknown fields, which strict field validation
 /// refuses), a null is a field left out, and `apiVersion`, `kind` and
 /// `metadata` are the API server's at the root and in embedded resources.
+/// A key of a schema that refers elsewhere or defines what may be
+/// referred to (`$ref`, `definitions`): the API server refuses them in a
+/// CRD, and a reference can make checking take exponential time.
+fn reference(schema: &Json) -> Option<&'static str> {
+    const REFERENCES: &[&str] =
+        &["$ref", "$dynamicRef", "$recursiveRef", "$defs", "definitions", "$id", "$anchor", "$dynamicAnchor"];
+    let fields = schema.as_object()?;
+    if let Some(key) = REFERENCES.iter().find(|k| fields.contains_key(**k)) {
+        return Some(key);
+    }
+    fields.iter().find_map(|(key, value)| match (key.as_str(), value) {
+        ("properties" | "patternProperties", Json::Object(map)) => map.values().find_map(reference),
+        ("items" | "additionalProperties" | "not", _) => reference(value),
+        ("allOf" | "anyOf" | "oneOf", Json::Array(items)) => items.iter().find_map(reference),
+        _ => None,
+    })
+}
+
 fn custom_resource_schema(schema: &Json) -> Json {
     let mut root = structural(schema);
     allow_object_fields(&mut root);
@@ -405,13 +432,21 @@ mod tests {
         );
         assert!(matches!(schemas.check(&good), Checked::Valid), "{:?}", schemas.check(&good));
         let bad = object("apiVersion: x.io/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: big, colour: red}\n");
-        // A reference that loops is not a structural schema: it is dropped.
-        let looping = object(
-            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: loops.x.io}\nspec:\n  group: x.io\n  names: {kind: Loop}\n  versions:\n  - name: v1\n    schema:\n      openAPIV3Schema: {$ref: '#', type: object, properties: {spec: {$ref: '#/properties/spec'}}}\n",
-        );
-        schemas.add_crd(&looping).unwrap();
+        // A reference (which can make checking exponential) or a built-in
+        // kind: the CRD is refused, and its kind stays unchecked.
+        let crd_of = |group: &str, kind: &str, schema: &str| {
+            object(&format!(
+                "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {{name: c}}\nspec:\n  group: {group}\n  names: {{kind: {kind}}}\n  versions:\n  - name: v1\n    schema:\n      openAPIV3Schema: {schema}\n"
+            ))
+        };
+        let looping = "{type: object, properties: {x: {oneOf: [{$ref: '#'}, {$ref: '#'}]}}}";
+        let refused = schemas.add_crd(&crd_of("x.io", "Loop", looping)).unwrap_err();
+        assert!(refused.message.contains("holds `$ref`"), "{refused:?}");
         let instance = object("apiVersion: x.io/v1\nkind: Loop\nmetadata: {name: l}\nspec: {a: 1}\n");
-        assert!(matches!(schemas.check(&instance), Checked::Valid));
+        assert!(matches!(schemas.check(&instance), Checked::Unknown));
+        let open = "{type: object, x-kubernetes-preserve-unknown-fields: true}";
+        assert!(schemas.add_crd(&crd_of("apps", "Deployment", open)).is_err());
+        assert!(schemas.add_crd(&crd_of("apps.io", "Deployment", open)).is_ok());
         let Checked::Invalid(found) = schemas.check(&bad) else { panic!("valid") };
         let paths: Vec<String> = found.iter().map(|v| path_text(&v.path)).collect();
         assert_eq!(paths, ["spec.size", "spec.colour"], "{found:?}");

@@ -637,7 +637,10 @@ fn verify_lock(
     let mut kept_others = Vec::new();
     let objects = entries.len();
     for (i, e) in entries.into_iter().chain(others).enumerate() {
-        let ours = rewritten.contains(e.file.as_str())
+        // An object's file that the build writes again is replaced, hand
+        // edits and all; any other file (the kustomization) only when it
+        // holds what infra wrote.
+        let ours = (i < objects && rewritten.contains(e.file.as_str()))
             || match inventory.kind(Path::new(e.file.as_str())) {
                 None => true,
                 Some(EntryKind::File) => holds_hash(&e.file.under(dir), &e.hash),
