@@ -338,6 +338,19 @@ impl Value {
         }
     }
 
+    /// [`Value::type_name`] with its article, for "not an integer".
+    pub fn a_type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a bool",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a map",
+        }
+    }
+
     /// How many values this one holds, itself included, and how deeply
     /// they nest (a scalar is 1 deep): what a patch may add to an object
     /// is bounded by both.

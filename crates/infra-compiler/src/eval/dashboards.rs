@@ -62,8 +62,8 @@ fn string_field(r: &mut Renderer, entry: &Node, key: &str, scope: &Scope) -> Opt
         other => {
             r.diags.push(
                 Diagnostic::error(
-                    Code::DirectiveType,
-                    format!("dashboards `{key}` must be a string, not a {}", other.type_name()),
+                    Code::WrongType,
+                    format!("dashboards `{key}` must be a string, not {}", other.a_type_name()),
                 )
                 .at(node.span, "not a string"),
             );
@@ -80,8 +80,8 @@ fn map_field(r: &mut Renderer, entry: &Node, key: &str, scope: &Scope) -> Option
         other => {
             r.diags.push(
                 Diagnostic::error(
-                    Code::DirectiveType,
-                    format!("dashboards `{key}` must be a map, not a {}", other.type_name()),
+                    Code::WrongType,
+                    format!("dashboards `{key}` must be a map, not {}", other.a_type_name()),
                 )
                 .at(node.span, "not a map"),
             );
@@ -99,7 +99,7 @@ fn settings(r: &mut Renderer, entry: &DashboardEntry, scope: &Scope) -> Option<S
         Some(other) => {
             r.diags.push(
                 Diagnostic::error(
-                    Code::DirectiveType,
+                    Code::WrongType,
                     format!("dashboards `target` is `sidecar` or `operator`, not `{other}`"),
                 )
                 .at(n.get("target").map_or(n.span, |t| t.span), "unknown target"),
@@ -134,11 +134,8 @@ fn settings(r: &mut Renderer, entry: &DashboardEntry, scope: &Scope) -> Option<S
     };
     if (settings.name.is_some() || settings.key.is_some()) && entry.files.len() != 1 {
         r.diags.push(
-            Diagnostic::error(
-                Code::DirectiveType,
-                "`name` and `key` need an entry whose `files` match exactly one file",
-            )
-            .at(n.span, format!("matches {} files", entry.files.len())),
+            Diagnostic::error(Code::WrongType, "`name` and `key` need an entry whose `files` match exactly one file")
+                .at(n.span, format!("matches {} files", entry.files.len())),
         );
         return None;
     }

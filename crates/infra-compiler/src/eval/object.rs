@@ -87,7 +87,7 @@ impl Directives {
                             other => r.diags.push(
                                 Diagnostic::error(
                                     Code::DirectiveType,
-                                    format!("`depends_on` lists \"Kind/name\" strings, not a {}", other.type_name()),
+                                    format!("`depends_on` lists \"Kind/name\" strings, not {}", other.a_type_name()),
                                 )
                                 .at(node.span, "here"),
                             ),
@@ -184,7 +184,7 @@ pub(crate) fn bool_at(r: &mut Renderer, node: &Node, name: &str, path: String, s
         }
         other => {
             r.diags.push(
-                Diagnostic::error(Code::DirectiveType, format!("`{name}` must be a bool, not a {}", other.type_name()))
+                Diagnostic::error(Code::DirectiveType, format!("`{name}` must be a bool, not {}", other.a_type_name()))
                     .at(node.span, "not a bool")
                     .path(path),
             );

@@ -36,7 +36,7 @@ codes! {
     GlobMatchesNothing = "L012": "A `resources` glob matches no file.";
     GitRevision = "L013": "`plan --base` cannot read the compiled output at that git revision (unknown revision, not a git repository, no git).";
     UnknownKey = "L020": "Unknown key in `infra.yaml`, an environment, a patch, `common` or `schema` (with \"did you mean\").";
-    WrongType = "L021": "A field has the wrong type (`resources` not a list, `hashing` not `suffix`/`none`, ...).";
+    WrongType = "L021": "A field has the wrong type or a value it cannot take (`resources` not a list, `hashing` not `suffix`/`none`, a chart's or a dashboard entry's field once evaluated, ...).";
     MissingField = "L022": "A required field is missing (`name`, a module's `source`, a patch body).";
     InvalidName = "L023": "An invalid project, module or environment name (`[a-z0-9-]+`).";
     UnknownEnvironment = "L024": "`--env` names an environment the project does not have.";
