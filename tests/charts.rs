@@ -471,6 +471,20 @@ fn a_chart_upgrade_is_previewed_with_its_hazards() {
     );
 }
 
+/// Serves `dir` as a Helm chart repository: its charts, indexed by the
+/// real Helm, at the returned URL.
+fn serve_repository(dir: &Path) -> String {
+    let url = serve_folder(dir.to_path_buf());
+    let index = std::process::Command::new(k8s_tools().join("helm"))
+        .args(["repo", "index"])
+        .arg(dir)
+        .args(["--url", &url])
+        .output()
+        .unwrap();
+    assert!(index.status.success(), "{}", String::from_utf8_lossy(&index.stderr));
+    url
+}
+
 /// Serves the files of `dir` on 127.0.0.1 until the test ends.
 fn serve_folder(dir: std::path::PathBuf) -> String {
     common::serve_http(move |path| {
@@ -483,14 +497,7 @@ fn serve_folder(dir: std::path::PathBuf) -> String {
 fn charts_are_vendored_from_a_repository() {
     let repo = TempDir::new("repo");
     std::fs::copy(root().join(GRAFANA), repo.join("grafana-12.11.1.tgz")).unwrap();
-    let url = serve_folder(repo.path().to_path_buf());
-    let index = std::process::Command::new(k8s_tools().join("helm"))
-        .args(["repo", "index"])
-        .arg(repo.path())
-        .args(["--url", &url])
-        .output()
-        .unwrap();
-    assert!(index.status.success());
+    let url = serve_repository(repo.path());
     let project = TempDir::new("vendor");
     let cache = TempDir::new("cache");
     let into = project.join("charts");
@@ -537,14 +544,7 @@ fn pulled_charts_are_recorded_and_a_bumped_version_is_synced() {
     std::fs::copy(root().join(GRAFANA), repo.join("grafana-12.11.1.tgz")).unwrap();
     let next = next_grafana(repo.path());
     std::fs::rename(&next, repo.join("grafana-12.12.0.tgz")).unwrap();
-    let url = serve_folder(repo.path().to_path_buf());
-    let index = std::process::Command::new(k8s_tools().join("helm"))
-        .args(["repo", "index"])
-        .arg(repo.path())
-        .args(["--url", &url])
-        .output()
-        .unwrap();
-    assert!(index.status.success());
+    let url = serve_repository(repo.path());
     let project = TempDir::new("vendor");
     let cache = TempDir::new("cache");
     let into = project.join("charts");

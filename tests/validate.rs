@@ -174,7 +174,7 @@ fn custom_resources_are_checked_against_their_crd() {
 fn the_kube_version_chooses_the_schemas() {
     let dir = TempDir::new("validate-version");
     dir.write("infra.yaml", "name: v\nresources: [a.yaml]\n");
-    // `resourceClaims` in a pod's containers came with Kubernetes 1.26.
+    // A container's `resources.claims` came with Kubernetes 1.26.
     dir.write(
         "a.yaml",
         "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns}\nspec:\n  containers:\n  - name: c\n    image: busybox:1.36\n    resources:\n      claims: [{name: gpu}]\n",
