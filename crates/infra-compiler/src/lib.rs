@@ -88,7 +88,7 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
         }
         let overrides = options.overrides.load(&mut sources, &mut diagnostics);
         let helm = find_helm(&project, options.helm.as_deref(), &mut diagnostics);
-        let schemas = if options.validate {
+        let version = if options.validate {
             link::schema::kube_version(options.kube_version.as_deref(), &mut diagnostics)
         } else {
             None
@@ -130,14 +130,16 @@ pub fn compile(dir: &Path, options: &Options) -> Compilation {
             drop(built);
             drop(project);
             let mut locator = link::locate::Locator::new(&sources);
+            // Read once for every environment.
+            let mut schemas = version.map(infra_k8s::schemas::Schemas::new);
             for resources in evaluated {
                 let env = tag(&resources.env);
                 let mut found = Diagnostics::new();
                 if let Some(mut g) = link::link(resources, &link, &mut locator, &mut found) {
                     g.helm = helm.as_ref().map(|h| h.version.clone());
                     link::storage::warn_state_at_risk(&g, &mut found);
-                    if let Some(version) = schemas {
-                        link::schema::check(&g, version, &mut locator, &mut found);
+                    if let Some(schemas) = &mut schemas {
+                        link::schema::check(&g, schemas, &mut locator, &mut found);
                     }
                     graphs.push(g);
                 }

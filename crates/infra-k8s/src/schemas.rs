@@ -148,14 +148,17 @@ pub struct BadCrd {
     pub message: String,
 }
 
-/// The schemas of one build: a Kubernetes version's and its CRDs'.
+/// The schemas of a build: a Kubernetes version's, read once for all its
+/// environments, and the CRDs of the environment being checked.
 pub struct Schemas {
     version: KubeVersion,
     registry: Registry<'static>,
     /// `(group, version, kind)` to the name of its definition.
     kinds: HashMap<(String, String, String), String>,
-    /// Validators made so far, by `(group, version, kind)`.
+    /// Validators of built-in kinds made so far, by `(group, version, kind)`.
     validators: HashMap<(String, String, String), Validator>,
+    /// Validators of the CRDs added since [`Schemas::forget_crds`].
+    custom: HashMap<(String, String, String), Validator>,
 }
 
 impl Schemas {
@@ -181,11 +184,17 @@ impl Schemas {
             .add(DEFINITIONS_URI, Resource::from_contents(definitions))
             .and_then(|r| r.prepare())
             .expect("shipped schemas register");
-        Schemas { version, registry, kinds, validators: HashMap::new() }
+        Schemas { version, registry, kinds, validators: HashMap::new(), custom: HashMap::new() }
     }
 
     pub fn version(&self) -> KubeVersion {
         self.version
+    }
+
+    /// Drops the CRDs of the environment checked last: each environment
+    /// is checked against its own.
+    pub fn forget_crds(&mut self) {
+        self.custom.clear();
     }
 
     /// Adds the kinds a CRD declares, one per version with a schema. A
@@ -212,7 +221,7 @@ impl Schemas {
                 .with_draft(jsonschema::Draft::Draft202012)
                 .build(&schema)
                 .map_err(|e| bad(format!("the schema of version `{v}` is not valid: {e}")))?;
-            self.validators.insert((group.to_string(), v.to_string(), kind.to_string()), validator);
+            self.custom.insert((group.to_string(), v.to_string(), kind.to_string()), validator);
         }
         Ok(())
     }
@@ -224,7 +233,7 @@ impl Schemas {
         };
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
         let key = (group.to_string(), version.to_string(), kind.to_string());
-        if !self.validators.contains_key(&key) {
+        if !self.custom.contains_key(&key) && !self.validators.contains_key(&key) {
             let Some(definition) = self.kinds.get(&key) else { return Checked::Unknown };
             let schema = json!({ "$ref": format!("{DEFINITIONS_URI}#/$defs/{definition}") });
             let validator = jsonschema::options()
@@ -235,11 +244,10 @@ impl Schemas {
             self.validators.insert(key.clone(), validator);
         }
         let instance = to_json(object);
-        let violations: Vec<Violation> = self.validators[&key]
-            .iter_errors(&instance)
-            .flat_map(|e| violations(&instance, &e))
-            .take(MAX_VIOLATIONS)
-            .collect();
+        // A CRD cannot claim a built-in kind (`add_crd`): at most one holds it.
+        let validator = self.custom.get(&key).unwrap_or_else(|| &self.validators[&key]);
+        let violations: Vec<Violation> =
+            validator.iter_errors(&instance).flat_map(|e| violations(&instance, &e)).take(MAX_VIOLATIONS).collect();
         if violations.is_empty() { Checked::Valid } else { Checked::Invalid(violations) }
     }
 }
@@ -451,5 +459,8 @@ mod tests {
         let paths: Vec<String> = found.iter().map(|v| path_text(&v.path)).collect();
         assert_eq!(paths, ["spec.size", "spec.colour"], "{found:?}");
         assert_eq!(found[0].message, "expected integer, found a string \"big\"");
+        // The next environment is checked against its own CRDs only.
+        schemas.forget_crds();
+        assert!(matches!(schemas.check(&good), Checked::Unknown));
     }
 }

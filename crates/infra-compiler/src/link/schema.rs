@@ -39,8 +39,9 @@ pub fn kube_version(asked: Option<&str>, diags: &mut Diagnostics) -> Option<Kube
 
 /// Checks every object of `g` that infra writes (not `external` stubs, not
 /// SOPS documents, whose values are ciphertext).
-pub fn check(g: &ResourceGraph, version: KubeVersion, locator: &mut Locator, diags: &mut Diagnostics) {
-    let mut schemas = Schemas::new(version);
+pub fn check(g: &ResourceGraph, schemas: &mut Schemas, locator: &mut Locator, diags: &mut Diagnostics) {
+    schemas.forget_crds();
+    let version = schemas.version();
     let resources: Vec<_> = g.ordered().filter(|r| !r.external && r.verbatim.is_none()).collect();
     for r in resources.iter().filter(|r| r.id.kind == "CustomResourceDefinition") {
         if let Err(bad) = schemas.add_crd(&r.value) {
