@@ -258,10 +258,9 @@ fn expression_results_are_bounded_before_they_are_built() {
 
 /// minijinja's own operators do work that fuel (one unit per instruction)
 /// does not see: a repeated list is lazy and prints or iterates in full, `~`
-/// writes both sides whole. The engine is patched to charge every value it
-/// iterates and every byte it writes to the build's budget
-/// (vendor/README.md); each of these aborted on allocation or ran for
-/// minutes.
+/// writes both sides whole. Each expression's work is bounded before it runs
+/// (`eval/cost.rs`), and charged to the build's budget; each of these
+/// aborted on allocation or ran for minutes.
 #[test]
 fn work_inside_operators_is_bounded() {
     let concat = ["'x'*99999999"; 12].join(" ~ ");
@@ -277,7 +276,7 @@ fn work_inside_operators_is_bounded() {
     for expr in cases {
         expression_fails(expr, message);
     }
-    // A plain scalar whose value is a lazy list: converting it is metered too.
+    // A plain scalar whose value is a lazy list: converting it is work too.
     let dir = project_with_resource(
         "lazy-result",
         b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  a: ${{ [] * 200000000 }}\n",

@@ -4,18 +4,18 @@
 //! and converts values between minijinja and [`Value`].
 
 use super::bounded::{MAX_BUILD_RESULTS, MAX_BUILD_WORK, MAX_EXPRESSION_WORK, MAX_RESULT_BYTES, MAX_RESULT_NODES};
+use super::cost::{ITEM_COST, Key, Plan, Refusal, Shape, follow};
 pub use infra_syntax::template::{Segment, Segments, segments};
 use infra_syntax::{Map, Value};
 use minijinja::value::{Object, ObjectExt, ObjectRepr, Value as MjValue, ValueKind};
-use minijinja::work::{Budget, ITEM_COST, Spent};
 use minijinja::{Environment, Error, ErrorKind, Expression, State, UndefinedBehavior};
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// Work one expression may do before it is stopped (minijinja fuel): enough
@@ -153,7 +153,7 @@ impl Scope {
     }
 
     /// The context minijinja evaluates expressions in.
-    fn context(&self) -> MjValue {
+    pub(super) fn context(&self) -> MjValue {
         let (entries, context) = self.base.context.get_or_init(|| {
             let b = &self.base;
             let entries: ContextEntries = Arc::from(vec![
@@ -275,30 +275,29 @@ pub struct Engine {
 struct BuildBudget {
     /// What the results of expressions weigh together ([`weight`]).
     produced: AtomicUsize,
-    /// Work inside minijinja's operations: values iterated, text made,
-    /// written or scanned (vendor/README.md).
-    work: Arc<Budget>,
+    /// The work of the expressions evaluated, as [`Plan::cost`] bounds it.
+    work: AtomicU64,
     /// Whether the error for a spent budget was reported: once per build.
     reported: AtomicBool,
 }
 
 impl BuildBudget {
     fn new() -> BuildBudget {
-        BuildBudget {
-            produced: AtomicUsize::new(0),
-            work: Budget::new(MAX_BUILD_WORK),
-            reported: AtomicBool::new(false),
-        }
+        BuildBudget { produced: AtomicUsize::new(0), work: AtomicU64::new(0), reported: AtomicBool::new(false) }
     }
 
     fn spent(&self) -> bool {
-        self.produced.load(Ordering::Relaxed) > MAX_BUILD_RESULTS || self.work.is_spent()
+        self.produced.load(Ordering::Relaxed) > MAX_BUILD_RESULTS || self.work.load(Ordering::Relaxed) > MAX_BUILD_WORK
     }
 
     /// The error for an expression that found a budget spent: a limit
     /// for the first, [`ExprError::Spent`] for the ones after it.
-    fn report(&self, message: String, help: &'static str) -> ExprError {
-        if self.reported.swap(true, Ordering::Relaxed) { ExprError::Spent } else { ExprError::Limit { message, help } }
+    fn report(&self, message: String, help: &'static str, at: Option<Range<usize>>) -> ExprError {
+        if self.reported.swap(true, Ordering::Relaxed) {
+            ExprError::Spent
+        } else {
+            ExprError::Limit { message, help, at }
+        }
     }
 }
 
@@ -355,12 +354,14 @@ impl Engine {
     pub fn evaluator(&self) -> Evaluator<'_> {
         Siblings { env: &self.env, budget: self.budget.clone() }.evaluator()
     }
-}
 
-// The work budget stops an expression by unwinding; with `panic = "abort"`
-// a spent budget would end the process instead of reporting an error.
-#[cfg(panic = "abort")]
-compile_error!("infra needs `panic = \"unwind\"`: expressions that spend their work budget unwind");
+    /// minijinja's environment as expressions see it, for tests that run
+    /// expressions past the checks.
+    #[cfg(test)]
+    pub(super) fn environment(&self) -> &Environment<'static> {
+        &self.env
+    }
+}
 
 /// Compiles and caches expressions: a `for_each` over a thousand items
 /// compiles each expression once.
@@ -368,7 +369,13 @@ pub struct Evaluator<'env> {
     env: &'env Environment<'static>,
     cache: RefCell<HashMap<String, Rc<Compiled<'env>>>>,
     budget: Arc<BuildBudget>,
+    /// Shapes of params values, measured once for all the expressions
+    /// that read them: the params they belong to, and the shape by path.
+    measured: RefCell<Option<MeasuredParams>>,
 }
+
+/// Params, and the shapes of the values paths lead to in them.
+type MeasuredParams = (Arc<Value>, HashMap<Vec<Key>, Shape>);
 
 /// A compiled expression. Most expressions in manifests are plain paths
 /// (`params.namespace`, `item.name`), and most conditions compare one with
@@ -382,11 +389,22 @@ enum Compiled<'env> {
         text: String,
         equal: bool,
     },
-    Expr(Expression<'env, 'static>),
+    /// Any other expression: checked, then compiled by minijinja when it
+    /// first runs (its constants are folded then, so only once their cost
+    /// was bounded).
+    Expr(Box<Checked<'env>>),
+}
+
+/// An expression checked against the allow-list, compiled by minijinja
+/// when it first runs.
+struct Checked<'env> {
+    plan: Plan,
+    source: String,
+    compiled: OnceCell<Expression<'env, 'static>>,
 }
 
 impl<'env> Compiled<'env> {
-    fn new(env: &'env Environment<'static>, source: &str) -> Result<Compiled<'env>, Error> {
+    fn new(source: &str) -> Result<Compiled<'env>, ExprError> {
         if let Some(path) = simple_path(source) {
             return Ok(Compiled::Path(path));
         }
@@ -397,7 +415,8 @@ impl<'env> Compiled<'env> {
                 return Ok(Compiled::Compare { path, text: text.to_string(), equal });
             }
         }
-        Ok(Compiled::Expr(env.compile_expression_owned(source.to_string())?))
+        let plan = Plan::new(source).map_err(refused)?;
+        Ok(Compiled::Expr(Box::new(Checked { plan, source: source.to_string(), compiled: OnceCell::new() })))
     }
 }
 
@@ -449,9 +468,12 @@ pub enum ExprError {
     RefComputed,
     /// Its result is past a limit or not a value of a manifest.
     Result(ResultError),
-    /// It did too much work, or the build's expressions did: what, and
-    /// what to do about it.
-    Limit { message: String, help: &'static str },
+    /// It uses a construct expressions may not: what, where, and what
+    /// to write instead.
+    NotAllowed { message: String, at: Range<usize>, help: String },
+    /// It would do too much work, or the build's expressions did: what,
+    /// what to do about it, and the part of it when known.
+    Limit { message: String, help: &'static str, at: Option<Range<usize>> },
     /// An earlier expression spent the build's budget and was reported.
     Spent,
 }
@@ -462,6 +484,7 @@ impl From<Error> for ExprError {
             return ExprError::Limit {
                 message: "expression does too much work (a runaway loop?)".into(),
                 help: "an expression may run a few hundred thousand steps; make the value it works on smaller",
+                at: None,
             };
         }
         let mut message = match e.detail() {
@@ -491,7 +514,12 @@ pub struct Siblings<'env> {
 
 impl<'env> Siblings<'env> {
     pub fn evaluator(&self) -> Evaluator<'env> {
-        Evaluator { env: self.env, cache: RefCell::default(), budget: self.budget.clone() }
+        Evaluator {
+            env: self.env,
+            cache: RefCell::default(),
+            budget: self.budget.clone(),
+            measured: RefCell::default(),
+        }
     }
 }
 
@@ -546,15 +574,15 @@ impl<'env> Evaluator<'env> {
                 MAX_BUILD_RESULTS >> 20
             );
             let help = "a large params value used in many `for_each` items is copied into each; use the part you need";
-            return Err(self.budget.report(message, help));
+            return Err(self.budget.report(message, help, None));
         }
         Ok(())
     }
 
     /// Evaluates one expression and converts its result with `convert`.
-    /// minijinja's work (compiling, which folds constants, evaluating and
-    /// converting, which may iterate lazy results) is metered against the
-    /// build's budget.
+    /// An expression that is not a plain path is costed first
+    /// ([`Plan::cost`]): it runs only when its work is within the limit of
+    /// one expression and what is left of the build's.
     fn evaluate<R>(
         &self,
         source: &str,
@@ -567,13 +595,23 @@ impl<'env> Evaluator<'env> {
             return Err(ExprError::Spent);
         }
         match &*self.compiled(source)? {
-            Compiled::Expr(expr) => self.metered(|| {
+            Compiled::Expr(checked) => {
+                let Checked { plan, source, compiled } = &**checked;
+                let work = plan.cost(&mut |keys| self.measure(keys, scope)).map_err(refused)?;
+                self.spend(work)?;
+                let expr = match compiled.get() {
+                    Some(e) => e,
+                    None => {
+                        let e = self.env.compile_expression_owned(source.clone())?;
+                        compiled.get_or_init(|| e)
+                    }
+                };
                 let v = expr.eval(scope.context())?;
                 if v.is_undefined() {
                     return Err(ExprError::Undefined);
                 }
                 convert(Evaluated::Minijinja(v))
-            }),
+            }
             Compiled::Path(path) => convert(Evaluated::Value(lookup(scope, path)?.clone())),
             Compiled::Compare { path, text, equal } => {
                 // As minijinja compares: only a string equals a string.
@@ -583,30 +621,85 @@ impl<'env> Evaluator<'env> {
         }
     }
 
-    /// Runs `f` against the expression's limit and the build's budget
-    /// (vendor/README.md): a charge past either unwinds to here.
-    fn metered<R>(&self, f: impl FnOnce() -> Result<R, ExprError>) -> Result<R, ExprError> {
-        let units =
-            |work: u64| format!("visit {} million values or make {} MiB of text", (work / ITEM_COST) >> 20, work >> 20);
-        minijinja::work::metered(&self.budget.work, MAX_EXPRESSION_WORK, f).unwrap_or_else(|spent| match spent {
-            Spent::Call => Err(ExprError::Limit {
-                message: format!("expression does too much work: one expression may {}", units(MAX_EXPRESSION_WORK)),
-                help: "the usual cause is a repetition (`[x] * n`, `'x' * n`) or a filter over a long list; make the value smaller",
-            }),
-            Spent::Budget => Err(self.budget.report(
-                format!("expressions do too much work in this build: together they may {}", units(MAX_BUILD_WORK)),
+    /// Counts an expression's work against the build's budget.
+    fn spend(&self, work: u64) -> Result<(), ExprError> {
+        let before = self.budget.work.fetch_add(work, Ordering::Relaxed);
+        if before.saturating_add(work) > MAX_BUILD_WORK {
+            return Err(self.budget.report(
+                format!("expressions do too much work in this build: together they may {}", work_units(MAX_BUILD_WORK)),
                 "each expression is under its own limit, but `for_each` items or module instances repeat them; do less in each",
-            )),
-        })
+                None,
+            ));
+        }
+        Ok(())
     }
 
-    fn compiled(&self, source: &str) -> Result<Rc<Compiled<'_>>, ExprError> {
+    /// The shape of the value a plain path leads to in `scope`; past the
+    /// last key that leads somewhere, any item of it. Params are measured
+    /// once for the expressions of this evaluator.
+    fn measure(&self, keys: &[Key], scope: &Scope) -> Option<Shape> {
+        let Key::Name(root) = &keys[0] else { return None };
+        let (v, left) = follow(scope.lookup(root)?, &keys[1..]);
+        let shape = if root == "params" {
+            let mut memo = self.measured.borrow_mut();
+            let params = &scope.base.params;
+            if !memo.as_ref().is_some_and(|(p, _)| Arc::ptr_eq(p, params)) {
+                *memo = Some((params.clone(), HashMap::new()));
+            }
+            let (_, shapes) = memo.as_mut()?;
+            let found = keys.len() - left.len();
+            shapes.entry(keys[..found].to_vec()).or_insert_with(|| Shape::of(v)).clone()
+        } else {
+            Shape::of(v)
+        };
+        Some(shape.past(left.len()))
+    }
+
+    fn compiled(&self, source: &str) -> Result<Rc<Compiled<'env>>, ExprError> {
         if let Some(e) = self.cache.borrow().get(source) {
             return Ok(e.clone());
         }
-        let e = Rc::new(self.metered(|| Ok(Compiled::new(self.env, source)?))?);
+        let e = Rc::new(Compiled::new(source)?);
         self.cache.borrow_mut().insert(source.to_string(), e.clone());
         Ok(e)
+    }
+}
+
+/// "visit 8 million values or make 256 MiB of text", for a work limit.
+fn work_units(work: u64) -> String {
+    format!("visit {} million values or make {} MiB of text", (work / ITEM_COST) >> 20, work >> 20)
+}
+
+/// The error for an expression that may not run.
+fn refused(r: Refusal) -> ExprError {
+    match r {
+        Refusal::TooMuchWork(at) => ExprError::Limit {
+            message: format!("expression does too much work: one expression may {}", work_units(MAX_EXPRESSION_WORK)),
+            help: "the usual cause is a repetition (`[x] * n`, `'x' * n`) or a filter over a long list; make the value smaller",
+            at: Some(at),
+        },
+        Refusal::UnboundedCount(at) => ExprError::NotAllowed {
+            message: "a repetition by a number whose size is not known before the expression runs".into(),
+            at,
+            help: "repeat by a constant or by a value of params (`'-' * params.width`), whose size infra knows".into(),
+        },
+        Refusal::NotAllowed { what, name, at, allowed } => {
+            let close = name.and_then(|n| infra_syntax::did_you_mean(&n, allowed.iter().copied()));
+            let help = match close {
+                _ if allowed.is_empty() => "write the arguments one by one".into(),
+                Some(c) => format!("did you mean `{c}`? expressions may use: {}", allowed.join(", ")),
+                None => format!("expressions may use: {}", allowed.join(", ")),
+            };
+            ExprError::NotAllowed { message: format!("{what} is not allowed in expressions"), at, help }
+        }
+        Refusal::Syntax(e) => ExprError::from(e),
+        Refusal::TooDeep => ExprError::Syntax {
+            message: format!(
+                "template exceeds maximum recursion limits: operators, filters and brackets nest at most {} deep",
+                super::cost::MAX_NESTING
+            ),
+            at: None,
+        },
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod bounded;
 pub mod charts;
 pub mod common;
+pub mod cost;
 pub mod dashboards;
 pub mod expr;
 pub mod helm;

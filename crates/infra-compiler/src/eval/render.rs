@@ -121,8 +121,13 @@ impl Renderer<'_> {
                 "in this expression",
             ),
             ExprError::Result(e) => at.label(Diagnostic::error(Code::ExpressionFailed, e.to_string()), "this expression"),
-            ExprError::Limit { message, help } => {
-                at.label(Diagnostic::error(Code::ExpressionFailed, message), "this expression").help(help)
+            ExprError::Limit { message, help, at: part } => {
+                let d = at.label(Diagnostic::error(Code::ExpressionFailed, message), "this expression");
+                at.part(d, source, part, "this part").help(help)
+            }
+            ExprError::NotAllowed { message, at: part, help } => {
+                let d = at.label(Diagnostic::error(Code::ExpressionNotAllowed, message), "in this expression");
+                at.part(d, source, Some(part), "here").help(help)
             }
             ExprError::Spent => return,
         };

@@ -50,6 +50,7 @@ codes! {
     ExpressionNotEvaluated = "E112": "An expression in a params default, where nothing is evaluated: defaults are plain values (compute in an environment's params, a module instance's params or a resource).";
     ExpressionSyntax = "E113": "An expression is not valid syntax (`${{ 1 + }}`): what the parser expected, marked where it stopped.";
     UndefinedInExpression = "E114": "An expression names what its context does not have: an unknown name or key (with \"did you mean\"), or a value that is undefined.";
+    ExpressionNotAllowed = "E115": "An expression uses what infra's expressions do not allow: a filter, test, function or method outside the list (the message names them), or a repetition (`'x' * n`) whose count is not known before it runs. Each allowed construct has a cost infra knows before the expression runs.";
     UnknownDirective = "E120": "Unknown directive in an `infra:` block.";
     DirectiveType = "E121": "A directive has the wrong type (a quoted `when` is a string: drop the quotes).";
     PatchMatchesNothing = "E130": "A patch matches no object.";
