@@ -106,6 +106,56 @@ pub const FILTERS: &[&str] = &[
     "urlencode",
     "zip",
 ];
+/// The filters `map` may apply: all but those that apply others.
+const MAPPABLE: &[&str] = &[
+    "abs",
+    "attr",
+    "b64decode",
+    "b64encode",
+    "batch",
+    "bool",
+    "capitalize",
+    "chain",
+    "count",
+    "d",
+    "default",
+    "dictsort",
+    "e",
+    "escape",
+    "first",
+    "float",
+    "format",
+    "groupby",
+    "indent",
+    "int",
+    "items",
+    "join",
+    "last",
+    "length",
+    "lines",
+    "list",
+    "lower",
+    "max",
+    "min",
+    "pprint",
+    "replace",
+    "reverse",
+    "round",
+    "safe",
+    "slice",
+    "sort",
+    "split",
+    "string",
+    "sum",
+    "title",
+    "tojson",
+    "toyaml",
+    "trim",
+    "unique",
+    "upper",
+    "urlencode",
+    "zip",
+];
 pub const TESTS: &[&str] = &[
     "!=",
     "<",
@@ -181,7 +231,14 @@ enum Op {
     /// `a == b < c`: each pair is compared.
     Compare(Vec<Node>, Vec<bool>),
     If(Box<Node>, Box<Node>, Option<Box<Node>>),
-    Filter(&'static str, Option<Box<Node>>, Vec<Arg>),
+    /// A filter, and the filter or test it applies to each item (`map`,
+    /// `select`, ...).
+    Filter {
+        name: &'static str,
+        applies: Option<&'static str>,
+        input: Option<Box<Node>>,
+        args: Vec<Arg>,
+    },
     Test(Box<Node>, Vec<Arg>),
     Call(&'static str, Vec<Arg>),
     Method(Box<Node>, Vec<Arg>),
@@ -372,33 +429,37 @@ impl Node {
                 let at = range_of(f);
                 let name = allowed(f.name, FILTERS).ok_or_else(|| unknown(at.clone(), "filter", f.name, FILTERS))?;
                 let input = f.expr.as_ref().map(&boxed).transpose()?;
-                let args = args(&f.args, &at)?;
                 // `map`, `select` and their kin apply a filter or test named
-                // by a string: only a literal one of the list.
+                // by a string: only a literal one of the list (and `map` not
+                // one of these).
                 let named = match name {
-                    "map" => Some(FILTERS),
+                    "map" => Some(MAPPABLE),
                     "select" | "reject" => Some(TESTS),
-                    "selectattr" | "rejectattr" => {
-                        Some(TESTS).filter(|_| args.iter().filter(|a| a.name.is_none()).count() > 1)
+                    "selectattr" | "rejectattr" => Some(TESTS),
+                    _ => None,
+                };
+                let position = usize::from(matches!(name, "selectattr" | "rejectattr"));
+                let positional = f.args.iter().filter(|a| matches!(a, ast::CallArg::Pos(_))).nth(position);
+                let applies = match (named, positional) {
+                    (Some(list), Some(ast::CallArg::Pos(E::Const(c)))) if c.value.as_str().is_some() => {
+                        let named = c.value.as_str().unwrap_or_default();
+                        let found = allowed(named, list);
+                        if found.is_none() {
+                            return Err(unknown(at, &format!("name in `{name}`,"), named, list));
+                        }
+                        found
+                    }
+                    (Some(list), Some(a)) => {
+                        let at = match a {
+                            ast::CallArg::Pos(e) => Node::new(e)?.at,
+                            _ => at,
+                        };
+                        return Err(not_allowed(at, format!("a computed name in `{name}`"), list));
                     }
                     _ => None,
                 };
-                if let Some(list) = named {
-                    let position = usize::from(matches!(name, "selectattr" | "rejectattr"));
-                    match args.iter().filter(|a| a.name.is_none()).nth(position) {
-                        Some(Arg { value: Node { op: Op::Const(c), .. }, .. }) if c.name.is_some() => {
-                            let named = c.name.as_deref().unwrap_or_default();
-                            if allowed(named, list).is_none() {
-                                return Err(unknown(at, &format!("name in `{name}`,"), named, list));
-                            }
-                        }
-                        Some(a) => {
-                            return Err(not_allowed(a.value.at.clone(), format!("a computed name in `{name}`"), list));
-                        }
-                        None => {}
-                    }
-                }
-                (at, Op::Filter(name, input, args))
+                let args = args(&f.args, &at)?;
+                (at, Op::Filter { name, applies, input, args })
             }
             E::Test(t) => {
                 let at = range_of(t);
@@ -507,7 +568,7 @@ const OTHER: u8 = 16;
 const ANY: u8 = STR | SEQ | MAP | NUM | OTHER;
 
 /// Upper bounds of a value: what making, visiting or writing it costs.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Shape {
     kinds: u8,
     /// Values, itself and all it holds.
@@ -524,8 +585,6 @@ pub struct Shape {
     num: Num,
     /// The range of its items that are numbers.
     items: Num,
-    /// A string constant's text, for names of filters and tests.
-    name: Option<String>,
 }
 
 fn sum(xs: impl IntoIterator<Item = u64>) -> u64 {
@@ -544,13 +603,12 @@ impl Shape {
             idle: 0,
             num: Num::No,
             items: Num::No,
-            name: None,
         }
     }
 
     fn number(num: Num) -> Shape {
         let text = num.text();
-        Shape { kinds: NUM, values: 1, text, nested: text, len: 0, idle: 0, num, items: Num::No, name: None }
+        Shape { kinds: NUM, values: 1, text, nested: text, len: 0, idle: 0, num, items: Num::No }
     }
 
     fn boolean() -> Shape {
@@ -563,7 +621,7 @@ impl Shape {
 
     /// `none`, undefined, or an object of ours written as a short text.
     fn other(text: u64) -> Shape {
-        Shape { kinds: OTHER, values: 1, text, nested: text, len: 0, idle: 0, num: Num::No, items: Num::No, name: None }
+        Shape { kinds: OTHER, values: 1, text, nested: text, len: 0, idle: 0, num: Num::No, items: Num::No }
     }
 
     /// A list of `len` items whose sizes add up to `items`' (one item when
@@ -578,7 +636,6 @@ impl Shape {
             idle: items.idle,
             num: Num::No,
             items: items.num,
-            name: None,
         }
     }
 
@@ -593,7 +650,6 @@ impl Shape {
             idle: self.idle.saturating_mul(n),
             num: self.num,
             items: self.items,
-            name: None,
         }
     }
 
@@ -608,7 +664,6 @@ impl Shape {
             idle: self.idle.saturating_add(other.idle),
             num: self.num.join(other.num),
             items: self.items.join(other.items),
-            name: None,
         }
     }
 
@@ -623,7 +678,6 @@ impl Shape {
             idle: self.idle.max(other.idle),
             num: self.num.join(other.num),
             items: self.items.join(other.items),
-            name: None,
         }
     }
 
@@ -640,7 +694,6 @@ impl Shape {
             idle: self.idle,
             num: self.items,
             items: Num::Any,
-            name: None,
         }
     }
 
@@ -673,7 +726,6 @@ impl Shape {
             idle: self.idle,
             num: Num::No,
             items: self.items,
-            name: None,
         }
     }
 
@@ -710,16 +762,13 @@ impl Shape {
     }
 
     fn empty() -> Shape {
-        Shape { kinds: 0, values: 0, text: 0, nested: 0, len: 0, idle: 0, num: Num::No, items: Num::No, name: None }
+        Shape { kinds: 0, values: 0, text: 0, nested: 0, len: 0, idle: 0, num: Num::No, items: Num::No }
     }
 
     /// The shape of a constant of the parser.
     fn of_minijinja(v: &MjValue, depth: u64) -> Shape {
         match v.kind() {
-            ValueKind::String => Shape {
-                name: v.as_str().map(str::to_string),
-                ..Shape::string(v.as_str().map_or(0, |s| s.len() as u64))
-            },
+            ValueKind::String => Shape::string(v.as_str().map_or(0, |s| s.len() as u64)),
             ValueKind::Number => match v.as_i64() {
                 Some(i) if v.is_integer() => Shape::number(Num::Range(i128::from(i), i128::from(i))),
                 _ => Shape::number(Num::Any),
@@ -780,7 +829,7 @@ impl Coster<'_> {
 
     fn shape(&mut self, node: &Node) -> Result<Shape, Refusal> {
         Ok(match &node.op {
-            Op::Const(s) => s.clone(),
+            Op::Const(s) => *s,
             // Undefined, or a value of the scope.
             Op::Path(keys) => (self.measure)(keys).unwrap_or_else(|| Shape::other(64)),
             Op::Item(of, key) => {
@@ -830,13 +879,13 @@ impl Coster<'_> {
                 };
                 then.either(&otherwise)
             }
-            Op::Filter(name, input, args) => {
+            Op::Filter { name, applies, input, args } => {
                 let input = match input {
                     Some(i) => self.shape(i)?,
                     None => Shape::undefined(),
                 };
                 let args = self.args(args)?;
-                self.filter(node, name, &input, &args)?
+                self.filter(node, name, *applies, &input, &args)?
             }
             Op::Test(x, args) => {
                 let x = self.shape(x)?;
@@ -1029,7 +1078,14 @@ impl Coster<'_> {
         })
     }
 
-    fn filter(&mut self, node: &Node, name: &str, x: &Shape, args: &[(Option<&str>, Shape)]) -> Result<Shape, Refusal> {
+    fn filter(
+        &mut self,
+        node: &Node,
+        name: &str,
+        applies: Option<&'static str>,
+        x: &Shape,
+        args: &[(Option<&str>, Shape)],
+    ) -> Result<Shape, Refusal> {
         let arg = |i: usize| args.iter().filter(|(k, _)| k.is_none()).nth(i).map(|(_, a)| a);
         let kwarg = |n: &str| args.iter().find(|(k, _)| *k == Some(n)).map(|(_, a)| a);
         let arg_work = sum(args.iter().map(|(_, a)| a.write()));
@@ -1130,17 +1186,16 @@ impl Coster<'_> {
                 let work = x.write().saturating_add(made(&out)).saturating_add(arg_work.saturating_mul(x.yields()));
                 (out, work)
             }
-            "map" => match arg(0).and_then(|a| a.name.clone()) {
+            "map" => match applies {
                 // Applying a filter to each item costs no more than applying
                 // it to all of them at once, plus its cost for an empty
                 // item for each.
                 Some(filter) => {
-                    let filter = allowed(&filter, FILTERS).unwrap_or("string");
                     let positional = args.iter().filter(|(k, _)| k.is_none()).skip(1);
                     let rest: Vec<_> = args.iter().filter(|(k, _)| k.is_some()).chain(positional).cloned().collect();
                     let before = self.work;
-                    let all = self.filter(node, filter, &x.item(), &rest)?;
-                    let each = self.filter(node, filter, &Shape::undefined(), &rest)?;
+                    let all = self.filter(node, filter, None, &x.item(), &rest)?;
+                    let each = self.filter(node, filter, None, &Shape::undefined(), &rest)?;
                     let spent = self.work - before;
                     self.work = before;
                     let out = Shape::list(x.yields(), &all.plus(&each.times(x.yields())));
@@ -1378,5 +1433,55 @@ mod tests {
         // Most expressions fail on types (`'ab' - 3`); enough must run
         // for the test to mean something.
         assert!(checked > 3_000, "only {checked} expressions ran");
+    }
+}
+
+#[cfg(test)]
+mod names {
+    use super::*;
+    use crate::eval::expr::Engine;
+
+    /// Every name of the allow-lists is one minijinja (with infra's own)
+    /// knows, so the lists say what expressions can really use.
+    #[test]
+    fn allowed_names_exist() {
+        let engine = Engine::new();
+        let env = engine.environment();
+        for f in FILTERS {
+            env.compile_expression(&format!("1|{f}")).unwrap_or_else(|e| panic!("filter {f}: {e}"));
+        }
+        for t in TESTS {
+            // Tests named by symbols are used through `select`.
+            let run = env.compile_expression(&format!("[1]|select('{t}')|list")).unwrap().eval(());
+            assert!(
+                run.as_ref().map_or_else(|e| e.kind() != minijinja::ErrorKind::UnknownTest, |_| true),
+                "test {t}: {run:?}"
+            );
+        }
+        for f in FUNCTIONS {
+            let e = env.compile_expression(f).unwrap().eval(()).unwrap();
+            assert!(!e.is_undefined(), "function {f}");
+        }
+        assert!(MAPPABLE.iter().all(|m| FILTERS.contains(m)));
+    }
+
+    /// What is outside the lists is refused where it is written.
+    #[test]
+    fn other_constructs_are_refused_where_they_are() {
+        for (source, at) in [
+            ("namespace()", "namespace()"),
+            ("params|nosuch", "nosuch"),
+            ("params is nosuch", "nosuch"),
+            ("params.x.items()", ".items()"),
+            ("params|map(params.f)", "params.f"),
+            ("params|select('nosuch')", "select('nosuch')"),
+            ("params|map('map', 'upper')", "map('map', 'upper')"),
+            ("range(*params)", "range(*params)"),
+        ] {
+            match Plan::new(source) {
+                Err(Refusal::NotAllowed { at: range, .. }) => assert_eq!(&source[range], at, "{source}"),
+                other => panic!("{source}: {other:?}"),
+            }
+        }
     }
 }

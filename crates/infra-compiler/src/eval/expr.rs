@@ -647,8 +647,11 @@ impl<'env> Evaluator<'env> {
                 *memo = Some((params.clone(), HashMap::new()));
             }
             let (_, shapes) = memo.as_mut()?;
-            let found = keys.len() - left.len();
-            shapes.entry(keys[..found].to_vec()).or_insert_with(|| Shape::of(v)).clone()
+            let found = &keys[..keys.len() - left.len()];
+            match shapes.get(found) {
+                Some(shape) => *shape,
+                None => *shapes.entry(found.to_vec()).or_insert_with(|| Shape::of(v)),
+            }
         } else {
             Shape::of(v)
         };
