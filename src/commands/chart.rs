@@ -231,7 +231,7 @@ fn fetch(helm: &Helm, source: &Url, args: &Args, name: &str, file_name: &str) ->
         None => (source.text.as_str(), None),
     };
     helm.pull(chart, repo, &args.version, &staging, args.plain_http).map_err(|e| {
-        let e = source.redact(&e);
+        let e = source.redact(&e.to_string());
         let first = e.lines().next().unwrap_or_default().trim_start_matches("Error: ").to_string();
         failed(format!(
             "helm pull of {} {} failed: {}",

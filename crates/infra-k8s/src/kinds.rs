@@ -145,11 +145,21 @@ pub struct TargetRef {
     pub name: Str,
 }
 
+/// A text that is not a reference to an object: the text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotATarget(pub String);
+
+impl fmt::Display for NotATarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` is not \"Kind/name\" or \"Kind/namespace/name\"", self.0)
+    }
+}
+
 impl TargetRef {
     /// Parses `Kind/name`, `Kind/namespace/name`, `Kind.group/name`.
-    pub fn parse(text: &str) -> Result<TargetRef, String> {
+    pub fn parse(text: &str) -> Result<TargetRef, NotATarget> {
         let parts: Vec<&str> = text.split('/').collect();
-        let wrong = || format!("`{text}` is not \"Kind/name\" or \"Kind/namespace/name\"");
+        let wrong = || NotATarget(text.to_string());
         if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.is_empty()) {
             return Err(wrong());
         }

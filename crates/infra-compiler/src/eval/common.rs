@@ -64,7 +64,7 @@ pub fn merged_common<'n>(r: &mut Renderer, layers: impl IntoIterator<Item = &'n 
                                 Some(earlier) => earlier.then(&rule),
                                 None => common.images.push(rule),
                             },
-                            Err(e) => wrong(r, &e, Some(i)),
+                            Err(e) => wrong(r, &e.to_string(), Some(i)),
                         }
                     }
                 }
@@ -75,24 +75,46 @@ pub fn merged_common<'n>(r: &mut Renderer, layers: impl IntoIterator<Item = &'n 
     common
 }
 
+/// Why an entry of `common.images` is not a rule.
+#[derive(Debug)]
+enum ImageRuleError {
+    Empty(&'static str),
+    NotText(&'static str, &'static str),
+    NoName,
+    ChangesNothing(String),
+}
+
+impl std::fmt::Display for ImageRuleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImageRuleError::Empty(key) => write!(f, "entries' `{key}` is empty"),
+            ImageRuleError::NotText(key, ty) => write!(f, "entries' `{key}` is a string, not {ty}: quote it"),
+            ImageRuleError::NoName => f.write_str("entries name the image they change: `{name: nginx, tag: \"1.27\"}`"),
+            ImageRuleError::ChangesNothing(name) => {
+                write!(f, "entry `{name}` changes nothing: set `new_name`, `tag`, `digest` or `tag_suffix`")
+            }
+        }
+    }
+}
+
 /// One entry of `common.images`: `name` and at least one of `new_name`,
 /// `tag` and `digest`, all strings.
-fn image_rule(v: &Value) -> Result<ImageRule, String> {
-    let text = |key: &str| match v.get(key) {
+fn image_rule(v: &Value) -> Result<ImageRule, ImageRuleError> {
+    let text = |key: &'static str| match v.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.to_string())),
-        Some(Value::String(_)) => Err(format!("entries' `{key}` is empty")),
-        Some(other) => Err(format!("entries' `{key}` is a string, not {}: quote it", other.type_name())),
+        Some(Value::String(_)) => Err(ImageRuleError::Empty(key)),
+        Some(other) => Err(ImageRuleError::NotText(key, other.type_name())),
     };
     let rule = ImageRule {
-        name: text("name")?.ok_or("entries name the image they change: `{name: nginx, tag: \"1.27\"}`")?,
+        name: text("name")?.ok_or(ImageRuleError::NoName)?,
         new_name: text("new_name")?,
         tag: text("tag")?,
         digest: text("digest")?,
         tag_suffix: text("tag_suffix")?,
     };
     if rule.new_name.is_none() && rule.tag.is_none() && rule.digest.is_none() && rule.tag_suffix.is_none() {
-        return Err(format!("entry `{}` changes nothing: set `new_name`, `tag`, `digest` or `tag_suffix`", rule.name));
+        return Err(ImageRuleError::ChangesNothing(rule.name));
     }
     Ok(rule)
 }

@@ -58,18 +58,37 @@ pub enum Failure {
     NotDeterministic(String, String),
 }
 
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Helm(e) | Failure::Run(e) => f.write_str(e),
+            Failure::TimedOut(t) => {
+                write!(f, "Helm took longer than {} s and was stopped (INFRA_HELM_TIMEOUT)", t.as_secs())
+            }
+            Failure::NotDeterministic(..) => f.write_str("two runs of Helm on the same input printed different text"),
+        }
+    }
+}
+
+/// A chart that cannot be copied for Helm.
+impl From<crate::load::charts::ChartError> for Failure {
+    fn from(e: crate::load::charts::ChartError) -> Failure {
+        Failure::Run(format!("cannot stage the chart for Helm: {e}"))
+    }
+}
+
 impl Helm {
     /// Finds Helm (`path`, else `INFRA_HELM`, else `helm` on `PATH`) and
     /// its version. `Err` says why it cannot be used.
-    pub fn find(path: Option<&Path>) -> Result<Helm, String> {
+    pub fn find(path: Option<&Path>) -> Result<Helm, Failure> {
         let timeout = Duration::from_secs(infra_syntax::settings::get(&infra_syntax::settings::HELM_TIMEOUT));
         let path = match path.map(PathBuf::from).or_else(|| std::env::var_os("INFRA_HELM").map(PathBuf::from)) {
             Some(p) => p,
             None => std::env::var_os("PATH")
                 .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join("helm")).find(|p| p.is_file()))
-                .ok_or("no `helm` on PATH")?,
+                .ok_or_else(|| Failure::Run("no `helm` on PATH".into()))?,
         };
-        let meta = std::fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let meta = std::fs::metadata(&path).map_err(|e| Failure::Run(format!("{}: {e}", path.display())))?;
         let cache = crate::cache::dir();
         // The version of a binary does not change while it keeps its size
         // and time: remembered, so a warm build runs no Helm at all.
@@ -80,14 +99,9 @@ impl Helm {
         helm.version = match known {
             Some(v) => v.trim().to_string(),
             None => {
-                let out = helm.run(&["version", "--short"], "").map_err(|f| match f {
-                    Failure::Helm(e) | Failure::Run(e) => e,
-                    Failure::TimedOut(d) => format!("`helm version` took longer than {} s", d.as_secs()),
-                    Failure::NotDeterministic(..) => String::new(),
-                })?;
-                let v = out.trim().to_string();
+                let v = helm.run(&["version", "--short"], "")?.trim().to_string();
                 if !v.starts_with('v') {
-                    return Err(format!("`helm version --short` printed {v:?}; is it Helm?"));
+                    return Err(Failure::Run(format!("`helm version --short` printed {v:?}; is it Helm?")));
                 }
                 crate::cache::write(helm.cache.as_deref(), &memo, v.as_bytes());
                 v
@@ -150,8 +164,7 @@ impl Helm {
 
     /// `helm pull` of `chart` (a name in the repository `repo`, or an OCI
     /// reference) into the folder `into`, which should be new and empty:
-    /// what Helm writes there is for the caller to check. Its error, as
-    /// Helm said it.
+    /// what Helm writes there is for the caller to check.
     pub fn pull(
         &self,
         chart: &str,
@@ -159,7 +172,7 @@ impl Helm {
         version: &str,
         into: &Path,
         plain_http: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         // Values joined to their flags, `--` before the chart: nothing given
         // here can be read as another option.
         let mut args =
@@ -172,11 +185,7 @@ impl Helm {
         }
         args.extend(["--".into(), chart.to_string()]);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        self.run(&args, "").map(|_| ()).map_err(|f| match f {
-            Failure::Helm(e) | Failure::Run(e) => e,
-            Failure::TimedOut(t) => format!("`helm pull` took longer than {} s (INFRA_HELM_TIMEOUT)", t.as_secs()),
-            Failure::NotDeterministic(..) => String::new(),
-        })
+        self.run(&args, "").map(|_| ())
     }
 
     /// Runs Helm with `stdin`, bounded in time and output. Helm runs in a
@@ -273,16 +282,15 @@ impl Staged {
                 staged.chart.join(rel)
             };
             if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+                std::fs::create_dir_all(parent).map_err(|e| failed(e.to_string()))?;
             }
             std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .open(&path)
                 .and_then(|mut f| f.write_all(bytes))
-                .map_err(|e| format!("{}: {e}", path.display()))
-        })
-        .map_err(failed)?;
+                .map_err(|e| failed(format!("{}: {e}", path.display())))
+        })?;
         if digest.finish() != r.chart_digest {
             return Err(failed("the chart changed while it was read; build again".into()));
         }

@@ -329,7 +329,7 @@ impl NameIndex {
 /// `Kind.group` names an API group; a bare `Kind` found in several groups
 /// means the core group, as in kubectl.
 fn resolve_target(target: &str, own_ns: &str, index: &NameIndex, ids: &[ObjectId]) -> Result<usize, TargetError> {
-    let t = TargetRef::parse(target).map_err(TargetError::Invalid)?;
+    let t = TargetRef::parse(target).map_err(|e| TargetError::Invalid(e.to_string()))?;
     let (kind, group) = (t.kind.as_str(), t.group.as_deref());
     let pick = |candidates: &[usize]| -> Result<Option<usize>, TargetError> {
         let of_group: Vec<usize> = match group {

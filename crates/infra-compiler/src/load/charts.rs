@@ -76,38 +76,127 @@ fn wanted(rel: &str) -> bool {
                 || rel.contains("/templates/"))
 }
 
+/// Why a chart cannot be read.
+#[derive(Debug)]
+pub enum ChartError {
+    /// Not a gzip'd tar archive: the reader's reason.
+    NotAnArchive(String),
+    /// No `Chart.yaml`, in an archive or in a folder.
+    NoChartYaml {
+        archive: bool,
+    },
+    TooManyFiles {
+        folder: bool,
+    },
+    /// Past 256 MiB expanded (an archive) or read (a folder).
+    TooLarge {
+        folder: bool,
+    },
+    /// The chart itself cannot be found or read: why.
+    Missing(String),
+    /// A file that cannot be read: its path in the chart, and why.
+    Unreadable {
+        path: String,
+        reason: String,
+    },
+    /// A symbolic link whose target cannot be found.
+    LinkNotFollowed {
+        path: String,
+        reason: String,
+    },
+    /// A symbolic link to something outside the project.
+    LinkLeaves {
+        path: String,
+    },
+    LinkToFolder {
+        path: String,
+    },
+    /// A FIFO, socket or device.
+    NotRegular {
+        path: String,
+    },
+    NotUtf8 {
+        file: &'static str,
+    },
+    NotMapping {
+        file: &'static str,
+    },
+    Yaml {
+        file: &'static str,
+        message: String,
+    },
+    /// An error inside the subchart archive at `path`.
+    InSubchart {
+        path: String,
+        error: Box<ChartError>,
+    },
+}
+
+impl std::fmt::Display for ChartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mib = MAX_EXPANDED_BYTES >> 20;
+        match self {
+            ChartError::NotAnArchive(why) => write!(f, "not a chart archive ({why})"),
+            ChartError::NoChartYaml { archive: true } => f.write_str("not a chart archive (no Chart.yaml)"),
+            ChartError::NoChartYaml { archive: false } => f.write_str("not a Helm chart (no Chart.yaml)"),
+            ChartError::TooManyFiles { folder: false } => write!(f, "more than {MAX_ENTRIES} files in the archive"),
+            ChartError::TooManyFiles { folder: true } => write!(f, "more than {MAX_ENTRIES} files in the chart folder"),
+            ChartError::TooLarge { folder: false } => write!(f, "the archive expands to more than {mib} MiB"),
+            ChartError::TooLarge { folder: true } => write!(f, "the chart folder holds more than {mib} MiB"),
+            ChartError::Missing(why) => f.write_str(why),
+            ChartError::Unreadable { path, reason } => write!(f, "{path}: {reason}"),
+            ChartError::LinkNotFollowed { path, reason } => {
+                write!(f, "{path} is a symbolic link that cannot be followed ({reason})")
+            }
+            ChartError::LinkLeaves { path } => {
+                write!(f, "{path} is a symbolic link that leaves the project; Helm would read what it points to")
+            }
+            ChartError::LinkToFolder { path } => {
+                write!(f, "{path} is a symbolic link to a folder; put the folder itself in the chart")
+            }
+            ChartError::NotRegular { path } => write!(f, "{path} is not a regular file (a FIFO, socket or device)"),
+            ChartError::NotUtf8 { file } => write!(f, "{file} is not UTF-8"),
+            ChartError::NotMapping { file } => write!(f, "{file} is not a mapping"),
+            ChartError::Yaml { file, message } => write!(f, "{file}: {message}"),
+            ChartError::InSubchart { path, error } => write!(f, "{path}: {error}"),
+        }
+    }
+}
+
 /// Reads the files infra needs from a `.tgz` chart: `<root>/Chart.yaml`,
 /// `values.yaml` and `charts/` below, and nested `.tgz` subcharts.
-fn read_archive(bytes: &[u8], budget: &mut u64) -> Result<ChartFiles, String> {
+fn read_archive(bytes: &[u8], budget: &mut u64) -> Result<ChartFiles, ChartError> {
     let gz = flate2::read::GzDecoder::new(bytes);
     let mut archive = tar::Archive::new(gz);
     let mut files = Vec::new();
-    let entries = archive.entries().map_err(|e| format!("not a chart archive ({e})"))?;
-    for (n, entry) in entries.enumerate() {
+    let not_an_archive = |e: std::io::Error| ChartError::NotAnArchive(e.to_string());
+    for (n, entry) in archive.entries().map_err(not_an_archive)?.enumerate() {
         if n >= MAX_ENTRIES {
-            return Err(format!("more than {MAX_ENTRIES} files in the archive"));
+            return Err(ChartError::TooManyFiles { folder: false });
         }
-        let mut entry = entry.map_err(|e| format!("not a chart archive ({e})"))?;
+        let mut entry = entry.map_err(not_an_archive)?;
         let size = entry.header().size().unwrap_or(0);
-        *budget = budget.checked_sub(size).ok_or("the archive expands to more than 256 MiB")?;
-        let path = entry.path().map_err(|e| e.to_string())?.to_string_lossy().into_owned();
+        *budget = budget.checked_sub(size).ok_or(ChartError::TooLarge { folder: false })?;
+        let path = entry.path().map_err(not_an_archive)?.to_string_lossy().into_owned();
         // `<root>/...`: the chart's own folder name is not ours to trust.
         let Some((_, rel)) = path.split_once('/') else { continue };
         if wanted(rel) && entry.header().entry_type().is_file() {
             let mut data = Vec::with_capacity(size.min(64 << 20) as usize);
-            entry.by_ref().take(size).read_to_end(&mut data).map_err(|e| format!("cannot read {path}: {e}"))?;
+            if let Err(e) = entry.by_ref().take(size).read_to_end(&mut data) {
+                return Err(ChartError::Unreadable { reason: e.to_string(), path });
+            }
             files.push((rel.to_string(), data));
         }
     }
     if files.is_empty() {
-        return Err("not a chart archive (no Chart.yaml)".into());
+        return Err(ChartError::NoChartYaml { archive: true });
     }
     Ok(ChartFiles { files })
 }
 
 /// What [`each_file`] calls with each file: its path in the chart (`""`
 /// for an archive) and its bytes.
-pub type FileVisitor<'a> = dyn FnMut(&str, &[u8]) -> Result<(), String> + 'a;
+pub type FileVisitor<'a, E> = dyn FnMut(&str, &[u8]) -> Result<(), E> + 'a;
 
 /// Every file of a chart that Helm can read, each checked before it is
 /// read and handed to `visit` with its path relative to the chart: the
@@ -116,11 +205,14 @@ pub type FileVisitor<'a> = dyn FnMut(&str, &[u8]) -> Result<(), String> + 'a;
 /// only when it stays inside the project (Helm would follow it, so its
 /// target is part of the chart), a link to a folder is refused, and so is
 /// anything that is not a regular file. Sizes are checked before reading:
-/// each file within the file limit, all of them within 256 MiB.
-pub fn each_file(chart: &Path, root: &Path, visit: &mut FileVisitor) -> Result<(), String> {
+/// each file within the file limit, all of them within 256 MiB. `visit`'s
+/// errors are its own; the chart's become one of them.
+pub fn each_file<E: From<ChartError>>(chart: &Path, root: &Path, visit: &mut FileVisitor<E>) -> Result<(), E> {
     let limit = infra_syntax::source::max_source_bytes();
-    let read = |p: &Path, shown: &str| read_bytes(p, limit).map_err(|e| format!("{shown}: {e}"));
-    let meta = std::fs::metadata(chart).map_err(|e| infra_syntax::source::io_reason(&e))?;
+    let read = |p: &Path, shown: &str| {
+        read_bytes(p, limit).map_err(|reason| ChartError::Unreadable { path: shown.to_string(), reason })
+    };
+    let meta = std::fs::metadata(chart).map_err(|e| ChartError::Missing(infra_syntax::source::io_reason(&e)))?;
     if meta.is_file() {
         return visit("", &read(chart, "the archive")?);
     }
@@ -129,9 +221,12 @@ pub fn each_file(chart: &Path, root: &Path, visit: &mut FileVisitor) -> Result<(
     let walk = walkdir::WalkDir::new(chart).follow_links(false).sort_by_file_name().into_iter();
     for (n, entry) in walk.filter_entry(|e| e.file_name() != ".git").enumerate() {
         if n >= MAX_ENTRIES {
-            return Err(format!("more than {MAX_ENTRIES} files in the chart folder"));
+            return Err(ChartError::TooManyFiles { folder: true }.into());
         }
-        let entry = entry.map_err(|e| e.to_string())?;
+        let entry = entry.map_err(|e| ChartError::Unreadable {
+            path: e.path().map_or_else(String::new, |p| p.strip_prefix(chart).unwrap_or(p).display().to_string()),
+            reason: e.io_error().map_or_else(|| e.to_string(), infra_syntax::source::io_reason),
+        })?;
         let rel = entry.path().strip_prefix(chart).unwrap_or(entry.path()).to_string_lossy().into_owned();
         let kind = entry.file_type();
         let bytes = if kind.is_dir() {
@@ -139,22 +234,24 @@ pub fn each_file(chart: &Path, root: &Path, visit: &mut FileVisitor) -> Result<(
         } else if kind.is_file() {
             read(entry.path(), &rel)?
         } else if kind.is_symlink() {
-            let target = entry.path().canonicalize().map_err(|e| {
-                format!("{rel} is a symbolic link that cannot be followed ({})", infra_syntax::source::io_reason(&e))
-            })?;
+            let target = match entry.path().canonicalize() {
+                Ok(t) => t,
+                Err(e) => {
+                    let reason = infra_syntax::source::io_reason(&e);
+                    return Err(ChartError::LinkNotFollowed { path: rel, reason }.into());
+                }
+            };
             if !crate::load::files::in_project(root, &target) {
-                return Err(format!(
-                    "{rel} is a symbolic link that leaves the project; Helm would read what it points to"
-                ));
+                return Err(ChartError::LinkLeaves { path: rel }.into());
             }
             if target.is_dir() {
-                return Err(format!("{rel} is a symbolic link to a folder; put the folder itself in the chart"));
+                return Err(ChartError::LinkToFolder { path: rel }.into());
             }
             read(&target, &rel)?
         } else {
-            return Err(format!("{rel} is not a regular file (a FIFO, socket or device)"));
+            return Err(ChartError::NotRegular { path: rel }.into());
         };
-        budget = budget.checked_sub(bytes.len() as u64).ok_or("the chart folder holds more than 256 MiB")?;
+        budget = budget.checked_sub(bytes.len() as u64).ok_or(ChartError::TooLarge { folder: true })?;
         visit(&rel, &bytes)?;
     }
     Ok(())
@@ -197,13 +294,13 @@ impl Default for Digest {
     }
 }
 
-fn parse_yaml_map(bytes: &[u8], what: &str) -> Result<Value, String> {
-    let text = std::str::from_utf8(bytes).map_err(|_| format!("{what} is not UTF-8"))?;
+fn parse_yaml_map(bytes: &[u8], file: &'static str) -> Result<Value, ChartError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| ChartError::NotUtf8 { file })?;
     match yaml::parse_value(text) {
         Ok(Value::Map(m)) => Ok(Value::Map(m)),
         Ok(Value::Null) => Ok(Value::Map(Map::new())),
-        Ok(_) => Err(format!("{what} is not a mapping")),
-        Err(d) => Err(format!("{what}: {}", d.message)),
+        Ok(_) => Err(ChartError::NotMapping { file }),
+        Err(d) => Err(ChartError::Yaml { file, message: d.message }),
     }
 }
 
@@ -216,7 +313,7 @@ fn defaults(
     budget: &mut u64,
     found: &mut Found,
     at: &[String],
-) -> Result<Value, String> {
+) -> Result<Value, ChartError> {
     let prefix: String = at.iter().map(|k| format!("{k}.")).collect();
     template_reads(files, at, &mut found.reads);
     let commented = &mut found.commented;
@@ -257,7 +354,8 @@ fn defaults(
         subcharts.push((dir.to_string(), ChartFiles { files: inner }));
     }
     for (p, bytes) in files.files.iter().filter(|(p, _)| p.starts_with("charts/") && p.ends_with(".tgz")) {
-        let inner = read_archive(bytes, budget).map_err(|e| format!("{p}: {e}"))?;
+        let inner =
+            read_archive(bytes, budget).map_err(|e| ChartError::InSubchart { path: p.clone(), error: Box::new(e) })?;
         subcharts.push((p.clone(), inner));
     }
     let mut global = values.get("global").cloned().unwrap_or(Value::Map(Map::new()));
@@ -396,11 +494,11 @@ fn commented_keys(text: &str) -> Vec<String> {
 /// values its files show in comments only. What is read from the chart's
 /// files is cached by its digest: a warm build hashes the chart and parses
 /// no archive.
-pub fn read_chart(path: &Path, root: &Path) -> Result<(String, Value, Found), String> {
+pub fn read_chart(path: &Path, root: &Path) -> Result<(String, Value, Found), ChartError> {
     let mut digest = Digest::new();
     let mut archive = None;
     let mut folder = Vec::new();
-    each_file(path, root, &mut |rel, bytes| {
+    each_file(path, root, &mut |rel, bytes| -> Result<(), ChartError> {
         digest.add(rel, bytes);
         if rel.is_empty() {
             archive = Some(bytes.to_vec());
@@ -430,7 +528,7 @@ pub fn read_chart(path: &Path, root: &Path) -> Result<(String, Value, Found), St
         None => ChartFiles { files: folder },
     };
     if files.get("Chart.yaml").is_none() {
-        return Err("not a Helm chart (no Chart.yaml)".into());
+        return Err(ChartError::NoChartYaml { archive: false });
     }
     let mut found = Found::default();
     let values = defaults(&files, 0, &mut budget, &mut found, &[])?;
@@ -446,10 +544,11 @@ pub fn read_chart(path: &Path, root: &Path) -> Result<(String, Value, Found), St
 }
 
 /// The `name` and `version` a chart archive's `Chart.yaml` declares.
-pub fn archive_identity(bytes: &[u8]) -> Result<(String, String), String> {
+pub fn archive_identity(bytes: &[u8]) -> Result<(String, String), ChartError> {
     let mut budget = MAX_EXPANDED_BYTES;
     let files = read_archive(bytes, &mut budget)?;
-    let chart = parse_yaml_map(files.get("Chart.yaml").ok_or("no Chart.yaml")?, "Chart.yaml")?;
+    let chart =
+        parse_yaml_map(files.get("Chart.yaml").ok_or(ChartError::NoChartYaml { archive: true })?, "Chart.yaml")?;
     let field = |k: &str| match chart.get(k) {
         Some(Value::String(s)) => Some(s.to_string()),
         Some(v @ (Value::Int(_) | Value::Float(_))) => Some(infra_syntax::canonical::canonical_json(v)),
@@ -459,7 +558,7 @@ pub fn archive_identity(bytes: &[u8]) -> Result<(String, String), String> {
 }
 
 /// A chart that cannot be used, reported at its entry.
-pub fn unreadable(shown: &str, reason: String, span: Span) -> Diagnostic {
+pub fn unreadable(shown: &str, reason: ChartError, span: Span) -> Diagnostic {
     Diagnostic::error(Code::ChartUnreadable, format!("cannot read the chart {shown}: {reason}"))
         .at(span, "this chart")
         .help(
@@ -496,7 +595,7 @@ mod tests {
         let real =
             std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/charts/grafana-12.11.1.tgz"));
         if let Ok(real) = real {
-            assert!(read_archive(&real, &mut tiny).unwrap_err().contains("256 MiB"));
+            assert!(matches!(read_archive(&real, &mut tiny), Err(ChartError::TooLarge { folder: false })));
         }
     }
 }
