@@ -328,8 +328,8 @@ fn main() -> ExitCode {
     let bad = infra_syntax::settings::check_all();
     if !bad.is_empty() {
         let mut diags = infra_syntax::Diagnostics::new();
-        for message in bad {
-            diags.push(infra_syntax::Diagnostic::error(infra_syntax::Code::Usage, message));
+        for setting in bad {
+            diags.push(infra_syntax::Diagnostic::error(infra_syntax::Code::Usage, setting.to_string()));
         }
         return r.failed(&diags, &infra_syntax::Sources::new(), "start");
     }

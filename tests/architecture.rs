@@ -3,7 +3,7 @@
 //! stage imports a later stage (load → eval → link → emit), or when the
 //! plan crate depends on the compiler.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

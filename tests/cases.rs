@@ -9,7 +9,7 @@
 //!
 //! The snapshot is the whole transcript: exit code, stderr, stdout.
 
-mod common;
+use crate::common;
 
 use common::{TempDir, infra, root, snapshot};
 use std::path::Path;

@@ -3,7 +3,7 @@
 //! charts: rendering, objects that behave like any other, value checks,
 //! determinism, the render cache, hooks, CRDs, errors, and vendoring.
 
-mod common;
+use crate::common;
 
 use common::{KillOnDrop, TempDir, infra_env, infra_helm, k8s_tools, root};
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! `infra completion SHELL`: scripts the shells accept, that complete
 //! infra's commands and flags.
 
-mod common;
+use crate::common;
 
 use common::{TempDir, infra};
 

@@ -2,7 +2,7 @@
 //! whole build — the previous or the new — and what killed builds leave
 //! behind is cleaned by the next one.
 
-mod common;
+use crate::common;
 
 use common::{TempDir, snapshot};
 use std::path::Path;

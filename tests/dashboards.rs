@@ -2,7 +2,7 @@
 //! `tests/fixtures/dashboards` (see tests/fixtures/SOURCES.md), and the
 //! stateful-workload check on real Helm output.
 
-mod common;
+use crate::common;
 
 use common::{TempDir, infra, root};
 use serde_json::Value as Json;

@@ -4,7 +4,7 @@
 //! folder, read-only, with an empty environment (no HOME) but for what
 //! Argo CD sets, as an unprivileged user when the test can switch to one.
 
-mod common;
+use crate::common;
 
 use common::{TempDir, copy_dir, k8s_tools, root, snapshot};
 use std::os::unix::fs::PermissionsExt;

@@ -2,7 +2,7 @@
 //! the registry of diagnostic codes, so every code is documented with the
 //! meaning the code has. Run with `INFRA_UPDATE_DOCS=1` to rewrite it.
 
-mod common;
+use crate::common;
 
 use infra_syntax::Code;
 
@@ -14,7 +14,7 @@ fn errors_doc_is_generated_from_the_registry() {
         std::fs::write(&path, &fresh).unwrap();
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(committed == fresh, "docs/errors.md is stale: run `INFRA_UPDATE_DOCS=1 cargo test --test docs`");
+    assert!(committed == fresh, "docs/errors.md is stale: run `INFRA_UPDATE_DOCS=1 cargo test --test it docs::`");
     for code in Code::ALL {
         assert!(committed.contains(&format!("| {} | {} |", code.id(), code.meaning())), "{} undocumented", code.id());
     }

@@ -1,7 +1,7 @@
 //! The bundled examples: they build, their committed output is fresh and
 //! deterministic, and every object passes real Kubernetes schema validation.
 
-mod common;
+use crate::common;
 
 use common::{TempDir, infra, infra_env, read_tree, root};
 use std::process::Command;

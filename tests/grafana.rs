@@ -4,7 +4,7 @@
 //! tests/fixtures/dashboards. No Grafana server can run on the test
 //! machines; the shapes follow Grafana's HTTP API documentation.
 
-mod common;
+use crate::common;
 
 use common::{TempDir, infra_env, root};
 use serde_json::{Value as Json, json};

@@ -6,7 +6,7 @@
 //! raise a false alarm on at most 5 % of the routine changes; every case it
 //! still gets wrong is named, with the reason, in `docs/plan.md`.
 
-mod common;
+use crate::common;
 
 use common::root;
 use std::collections::BTreeMap;

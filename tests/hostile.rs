@@ -1,7 +1,7 @@
 //! Hostile input: each class gives a clear, located error and exit code 1,
 //! never a panic, a hang or unbounded memory.
 
-mod common;
+use crate::common;
 
 use common::{TempDir, infra};
 
@@ -708,4 +708,61 @@ fn many_invalid_names_are_reported_in_linear_time() {
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert_eq!(run.stderr.matches("error[E141]").count(), 20_000);
     assert!(run.stderr.contains("--> manifests/bad.yaml:80000:18"), "{}", &run.stderr[run.stderr.len() - 2000..]);
+}
+
+/// Expressions whose cost hides in a number's range (a power of a negative
+/// base, a descending `range`, an attribute of mapped items), in the empty
+/// steps of a lazy list, in a text repeated per line or per level, or in
+/// work done for each item: each ran for minutes or built gigabytes once.
+/// Each is refused before it runs.
+#[test]
+fn hidden_costs_are_bounded_before_expressions_run() {
+    let nested = |n: usize, inner: &str| format!("{}{inner}{}", "[".repeat(n), "]".repeat(n));
+    let too_much = "expression does too much work";
+    let cases = [
+        ("5 in ([0] * ([{'a': 10**12}] | map(attribute='a') | first))", "error[E115]: a repetition by a number"),
+        ("'x' * ((-10000) ** ([1,2,3]|select('odd')|length))", too_much),
+        ("-1 in (range(100000,0,-1) * 1000000)", too_much),
+        ("5 in ([0] * (range(10**12,0,-10**11)|first))", too_much),
+        ("not (([] * 10**18) | first)", too_much),
+        ("'%(a)999999999s' | format({'a':'x'})", "format widths and precisions are at most 4096"),
+        ("('%(a)s'*1000) | format({'a':'x'*1000000})", too_much),
+        ("('a\\n'*1000) | indent(width=1000000, first=true)", "indent would make"),
+        (&format!("debug({})", nested(40, "[0]*1000000")), too_much),
+        (&format!("{} | toyaml", nested(70, "'a\\n'*4000000")), too_much),
+        ("range(10000) | sort(attribute='a,'*20000)", too_much),
+        ("('x'*4000000) | trim('y'*100000 ~ 'x')", too_much),
+    ];
+    for (expr, message) in cases {
+        expression_fails(expr, message);
+    }
+}
+
+/// Params are read where they are: a large list named a thousand times is
+/// not copied a thousand times, and ordinary filters over thousands of
+/// items run.
+#[test]
+fn large_params_are_read_in_place() {
+    let dir = TempDir::new("large-params");
+    let numbers: Vec<String> = (0..100_000).map(|i| i.to_string()).collect();
+    let names: Vec<String> = (0..3000).map(|i| format!("name{i:04}")).collect();
+    dir.write(
+        "infra.yaml",
+        format!(
+            "name: t\nparams:\n  big: [{}]\n  names: [{}]\nresources: [app.yaml]\n",
+            numbers.join(", "),
+            names.join(", ")
+        ),
+    );
+    let many = vec!["params.big"; 1000].join(", ");
+    dir.write(
+        "app.yaml",
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a, namespace: ns}}\ndata:\n  many: \"${{{{ [{many}] | length }}}}\"\n  names: \"${{{{ params.names | map('upper') | join(',') | length }}}}\"\n  json: \"${{{{ params.big | tojson | length }}}}\"\n"
+        ),
+    );
+    let run = build_bounded(&dir);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stdout.contains("many: '1000'") && run.stdout.contains("names: '26999'"), "{}", run.stdout);
+    assert!(run.stdout.contains("json: '588891'"), "{}", run.stdout);
 }

@@ -5,7 +5,7 @@
 //! its charts, links, lock, cache and values say. See
 //! `docs/threat-model.md`.
 
-mod common;
+use crate::common;
 
 use common::{Run, TempDir, k8s_tools, root, snapshot};
 use std::path::{Path, PathBuf};

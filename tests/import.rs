@@ -2,7 +2,7 @@
 //! Kustomize render in tests/fixtures imports, rebuilds and diffs equal,
 //! but for infra's own `infra.dev/*` annotations and the Secrets left out.
 
-mod common;
+use crate::common;
 
 use common::{TempDir, infra, read_tree, root};
 use serde_json::Value as Json;

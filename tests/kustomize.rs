@@ -3,7 +3,7 @@
 //! small project built by both must give the same objects, infra's own
 //! `infra.dev/*` annotations aside.
 
-mod common;
+use crate::common;
 
 use common::{TempDir, infra, k8s_tools};
 use serde_json::Value as Json;

@@ -2,7 +2,7 @@
 //! fields the project sets are compared; objects the project does not
 //! define in its namespaces are listed as unmanaged.
 
-mod common;
+use crate::common;
 
 use common::{TempDir, infra, root};
 use serde_json::Value as Json;

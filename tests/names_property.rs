@@ -2,7 +2,7 @@
 //! lists, a build creates and removes nothing outside its output folder,
 //! and it succeeds exactly when Kubernetes would accept the names.
 
-mod common;
+use crate::common;
 
 use common::{TempDir, infra, snapshot};
 use proptest::prelude::*;

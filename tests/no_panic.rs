@@ -2,7 +2,7 @@
 //! fed through the whole pipeline. Every outcome must be a build or
 //! diagnostics — never a panic. A fixed seed keeps runs reproducible.
 
-mod common;
+use crate::common;
 
 use common::{TempDir, root};
 

@@ -1,7 +1,7 @@
 //! Writing output: the lock, `--check`, stale and foreign files, and the
 //! rule that a failed build changes nothing.
 
-mod common;
+use crate::common;
 
 use common::{TempDir, infra, read_tree};
 

@@ -1,7 +1,7 @@
 //! Output safety: nothing outside its folder is written or deleted, and an
 //! output folder holds one whole build. One test per way it was broken.
 
-mod common;
+use crate::common;
 
 use common::{TempDir, infra, snapshot};
 

@@ -15,7 +15,7 @@
 //! too, so the lists stay true. Then `infra import` of each reference must
 //! build back to the same objects.
 
-mod common;
+use crate::common;
 
 use common::{TempDir, infra_helm, root};
 use serde_json::Value as Json;

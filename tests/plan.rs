@@ -1,7 +1,7 @@
 //! `infra plan` and `infra diff`: the apollo environments, git revisions,
 //! real Helm renders of the Grafana chart, and secret redaction.
 
-mod common;
+use crate::common;
 
 use common::{TempDir, copy_dir, infra, root};
 use serde_json::Value as Json;

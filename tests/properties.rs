@@ -3,7 +3,7 @@
 //! objects has no changes against itself, key order never changes a hash,
 //! and the apply order respects every dependency.
 
-mod common;
+use crate::common;
 
 use common::TempDir;
 use infra_syntax::{Map, Value, yaml};

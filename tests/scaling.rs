@@ -4,7 +4,7 @@
 //! 28 s, a string with 320,000 expressions 19 s, 50,000 failing documents
 //! more than a minute, a build of 40,000 imported objects 54 s).
 
-mod common;
+use crate::common;
 
 use common::TempDir;
 use std::process::{Command, Stdio};

@@ -1,7 +1,7 @@
 //! `schema/infra.schema.json` is generated; this test fails when it is
 //! stale and rewrites it when run with `INFRA_UPDATE_SCHEMA=1`.
 
-mod common;
+use crate::common;
 
 /// The committed copies of the editor schemas: `schema/` and the starter
 /// project's `.infra/`, which `infra init` writes.
@@ -22,7 +22,7 @@ fn committed_schemas_are_fresh() {
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             committed == fresh,
-            "{} is stale: run `INFRA_UPDATE_SCHEMA=1 cargo test --test schema`",
+            "{} is stale: run `INFRA_UPDATE_SCHEMA=1 cargo test --test it schema::`",
             path.display()
         );
     }

@@ -5,7 +5,7 @@
 //! objects kubernetes-validate rejects, with an error at the field it names
 //! (kubernetes-validate reports one problem an object; infra all of them).
 
-mod common;
+use crate::common;
 
 use common::{TempDir, infra};
 use std::collections::{BTreeMap, BTreeSet};

@@ -7,10 +7,10 @@
 //! charts go through both readers and must come out the same; every string
 //! infra's emitter writes must read back as that string.
 //!
-//! Rerun: `cargo test --test yaml_oracle -- --nocapture` (needs only the
+//! Rerun: `cargo test --test it yaml_oracle:: -- --nocapture` (needs only the
 //! Helm that `scripts/install-k8s-tools` installs).
 
-mod common;
+use crate::common;
 
 use common::{TempDir, k8s_tools, root};
 use infra_syntax::{FileId, Value, yaml};

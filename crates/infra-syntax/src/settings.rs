@@ -6,6 +6,7 @@
 //! would have refused.
 
 /// One setting: its variable, default and the range it accepts.
+#[derive(Debug, PartialEq)]
 pub struct Setting {
     pub name: &'static str,
     pub default: u64,
@@ -36,28 +37,39 @@ pub const THREADS: Setting = Setting { name: "INFRA_THREADS", default: 0, min: 1
 pub const ALL: &[&Setting] =
     &[&MAX_FILE_BYTES, &MAX_OBJECTS, &MAX_OUTPUT_BYTES, &HELM_TIMEOUT, &HTTP_TIMEOUT, &THREADS];
 
+/// A setting set to what it does not accept: which, and the text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadSetting {
+    pub setting: &'static Setting,
+    pub text: String,
+}
+
+impl std::fmt::Display for BadSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.setting;
+        write!(f, "{} is {:?}; it is a whole number of {} from {} to {}", s.name, self.text, s.unit, s.min, s.max)
+    }
+}
+
 impl Setting {
     /// The value set in the environment: `Ok(None)` when unset.
-    pub fn read(&self) -> Result<Option<u64>, String> {
+    pub fn read(&'static self) -> Result<Option<u64>, BadSetting> {
         let Some(raw) = std::env::var_os(self.name) else { return Ok(None) };
         let text = raw.to_string_lossy();
         match text.trim().parse::<u64>() {
             Ok(n) if (self.min..=self.max).contains(&n) => Ok(Some(n)),
-            _ => Err(format!(
-                "{} is {:?}; it is a whole number of {} from {} to {}",
-                self.name, text, self.unit, self.min, self.max
-            )),
+            _ => Err(BadSetting { setting: self, text: text.into_owned() }),
         }
     }
 }
 
 /// The value of a setting: as set, or its default.
-pub fn get(s: &Setting) -> u64 {
+pub fn get(s: &'static Setting) -> u64 {
     s.read().ok().flatten().unwrap_or(s.default)
 }
 
-/// Every setting that is set to something it does not accept, in words.
-pub fn check_all() -> Vec<String> {
+/// Every setting that is set to something it does not accept.
+pub fn check_all() -> Vec<BadSetting> {
     ALL.iter().filter_map(|s| s.read().err()).collect()
 }
 

@@ -1,6 +1,7 @@
 //! Source files and positions. Every diagnostic points into a [`Sources`]
 //! table by [`FileId`], and every span is a line/column range.
 
+use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -124,54 +125,84 @@ pub fn max_source_bytes() -> u64 {
     *LIMIT.get_or_init(|| crate::settings::get(&crate::settings::MAX_FILE_BYTES))
 }
 
+/// Why a file cannot be read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReadError {
+    /// The system's reason ([`io_reason`]).
+    Io(String),
+    /// A FIFO, socket or device.
+    NotRegular,
+    /// Larger than the limit: its length, and the limit.
+    TooLarge { len: u64, limit: u64 },
+    /// A NUL byte at this offset.
+    Binary { offset: usize },
+    /// An invalid UTF-8 byte at this line and column.
+    NotUtf8 { line: usize, column: usize },
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Io(why) => f.write_str(why),
+            ReadError::NotRegular => f.write_str("not a regular file (a FIFO, socket or device); name a file"),
+            ReadError::TooLarge { len, limit } => write!(
+                f,
+                "file is too large ({len} bytes; the limit is {}; set INFRA_MAX_FILE_BYTES to raise it)",
+                size(*limit)
+            ),
+            ReadError::Binary { offset } => write!(f, "binary file (a NUL byte at offset {offset}), not text"),
+            ReadError::NotUtf8 { line, column } => {
+                write!(f, "not UTF-8 text (invalid byte at line {line}, column {column}); save the file as UTF-8")
+            }
+        }
+    }
+}
+
 /// Reads a text file of at most `limit` bytes (see [`read_bytes`]): UTF-8
 /// without NUL bytes.
-pub fn read_text(path: &Path, limit: u64) -> Result<String, String> {
+pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
     let bytes = read_bytes(path, limit)?;
-    if let Some(i) = bytes.iter().position(|&b| b == 0) {
-        return Err(format!("binary file (a NUL byte at offset {i}), not text"));
+    if let Some(offset) = bytes.iter().position(|&b| b == 0) {
+        return Err(ReadError::Binary { offset });
     }
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let before = &e.as_bytes()[..at];
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-        let col = at - before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
-        format!("not UTF-8 text (invalid byte at line {line}, column {col}); save the file as UTF-8")
+        let column = at - before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
+        ReadError::NotUtf8 { line, column }
     })
 }
 
 /// Reads a file of at most `limit` bytes. Only regular files: a FIFO or a
 /// device would block or never end. The file is opened without blocking and
 /// read through a bound, so a file that grows while read cannot exceed it.
-pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     read_bytes_with(path, limit, rustix::fs::OFlags::NONBLOCK)
 }
 
 /// [`read_bytes`], refusing a symbolic link at `path` instead of following
 /// it.
-pub fn read_bytes_nofollow(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+pub fn read_bytes_nofollow(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     read_bytes_with(path, limit, rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOFOLLOW)
 }
 
-fn read_bytes_with(path: &Path, limit: u64, flags: rustix::fs::OFlags) -> Result<Vec<u8>, String> {
+fn read_bytes_with(path: &Path, limit: u64, flags: rustix::fs::OFlags) -> Result<Vec<u8>, ReadError> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
-    let file =
-        fs::OpenOptions::new().read(true).custom_flags(flags.bits() as i32).open(path).map_err(|e| io_reason(&e))?;
-    let meta = file.metadata().map_err(|e| io_reason(&e))?;
+    let io = |e: std::io::Error| ReadError::Io(io_reason(&e));
+    let file = fs::OpenOptions::new().read(true).custom_flags(flags.bits() as i32).open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
     if !meta.is_file() {
-        return Err("not a regular file (a FIFO, socket or device); name a file".into());
+        return Err(ReadError::NotRegular);
     }
-    let too_large = |len: u64| {
-        format!("file is too large ({len} bytes; the limit is {}; set INFRA_MAX_FILE_BYTES to raise it)", size(limit))
-    };
     if meta.len() > limit {
-        return Err(too_large(meta.len()));
+        return Err(ReadError::TooLarge { len: meta.len(), limit });
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| io_reason(&e))?;
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
     if bytes.len() as u64 > limit {
-        return Err(too_large(bytes.len() as u64));
+        return Err(ReadError::TooLarge { len: bytes.len() as u64, limit });
     }
     Ok(bytes)
 }

@@ -161,19 +161,64 @@ impl CompiledObjects {
     }
 }
 
-fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
-    let out = Command::new("git").arg("-C").arg(dir).args(args).output().map_err(|e| format!("cannot run git: {e}"))?;
+/// Why git could not give what was asked.
+#[derive(Debug)]
+enum GitError {
+    /// git could not be started.
+    Run(std::io::Error),
+    /// git failed: what it said.
+    Failed(String),
+    /// A `cat-file` header that is not `<id> blob <size>`: the name asked
+    /// for, and the header.
+    NotABlob {
+        name: String,
+        header: String,
+    },
+    TooLarge {
+        name: String,
+        size: u64,
+        limit: u64,
+    },
+    /// Its output ended early, or could not be read.
+    Truncated,
+}
+
+impl std::fmt::Display for GitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GitError::Run(e) => write!(f, "cannot run git: {e}"),
+            GitError::Failed(said) => f.write_str(said),
+            GitError::NotABlob { name, header } => write!(f, "{name}: {header}"),
+            GitError::TooLarge { name, size, limit } => {
+                write!(f, "{name} is {size} bytes, above the limit of {limit} bytes (INFRA_MAX_FILE_BYTES raises it)")
+            }
+            GitError::Truncated => f.write_str("truncated git output"),
+        }
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, GitError> {
+    let out = Command::new("git").arg("-C").arg(dir).args(args).output().map_err(GitError::Run)?;
     if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+        return Err(GitError::Failed(String::from_utf8_lossy(&out.stderr).trim().to_string()));
     }
     Ok(out.stdout)
+}
+
+/// The size a `cat-file` header gives for `name`.
+fn blob_size(name: &str, header: &str) -> Result<u64, GitError> {
+    match header.split(' ').collect::<Vec<_>>().as_slice() {
+        [_, "blob", size] => size.parse().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| GitError::NotABlob { name: name.to_string(), header: header.to_string() })
 }
 
 /// The contents of many `rev:path` blobs, each at most the file limit (as
 /// a file on disk would be): their sizes are asked first (`git cat-file
 /// --batch-check`), and only then are they read, with one `git cat-file
 /// --batch` whose output is read no further than those sizes.
-fn git_blobs(dir: &Path, names: &[String]) -> Result<Vec<Vec<u8>>, String> {
+fn git_blobs(dir: &Path, names: &[String]) -> Result<Vec<Vec<u8>>, GitError> {
     if names.is_empty() {
         return Ok(Vec::new());
     }
@@ -182,14 +227,9 @@ fn git_blobs(dir: &Path, names: &[String]) -> Result<Vec<Vec<u8>>, String> {
     let mut total = 0u64;
     for (name, line) in names.iter().zip(check.split(|&b| b == b'\n')) {
         let header = String::from_utf8_lossy(line);
-        let size: u64 = match header.split(' ').collect::<Vec<_>>().as_slice() {
-            [_, "blob", size] => size.parse().map_err(|_| format!("bad git header: {header}"))?,
-            _ => return Err(format!("{name}: {header}")),
-        };
+        let size = blob_size(name, &header)?;
         if size > limit {
-            return Err(format!(
-                "{name} is {size} bytes, above the limit of {limit} bytes (INFRA_MAX_FILE_BYTES raises it)"
-            ));
+            return Err(GitError::TooLarge { name: name.clone(), size, limit });
         }
         total += size + header.len() as u64 + 2;
     }
@@ -197,14 +237,11 @@ fn git_blobs(dir: &Path, names: &[String]) -> Result<Vec<Vec<u8>>, String> {
     let mut blobs = Vec::with_capacity(names.len());
     let mut rest = output.as_slice();
     for name in names {
-        let nl = rest.iter().position(|&b| b == b'\n').ok_or("truncated git output")?;
+        let nl = rest.iter().position(|&b| b == b'\n').ok_or(GitError::Truncated)?;
         let header = String::from_utf8_lossy(&rest[..nl]).into_owned();
         rest = &rest[nl + 1..];
-        let size: usize = match header.split(' ').collect::<Vec<_>>().as_slice() {
-            [_, "blob", size] => size.parse().map_err(|_| format!("bad git header: {header}"))?,
-            _ => return Err(format!("{name}: {header}")),
-        };
-        let blob = rest.get(..size).ok_or("truncated git output")?;
+        let size = usize::try_from(blob_size(name, &header)?).map_err(|_| GitError::Truncated)?;
+        let blob = rest.get(..size).ok_or(GitError::Truncated)?;
         blobs.push(blob.to_vec());
         rest = rest.get(size + 1..).unwrap_or_default();
     }
@@ -213,7 +250,7 @@ fn git_blobs(dir: &Path, names: &[String]) -> Result<Vec<Vec<u8>>, String> {
 
 /// `git cat-file <mode>` with `names` on its input: at most `limit` bytes
 /// of its output.
-fn git_batch(dir: &Path, mode: &str, names: &[String], limit: u64) -> Result<Vec<u8>, String> {
+fn git_batch(dir: &Path, mode: &str, names: &[String], limit: u64) -> Result<Vec<u8>, GitError> {
     use std::io::{Read, Write};
     let mut child = Command::new("git")
         .arg("-C")
@@ -223,7 +260,7 @@ fn git_batch(dir: &Path, mode: &str, names: &[String], limit: u64) -> Result<Vec
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .map_err(|e| format!("cannot run git: {e}"))?;
+        .map_err(GitError::Run)?;
     let mut stdin = child.stdin.take().expect("piped stdin");
     let input: String = names.iter().map(|n| format!("{n}\n")).collect();
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
@@ -232,6 +269,6 @@ fn git_batch(dir: &Path, mode: &str, names: &[String], limit: u64) -> Result<Vec
     let _ = child.kill();
     let _ = child.wait();
     let _ = writer.join();
-    read.map_err(|e| e.to_string())?;
+    read.map_err(|_| GitError::Truncated)?;
     Ok(out)
 }

@@ -94,7 +94,10 @@ fn indent(
 ) -> Result<Value, Error> {
     let text = value.as_str();
     let lines = text.lines().count() + 1;
-    check_bytes("indent", text.len().saturating_add(width.unwrap_or(4).saturating_mul(lines)))?;
+    // The width may be given by name too.
+    let named: Option<usize> = kwargs.peek("width").unwrap_or(None);
+    let widest = width.or(named).unwrap_or(4);
+    check_bytes("indent", text.len().saturating_add(widest.saturating_mul(lines)))?;
     filters::indent(value, width, first, blank, kwargs)
 }
 
@@ -128,6 +131,10 @@ fn widest_padding(format: &str) -> usize {
         if let Some(after) = rest.strip_prefix('%') {
             rest = after;
             continue;
+        }
+        // `%(key)s` names an argument of a mapping before its flags.
+        if let Some(after) = rest.strip_prefix('(') {
+            rest = after.split_once(')').map_or("", |(_, r)| r);
         }
         let spec = rest.trim_start_matches(['-', '+', ' ', '#', '0']);
         let (width, spec) = spec.split_at(digits(spec));
@@ -177,5 +184,6 @@ mod tests {
         assert_eq!(widest_padding("100%% of 99999 files: %s"), 0);
         assert_eq!(widest_padding("% 5d"), 5);
         assert_eq!(widest_padding("%99999999999999999999999s"), usize::MAX);
+        assert_eq!(widest_padding("%(a)999999999s and %(b)-7.3f"), 999_999_999);
     }
 }

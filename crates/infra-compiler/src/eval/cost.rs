@@ -565,7 +565,10 @@ const SEQ: u8 = 2;
 const MAP: u8 = 4;
 const NUM: u8 = 8;
 const OTHER: u8 = 16;
-const ANY: u8 = STR | SEQ | MAP | NUM | OTHER;
+/// A lazy sequence (a repetition, `range()`, `chain`): reading an item of
+/// it iterates up to the item.
+const LAZY: u8 = 32;
+const ANY: u8 = STR | SEQ | MAP | NUM | OTHER | LAZY;
 
 /// Upper bounds of a value: what making, visiting or writing it costs.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -585,6 +588,8 @@ pub struct Shape {
     num: Num,
     /// The range of its items that are numbers.
     items: Num,
+    /// How deep lists and maps nest in it (a scalar: 0).
+    depth: u64,
 }
 
 fn sum(xs: impl IntoIterator<Item = u64>) -> u64 {
@@ -603,12 +608,13 @@ impl Shape {
             idle: 0,
             num: Num::No,
             items: Num::No,
+            depth: 0,
         }
     }
 
     fn number(num: Num) -> Shape {
         let text = num.text();
-        Shape { kinds: NUM, values: 1, text, nested: text, len: 0, idle: 0, num, items: Num::No }
+        Shape { kinds: NUM, values: 1, text, nested: text, len: 0, idle: 0, num, items: Num::No, depth: 0 }
     }
 
     fn boolean() -> Shape {
@@ -621,7 +627,7 @@ impl Shape {
 
     /// `none`, undefined, or an object of ours written as a short text.
     fn other(text: u64) -> Shape {
-        Shape { kinds: OTHER, values: 1, text, nested: text, len: 0, idle: 0, num: Num::No, items: Num::No }
+        Shape { kinds: OTHER, values: 1, text, nested: text, len: 0, idle: 0, num: Num::No, items: Num::No, depth: 0 }
     }
 
     /// A list of `len` items whose sizes add up to `items`' (one item when
@@ -636,6 +642,7 @@ impl Shape {
             idle: items.idle,
             num: Num::No,
             items: items.num,
+            depth: items.depth.saturating_add(1),
         }
     }
 
@@ -650,6 +657,7 @@ impl Shape {
             idle: self.idle.saturating_mul(n),
             num: self.num,
             items: self.items,
+            depth: self.depth,
         }
     }
 
@@ -664,6 +672,7 @@ impl Shape {
             idle: self.idle.saturating_add(other.idle),
             num: self.num.join(other.num),
             items: self.items.join(other.items),
+            depth: self.depth.max(other.depth),
         }
     }
 
@@ -678,6 +687,7 @@ impl Shape {
             idle: self.idle.max(other.idle),
             num: self.num.join(other.num),
             items: self.items.join(other.items),
+            depth: self.depth.max(other.depth),
         }
     }
 
@@ -685,7 +695,8 @@ impl Shape {
     /// together, which bounds each.
     fn item(&self) -> Shape {
         Shape {
-            kinds: ANY,
+            // Lazy only if it holds lazy lists.
+            kinds: (ANY & !LAZY) | (self.kinds & LAZY),
             values: self.values.max(1).saturating_add(self.chars()),
             // An item that is not there is undefined.
             text: self.nested.max(UNDEFINED_TEXT),
@@ -694,6 +705,7 @@ impl Shape {
             idle: self.idle,
             num: self.items,
             items: Num::Any,
+            depth: self.depth,
         }
     }
 
@@ -726,6 +738,7 @@ impl Shape {
             idle: self.idle,
             num: Num::No,
             items: self.items,
+            depth: self.depth.saturating_add(1),
         }
     }
 
@@ -762,7 +775,7 @@ impl Shape {
     }
 
     fn empty() -> Shape {
-        Shape { kinds: 0, values: 0, text: 0, nested: 0, len: 0, idle: 0, num: Num::No, items: Num::No }
+        Shape { kinds: 0, values: 0, text: 0, nested: 0, len: 0, idle: 0, num: Num::No, items: Num::No, depth: 0 }
     }
 
     /// The shape of a constant of the parser.
@@ -830,16 +843,22 @@ impl Coster<'_> {
     fn shape(&mut self, node: &Node) -> Result<Shape, Refusal> {
         Ok(match &node.op {
             Op::Const(s) => *s,
-            // Undefined, or a value of the scope.
-            Op::Path(keys) => (self.measure)(keys).unwrap_or_else(|| Shape::other(64)),
+            // Undefined, or a value of the scope: read in place, but a
+            // string is copied each time it is read.
+            Op::Path(keys) => {
+                let shape = (self.measure)(keys).unwrap_or_else(|| Shape::other(64));
+                self.add(node, ITEM_COST.saturating_add(shape.chars()))?;
+                shape
+            }
             Op::Item(of, key) => {
                 let of = self.shape(of)?;
                 if let Some(key) = key {
                     let key = self.shape(key)?;
                     self.add(node, key.write())?;
                 }
-                // Reading an item of a lazy list iterates it.
-                self.add(node, of.iterate())?;
+                // Reading an item of a list or map is a lookup; of a lazy
+                // list, an iteration up to it.
+                self.add(node, if of.kinds & LAZY != 0 { of.iterate() } else { ITEM_COST.saturating_add(of.chars()) })?;
                 of.item()
             }
             Op::Slice(of, bounds) => {
@@ -963,7 +982,7 @@ impl Coster<'_> {
                 if (l.kinds | r.kinds) & SEQ != 0 {
                     // Lazy, made a list when the chain of them is deep.
                     self.add(node, l.len.saturating_add(r.len).saturating_mul(ITEM_COST))?;
-                    out = out.either(&Shape { kinds: SEQ, ..l.plus(r) });
+                    out = out.either(&Shape { kinds: SEQ | LAZY, ..l.plus(r) });
                 }
                 out
             }
@@ -983,7 +1002,7 @@ impl Coster<'_> {
                         // Lazy: consumers pay for the items; iterating takes
                         // a step for each repetition even of an empty list.
                         let mut repeated = x.times(times);
-                        repeated.kinds = SEQ;
+                        repeated.kinds = SEQ | LAZY;
                         repeated.values = repeated.values.saturating_add(1);
                         repeated.idle = repeated.idle.saturating_add(times);
                         self.add(node, ITEM_COST)?;
@@ -993,10 +1012,18 @@ impl Coster<'_> {
                 out
             }
             B::Sub => Shape::number(l.num.corners(r.num, i128::saturating_sub)),
-            B::Pow => Shape::number(l.num.corners(r.num, |a, b| {
-                let b = u32::try_from(b.clamp(0, 200)).unwrap_or(200);
-                a.checked_pow(b).unwrap_or(if a < 0 && b % 2 == 1 { i128::MIN } else { i128::MAX })
-            })),
+            // |a ** b| is at most the largest |a| to the largest b (a
+            // negative base is largest inside a range of exponents).
+            B::Pow => Shape::number(match (l.num, r.num) {
+                (Num::Range(a, b), Num::Range(_, e)) => {
+                    let base = a.unsigned_abs().max(b.unsigned_abs());
+                    let power = u32::try_from(e.max(0)).ok().and_then(|e| base.checked_pow(e));
+                    let most = power.map_or(i128::MAX, |p| i128::try_from(p.max(1)).unwrap_or(i128::MAX));
+                    Num::Range(-most, most)
+                }
+                (Num::No, _) | (_, Num::No) => Num::No,
+                _ => Num::Any,
+            }),
             // Division makes floats of any size (`1 / 0.0001`); the rest
             // of a division is smaller than the divisor.
             B::Div => Shape::number(Num::Any),
@@ -1021,19 +1048,17 @@ impl Coster<'_> {
         self.add(node, arg_text)?;
         Ok(match name {
             "range" => {
-                let nums: Vec<Num> = args.iter().map(|(_, a)| a.num).collect();
-                let (span, len) = match nums.as_slice() {
-                    [Num::Range(_, hi)] => {
-                        (Num::Range(0, hi.saturating_sub(1).max(0)), u64::try_from(*hi).unwrap_or(0))
-                    }
-                    [Num::Range(a, _), Num::Range(_, d), ..] => {
-                        (Num::Range(*a, *d), u64::try_from(d.saturating_sub(*a)).unwrap_or(0))
-                    }
-                    _ => (Num::Any, MAX_RANGE),
+                // Its items lie between its bounds (`range(n)` starts at
+                // 0), whichever way it steps; minijinja makes at most
+                // 100,000 of them.
+                let span = args.iter().take(2).fold(Num::Range(0, 0), |n, (_, a)| n.join(a.num));
+                let len = match span {
+                    Num::Range(lo, hi) => u64::try_from(hi.saturating_sub(lo)).unwrap_or(u64::MAX).min(MAX_RANGE),
+                    _ => MAX_RANGE,
                 };
-                let len = len.min(MAX_RANGE);
                 self.add(node, len.saturating_mul(ITEM_COST))?;
-                Shape::list(len, &Shape::number(span).times(len))
+                let out = Shape::list(len, &Shape::number(span).times(len));
+                Shape { kinds: SEQ | LAZY, ..out }
             }
             "dict" => {
                 let all = args
@@ -1061,15 +1086,19 @@ impl Coster<'_> {
                 let text = Shape::string(FILE_BYTES).plus(&Shape::undefined().times(pairs));
                 Shape { kinds: MAP, ..Shape::list(pairs, &text) }
             }
-            // The context, written out with its structure.
+            // The context (or its arguments), written out with its
+            // structure, indented at each level.
             "debug" => {
                 let context = ["params", "env", "module", "item", "key"]
                     .into_iter()
                     .filter_map(|name| (self.measure)(&[Key::Name(name.into())]))
+                    .chain(args.iter().map(|(_, a)| *a))
                     .fold(Shape::empty(), |a, b| a.plus(&b));
                 let text = context
                     .nested
-                    .saturating_add(context.values.saturating_mul(4 * MAX_VALUE_DEPTH + 16))
+                    .saturating_add(
+                        context.values.saturating_mul(context.depth.saturating_add(1).saturating_mul(4) + 16),
+                    )
                     .saturating_add(64 << 10);
                 self.add(node, context.write().saturating_add(text))?;
                 Shape::string(text)
@@ -1094,8 +1123,16 @@ impl Coster<'_> {
         let capped = |bytes: u64| bytes.min(MAX_RESULT_BYTES as u64);
         let text = |bytes: u64| (Shape::string(bytes), x.write().saturating_add(bytes));
         let made = |out: &Shape| out.len.saturating_mul(ITEM_COST);
+        // An attribute path (`sort(attribute='a.b')`) is followed for each
+        // item, at each comparison of a sort.
+        let per_item = arg_work.saturating_mul(x.yields()).saturating_mul(log(x.yields()));
         let (out, work) = match name {
-            "safe" | "string" | "trim" => text(x.text),
+            "safe" | "string" => text(x.text),
+            // Each character is compared with each of `chars`.
+            "trim" => {
+                let (out, work) = text(x.text);
+                (out, work.saturating_add(x.text.saturating_mul(arg(0).map_or(1, |c| c.text.saturating_add(1)))))
+            }
             "escape" | "e" => text(x.text.saturating_mul(6)),
             "urlencode" => text(x.text.saturating_mul(3).saturating_add(x.values.saturating_mul(2))),
             // Case mapping may make three bytes of one (`ß` → `SS`).
@@ -1122,23 +1159,30 @@ impl Coster<'_> {
                 };
                 text(capped(x.text.saturating_add(width.saturating_mul(x.text.saturating_add(2)))))
             }
+            // Each conversion (`%s`, `%(key)s`) may write any argument,
+            // padded (`bounded::format` refuses widths past 4096).
             "format" => {
                 let conversions = x.text / 2 + 1;
-                let (out, work) = text(
-                    x.text
-                        .saturating_add(sum(args.iter().map(|(_, a)| a.text)))
-                        .saturating_add(conversions.saturating_mul(MAX_PADDING as u64)),
-                );
+                let each = sum(args.iter().map(|(_, a)| a.text)).saturating_add(MAX_PADDING as u64);
+                let (out, work) = text(x.text.saturating_add(conversions.saturating_mul(each)));
                 (out, work.saturating_add(arg_work))
             }
+            // Indented at each level; YAML also indents each line of a
+            // string where it nests.
             "tojson" | "toyaml" | "pprint" => {
+                let default = match name {
+                    "tojson" => 0,
+                    "toyaml" => 2,
+                    _ => 4,
+                };
                 let indent = match arg(0).or(kwarg("indent")).map(|i| i.num) {
-                    None => 4,
+                    None => default,
                     Some(Num::Range(_, hi)) => u64::try_from(hi).unwrap_or(0).min(MAX_PADDING as u64),
                     Some(_) => MAX_PADDING as u64,
                 };
-                let per_value = indent.saturating_mul(MAX_VALUE_DEPTH).saturating_add(8);
-                text(x.nested.saturating_add(x.values.saturating_mul(per_value)))
+                let margin = indent.saturating_mul(x.depth.saturating_add(1)).saturating_add(8);
+                let lines = if name == "toyaml" { x.text } else { 0 };
+                text(x.nested.saturating_add(x.values.saturating_add(lines).saturating_mul(margin)))
             }
             "length" | "count" => (Shape::number(Num::Range(0, i128::from(x.yields()))), x.iterate()),
             "int" | "abs" => {
@@ -1152,17 +1196,22 @@ impl Coster<'_> {
             "float" | "round" => (Shape::number(Num::Any), x.write()),
             "bool" => (Shape::boolean(), x.write()),
             "default" | "d" => (x.either(arg(0).unwrap_or(&Shape::undefined())), 0),
-            "first" | "attr" => (x.item(), ITEM_COST),
+            // The first item comes after a lazy list's empty steps.
+            "first" | "attr" => (x.item(), x.idle.saturating_add(1).saturating_mul(ITEM_COST)),
             "last" => (x.item(), x.iterate()),
-            "min" | "max" => (x.item(), x.write()),
+            "min" | "max" => (x.item(), x.write().saturating_add(per_item)),
             "sum" => {
                 // From 0, each item added.
                 let count = Num::Range(0, i128::from(x.yields()));
                 let numbers = Shape::number(Num::Range(0, 0).join(x.items.corners(count, i128::saturating_mul)));
-                (numbers.either(&x.item()).either(arg(0).unwrap_or(&Shape::undefined())), x.write())
+                (
+                    numbers.either(&x.item()).either(arg(0).unwrap_or(&Shape::undefined())),
+                    x.write().saturating_add(per_item),
+                )
             }
             "list" | "reverse" => {
                 let out = x.as_list();
+                let out = if name == "reverse" { Shape { kinds: SEQ | LAZY, ..out } } else { out };
                 let work = x.iterate().saturating_add(made(&out));
                 (out, work)
             }
@@ -1177,12 +1226,13 @@ impl Coster<'_> {
                     let pair = Shape::list(2, &Shape::undefined().plus(&Shape::list(0, &Shape::empty())));
                     Shape::list(pairs, &x.as_list().times(2).plus(&pair.times(pairs)))
                 };
-                let work = x.write().saturating_mul(log(x.yields())).saturating_add(made(&out));
+                let work =
+                    x.write().saturating_mul(log(x.yields())).saturating_add(made(&out)).saturating_add(per_item);
                 (out, work)
             }
             "select" | "reject" | "selectattr" | "rejectattr" => {
                 // Each item is tested with the arguments.
-                let out = x.as_list();
+                let out = Shape { kinds: SEQ | LAZY, ..x.as_list() };
                 let work = x.write().saturating_add(made(&out)).saturating_add(arg_work.saturating_mul(x.yields()));
                 (out, work)
             }
@@ -1195,16 +1245,20 @@ impl Coster<'_> {
                     let rest: Vec<_> = args.iter().filter(|(k, _)| k.is_some()).chain(positional).cloned().collect();
                     let before = self.work;
                     let all = self.filter(node, filter, None, &x.item(), &rest)?;
+                    let on_all = self.work - before;
                     let each = self.filter(node, filter, None, &Shape::undefined(), &rest)?;
-                    let spent = self.work - before;
+                    let on_each = self.work - before - on_all;
                     self.work = before;
                     let out = Shape::list(x.yields(), &all.plus(&each.times(x.yields())));
-                    (out, spent.saturating_mul(x.yields().saturating_add(1)).saturating_add(x.iterate()))
+                    let out = Shape { kinds: SEQ | LAZY, ..out };
+                    (out, on_all.saturating_add(on_each.saturating_mul(x.yields())).saturating_add(x.iterate()))
                 }
+                // An attribute of each item: two levels down.
                 None => {
-                    let fallback = kwarg("default").cloned().unwrap_or(Shape::undefined()).times(x.yields());
-                    let out = Shape::list(x.yields(), &x.item().plus(&fallback));
-                    let work = x.iterate().saturating_add(made(&out));
+                    let fallback = kwarg("default").copied().unwrap_or(Shape::undefined()).times(x.yields());
+                    let out = Shape::list(x.yields(), &x.item().item().plus(&fallback));
+                    let work =
+                        x.iterate().saturating_add(made(&out)).saturating_add(arg_work.saturating_mul(x.yields()));
                     (out, work)
                 }
             },
@@ -1217,8 +1271,9 @@ impl Coster<'_> {
                 let mut out = args.iter().fold(x.plus(&not_lists), |a, (_, b)| a.plus(b)).as_list();
                 out.len = out.len.saturating_add(inputs);
                 let out = if name == "zip" { out.plus(&Shape::list(0, &Shape::empty()).times(out.len)) } else { out };
-                let work = out.len.saturating_mul(ITEM_COST);
-                (out, work)
+                // Chained maps are looked up in each input for each key.
+                let work = out.len.saturating_mul(inputs).saturating_mul(ITEM_COST);
+                (Shape { kinds: out.kinds | LAZY, ..out }, work)
             }
             "split" | "lines" => {
                 let pieces = x.text.saturating_add(1);
@@ -1231,7 +1286,7 @@ impl Coster<'_> {
                 // to it), `slice` makes `count` lists (each filled by one).
                 let count = arg(0).map_or(Ok(0), |n| self.count(node, n))?.min(MAX_RESULT_NODES as u64 + x.yields());
                 let lists = if name == "batch" { x.yields().saturating_add(1) } else { count };
-                let fill = arg(1).or(kwarg("fill_with")).cloned().unwrap_or(Shape::undefined()).times(count);
+                let fill = arg(1).or(kwarg("fill_with")).copied().unwrap_or(Shape::undefined()).times(count);
                 let empty_lists = Shape::list(0, &Shape::empty()).times(lists);
                 let out = Shape::list(lists, &x.as_list().plus(&fill).plus(&empty_lists));
                 let work = x.iterate().saturating_add(out.values.saturating_mul(ITEM_COST));

@@ -157,7 +157,7 @@ impl Scope {
         let (entries, context) = self.base.context.get_or_init(|| {
             let b = &self.base;
             let entries: ContextEntries = Arc::from(vec![
-                ("params", view(&b.params)),
+                ("params", view_in(&b.params, Vec::new())),
                 ("env", view(&b.env)),
                 ("module", view(&b.module)),
                 (FILES, MjValue::from_object(Files { dir: b.dir.clone(), root: b.root.clone() })),
@@ -208,46 +208,84 @@ impl Object for ItemContext {
 }
 
 /// A plain value as minijinja sees it: scalars as minijinja's own, maps and
-/// lists as [`View`]s.
+/// lists as [`View`]s of a copy.
 pub fn view(v: &Value) -> MjValue {
     match v {
-        Value::Null => MjValue::from(()),
+        Value::Seq(_) | Value::Map(_) => view_in(&Arc::new(v.clone()), Vec::new()),
+        _ => scalar(v),
+    }
+}
+
+/// A scalar as minijinja's own value.
+fn scalar(v: &Value) -> MjValue {
+    match v {
+        Value::Null | Value::Seq(_) | Value::Map(_) => MjValue::from(()),
         Value::Bool(b) => MjValue::from(*b),
         Value::Int(i) => MjValue::from(*i),
         Value::Float(f) => MjValue::from(*f),
         Value::String(s) => MjValue::from(s.as_str()),
-        Value::Seq(_) | Value::Map(_) => MjValue::from_object(View(v.clone())),
     }
 }
 
-/// A map or list read by minijinja in place; its items are viewed when
-/// an expression reaches them.
+/// The value at `at` (indices of items and map entries) in `root`, as
+/// minijinja sees it: lists and maps are viewed where they are, never
+/// copied, however often an expression reads them.
+fn view_in(root: &Arc<Value>, at: Vec<usize>) -> MjValue {
+    let view = View { root: root.clone(), at: at.into() };
+    match view.value() {
+        Some(Value::Seq(_) | Value::Map(_)) => MjValue::from_object(view),
+        Some(v) => scalar(v),
+        None => MjValue::UNDEFINED,
+    }
+}
+
+/// A map or list read by minijinja in place: a shared root and the way to
+/// it. Its items are viewed when an expression reaches them.
 #[derive(Debug)]
-struct View(Value);
+struct View {
+    root: Arc<Value>,
+    at: Box<[usize]>,
+}
+
+impl View {
+    fn value(&self) -> Option<&Value> {
+        self.at.iter().try_fold(&*self.root, |v, &i| match v {
+            Value::Seq(items) => items.get(i),
+            Value::Map(m) => m.get_index(i).map(|(_, x)| x),
+            _ => None,
+        })
+    }
+
+    /// The view of its item or entry `i`.
+    fn child(&self, i: usize) -> MjValue {
+        view_in(&self.root, self.at.iter().copied().chain([i]).collect())
+    }
+}
 
 impl Object for View {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
-        match self.0 {
-            Value::Seq(_) => ObjectRepr::Seq,
+        match self.value() {
+            Some(Value::Seq(_)) => ObjectRepr::Seq,
             _ => ObjectRepr::Map,
         }
     }
 
     fn get_value(self: &Arc<Self>, key: &MjValue) -> Option<MjValue> {
-        match &self.0 {
-            Value::Seq(items) => items.get(key.as_usize()?).map(view),
-            Value::Map(m) => m.get(key.as_str()?).map(view),
-            _ => None,
-        }
+        let i = match self.value()? {
+            Value::Seq(items) => key.as_usize().filter(|i| *i < items.len())?,
+            Value::Map(m) => m.get_index_of(key.as_str()?)?,
+            _ => return None,
+        };
+        Some(self.child(i))
     }
 
     fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
-        match &self.0 {
-            Value::Seq(items) => minijinja::value::Enumerator::Seq(items.len()),
+        match self.value() {
+            Some(Value::Seq(items)) => minijinja::value::Enumerator::Seq(items.len()),
             // Keys are made as they are read: `first` on a large map
             // does not copy all of them.
-            Value::Map(_) => self.mapped_enumerator(|this| match &this.0 {
-                Value::Map(m) => Box::new(m.keys().map(|k| MjValue::from(k.as_str()))),
+            Some(Value::Map(_)) => self.mapped_enumerator(|this| match this.value() {
+                Some(Value::Map(m)) => Box::new(m.keys().map(|k| MjValue::from(k.as_str()))),
                 _ => Box::new(std::iter::empty()),
             }),
             _ => minijinja::value::Enumerator::Empty,
@@ -255,9 +293,9 @@ impl Object for View {
     }
 
     fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
-        match &self.0 {
-            Value::Seq(items) => Some(items.len()),
-            Value::Map(m) => Some(m.len()),
+        match self.value() {
+            Some(Value::Seq(items)) => Some(items.len()),
+            Some(Value::Map(m)) => Some(m.len()),
             _ => Some(0),
         }
     }
@@ -831,9 +869,9 @@ impl Room {
 
 fn from_minijinja_at(v: &MjValue, depth: usize, room: &mut Room) -> Result<Value, ResultError> {
     let unreadable = |e: Error| ResultError::Unreadable(e.to_string());
-    if let Some(view) = v.downcast_object_ref::<View>() {
-        room.take_all(&view.0)?;
-        return Ok(view.0.clone());
+    if let Some(view) = v.downcast_object_ref::<View>().and_then(View::value) {
+        room.take_all(view)?;
+        return Ok(view.clone());
     }
     if depth > infra_syntax::yaml::MAX_DEPTH {
         return Err(ResultError::TooDeep);

@@ -210,7 +210,7 @@ pub type FileVisitor<'a, E> = dyn FnMut(&str, &[u8]) -> Result<(), E> + 'a;
 pub fn each_file<E: From<ChartError>>(chart: &Path, root: &Path, visit: &mut FileVisitor<E>) -> Result<(), E> {
     let limit = infra_syntax::source::max_source_bytes();
     let read = |p: &Path, shown: &str| {
-        read_bytes(p, limit).map_err(|reason| ChartError::Unreadable { path: shown.to_string(), reason })
+        read_bytes(p, limit).map_err(|e| ChartError::Unreadable { path: shown.to_string(), reason: e.to_string() })
     };
     let meta = std::fs::metadata(chart).map_err(|e| ChartError::Missing(infra_syntax::source::io_reason(&e)))?;
     if meta.is_file() {

@@ -765,9 +765,9 @@ impl Loader<'_> {
         let file = self.sources.add(path, shown.clone(), Arc::from(text));
         match infra_syntax::json::parse(self.sources.get(file).text.as_bytes()) {
             Ok(json) => Some(DashboardFile { file, path: shown, text: self.sources.get(file).text.clone(), json }),
-            Err(JsonError::TooLarge(why)) => {
+            Err(e @ JsonError::TooLarge) => {
                 self.diags
-                    .push(Diagnostic::error(Code::DashboardJson, format!("{shown}: {why}")).at(used_at, "named here"));
+                    .push(Diagnostic::error(Code::DashboardJson, format!("{shown}: {e}")).at(used_at, "named here"));
                 None
             }
             Err(JsonError::Syntax(e)) => {

@@ -127,7 +127,7 @@ const STAGES: &[(char, &str)] = &[
 pub fn errors_markdown() -> String {
     let mut out = String::from(
         "# Diagnostics\n\n\
-         <!-- Generated from crates/infra-syntax/src/diagnostic/code.rs by\n     `INFRA_UPDATE_DOCS=1 cargo test --test docs`; do not edit. -->\n\n\
+         <!-- Generated from crates/infra-syntax/src/diagnostic/code.rs by\n     `INFRA_UPDATE_DOCS=1 cargo test --test it docs::`; do not edit. -->\n\n\
          Every error about a file names `file:line:column`, shows the source\n\
          line with the problem marked and, where it can, a `help:` line.\n\
          `--error-format json` prints one JSON object per line instead (`severity`,\n\
