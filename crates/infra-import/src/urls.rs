@@ -17,11 +17,49 @@ pub struct Url {
     pub secrets: Vec<String>,
 }
 
+/// Why a text is not a URL infra uses. Each shows the URL without its
+/// credentials.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UrlError {
+    NotAUrl,
+    /// Another scheme: the URL as shown, and the schemes expected.
+    Scheme {
+        shown: String,
+        expected: Vec<String>,
+    },
+    NoHost {
+        shown: String,
+    },
+    /// An `@` after the host: a password holding `/`, `?` or `#` ended
+    /// the host early (only the scheme and host are shown).
+    AtAfterHost {
+        scheme: String,
+        host: String,
+    },
+}
+
+impl std::fmt::Display for UrlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UrlError::NotAUrl => f.write_str("not a URL"),
+            UrlError::Scheme { shown, expected } => {
+                let expected: Vec<String> = expected.iter().map(|s| format!("{s}://")).collect();
+                write!(f, "{shown}: expected a URL that starts with {}", expected.join(" or "))
+            }
+            UrlError::NoHost { shown } => write!(f, "{shown}: no host"),
+            UrlError::AtAfterHost { scheme, host } => write!(
+                f,
+                "{scheme}://{host}: the URL has an `@` after its host; a password that holds `/`, `?` or `#` must be percent-encoded (%2F, %3F, %23)"
+            ),
+        }
+    }
+}
+
 impl Url {
     /// Parses `text`, which must use one of `schemes`. An error never
     /// quotes the URL's credentials.
-    pub fn parse(text: &str, schemes: &[&str]) -> Result<Url, String> {
-        let uri: Uri = text.parse().map_err(|_| "not a URL".to_string())?;
+    pub fn parse(text: &str, schemes: &[&str]) -> Result<Url, UrlError> {
+        let uri: Uri = text.parse().map_err(|_| UrlError::NotAUrl)?;
         let scheme = uri.scheme_str().unwrap_or_default();
         let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
         let (user, host) = match authority.rsplit_once('@') {
@@ -40,11 +78,10 @@ impl Url {
             None => format!("{scheme}://{host}{rest}"),
         };
         if !schemes.contains(&scheme) {
-            let expected: Vec<String> = schemes.iter().map(|s| format!("{s}://")).collect();
-            return Err(format!("{shown}: expected a URL that starts with {}", expected.join(" or ")));
+            return Err(UrlError::Scheme { shown, expected: schemes.iter().map(|s| s.to_string()).collect() });
         }
         if uri.host().is_none_or(str::is_empty) {
-            return Err(format!("{shown}: no host"));
+            return Err(UrlError::NoHost { shown });
         }
         // `http://admin:pa/ss@host` is the host `admin`: a password holding
         // `/`, `?` or `#` ends the host early, and would be sent, and
@@ -52,10 +89,10 @@ impl Url {
         // The same for `#` (a fragment, which the parser drops) and for any
         // `@` the authority did not take.
         if rest.contains('@') || text.matches('@').count() != authority.matches('@').count() {
-            return Err(format!(
-                "{scheme}://{}: the URL has an `@` after its host; a password that holds `/`, `?` or `#` must be percent-encoded (%2F, %3F, %23)",
-                uri.host().unwrap_or_default()
-            ));
+            return Err(UrlError::AtAfterHost {
+                scheme: scheme.to_string(),
+                host: uri.host().unwrap_or_default().to_string(),
+            });
         }
         let mut secrets = Vec::new();
         if let Some(user) = user {
@@ -119,14 +156,14 @@ mod tests {
         let u = Url::parse("http://admin:s3cret@g:3000/x", WEB).unwrap();
         assert_eq!(u.shown, "http://admin:(password)@g:3000/x");
         assert_eq!(Url::parse("https://grafana.lab", WEB).unwrap().shown, "https://grafana.lab");
-        let e = Url::parse("ftp://admin:hunter2@grafana", WEB).err().unwrap();
+        let e = Url::parse("ftp://admin:hunter2@grafana", WEB).err().unwrap().to_string();
         assert!(!e.contains("hunter2"), "{e}");
     }
 
     #[test]
     fn a_password_with_a_slash_is_refused_unprinted() {
         for text in ["http://admin:pa/ss@grafana:3000", "http://admin:12/34@grafana", "http://admin:p?w@grafana"] {
-            let e = Url::parse(text, WEB).err().unwrap();
+            let e = Url::parse(text, WEB).err().unwrap().to_string();
             assert!(e.contains("percent-encoded"), "{e}");
             assert!(!e.contains("pa/ss") && !e.contains("34@") && !e.contains("p?w"), "{e}");
         }
@@ -140,7 +177,7 @@ mod tests {
         assert_eq!(u.shown, "https://(secret)@github.example/org");
         assert!(u.redact("cloning https://ghp_token123@github.example/org").contains("(secret)@"));
         assert!(!u.redact("token ghp_token123 refused").contains("ghp_token123"));
-        let e = Url::parse("http://admin:1234#pw@grafana", WEB).err().unwrap();
+        let e = Url::parse("http://admin:1234#pw@grafana", WEB).err().unwrap().to_string();
         assert!(!e.contains("1234") && !e.contains("pw"), "{e}");
     }
 
