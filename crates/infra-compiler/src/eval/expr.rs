@@ -256,9 +256,15 @@ impl View {
         })
     }
 
-    /// The view of its item or entry `i`.
-    fn child(&self, i: usize) -> MjValue {
-        view_in(&self.root, self.at.iter().copied().chain([i]).collect())
+    /// Its item or entry `i`, which is `child`: a scalar as it is, a list
+    /// or map viewed one step further.
+    fn child(&self, i: usize, child: &Value) -> MjValue {
+        match child {
+            Value::Seq(_) | Value::Map(_) => {
+                MjValue::from_object(View { root: self.root.clone(), at: self.at.iter().copied().chain([i]).collect() })
+            }
+            _ => scalar(child),
+        }
     }
 }
 
@@ -271,12 +277,18 @@ impl Object for View {
     }
 
     fn get_value(self: &Arc<Self>, key: &MjValue) -> Option<MjValue> {
-        let i = match self.value()? {
-            Value::Seq(items) => key.as_usize().filter(|i| *i < items.len())?,
-            Value::Map(m) => m.get_index_of(key.as_str()?)?,
+        let (i, child) = match self.value()? {
+            Value::Seq(items) => {
+                let i = key.as_usize()?;
+                (i, items.get(i)?)
+            }
+            Value::Map(m) => {
+                let i = m.get_index_of(key.as_str()?)?;
+                (i, m.get_index(i)?.1)
+            }
             _ => return None,
         };
-        Some(self.child(i))
+        Some(self.child(i, child))
     }
 
     fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
