@@ -718,6 +718,8 @@ fn many_invalid_names_are_reported_in_linear_time() {
 #[test]
 fn hidden_costs_are_bounded_before_expressions_run() {
     let nested = |n: usize, inner: &str| format!("{}{inner}{}", "[".repeat(n), "]".repeat(n));
+    let entries: Vec<String> = (0..2000).map(|i| format!("'k{i}': 1")).collect();
+    let entries = entries.join(", ");
     let too_much = "expression does too much work";
     let cases = [
         ("5 in ([0] * ([{'a': 10**12}] | map(attribute='a') | first))", "error[E115]: a repetition by a number"),
@@ -732,6 +734,13 @@ fn hidden_costs_are_bounded_before_expressions_run() {
         (&format!("{} | toyaml", nested(70, "'a\\n'*4000000")), too_much),
         ("range(10000) | sort(attribute='a,'*20000)", too_much),
         ("('x'*4000000) | trim('y'*100000 ~ 'x')", too_much),
+        (&format!("((['a'] * ((dict({{{}}})|length) ** 3))|list)[0]", entries), too_much),
+        ("[1]|tojson(indent=18446744073709551615)", "tojson's indent is at most 4096"),
+        ("range(100000)|chain('a')|join('x' * 10000)", "join would make"),
+        (
+            &format!("{}{}", "(".repeat(20), "1 - 1 - 1 - 1 - 1 - 1 - 1 - 1 - 1 - 1)".repeat(20)),
+            "maximum recursion limits",
+        ),
     ];
     for (expr, message) in cases {
         expression_fails(expr, message);

@@ -71,14 +71,20 @@ fn join(state: &State, value: &Value, joiner: Option<StringInput>) -> Result<Val
     let sep = joiner.as_ref().map_or(0, |j| j.as_str().len());
     if let Some(s) = value.as_str() {
         check_bytes("join", s.len().saturating_add(s.chars().count().saturating_mul(sep)))?;
-    } else if let Some(n) = value.len() {
-        if n > MAX_RESULT_NODES {
-            return Err(too_many("join", n));
+    } else {
+        if let Some(n) = value.len() {
+            if n > MAX_RESULT_NODES {
+                return Err(too_many("join", n));
+            }
+            check_bytes("join", sep.saturating_mul(n.saturating_sub(1)))?;
         }
-        let mut total = sep.saturating_mul(n.saturating_sub(1));
-        check_bytes("join", total)?;
-        for item in value.try_iter()? {
-            total = total.saturating_add(text_len(&item));
+        // Measured item by item, whether or not its length is known.
+        let mut total = 0usize;
+        for (n, item) in value.try_iter()?.enumerate() {
+            if n >= MAX_RESULT_NODES {
+                return Err(too_many("join", n));
+            }
+            total = total.saturating_add(text_len(&item)).saturating_add(if n > 0 { sep } else { 0 });
             check_bytes("join", total)?;
         }
     }
@@ -146,9 +152,9 @@ fn widest_padding(format: &str) -> usize {
 
 fn tojson(value: &Value, indent: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     let given = indent.clone().or(kwargs.get::<Option<Value>>("indent")?);
-    if let Some(n) = given.as_ref().and_then(|v| i64::try_from(v.clone()).ok())
-        && n > MAX_PADDING as i64
-    {
+    // Any integer, however large (past 64 bits it would overflow).
+    let too_deep = |v: &Value| v.is_integer() && i64::try_from(v.clone()).map_or(true, |n| n > MAX_PADDING as i64);
+    if given.as_ref().is_some_and(too_deep) {
         return Err(Error::new(ErrorKind::InvalidOperation, format!("tojson's indent is at most {MAX_PADDING}")));
     }
     filters::tojson(value, indent, kwargs)

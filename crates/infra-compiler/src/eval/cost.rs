@@ -278,7 +278,13 @@ impl Plan {
     /// gives the shape of the value a plain path leads to in the scope it
     /// runs in.
     pub fn cost(&self, measure: &mut dyn FnMut(&[Key]) -> Option<Shape>) -> Result<u64, Refusal> {
-        let mut coster = Coster { measure, work: 0 };
+        // A path named many times (`[item, item, ...]`) is measured once.
+        let mut seen: std::collections::HashMap<Vec<Key>, Option<Shape>> = std::collections::HashMap::new();
+        let mut once = |keys: &[Key]| match seen.get(keys) {
+            Some(shape) => *shape,
+            None => *seen.entry(keys.to_vec()).or_insert_with(|| measure(keys)),
+        };
+        let mut coster = Coster { measure: &mut once, work: 0 };
         let result = coster.shape(&self.root)?;
         // What converting or writing the result visits: a result's values
         // and text are bounded as they are converted, the empty steps of
@@ -320,20 +326,38 @@ fn unknown(at: Range<usize>, kind: &str, name: &str, allowed: &'static [&'static
 /// before the parser builds it: a level for each open bracket and each link
 /// of a chain inside it.
 fn check_nesting(source: &str) -> Result<(), Refusal> {
-    let mut levels: Vec<usize> = vec![0];
+    /// One open bracket: the links of the chain being read, the deepest
+    /// group closed inside that chain (an operand), and the deepest of the
+    /// items before a comma.
+    #[derive(Default, Clone, Copy)]
+    struct Level {
+        links: usize,
+        operand: usize,
+        items: usize,
+    }
+    impl Level {
+        fn depth(self) -> usize {
+            self.items.max(self.links + self.operand) + 1
+        }
+    }
+    let mut levels = vec![Level::default()];
     for token in tokenize(source, true, SyntaxConfig, WhitespaceConfig::default()) {
         // A lexing error is reported by the parser, with its place.
         let Ok((token, _)) = token else { return Ok(()) };
         let last = levels.len() - 1;
         match token {
             Token::ParenOpen | Token::BracketOpen | Token::BraceOpen => {
-                levels[last] += 1;
-                levels.push(0);
+                levels[last].links += 1;
+                levels.push(Level::default());
             }
             Token::ParenClose | Token::BracketClose | Token::BraceClose if levels.len() > 1 => {
-                levels.pop();
+                let group = levels.pop().unwrap_or_default().depth();
+                levels[last - 1].operand = levels[last - 1].operand.max(group);
             }
-            Token::Comma | Token::Colon => levels[last] = 0,
+            Token::Comma | Token::Colon => {
+                let l = levels[last];
+                levels[last] = Level { items: l.depth() - 1, ..Level::default() };
+            }
             Token::Plus
             | Token::Minus
             | Token::Mul
@@ -349,11 +373,11 @@ fn check_nesting(source: &str) -> Result<(), Refusal> {
             | Token::Gt
             | Token::Gte
             | Token::Lt
-            | Token::Lte => levels[last] += 1,
-            Token::Ident("and" | "or" | "not" | "in" | "is" | "if" | "else") => levels[last] += 1,
+            | Token::Lte => levels[last].links += 1,
+            Token::Ident("and" | "or" | "not" | "in" | "is" | "if" | "else") => levels[last].links += 1,
             _ => {}
         }
-        if levels.iter().map(|n| n + 1).sum::<usize>() > MAX_NESTING {
+        if levels.iter().map(|l| l.depth()).sum::<usize>() > MAX_NESTING {
             return Err(Refusal::TooDeep);
         }
     }
@@ -841,6 +865,8 @@ impl Coster<'_> {
     }
 
     fn shape(&mut self, node: &Node) -> Result<Shape, Refusal> {
+        // Walking the node is work too.
+        self.add(node, ITEM_COST)?;
         Ok(match &node.op {
             Op::Const(s) => *s,
             // Undefined, or a value of the scope: read in place, but a
@@ -1060,11 +1086,14 @@ impl Coster<'_> {
                 let out = Shape::list(len, &Shape::number(span).times(len));
                 Shape { kinds: SEQ | LAZY, ..out }
             }
+            // Its keyword arguments, and the entries of a map given.
             "dict" => {
                 let all = args
                     .iter()
                     .fold(Shape::empty(), |a, (k, v)| a.plus(&Shape::string(k.map_or(0, |k| k.len() as u64))).plus(v));
-                Shape { kinds: MAP, ..Shape::list(args.len() as u64, &all) }
+                let entries = sum(args.iter().map(|(k, v)| if k.is_some() { 1 } else { v.yields() }));
+                self.add(node, entries.saturating_mul(ITEM_COST))?;
+                Shape { kinds: MAP, ..Shape::list(entries, &all) }
             }
             // A reference: its marker, then its parts.
             "ref" => {
