@@ -106,56 +106,9 @@ pub const FILTERS: &[&str] = &[
     "urlencode",
     "zip",
 ];
-/// The filters `map` may apply: all but those that apply others.
-const MAPPABLE: &[&str] = &[
-    "abs",
-    "attr",
-    "b64decode",
-    "b64encode",
-    "batch",
-    "bool",
-    "capitalize",
-    "chain",
-    "count",
-    "d",
-    "default",
-    "dictsort",
-    "e",
-    "escape",
-    "first",
-    "float",
-    "format",
-    "groupby",
-    "indent",
-    "int",
-    "items",
-    "join",
-    "last",
-    "length",
-    "lines",
-    "list",
-    "lower",
-    "max",
-    "min",
-    "pprint",
-    "replace",
-    "reverse",
-    "round",
-    "safe",
-    "slice",
-    "sort",
-    "split",
-    "string",
-    "sum",
-    "title",
-    "tojson",
-    "toyaml",
-    "trim",
-    "unique",
-    "upper",
-    "urlencode",
-    "zip",
-];
+/// The filters that apply another filter or test to each item: `map`
+/// applies any filter but these.
+const APPLYING: &[&str] = &["map", "reject", "rejectattr", "select", "selectattr"];
 pub const TESTS: &[&str] = &[
     "!=",
     "<",
@@ -457,7 +410,7 @@ impl Node {
                 // by a string: only a literal one of the list (and `map` not
                 // one of these).
                 let named = match name {
-                    "map" => Some(MAPPABLE),
+                    "map" => Some(FILTERS),
                     "select" | "reject" => Some(TESTS),
                     "selectattr" | "rejectattr" => Some(TESTS),
                     _ => None,
@@ -467,7 +420,7 @@ impl Node {
                 let applies = match (named, positional) {
                     (Some(list), Some(ast::CallArg::Pos(E::Const(c)))) if c.value.as_str().is_some() => {
                         let named = c.value.as_str().unwrap_or_default();
-                        let found = allowed(named, list);
+                        let found = allowed(named, list).filter(|f| name != "map" || !APPLYING.contains(f));
                         if found.is_none() {
                             return Err(unknown(at, &format!("name in `{name}`,"), named, list));
                         }
@@ -1546,7 +1499,7 @@ mod names {
             let e = env.compile_expression(f).unwrap().eval(()).unwrap();
             assert!(!e.is_undefined(), "function {f}");
         }
-        assert!(MAPPABLE.iter().all(|m| FILTERS.contains(m)));
+        assert!(APPLYING.iter().all(|m| FILTERS.contains(m)));
     }
 
     /// What is outside the lists is refused where it is written.
