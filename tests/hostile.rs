@@ -750,6 +750,45 @@ fn hidden_costs_are_bounded_before_expressions_run() {
 /// Params are read where they are: a large list named a thousand times is
 /// not copied a thousand times, and ordinary filters over thousands of
 /// items run.
+/// The bound counts a string's characters apart from the text of what
+/// holds it: sorting, grouping and joining the names of 20,000 services
+/// is ordinary work, not a refusal.
+#[test]
+fn ordinary_expressions_over_large_params_run() {
+    let dir = TempDir::new("ordinary-large");
+    let services: Vec<String> = (0..20_000)
+        .map(|i| {
+            format!(
+                "{{name: svc{i:05}, team: team{}, port: {}, image: example.com/svc{i:05}:1.0}}",
+                i % 40,
+                8000 + i % 100
+            )
+        })
+        .collect();
+    dir.write(
+        "infra.yaml",
+        format!("name: t\nparams:\n  services: [{}]\nresources: [app.yaml]\n", services.join(", ")),
+    );
+    dir.write(
+        "app.yaml",
+        r#"apiVersion: v1
+kind: ConfigMap
+metadata: {name: a, namespace: ns}
+data:
+  names: "${{ params.services | map(attribute='name') | join(',') | length }}"
+  lowest: "${{ (params.services | sort(attribute='port') | first).name }}"
+  groups: "${{ params.services | groupby('team') | length }}"
+  teams: "${{ params.services | map(attribute='team') | unique | list | length }}"
+  busy: "${{ params.services | selectattr('port', 'gt', 8050) | list | length }}"
+"#,
+    );
+    let run = build_bounded(&dir);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    for line in ["names: '179999'", "lowest: svc00000", "groups: '40'", "teams: '40'", "busy: '9800'"] {
+        assert!(run.stdout.contains(line), "{line}:\n{}", run.stdout);
+    }
+}
+
 #[test]
 fn large_params_are_read_in_place() {
     let dir = TempDir::new("large-params");

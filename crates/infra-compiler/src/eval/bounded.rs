@@ -5,6 +5,10 @@
 //! is allocated. Fuel bounds an expression's instructions and the work
 //! budget (`MAX_BUILD_WORK`) the work inside them; these refuse early,
 //! with a message that names the filter. The limits of results live here too.
+//!
+//! `chain` is registered over too: minijinja's turns an input it cannot
+//! iterate into an invalid item, and ordering two invalid values panics
+//! inside minijinja 2.24 (`(1|chain(1)) < (1|chain(1))`).
 
 use minijinja::value::{Kwargs, Rest, StringInput, Value};
 use minijinja::{Environment, Error, ErrorKind, State, filters};
@@ -21,7 +25,7 @@ pub const MAX_RESULT_BYTES: usize = 8 << 20;
 pub const MAX_BUILD_RESULTS: usize = 256 << 20;
 /// The work one expression may do inside minijinja's operations, in
 /// bytes of text made or written (a value iterated costs
-/// [`minijinja::work::ITEM_COST`]): 8 million values or 256 MiB of text.
+/// [`super::cost::ITEM_COST`]): 8 million values or 256 MiB of text.
 /// It bounds what one expression holds at once.
 pub const MAX_EXPRESSION_WORK: u64 = 256 << 20;
 /// The work all expressions of one build may do together: 32 million
@@ -65,6 +69,17 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("tojson", tojson);
     env.add_filter("batch", batch);
     env.add_filter("slice", slice);
+    env.add_filter("chain", chain);
+}
+
+fn chain(state: &State, value: Value, others: Rest<Value>) -> Result<Value, Error> {
+    if let Some(v) = std::iter::once(&value).chain(others.iter()).find(|v| v.try_iter().is_err()) {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("chain takes lists, maps and strings, not a value of kind {}", v.kind()),
+        ));
+    }
+    filters::chain(state, value, others)
 }
 
 fn join(state: &State, value: &Value, joiner: Option<StringInput>) -> Result<Value, Error> {

@@ -42,8 +42,6 @@ const MAX_VALUE_DEPTH: u64 = infra_syntax::yaml::MAX_DEPTH as u64 + MAX_NESTING 
 const NUMBER_TEXT: u64 = 330;
 /// What an undefined value writes inside a list: `undefined`.
 const UNDEFINED_TEXT: u64 = 9;
-/// What an invalid value (an iteration that failed) writes: its error.
-const INVALID_TEXT: u64 = 256;
 /// The most items `range()` makes (minijinja refuses more).
 const MAX_RANGE: u64 = 100_000;
 /// A `${{ file() }}`'s largest file.
@@ -567,6 +565,10 @@ pub struct Shape {
     items: Num,
     /// How deep lists and maps nest in it (a scalar: 0).
     depth: u64,
+    /// Bytes of the longest string it is or holds: what iterating one
+    /// string of it yields (its text counts the quotes and separators of
+    /// all it holds).
+    longest: u64,
 }
 
 fn sum(xs: impl IntoIterator<Item = u64>) -> u64 {
@@ -586,12 +588,21 @@ impl Shape {
             num: Num::No,
             items: Num::No,
             depth: 0,
+            longest: bytes,
         }
+    }
+
+    /// A string of ours: written inside a list or map as `Debug` writes it.
+    fn measured_string(s: &str) -> Shape {
+        let mut quoted = Count(0);
+        // Writing to a counter cannot fail.
+        let _ = std::fmt::write(&mut quoted, format_args!("{s:?}"));
+        Shape { nested: quoted.0, ..Shape::string(s.len() as u64) }
     }
 
     fn number(num: Num) -> Shape {
         let text = num.text();
-        Shape { kinds: NUM, values: 1, text, nested: text, len: 0, idle: 0, num, items: Num::No, depth: 0 }
+        Shape { kinds: NUM, values: 1, text, nested: text, len: 0, idle: 0, num, items: Num::No, depth: 0, longest: 0 }
     }
 
     fn boolean() -> Shape {
@@ -604,7 +615,18 @@ impl Shape {
 
     /// `none`, undefined, or an object of ours written as a short text.
     fn other(text: u64) -> Shape {
-        Shape { kinds: OTHER, values: 1, text, nested: text, len: 0, idle: 0, num: Num::No, items: Num::No, depth: 0 }
+        Shape {
+            kinds: OTHER,
+            values: 1,
+            text,
+            nested: text,
+            len: 0,
+            idle: 0,
+            num: Num::No,
+            items: Num::No,
+            depth: 0,
+            longest: 0,
+        }
     }
 
     /// A list of `len` items whose sizes add up to `items`' (one item when
@@ -620,6 +642,20 @@ impl Shape {
             num: Num::No,
             items: items.num,
             depth: items.depth.saturating_add(1),
+            longest: items.longest,
+        }
+    }
+
+    /// A map of `len` entries whose keys and values add up to `entries`'
+    /// (`": "` between each key and value).
+    fn map(len: u64, entries: &Shape) -> Shape {
+        let list = Shape::list(len, entries);
+        let separators = len.saturating_mul(2);
+        Shape {
+            kinds: MAP,
+            text: list.text.saturating_add(separators),
+            nested: list.nested.saturating_add(separators),
+            ..list
         }
     }
 
@@ -635,6 +671,7 @@ impl Shape {
             num: self.num,
             items: self.items,
             depth: self.depth,
+            longest: self.longest,
         }
     }
 
@@ -650,6 +687,7 @@ impl Shape {
             num: self.num.join(other.num),
             items: self.items.join(other.items),
             depth: self.depth.max(other.depth),
+            longest: self.longest.max(other.longest),
         }
     }
 
@@ -665,6 +703,7 @@ impl Shape {
             num: self.num.join(other.num),
             items: self.items.join(other.items),
             depth: self.depth.max(other.depth),
+            longest: self.longest.max(other.longest),
         }
     }
 
@@ -683,6 +722,7 @@ impl Shape {
             num: self.items,
             items: Num::Any,
             depth: self.depth,
+            longest: self.longest,
         }
     }
 
@@ -694,7 +734,7 @@ impl Shape {
 
     /// The characters of a string (at most its bytes), or none.
     fn chars(&self) -> u64 {
-        if self.kinds & STR != 0 { self.text } else { 0 }
+        if self.kinds & STR != 0 { self.longest } else { 0 }
     }
 
     /// What iterating it yields: items, keys or characters.
@@ -716,6 +756,7 @@ impl Shape {
             num: Num::No,
             items: self.items,
             depth: self.depth.saturating_add(1),
+            longest: self.longest,
         }
     }
 
@@ -736,7 +777,7 @@ impl Shape {
             Value::Bool(_) => Shape::boolean(),
             Value::Int(i) => Shape::number(Num::Range(i128::from(*i), i128::from(*i))),
             Value::Float(_) => Shape::number(Num::Any),
-            Value::String(s) => Shape::string(s.len() as u64),
+            Value::String(s) => Shape::measured_string(s),
             Value::Seq(items) => {
                 let all = items.iter().map(Shape::of).fold(Shape::empty(), |a, b| a.plus(&b));
                 Shape::list(items.len() as u64, &all)
@@ -744,21 +785,21 @@ impl Shape {
             Value::Map(m) => {
                 let all = m
                     .iter()
-                    .map(|(k, v)| Shape::string(k.len() as u64).plus(&Shape::of(v)))
+                    .map(|(k, v)| Shape::measured_string(k).plus(&Shape::of(v)))
                     .fold(Shape::empty(), |a, b| a.plus(&b));
-                Shape { kinds: MAP, ..Shape::list(m.len() as u64, &all) }
+                Shape::map(m.len() as u64, &all)
             }
         }
     }
 
     fn empty() -> Shape {
-        Shape { kinds: 0, values: 0, text: 0, nested: 0, len: 0, idle: 0, num: Num::No, items: Num::No, depth: 0 }
+        Shape { kinds: 0, values: 0, ..Shape::other(0) }
     }
 
     /// The shape of a constant of the parser.
     fn of_minijinja(v: &MjValue, depth: u64) -> Shape {
         match v.kind() {
-            ValueKind::String => Shape::string(v.as_str().map_or(0, |s| s.len() as u64)),
+            ValueKind::String => Shape::measured_string(v.as_str().unwrap_or_default()),
             ValueKind::Number => match v.as_i64() {
                 Some(i) if v.is_integer() => Shape::number(Num::Range(i128::from(i), i128::from(i))),
                 _ => Shape::number(Num::Any),
@@ -776,11 +817,24 @@ impl Shape {
                         }
                     })
                     .fold(Shape::empty(), |a, b| a.plus(&b));
-                let kinds = if v.kind() == ValueKind::Map { MAP } else { SEQ };
-                Shape { kinds, ..Shape::list(items.len() as u64, &all) }
+                if v.kind() == ValueKind::Map {
+                    Shape::map(items.len() as u64, &all)
+                } else {
+                    Shape::list(items.len() as u64, &all)
+                }
             }
             _ => Shape::other(v.to_string().len() as u64),
         }
+    }
+}
+
+/// Counts the bytes written to it.
+struct Count(u64);
+
+impl std::fmt::Write for Count {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0 += s.len() as u64;
+        Ok(())
     }
 }
 
@@ -915,7 +969,7 @@ impl Coster<'_> {
                     all = all.plus(&k).plus(&self.shape(v)?);
                 }
                 self.add(node, (pairs.len() as u64).saturating_mul(ITEM_COST))?;
-                Shape { kinds: MAP, ..Shape::list(pairs.len() as u64, &all) }
+                Shape::map(pairs.len() as u64, &all)
             }
         })
     }
@@ -1046,12 +1100,13 @@ impl Coster<'_> {
                     .fold(Shape::empty(), |a, (k, v)| a.plus(&Shape::string(k.map_or(0, |k| k.len() as u64))).plus(v));
                 let entries = sum(args.iter().map(|(k, v)| if k.is_some() { 1 } else { v.yields() }));
                 self.add(node, entries.saturating_mul(ITEM_COST))?;
-                Shape { kinds: MAP, ..Shape::list(entries, &all) }
+                Shape::map(entries, &all)
             }
             // A reference: its marker, then its parts.
             "ref" => {
                 let marker = Shape::other(arg_text.saturating_add(96));
-                Shape { kinds: OTHER | MAP | STR, ..marker.plus(&marker).plus(&marker) }
+                let all = marker.plus(&marker).plus(&marker);
+                Shape { kinds: OTHER | MAP | STR, longest: all.text, ..all }
             }
             "file" => {
                 self.add(node, FILE_BYTES)?;
@@ -1066,7 +1121,7 @@ impl Coster<'_> {
                 self.add(node, FILE_BYTES.saturating_mul(2).saturating_add(FILE_BYTES / 2 * ITEM_COST))?;
                 let pairs = FILE_BYTES / 2;
                 let text = Shape::string(FILE_BYTES).plus(&Shape::undefined().times(pairs));
-                Shape { kinds: MAP, ..Shape::list(pairs, &text) }
+                Shape::map(pairs, &text)
             }
             // The context (or its arguments), written out with its
             // structure, indented at each level.
@@ -1245,13 +1300,10 @@ impl Coster<'_> {
                 }
             },
             // Lazy: the inputs one after the other, or side by side.
+            // (`bounded::chain` refuses an input that is not iterable.)
             "chain" | "zip" => {
-                // An input that is not a list is one item: an invalid value
-                // that says so (and fails the result).
                 let inputs = 1 + args.len() as u64;
-                let not_lists = Shape::other(INVALID_TEXT).times(inputs);
-                let mut out = args.iter().fold(x.plus(&not_lists), |a, (_, b)| a.plus(b)).as_list();
-                out.len = out.len.saturating_add(inputs);
+                let out = args.iter().fold(*x, |a, (_, b)| a.plus(b)).as_list();
                 let out = if name == "zip" { out.plus(&Shape::list(0, &Shape::empty()).times(out.len)) } else { out };
                 // Chained maps are looked up in each input for each key.
                 let work = out.len.saturating_mul(inputs).saturating_mul(ITEM_COST);
