@@ -602,7 +602,7 @@ impl Shape {
 
     fn number(num: Num) -> Shape {
         let text = num.text();
-        Shape { kinds: NUM, values: 1, text, nested: text, len: 0, idle: 0, num, items: Num::No, depth: 0, longest: 0 }
+        Shape { kinds: NUM, num, ..Shape::other(text) }
     }
 
     fn boolean() -> Shape {
